@@ -1,0 +1,104 @@
+"""Per-block accumulation of a Messages stream: text, thinking, signature, tool input JSON.
+
+Text is kept as a list of pieces (joined on demand, never re-concatenated per delta); tool input is
+tracked by `JsonPrefix` as it grows and parsed once, when its block stops.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamwatch.core.events import BlockType, DeltaType, Event, delta_payload
+from streamwatch.core.jsonprefix import JsonPrefix
+
+
+@dataclass(slots=True)
+class Block:
+    index: int
+    type: str
+    start: dict[str, Any]
+    started_at: int
+    stopped_at: int | None = None
+    pieces: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    signature: str = ""
+    citations: list[Any] = field(default_factory=list)
+    json: JsonPrefix | None = None
+    json_pieces: list[str] = field(default_factory=list)
+    input: Any = None
+    input_error: str | None = None
+    chars: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped_at is not None
+
+    @property
+    def name(self) -> str | None:
+        name = self.start.get("name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def thinking_text(self) -> str:
+        return "".join(self.thinking)
+
+    @property
+    def json_text(self) -> str:
+        return "".join(self.json_pieces)
+
+    @property
+    def json_valid(self) -> bool | None:
+        """None when no input_json_delta came; else whether the input parses (or still can, if open)."""
+        if self.json is None:
+            return None
+        if self.complete:
+            return self.input_error is None
+        return self.json.complete
+
+    def add(self, event: Event) -> None:
+        payload = delta_payload(event)
+        match event.delta_type:
+            case DeltaType.TEXT:
+                self.pieces.append(payload)
+            case DeltaType.THINKING:
+                self.thinking.append(payload)
+            case DeltaType.SIGNATURE:
+                self.signature += payload
+                return
+            case DeltaType.INPUT_JSON:
+                if self.json is None:
+                    self.json = JsonPrefix()
+                self.json.feed(payload)
+                self.json_pieces.append(payload)
+            case DeltaType.CITATIONS:
+                self.citations.append(event.delta.get("citation"))
+        self.chars += len(payload)
+
+    def stop(self, seq: int) -> None:
+        self.stopped_at = seq
+        if self.json is None:
+            return
+        text = self.json_text
+        if not text.strip():
+            self.input = {}
+            return
+        try:
+            self.input = json.loads(text)
+        except ValueError as exc:
+            self.input_error = str(exc)
+
+
+def new_block(event: Event) -> Block:
+    block = Block(index=event.index or 0, type=event.block_type or "?", start=event.block, started_at=event.seq)
+    if block.type in (BlockType.TEXT, BlockType.THINKING):
+        initial = block.start.get(block.type)
+        if isinstance(initial, str) and initial:
+            (block.pieces if block.type == BlockType.TEXT else block.thinking).append(initial)
+            block.chars += len(initial)
+    return block

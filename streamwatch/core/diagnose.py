@@ -1,0 +1,578 @@
+"""The state of one streamed response, and the verdict on it.
+
+`StreamState` takes what a byte source saw, in order: the response head (`response`), body chunks
+with the time each arrived (`chunk`), and how the body ended (`end`). Times are seconds since the
+request was sent, or None for captures made without timing. It decodes, types and accumulates as the
+bytes arrive, so the state is current at every moment of a live stream, and `verdict()` says how the
+stream ended, why, and what to do, in plain words and as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from streamwatch.core.accumulate import Block, new_block
+from streamwatch.core.events import (
+    TOOL_BLOCK_TYPES,
+    BlockType,
+    Event,
+    EventType,
+    parse_event,
+    size_text,
+)
+from streamwatch.core.sse import IncompleteEvent, SSEDecoder
+
+DEFAULT_STALL_THRESHOLD = 5.0
+BURST_MIN_EVENTS = 20
+BURST_WINDOW = 0.010
+BURST_MIN_SILENCE = 1.0
+
+
+class Termination(StrEnum):
+    MESSAGE_STOP = "message_stop"
+    ERROR_EVENT = "error_event"
+    EOF = "eof"
+    TRANSPORT_ERROR = "transport_error"
+    TIMEOUT = "timeout"
+    HTTP_ERROR = "http_error"
+    CANCELLED = "cancelled"
+
+
+class End(StrEnum):
+    """How the byte source stopped delivering: the raw fact before any interpretation."""
+
+    EOF = "eof"
+    TRANSPORT_ERROR = "transport_error"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class Anomaly:
+    code: str
+    message: str
+    at_event: int | None
+
+
+@dataclass(slots=True)
+class Stall:
+    """A silence longer than the threshold between content-bearing events (0: the request)."""
+
+    after_event: int
+    seconds: float
+    pings: int
+    start: float
+
+
+@dataclass
+class Verdict:
+    complete: bool
+    termination: str | None
+    stop_reason: str | None
+    error: dict[str, Any] | None
+    http_status: int | None
+    event_count: int
+    blocks: list[dict[str, Any]]
+    text: str
+    stalls: list[dict[str, Any]]
+    timing: dict[str, float | None]
+    usage: dict[str, int | None]
+    anomalies: list[dict[str, Any]]
+    explanation: str
+    session: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Burst:
+    start_t: float
+    gap_before: float
+    count: int = 1
+    reported: bool = False
+
+
+class StreamState:
+    def __init__(self, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> None:
+        self.stall_threshold = stall_threshold
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.events: list[Event] = []
+        self.blocks: dict[int, Block] = {}
+        self.message: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.error: dict[str, Any] | None = None
+        self.error_at: int | None = None
+        self.message_stop_at: int | None = None
+        self.anomalies: list[Anomaly] = []
+        self.stalls: list[Stall] = []
+        self.unknown: dict[str, int] = {}
+        self.bytes_received = 0
+        self.ttfb: float | None = None
+        self.ttft: float | None = None
+        self.last_t: float | None = None
+        self.ended: End | None = None
+        self.end_t: float | None = None
+        self.end_error: dict[str, Any] | None = None
+        self.incomplete: IncompleteEvent | None = None
+        self.body_kind: str | None = None
+        self._decoder = SSEDecoder()
+        self._json_body = bytearray()
+        self._anchor_t = 0.0
+        self._anchor_seq = 0
+        self._pings_since = 0
+        self._burst: _Burst | None = None
+        self._warned: set[tuple[str, str]] = set()
+
+    # ----- what the byte source reports -------------------------------------------------------
+
+    def response(self, status: int | None, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+
+    def chunk(self, data: bytes, t: float | None = None) -> list[Event]:
+        if not data:
+            return []
+        if self.ttfb is None and t is not None:
+            self.ttfb = t
+        self.bytes_received += len(data)
+        if t is not None:
+            self.last_t = t
+        if self.body_kind is None:
+            head = data.lstrip()
+            if not head:
+                return []
+            is_error_status = self.status is not None and self.status >= 400
+            self.body_kind = "json" if is_error_status or (self.status is None and head[:1] == b"{") else "sse"
+        if self.body_kind == "json":
+            self._json_body += data
+            return []
+        new = [self._event(sse) for sse in self._decoder.feed(data, t)]
+        return new
+
+    def end(self, kind: End, t: float | None = None, error: dict[str, Any] | None = None) -> None:
+        self.ended = End(kind)
+        self.end_t = t
+        self.end_error = error
+        if self.body_kind == "json":
+            self._read_json_body()
+        else:
+            self.incomplete = self._decoder.finish()
+        self._finish()
+
+    # ----- live questions ---------------------------------------------------------------------
+
+    def silence(self, now: float) -> float:
+        """Seconds since the last content-bearing event (or since the request, before any)."""
+        return max(0.0, now - self._anchor_t)
+
+    @property
+    def pings_in_silence(self) -> int:
+        return self._pings_since
+
+    @property
+    def is_http_error(self) -> bool:
+        return (self.status is not None and self.status >= 400) or (
+            self.body_kind == "json" and self.error is not None
+        )
+
+    @property
+    def termination(self) -> Termination | None:
+        if self.is_http_error:
+            return Termination.HTTP_ERROR
+        if self.message_stop_at is not None:
+            return Termination.MESSAGE_STOP
+        if self.error is not None:
+            return Termination.ERROR_EVENT
+        if self.ended is None:
+            return None
+        return Termination(self.ended.value)
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.termination == Termination.MESSAGE_STOP
+            and self.error is None
+            and self.ended not in (End.TRANSPORT_ERROR, End.TIMEOUT)
+        )
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.blocks.values() if b.type == BlockType.TEXT)
+
+    @property
+    def open_block(self) -> Block | None:
+        """The last block that started and never stopped: where the stream was when it died."""
+        for block in reversed(self.blocks.values()):
+            if not block.complete:
+                return block
+        return None
+
+    # ----- event handling ---------------------------------------------------------------------
+
+    def _event(self, sse: Any) -> Event:
+        event = parse_event(sse, len(self.events) + 1)
+        self.events.append(event)
+        self._timing(event)
+        if event.parse_error:
+            self._anomaly("invalid_event_json", f"event #{event.seq} ({event.type}): {event.parse_error}", event.seq)
+            return event
+        if self.message_stop_at is not None and event.type != EventType.PING:
+            self._anomaly_once(
+                "after_message_stop",
+                "",
+                f"{event.type} arrived after message_stop (event #{self.message_stop_at})",
+                event.seq,
+            )
+        if not event.known:
+            kind = event.delta_type or event.block_type or event.type
+            self.unknown[kind] = self.unknown.get(kind, 0) + 1
+            self._anomaly_once("unknown_event", kind, f"unknown type {kind!r} kept but not interpreted", event.seq)
+        match event.type:
+            case EventType.MESSAGE_START:
+                message = event.data.get("message")
+                self.message = message if isinstance(message, dict) else {}
+                self._usage(self.message.get("usage"))
+            case EventType.CONTENT_BLOCK_START:
+                self._block_start(event)
+            case EventType.CONTENT_BLOCK_DELTA:
+                self._block_delta(event)
+            case EventType.CONTENT_BLOCK_STOP:
+                self._block_stop(event)
+            case EventType.MESSAGE_DELTA:
+                stop_reason = event.delta.get("stop_reason")
+                if isinstance(stop_reason, str):
+                    self.stop_reason = stop_reason
+                self._usage(event.data.get("usage"))
+            case EventType.MESSAGE_STOP:
+                if self.message_stop_at is None:
+                    self.message_stop_at = event.seq
+            case EventType.ERROR:
+                error = event.error
+                self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
+                self.error_at = event.seq
+        return event
+
+    def _block_start(self, event: Event) -> None:
+        if event.index is None:
+            self._anomaly("unknown_index", f"content_block_start #{event.seq} has no index", event.seq)
+            return
+        if event.index in self.blocks:
+            self._anomaly(
+                "unknown_index", f"content_block_start #{event.seq} reuses block index {event.index}", event.seq
+            )
+        self.blocks[event.index] = new_block(event)
+
+    def _known_block(self, event: Event) -> Block | None:
+        block = self.blocks.get(event.index) if event.index is not None else None
+        if block is None:
+            self._anomaly(
+                "unknown_index", f"{event.type} #{event.seq} names block {event.index}, which never started", event.seq
+            )
+        return block
+
+    def _block_delta(self, event: Event) -> None:
+        block = self._known_block(event)
+        if block is None:
+            return
+        if block.complete:
+            self._anomaly("delta_after_stop", f"delta #{event.seq} for block {block.index} after its stop", event.seq)
+        if self.ttft is None and event.t is not None:
+            self.ttft = event.t
+        block.add(event)
+
+    def _block_stop(self, event: Event) -> None:
+        block = self._known_block(event)
+        if block is None:
+            return
+        block.stop(event.seq)
+        if block.input_error is not None:
+            self._anomaly(
+                "invalid_tool_json",
+                f"{block.type} `{block.name}` (block {block.index}) stopped with input that is not valid JSON: "
+                f"{block.input_error}",
+                event.seq,
+            )
+
+    def _usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        if isinstance(usage.get("input_tokens"), int):
+            self.input_tokens = usage["input_tokens"]
+        if isinstance(usage.get("output_tokens"), int):
+            self.output_tokens = usage["output_tokens"]
+
+    def _timing(self, event: Event) -> None:
+        t = event.t
+        if t is None:
+            return
+        burst = self._burst
+        if burst is None or t - burst.start_t > BURST_WINDOW:
+            previous = self.events[-2].t if len(self.events) > 1 else 0.0
+            self._burst = burst = _Burst(start_t=t, gap_before=t - (previous or 0.0))
+        else:
+            burst.count += 1
+        if burst.count >= BURST_MIN_EVENTS and burst.gap_before >= BURST_MIN_SILENCE and not burst.reported:
+            burst.reported = True
+            self._anomaly(
+                "burst",
+                f"{burst.count}+ events arrived within {BURST_WINDOW * 1000:.0f} ms after {burst.gap_before:.1f} s "
+                "of silence: the mark of a buffering proxy",
+                event.seq,
+            )
+        if not event.is_content:
+            self._pings_since += 1
+            return
+        self._close_silence(t, event.seq)
+        self._anchor_t, self._anchor_seq, self._pings_since = t, event.seq, 0
+
+    def _close_silence(self, t: float, at_event: int | None) -> None:
+        gap = t - self._anchor_t
+        if gap <= self.stall_threshold:
+            return
+        stall = Stall(after_event=self._anchor_seq, seconds=round(gap, 3), pings=self._pings_since, start=self._anchor_t)
+        self.stalls.append(stall)
+        where = f"after event #{stall.after_event}" if stall.after_event else "before the first event"
+        alive = f"{stall.pings} pings kept arriving" if stall.pings else "nothing at all arrived"
+        self._anomaly("stall", f"{gap:.1f} s without content {where}; {alive}", at_event)
+
+    def _anomaly(self, code: str, message: str, at_event: int | None) -> None:
+        self.anomalies.append(Anomaly(code=code, message=message, at_event=at_event))
+
+    def _anomaly_once(self, code: str, key: str, message: str, at_event: int | None) -> None:
+        if (code, key) not in self._warned:
+            self._warned.add((code, key))
+            self._anomaly(code, message, at_event)
+
+    # ----- the end ----------------------------------------------------------------------------
+
+    def _read_json_body(self) -> None:
+        try:
+            body = json.loads(self._json_body)
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
+        elif self.is_http_error:
+            text = self._json_body.decode("utf-8", "replace").strip()
+            self.error = {"type": f"http_{self.status}", "message": text[:500]}
+
+    def _finish(self) -> None:
+        if self.error is None and self.end_error is not None:
+            self.error = dict(self.end_error)
+        if self.body_kind == "json":
+            return
+        if self.end_t is not None and self.termination != Termination.MESSAGE_STOP:
+            self._close_silence(self.end_t, None)
+        if self.status is not None and self.status < 400 and self.bytes_received == 0:
+            self._anomaly("zero_bytes", f"HTTP {self.status} and headers arrived, but not one body byte", None)
+        if self.incomplete is not None:
+            name = self.incomplete.event or "event"
+            self._anomaly(
+                "incomplete_event",
+                f"the body ended inside a {name} event: {len(self.incomplete.raw)} bytes that never completed",
+                None,
+            )
+        if self.stop_reason is not None and self.message_stop_at is None:
+            self._anomaly("no_message_stop", f"stop_reason {self.stop_reason} arrived, message_stop never did", None)
+        for block in self.blocks.values():
+            if not block.complete:
+                self._anomaly(
+                    "block_not_stopped",
+                    f"{_block_label(block)} started at event #{block.started_at} and never stopped",
+                    block.started_at,
+                )
+
+    # ----- the verdict ------------------------------------------------------------------------
+
+    def verdict(self, session: str | None = None) -> Verdict:
+        duration = self.end_t if self.end_t is not None else self.last_t
+        tps = None
+        if self.output_tokens and self.ttft is not None and self.last_t is not None and self.last_t > self.ttft:
+            tps = round(self.output_tokens / (self.last_t - self.ttft), 1)
+        return Verdict(
+            complete=self.complete,
+            termination=self.termination.value if self.termination else None,
+            stop_reason=self.stop_reason,
+            error=self.error,
+            http_status=self.status,
+            event_count=len(self.events),
+            blocks=[
+                {
+                    "index": b.index,
+                    "type": b.type,
+                    "complete": b.complete,
+                    "name": b.name,
+                    "json_valid": b.json_valid,
+                    "chars": b.chars,
+                }
+                for b in self.blocks.values()
+            ],
+            text=self.text,
+            stalls=[{"after_event": s.after_event, "seconds": s.seconds, "pings": s.pings} for s in self.stalls],
+            timing={
+                "ttfb": _round(self.ttfb),
+                "ttft": _round(self.ttft),
+                "duration": _round(duration),
+                "output_tps": tps,
+            },
+            usage={"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            anomalies=[{"code": a.code, "message": a.message, "at_event": a.at_event} for a in self.anomalies],
+            explanation=explain(self),
+            session=session,
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _block_label(block: Block) -> str:
+    if block.name:
+        return f"{block.type} `{block.name}`"
+    return f"{block.type} block {block.index}"
+
+
+def _where(state: StreamState) -> str:
+    block = state.open_block
+    if block is not None:
+        if block.json is not None or block.type in TOOL_BLOCK_TYPES:
+            size = size_text(len(block.json_text.encode()))
+            shape = "a valid prefix, unclosed" if block.json is not None and block.json.valid else "already broken"
+            return f"inside {_block_label(block)} after {size} of input JSON ({shape})"
+        unit = "thinking" if block.type == BlockType.THINKING else "text"
+        return f"inside {_block_label(block)} after {block.chars} characters of {unit}"
+    if not state.events:
+        return "before any event arrived"
+    if state.stop_reason is not None:
+        return f"after message_delta (stop_reason {state.stop_reason})"
+    if state.blocks:
+        last = list(state.blocks.values())[-1]
+        return f"after {_block_label(last)} stopped"
+    return f"after {len(state.events)} events, before any content"
+
+
+_STOP_REASON_NOTES = {
+    "max_tokens": "The answer was cut at max_tokens: raise max_tokens, or resume to continue it.",
+    "model_context_window_exceeded": "The context window filled up: the answer is truncated.",
+    "pause_turn": "The server paused a long turn: send the content back to let it continue.",
+    "refusal": "The model refused this request.",
+    "tool_use": "The model is waiting for your tool results.",
+}
+
+
+def explain(state: StreamState) -> str:
+    termination = state.termination
+    parts: list[str] = []
+    events = len(state.events)
+    produced = f"{events} events, {size_text(state.bytes_received)}"
+    if termination == Termination.MESSAGE_STOP:
+        parts.append(f"Complete: message_stop arrived (stop_reason {state.stop_reason}) after {produced}.")
+        note = _STOP_REASON_NOTES.get(state.stop_reason or "")
+        if note:
+            parts.append(note)
+        if state.ended in (End.TRANSPORT_ERROR, End.TIMEOUT) and state.end_error:
+            parts.append(
+                f"But the connection then failed ({state.end_error['type']}), so your client raised an error "
+                "after the full answer had arrived."
+            )
+    elif termination == Termination.HTTP_ERROR:
+        parts.append(_explain_http(state))
+    elif termination == Termination.ERROR_EVENT:
+        error = state.error or {}
+        parts.append(
+            f"The server sent `event: error` ({error.get('type')}: {error.get('message')}) "
+            f"{_where(state)}, after {produced}."
+        )
+        if error.get("type") == "overloaded_error":
+            parts.append("The API was overloaded mid-answer (the in-stream twin of HTTP 529).")
+        parts.append(
+            "The Python SDK raises anthropic.APIStatusError with status_code 200 and does not retry a "
+            "mid-stream error. Resume to keep the partial output, or retry with backoff."
+        )
+    elif termination == Termination.EOF:
+        if not state.events and state.status is not None:
+            parts.append(
+                f"The server accepted the request (HTTP {state.status}) but the body ended without one event."
+            )
+        else:
+            parts.append(f"The body ended cleanly without message_stop, {_where(state)}, after {produced}.")
+        parts.append(
+            "Likely cause: a proxy, gateway or load balancer closed the response early, or the server cut it off."
+        )
+        parts.append(
+            "The official Python SDK raises NO error here: iteration just stops and get_final_message() "
+            "returns stop_reason=None, so code that only catches exceptions takes this truncated answer as "
+            "finished. Resume or retry."
+        )
+    elif termination == Termination.TRANSPORT_ERROR:
+        error = state.error or {}
+        parts.append(
+            f"The connection broke {_where(state)}, after {produced}: {error.get('type')}: {error.get('message')}."
+        )
+        parts.append(
+            "Likely cause: the peer (server, proxy or load balancer) closed the connection mid-response. "
+            "The Python SDK raises the raw httpx2 error (not wrapped in anthropic.APIConnectionError) and "
+            "never retries a mid-stream failure. Resume or retry."
+        )
+    elif termination == Termination.TIMEOUT:
+        parts.append(
+            f"The client gave up waiting {_where(state)}, after {produced}: no byte arrived within its read "
+            "timeout. Pings reset that timeout, so this was true silence: the server or a proxy went quiet. "
+            "Retry, or raise the timeout if long silences are expected (large tool inputs, thinking)."
+        )
+    elif termination == Termination.CANCELLED:
+        parts.append(f"You cancelled the stream {_where(state)}, after {produced}. Resume or retry to finish it.")
+    else:
+        parts.append(f"Still streaming: {produced} so far.")
+    parts.extend(_explain_timing(state))
+    return " ".join(parts)
+
+
+def _explain_http(state: StreamState) -> str:
+    error = state.error or {}
+    status = f"HTTP {state.status}" if state.status is not None else "An HTTP error response"
+    text = f"{status} ({error.get('type')}: {error.get('message')}) before any content."
+    retry_after = state.headers.get("retry-after-ms") or state.headers.get("retry-after")
+    if state.status == 529 or error.get("type") == "overloaded_error":
+        text += " The API is overloaded: retry with backoff"
+    elif state.status == 429 or error.get("type") == "rate_limit_error":
+        text += " You are rate limited: wait, then retry"
+    elif state.status is not None and state.status >= 500:
+        text += " A server-side failure: retry with backoff"
+    else:
+        return text + " The request itself was refused: fix it before retrying."
+    if retry_after:
+        unit = "ms" if "retry-after-ms" in state.headers else "s"
+        text += f" (the server asks for {retry_after} {unit})"
+    return text + ". The SDK retries this status by itself unless max_retries=0."
+
+
+def _explain_timing(state: StreamState) -> list[str]:
+    notes = []
+    if state.stalls:
+        longest = max(state.stalls, key=lambda s: s.seconds)
+        kind = f"pings kept arriving ({longest.pings})" if longest.pings else "nothing arrived at all"
+        notes.append(
+            f"It stalled {len(state.stalls)} time(s) (threshold {state.stall_threshold:g} s); the longest, "
+            f"{longest.seconds:.1f} s after event #{longest.after_event}, {kind}."
+        )
+    if any(a.code == "burst" for a in state.anomalies):
+        notes.append(
+            "Events arrived in a burst after a silence: something between you and the API buffers the stream "
+            "(nginx proxy_buffering, a response-rewriting proxy); turn buffering off for text/event-stream."
+        )
+    thinking_only = [b for b in state.blocks.values() if b.type == BlockType.THINKING and b.signature == ""]
+    if state.termination == Termination.MESSAGE_STOP and thinking_only:
+        notes.append("A thinking block stopped without a signature_delta.")
+    if state.unknown:
+        kinds = ", ".join(f"{k} x{n}" for k, n in state.unknown.items())
+        notes.append(f"Unknown types were kept but not interpreted: {kinds}.")
+    return notes

@@ -1,0 +1,186 @@
+"""Typed Anthropic Messages stream events.
+
+Every SSE event becomes an `Event`: its JSON parsed once, its kind classified against the event,
+block and delta types the Messages API is known to stream. Unknown types are kept with `known=False`
+(the API adds new ones over time); a body that is not JSON is kept with `parse_error` set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from streamwatch.core.sse import SSEEvent
+
+
+class EventType(StrEnum):
+    MESSAGE_START = "message_start"
+    CONTENT_BLOCK_START = "content_block_start"
+    CONTENT_BLOCK_DELTA = "content_block_delta"
+    CONTENT_BLOCK_STOP = "content_block_stop"
+    MESSAGE_DELTA = "message_delta"
+    MESSAGE_STOP = "message_stop"
+    PING = "ping"
+    ERROR = "error"
+
+
+class BlockType(StrEnum):
+    TEXT = "text"
+    THINKING = "thinking"
+    REDACTED_THINKING = "redacted_thinking"
+    TOOL_USE = "tool_use"
+    SERVER_TOOL_USE = "server_tool_use"
+    MCP_TOOL_USE = "mcp_tool_use"
+    WEB_SEARCH_TOOL_RESULT = "web_search_tool_result"
+    WEB_FETCH_TOOL_RESULT = "web_fetch_tool_result"
+    CODE_EXECUTION_TOOL_RESULT = "code_execution_tool_result"
+    BASH_CODE_EXECUTION_TOOL_RESULT = "bash_code_execution_tool_result"
+    TEXT_EDITOR_CODE_EXECUTION_TOOL_RESULT = "text_editor_code_execution_tool_result"
+    TOOL_SEARCH_TOOL_RESULT = "tool_search_tool_result"
+    CONTAINER_UPLOAD = "container_upload"
+    MCP_TOOL_RESULT = "mcp_tool_result"
+    MCP_TOOL_LISTING = "mcp_tool_listing"
+    COMPACTION = "compaction"
+    FALLBACK = "fallback"
+    ADVISOR_TOOL_RESULT = "advisor_tool_result"
+
+
+class DeltaType(StrEnum):
+    TEXT = "text_delta"
+    INPUT_JSON = "input_json_delta"
+    THINKING = "thinking_delta"
+    SIGNATURE = "signature_delta"
+    CITATIONS = "citations_delta"
+    COMPACTION = "compaction_delta"
+
+
+TOOL_BLOCK_TYPES = frozenset({BlockType.TOOL_USE, BlockType.SERVER_TOOL_USE, BlockType.MCP_TOOL_USE})
+_EVENT_TYPES = frozenset(EventType)
+_BLOCK_TYPES = frozenset(BlockType)
+_DELTA_TYPES = frozenset(DeltaType)
+
+
+@dataclass(slots=True)
+class Event:
+    """One complete SSE event of a Messages stream, numbered from 1 in arrival order."""
+
+    seq: int
+    type: str
+    t: float | None
+    sse: SSEEvent
+    data: dict[str, Any] = field(default_factory=dict)
+    parse_error: str | None = None
+    index: int | None = None
+    block_type: str | None = None
+    delta_type: str | None = None
+
+    @property
+    def known(self) -> bool:
+        if self.type not in _EVENT_TYPES:
+            return False
+        if self.block_type is not None and self.block_type not in _BLOCK_TYPES:
+            return False
+        return self.delta_type is None or self.delta_type in _DELTA_TYPES
+
+    @property
+    def is_content(self) -> bool:
+        """Everything but a ping carries the response forward; pings only prove the line is alive."""
+        return self.type != EventType.PING
+
+    @property
+    def delta(self) -> dict[str, Any]:
+        value = self.data.get("delta")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def block(self) -> dict[str, Any]:
+        value = self.data.get("content_block")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def error(self) -> dict[str, Any]:
+        value = self.data.get("error")
+        return value if isinstance(value, dict) else {}
+
+
+def parse_event(sse: SSEEvent, seq: int) -> Event:
+    try:
+        data = json.loads(sse.data)
+        error = None if isinstance(data, dict) else "data is not a JSON object"
+    except ValueError as exc:
+        data, error = None, f"data is not JSON: {exc}"
+    if not isinstance(data, dict):
+        return Event(seq=seq, type=sse.event, t=sse.t, sse=sse, parse_error=error)
+    kind = data.get("type")
+    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event, t=sse.t, sse=sse, data=data)
+    index = data.get("index")
+    if isinstance(index, int) and not isinstance(index, bool):
+        event.index = index
+    if event.type == EventType.CONTENT_BLOCK_START:
+        block_type = event.block.get("type")
+        event.block_type = block_type if isinstance(block_type, str) else "?"
+    elif event.type == EventType.CONTENT_BLOCK_DELTA:
+        delta_type = event.delta.get("type")
+        event.delta_type = delta_type if isinstance(delta_type, str) else "?"
+    return event
+
+
+def delta_payload(event: Event) -> str:
+    """The text a content_block_delta adds to its block (empty for non-text deltas)."""
+    delta = event.delta
+    match event.delta_type:
+        case DeltaType.TEXT:
+            value = delta.get("text")
+        case DeltaType.INPUT_JSON:
+            value = delta.get("partial_json")
+        case DeltaType.THINKING:
+            value = delta.get("thinking")
+        case DeltaType.SIGNATURE:
+            value = delta.get("signature")
+        case _:
+            value = None
+    return value if isinstance(value, str) else ""
+
+
+def size_text(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def summarize(event: Event) -> str:
+    """A short, one-line description of an event for timelines and reports."""
+    if event.parse_error:
+        return event.parse_error
+    data = event.data
+    match event.type:
+        case EventType.MESSAGE_START:
+            message = data.get("message") if isinstance(data.get("message"), dict) else {}
+            usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+            return f"{message.get('model', '?')} {message.get('id', '')} in={usage.get('input_tokens', '?')}"
+        case EventType.CONTENT_BLOCK_START:
+            name = event.block.get("name")
+            return f"{event.block_type}" + (f" {name}" if isinstance(name, str) else "")
+        case EventType.CONTENT_BLOCK_DELTA:
+            if event.delta_type == DeltaType.CITATIONS:
+                citation = event.delta.get("citation")
+                cited = citation.get("cited_text", "") if isinstance(citation, dict) else ""
+                return f"citations_delta {len(str(cited))} chars cited"
+            payload = delta_payload(event)
+            if event.delta_type == DeltaType.INPUT_JSON:
+                return f"input_json_delta +{size_text(len(payload.encode()))}"
+            return f"{event.delta_type} +{len(payload)} chars"
+        case EventType.MESSAGE_DELTA:
+            stop = event.delta.get("stop_reason")
+            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            return f"stop_reason={stop} out={usage.get('output_tokens', '?')}"
+        case EventType.ERROR:
+            error = event.error
+            return f"{error.get('type', '?')}: {error.get('message', '')}"
+        case EventType.CONTENT_BLOCK_STOP | EventType.MESSAGE_STOP | EventType.PING:
+            return ""
+    return f"unknown event type {event.type!r}"

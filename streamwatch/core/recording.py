@@ -1,0 +1,251 @@
+"""Session files: the recording of an HTTP exchange, one JSON Lines file per session.
+
+Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
+"pid", "host", "request": {"method", "url", "headers", "body"}}`. Every later line is one record
+`[t, kind, payload]`, `t` in seconds since the session's first request was sent:
+
+    [t, "response", {"status": 200, "headers": {...}}]
+    [t, "chunk", "body bytes as text"]        (valid UTF-8)
+    [t, "chunk64", "body bytes as base64"]    (anything else, e.g. half a character)
+    [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
+    [t, "attempt", {"request": {...}, ...}]   (a retry or resume: the records after it are its own)
+
+Each line is written with a single `write()` to a file opened for appending, so a process killed at
+any moment leaves every line it finished, and the reader recovers every intact line of a truncated
+or partly corrupt file, saying what it skipped. Secrets never reach the file: credential headers are
+replaced by `[redacted]`, and every known secret value is scrubbed from every line.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from streamwatch.core.diagnose import End, StreamState
+
+VERSION = 1
+REDACTED = "[redacted]"
+_SECRET_HEADER = re.compile(r"key|auth|token|secret|password|cookie|credential", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+
+
+class SessionError(Exception):
+    """A file that cannot be read as a session at all (the message is one line, for the user)."""
+
+
+def home_dir() -> Path:
+    override = os.environ.get("STREAMWATCH_HOME")
+    return Path(override) if override else Path(platformdirs.user_data_dir("streamwatch"))
+
+
+def sessions_dir() -> Path:
+    path = home_dir() / "sessions"
+    for folder in (path.parent, path):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    return path
+
+
+def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, dict) else headers
+    secrets = [s for s in secrets if s]
+    out: dict[str, str] = {}
+    for name, value in items:
+        if _SECRET_HEADER.search(name) or any(s in value for s in secrets) or _SECRET_VALUE.search(value):
+            value = REDACTED
+        out[name.lower()] = value
+    return out
+
+
+@dataclass
+class Recording:
+    """One attempt: the request as sent (secrets redacted), and everything that came back."""
+
+    request: dict[str, Any]
+    started_t: float = 0.0
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    response_t: float | None = None
+    chunks: list[tuple[float | None, bytes]] = field(default_factory=list)
+    end: dict[str, Any] | None = None
+
+    def replay_into(self, state: StreamState) -> StreamState:
+        """Feed the recorded bytes through the same pipeline a live stream goes through."""
+        base = self.started_t
+        state.response(self.status, self.headers)
+        for t, data in self.chunks:
+            state.chunk(data, None if t is None else t - base)
+        end = self.end or {"kind": End.EOF, "t": self.chunks[-1][0] if self.chunks else None}
+        t = end.get("t")
+        state.end(End(end["kind"]), None if t is None else t - base, end.get("error"))
+        return state
+
+
+@dataclass
+class Session:
+    path: Path | None
+    header: dict[str, Any]
+    attempts: list[Recording]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def latest(self) -> Recording:
+        return self.attempts[-1]
+
+
+class SessionWriter:
+    """Appends one session's records as they happen; every line is on disk when its call returns."""
+
+    def __init__(self, path: Path, header: dict[str, Any], secrets: Iterable[str] = ()) -> None:
+        self.path = path
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._write(header)
+
+    @classmethod
+    def create(
+        cls,
+        source: str,
+        request: dict[str, Any],
+        secrets: Iterable[str] = (),
+        directory: Path | None = None,
+        **extra: Any,
+    ) -> SessionWriter:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        session_id = uuid.uuid4().hex[:8]
+        folder = directory or sessions_dir()
+        path = folder / f"{now:%Y%m%d-%H%M%S}-{source}-{session_id}.jsonl"
+        secrets = list(secrets)
+        header = {
+            "streamwatch": "session",
+            "version": VERSION,
+            "id": session_id,
+            "started": now.isoformat(timespec="milliseconds"),
+            "source": source,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            **extra,
+            "request": _redact_request(request, secrets),
+        }
+        return cls(path, header, secrets)
+
+    def response(self, status: int, headers: dict[str, str] | Iterable[tuple[str, str]], t: float) -> None:
+        self._record(t, "response", {"status": status, "headers": redact_headers(headers, self._secrets)})
+
+    def chunk(self, data: bytes, t: float) -> None:
+        try:
+            self._record(t, "chunk", data.decode("utf-8"))
+        except UnicodeDecodeError:
+            self._record(t, "chunk64", base64.b64encode(data).decode("ascii"))
+
+    def end(self, kind: End, t: float, error: dict[str, Any] | None = None, **extra: Any) -> None:
+        self._record(t, "end", {"kind": End(kind).value, "error": error, **extra})
+
+    def attempt(self, request: dict[str, Any], t: float, **extra: Any) -> None:
+        self._record(t, "attempt", {"request": _redact_request(request, self._secrets), **extra})
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _record(self, t: float, kind: str, payload: Any) -> None:
+        self._write([round(t, 6), kind, payload])
+
+    def _write(self, obj: Any) -> None:
+        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        for secret in self._secrets:
+            line = line.replace(secret, REDACTED)
+        line = _SECRET_VALUE.sub(REDACTED, line)
+        os.write(self._fd, (line + "\n").encode("utf-8"))
+
+
+def _redact_request(request: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    out = dict(request)
+    if "headers" in out:
+        out["headers"] = redact_headers(out["headers"], secrets)
+    return out
+
+
+def is_session_file(head: bytes) -> bool:
+    first = head.split(b"\n", 1)[0]
+    return first.lstrip().startswith(b"{") and b'"streamwatch"' in first and b'"session"' in first
+
+
+def load_session(path: Path) -> Session:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+    lines = data.split(b"\n")
+    truncated = lines.pop() if lines else b""
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("streamwatch") != "session":
+        raise SessionError(f"{path} is not a streamwatch session file (no session header on line 1)")
+    version = header.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise SessionError(f"{path} was written by a newer streamwatch (format {version}); upgrade to read it")
+    request = header.get("request") if isinstance(header.get("request"), dict) else {}
+    session = Session(path=Path(path), header=header, attempts=[Recording(request=request)])
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        reason = _apply(session, line)
+        if reason:
+            session.skipped.append(f"line {number}: {reason}")
+    if truncated.strip():
+        session.skipped.append(f"line {len(lines) + 1}: truncated ({len(truncated)} bytes, the writer stopped mid-line)")
+    return session
+
+
+def _apply(session: Session, line: bytes) -> str | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "not valid JSON"
+    if not (isinstance(record, list) and len(record) == 3 and isinstance(record[1], str)):
+        return "not a [t, kind, payload] record"
+    t, kind, payload = record
+    if not isinstance(t, (int, float)) or isinstance(t, bool):
+        return "its time is not a number"
+    current = session.latest
+    if kind == "chunk" and isinstance(payload, str):
+        current.chunks.append((t, payload.encode("utf-8")))
+    elif kind == "chunk64" and isinstance(payload, str):
+        try:
+            current.chunks.append((t, base64.b64decode(payload, validate=True)))
+        except ValueError:
+            return "chunk64 payload is not base64"
+    elif kind == "response" and isinstance(payload, dict) and isinstance(payload.get("status"), int):
+        current.status = payload["status"]
+        headers = payload.get("headers")
+        current.headers = dict(headers) if isinstance(headers, dict) else {}
+        current.response_t = t
+    elif kind == "end" and isinstance(payload, dict) and payload.get("kind") in set(End):
+        current.end = {**payload, "t": t}
+    elif kind == "attempt" and isinstance(payload, dict):
+        request = payload.get("request")
+        session.attempts.append(Recording(request=request if isinstance(request, dict) else {}, started_t=t))
+    else:
+        return f"unknown or malformed {kind!r} record"
+    return None

@@ -1,0 +1,140 @@
+"""Incremental Server-Sent Events decoder (WHATWG event-stream rules).
+
+Bytes go in as they arrive, with the time they arrived; complete events come out. Lines may end in
+LF, CRLF or a lone CR, and any of them may be split across chunks (a CR at the end of a chunk may be
+the first half of a CRLF). Lines are split on bytes, so a UTF-8 character split across two chunks is
+decoded whole. An event whose terminating blank line never arrived is never returned as an event:
+`finish()` reports it as an `IncompleteEvent`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(slots=True)
+class SSEEvent:
+    """One dispatched event: its fields, its wire bytes and when its last byte arrived."""
+
+    event: str
+    data: str
+    id: str | None
+    retry: int | None
+    t: float | None
+    raw: bytes
+    offset: int
+
+
+@dataclass(slots=True)
+class IncompleteEvent:
+    """The bytes of an event whose blank line never arrived when the stream ended."""
+
+    event: str | None
+    data: str
+    raw: bytes
+    offset: int
+
+
+class SSEDecoder:
+    def __init__(self) -> None:
+        self._buf = b""
+        self._skip_lf = False
+        self._started = False
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._last_id: str | None = None
+        self._retry: int | None = None
+        self._raw = bytearray()
+        self._event_offset = 0
+        self._offset = 0
+
+    @property
+    def bytes_seen(self) -> int:
+        return self._offset + len(self._buf)
+
+    def feed(self, chunk: bytes, t: float | None = None) -> list[SSEEvent]:
+        buf = self._buf + chunk if self._buf else chunk
+        if not self._started:
+            if len(buf) < len(_BOM) and _BOM.startswith(buf):
+                self._buf = buf
+                return []
+            self._started = True
+            if buf.startswith(_BOM):
+                buf = buf[len(_BOM):]
+                self._offset += len(_BOM)
+                self._event_offset = self._offset
+        pos = 0
+        if self._skip_lf and buf:
+            self._skip_lf = False
+            if buf[0] == 0x0A:
+                self._raw += b"\n"
+                pos = 1
+        out: list[SSEEvent] = []
+        for match in _LINE_END.finditer(buf, pos):
+            start, end = match.span()
+            line = buf[pos:start]
+            self._raw += buf[pos:end]
+            if end == len(buf) and buf[start] == 0x0D:
+                self._skip_lf = True
+            pos = end
+            event = self._line(line, t, self._offset + end)
+            if event is not None:
+                out.append(event)
+        self._buf = buf[pos:]
+        self._offset += pos
+        return out
+
+    def _line(self, line: bytes, t: float | None, end_offset: int) -> SSEEvent | None:
+        if not line:
+            return self._dispatch(t, end_offset)
+        if line[0] == 0x3A:
+            return None
+        text = line.decode("utf-8", "replace")
+        field, sep, value = text.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif field == "retry":
+            if value.isascii() and value.isdigit():
+                self._retry = int(value)
+        return None
+
+    def _dispatch(self, t: float | None, end_offset: int) -> SSEEvent | None:
+        raw = bytes(self._raw)
+        offset = self._event_offset
+        self._raw.clear()
+        self._event_offset = end_offset
+        data, event, self._data, self._event = self._data, self._event, [], None
+        if not data:
+            return None
+        return SSEEvent(
+            event=event or "message",
+            data="\n".join(data),
+            id=self._last_id,
+            retry=self._retry,
+            t=t,
+            raw=raw,
+            offset=offset,
+        )
+
+    def finish(self) -> IncompleteEvent | None:
+        """The end of the stream: what was left of an event that never completed, if anything."""
+        raw = bytes(self._raw) + self._buf
+        pending = self._data or self._event is not None or self._buf.strip()
+        if not pending:
+            return None
+        tail = self._buf.decode("utf-8", "replace")
+        data = "\n".join(self._data)
+        if tail.startswith("data:"):
+            data = (data + "\n" if self._data else "") + tail[5:].removeprefix(" ")
+        return IncompleteEvent(event=self._event, data=data, raw=raw, offset=self._event_offset)
