@@ -20,6 +20,11 @@ class UsageError(Exception):
     """Bad input from the user: one line on stderr, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _threshold(value: str) -> float:
     try:
         seconds = float(value)
@@ -49,10 +54,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="streamwatch", description="See, reproduce and recover broken Anthropic Messages API streams."
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     analyze_cmd = commands.add_parser(
         "analyze", help="diagnose a saved session or a raw SSE capture (exit 0 complete, 1 abnormal, 2 bad input)"
     )

@@ -188,7 +188,7 @@ class StreamState:
             return Termination.HTTP_ERROR
         if self.message_stop_at is not None:
             return Termination.MESSAGE_STOP
-        if self.error is not None:
+        if self.error_at is not None:
             return Termination.ERROR_EVENT
         if self.ended is None:
             return None
@@ -220,9 +220,6 @@ class StreamState:
         event = parse_event(sse, len(self.events) + 1)
         self.events.append(event)
         self._timing(event)
-        if event.parse_error:
-            self._anomaly("invalid_event_json", f"event #{event.seq} ({event.type}): {event.parse_error}", event.seq)
-            return event
         if self.message_stop_at is not None and event.type != EventType.PING:
             self._anomaly_once(
                 "after_message_stop",
@@ -230,6 +227,9 @@ class StreamState:
                 f"{event.type} arrived after message_stop (event #{self.message_stop_at})",
                 event.seq,
             )
+        if event.parse_error:
+            self._anomaly("invalid_event_json", f"event #{event.seq} ({event.type}): {event.parse_error}", event.seq)
+            return event
         if not event.known:
             kind = event.delta_type or event.block_type or event.type
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
@@ -365,8 +365,6 @@ class StreamState:
             self.error = {"type": f"http_{self.status}", "message": text[:500]}
 
     def _finish(self) -> None:
-        if self.error is None and self.end_error is not None:
-            self.error = dict(self.end_error)
         if self.body_kind == "json":
             return
         if self.end_t is not None and self.termination != Termination.MESSAGE_STOP:
@@ -401,7 +399,7 @@ class StreamState:
             complete=self.complete,
             termination=self.termination.value if self.termination else None,
             stop_reason=self.stop_reason,
-            error=self.error,
+            error=self.error or self.end_error,
             http_status=self.status,
             event_count=len(self.events),
             blocks=[
@@ -474,7 +472,7 @@ def explain(state: StreamState) -> str:
     events = len(state.events)
     produced = f"{events} events, {size_text(state.bytes_received)}"
     if termination == Termination.MESSAGE_STOP:
-        parts.append(f"Complete: message_stop arrived (stop_reason {state.stop_reason}) after {produced}.")
+        parts.append(f"Complete: message_stop arrived (stop_reason {state.stop_reason}); {produced}.")
         note = _STOP_REASON_NOTES.get(state.stop_reason or "")
         if note:
             parts.append(note)
@@ -489,7 +487,7 @@ def explain(state: StreamState) -> str:
         error = state.error or {}
         parts.append(
             f"The server sent `event: error` ({error.get('type')}: {error.get('message')}) "
-            f"{_where(state)}, after {produced}."
+            f"{_where(state)} ({produced})."
         )
         if error.get("type") == "overloaded_error":
             parts.append("The API was overloaded mid-answer (the in-stream twin of HTTP 529).")
@@ -503,7 +501,7 @@ def explain(state: StreamState) -> str:
                 f"The server accepted the request (HTTP {state.status}) but the body ended without one event."
             )
         else:
-            parts.append(f"The body ended cleanly without message_stop, {_where(state)}, after {produced}.")
+            parts.append(f"The body ended cleanly without message_stop, {_where(state)} ({produced}).")
         parts.append(
             "Likely cause: a proxy, gateway or load balancer closed the response early, or the server cut it off."
         )
@@ -513,9 +511,9 @@ def explain(state: StreamState) -> str:
             "finished. Resume or retry."
         )
     elif termination == Termination.TRANSPORT_ERROR:
-        error = state.error or {}
+        error = state.end_error or {}
         parts.append(
-            f"The connection broke {_where(state)}, after {produced}: {error.get('type')}: {error.get('message')}."
+            f"The connection broke {_where(state)} ({produced}): {error.get('type')}: {error.get('message')}."
         )
         parts.append(
             "Likely cause: the peer (server, proxy or load balancer) closed the connection mid-response. "
@@ -524,12 +522,12 @@ def explain(state: StreamState) -> str:
         )
     elif termination == Termination.TIMEOUT:
         parts.append(
-            f"The client gave up waiting {_where(state)}, after {produced}: no byte arrived within its read "
+            f"The client gave up waiting {_where(state)} ({produced}): no byte arrived within its read "
             "timeout. Pings reset that timeout, so this was true silence: the server or a proxy went quiet. "
             "Retry, or raise the timeout if long silences are expected (large tool inputs, thinking)."
         )
     elif termination == Termination.CANCELLED:
-        parts.append(f"You cancelled the stream {_where(state)}, after {produced}. Resume or retry to finish it.")
+        parts.append(f"You cancelled the stream {_where(state)} ({produced}). Resume or retry to finish it.")
     else:
         parts.append(f"Still streaming: {produced} so far.")
     parts.extend(_explain_timing(state))

@@ -1,0 +1,278 @@
+import json
+
+from streamwatch.core.diagnose import End, StreamState
+from tests import streams as s
+
+
+def run(chunks, *, status=200, end=End.EOF, times=None, threshold=5.0, error=None, headers=None, end_t=None):
+    state = StreamState(stall_threshold=threshold)
+    state.response(status, headers or {"content-type": "text/event-stream"})
+    for i, chunk in enumerate(chunks):
+        state.chunk(chunk, None if times is None else times[i])
+    if end_t is None and times:
+        end_t = times[-1]
+    state.end(end, end_t, error)
+    return state, state.verdict()
+
+
+def codes(verdict):
+    return [a["code"] for a in verdict.anomalies]
+
+
+def test_complete_text_stream():
+    state, verdict = run(s.complete_text("Hello there, general."))
+    assert verdict.complete is True
+    assert verdict.termination == "message_stop"
+    assert verdict.stop_reason == "end_turn"
+    assert verdict.text == "Hello there, general."
+    assert verdict.event_count == 11
+    assert verdict.blocks == [
+        {"index": 0, "type": "text", "complete": True, "name": None, "json_valid": None, "chars": 21}
+    ]
+    assert verdict.usage == {"input_tokens": 25, "output_tokens": 12}
+    assert verdict.anomalies == []
+    assert verdict.explanation.startswith("Complete: message_stop arrived (stop_reason end_turn); 11 events")
+
+
+def test_verdict_json_has_exactly_the_documented_keys():
+    _, verdict = run(s.complete_text())
+    assert list(verdict.to_dict()) == [
+        "complete", "termination", "stop_reason", "error", "http_status", "event_count", "blocks", "text",
+        "stalls", "timing", "usage", "anomalies", "explanation", "session",
+    ]
+    assert list(verdict.timing) == ["ttfb", "ttft", "duration", "output_tps"]
+    json.dumps(verdict.to_dict())
+
+
+def test_every_block_and_delta_type_accumulates():
+    citation = {"type": "char_location", "cited_text": "The grass is green.", "document_index": 0,
+                "document_title": "Doc", "start_char_index": 0, "end_char_index": 20}
+    chunks = [
+        s.message_start(),
+        s.block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+        s.delta(0, {"type": "thinking_delta", "thinking": "Let me "}),
+        s.delta(0, {"type": "thinking_delta", "thinking": "think."}),
+        s.delta(0, {"type": "signature_delta", "signature": "EqQBCgIYAhIM"}),
+        s.block_stop(0),
+        s.block_start(1, {"type": "redacted_thinking", "data": "EmwKAhgB"}),
+        s.block_stop(1),
+        s.block_start(2, {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {}}),
+        s.delta(2, {"type": "input_json_delta", "partial_json": '{"query": "grass'}),
+        s.delta(2, {"type": "input_json_delta", "partial_json": ' colour"}'}),
+        s.block_stop(2),
+        s.block_start(3, {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": []}),
+        s.block_stop(3),
+        s.block_start(4, {"type": "text", "text": ""}),
+        s.delta(4, {"type": "text_delta", "text": "Green."}),
+        s.delta(4, {"type": "citations_delta", "citation": citation}),
+        s.block_stop(4),
+        s.message_delta("end_turn"),
+        s.message_stop(),
+    ]
+    state, verdict = run(chunks)
+    assert verdict.complete and verdict.anomalies == []
+    assert [(b["type"], b["chars"], b["json_valid"]) for b in verdict.blocks] == [
+        ("thinking", 13, None),
+        ("redacted_thinking", 0, None),
+        ("server_tool_use", 25, True),
+        ("web_search_tool_result", 0, None),
+        ("text", 6, None),
+    ]
+    assert state.blocks[0].thinking_text == "Let me think."
+    assert state.blocks[0].signature == "EqQBCgIYAhIM"
+    assert state.blocks[2].input == {"query": "grass colour"}
+    assert state.blocks[4].citations == [citation]
+    assert verdict.text == "Green."
+
+
+def test_seed_case_clean_eof_inside_big_tool_input():
+    tool_input = {"path": "notes.md", "content": "word " * 6400}
+    chunks = [s.message_start(), *s.text_block(0, "I'll write the file."), *s.tool_block(1, "write_file", tool_input)]
+    chunks = chunks[: -40]
+    state, verdict = run(chunks)
+    assert verdict.complete is False
+    assert verdict.termination == "eof"
+    assert verdict.stop_reason is None and verdict.error is None
+    tool = verdict.blocks[1]
+    assert tool["name"] == "write_file" and tool["complete"] is False and tool["json_valid"] is False
+    assert "block_not_stopped" in codes(verdict)
+    assert "inside tool_use `write_file` after 30.5 KB of input JSON" in verdict.explanation
+    assert "stop_reason=None" in verdict.explanation
+    assert state.blocks[1].json.valid
+
+
+def test_transport_error_cut_in_the_middle_of_an_event():
+    body = b"".join(s.complete_text("A long answer that will be cut."))
+    cut = body.index(b"data: {\"type\":\"content_block_stop\"") + 15
+    error = {"type": "httpx2.RemoteProtocolError",
+             "message": "peer closed connection without sending complete message body (incomplete chunked read)"}
+    state, verdict = run([body[:cut]], end=End.TRANSPORT_ERROR, error=error)
+    assert verdict.termination == "transport_error"
+    assert verdict.error == error
+    assert verdict.event_count == body[:cut].count(b"\n\n")
+    assert "incomplete_event" in codes(verdict)
+    assert state.incomplete.event == "content_block_stop"
+    assert verdict.text == "A long answer that will be cut."
+    assert "The connection broke inside text block 0 after 31 characters of text (10 events" in verdict.explanation
+
+
+def test_error_event_after_content():
+    chunks = [s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
+              s.delta(0, {"type": "text_delta", "text": "Partial answ"}), s.error()]
+    _, verdict = run(chunks)
+    assert verdict.termination == "error_event"
+    assert verdict.error == {"type": "overloaded_error", "message": "Overloaded"}
+    assert verdict.complete is False
+    assert verdict.text == "Partial answ"
+    assert "APIStatusError with status_code 200" in verdict.explanation
+
+
+def test_http_529_with_json_body_and_retry_after():
+    body = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}'
+    _, verdict = run([body], status=529, headers={"retry-after": "7"})
+    assert verdict.termination == "http_error"
+    assert verdict.http_status == 529
+    assert verdict.error == {"type": "overloaded_error", "message": "Overloaded"}
+    assert verdict.event_count == 0 and verdict.anomalies == []
+    assert "overloaded" in verdict.explanation and "7 s" in verdict.explanation
+
+
+def test_http_error_with_a_non_json_body():
+    _, verdict = run([b"<html>Bad Gateway</html>"], status=502)
+    assert verdict.termination == "http_error"
+    assert verdict.error == {"type": "http_502", "message": "<html>Bad Gateway</html>"}
+
+
+def test_timeout_and_cancelled():
+    chunks = [s.message_start(), s.block_start(0, {"type": "text", "text": ""})]
+    _, verdict = run(chunks, end=End.TIMEOUT, error={"type": "httpx2.ReadTimeout", "message": "timed out"})
+    assert verdict.termination == "timeout" and not verdict.complete
+    assert "read timeout" in verdict.explanation
+    _, verdict = run(chunks, end=End.CANCELLED)
+    assert verdict.termination == "cancelled" and not verdict.complete
+
+
+def test_stop_reason_without_message_stop():
+    chunks = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn")]
+    _, verdict = run(chunks)
+    assert verdict.termination == "eof"
+    assert verdict.stop_reason == "end_turn"
+    assert "no_message_stop" in codes(verdict)
+    assert "after message_delta (stop_reason end_turn)" in verdict.explanation
+
+
+def test_unknown_types_are_kept_counted_and_shown():
+    chunks = [
+        s.message_start(),
+        s.event({"type": "shiny_new_event", "x": 1}),
+        s.event({"type": "shiny_new_event", "x": 2}),
+        s.block_start(0, {"type": "hologram", "data": "?"}),
+        s.delta(0, {"type": "hologram_delta", "beam": "on"}),
+        s.block_stop(0),
+        s.event({"type": "content_block_delta", "index": 1}, "content_block_delta"),
+        s.message_delta("end_turn"),
+        s.message_stop(),
+        b"event: weird\ndata: not json\n\n",
+    ]
+    state, verdict = run(chunks)
+    assert verdict.termination == "message_stop"
+    assert state.unknown == {"shiny_new_event": 2, "hologram": 1, "hologram_delta": 1, "?": 1}
+    assert codes(verdict).count("unknown_event") == 4
+    assert "unknown_index" in codes(verdict)
+    assert "after_message_stop" in codes(verdict)
+    assert "invalid_event_json" in codes(verdict)
+    assert "Unknown types were kept" in verdict.explanation
+    assert verdict.event_count == 10
+
+
+def test_invalid_tool_json_at_block_stop():
+    chunks = [s.message_start(), s.block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+              s.delta(0, {"type": "input_json_delta", "partial_json": '{"a": 1,}'}), s.block_stop(0),
+              s.message_delta("tool_use"), s.message_stop()]
+    _, verdict = run(chunks)
+    assert verdict.blocks[0]["json_valid"] is False
+    [anomaly] = [a for a in verdict.anomalies if a["code"] == "invalid_tool_json"]
+    assert anomaly["at_event"] == 4
+
+
+def test_tool_with_empty_input_is_valid():
+    chunks = [s.message_start(), s.block_start(0, {"type": "tool_use", "id": "t", "name": "now", "input": {}}),
+              s.delta(0, {"type": "input_json_delta", "partial_json": ""}), s.block_stop(0),
+              s.message_delta("tool_use"), s.message_stop()]
+    state, verdict = run(chunks)
+    assert verdict.blocks[0]["json_valid"] is True and state.blocks[0].input == {}
+
+
+def test_zero_bytes():
+    _, verdict = run([])
+    assert verdict.termination == "eof"
+    assert codes(verdict) == ["zero_bytes"]
+    assert "HTTP 200" in verdict.explanation
+
+
+def test_stalls_silent_with_pings_and_before_first_byte():
+    chunks = [s.message_start(), s.ping(), s.ping(), *s.text_block(0, "abcdefghij"), s.message_delta("end_turn"),
+              s.message_stop()]
+    times = [6.0, 7.0, 9.0, 13.0, 13.1, 13.2, 22.0, 22.1, 22.2, 22.3]
+    _, verdict = run(chunks, times=times)
+    assert verdict.complete
+    assert verdict.stalls == [
+        {"after_event": 0, "seconds": 6.0, "pings": 0},
+        {"after_event": 1, "seconds": 7.0, "pings": 2},
+        {"after_event": 6, "seconds": 8.8, "pings": 0},
+    ]
+    assert codes(verdict) == ["stall"] * 3
+    assert "It stalled 3 time(s)" in verdict.explanation
+    _, relaxed = run(chunks, times=times, threshold=10)
+    assert relaxed.stalls == []
+
+
+def test_silence_before_the_end_is_a_stall():
+    chunks = [s.message_start(), s.block_start(0, {"type": "text", "text": ""})]
+    _, verdict = run(chunks, times=[0.5, 0.6], end=End.TRANSPORT_ERROR, end_t=60.6,
+                     error={"type": "httpx2.RemoteProtocolError", "message": "peer closed"})
+    assert verdict.stalls == [{"after_event": 2, "seconds": 60.0, "pings": 0}]
+
+
+def test_live_silence_counts_from_the_last_content_event():
+    state = StreamState()
+    state.response(200, {})
+    assert state.silence(3.0) == 3.0
+    state.chunk(s.message_start(), 1.0)
+    state.chunk(s.ping(), 4.0)
+    assert state.silence(7.5) == 6.5
+    assert state.pings_in_silence == 1
+    assert state.termination is None
+
+
+def test_burst_after_silence_is_a_buffering_proxy():
+    chunks = s.complete_text("x" * 200)
+    times = [30.0] * len(chunks)
+    _, verdict = run([b"".join(chunks)], times=[30.0])
+    assert "burst" in codes(verdict)
+    assert "buffering" in verdict.explanation
+    paced = [0.3 + 0.05 * i for i in range(len(chunks))]
+    _, verdict = run(chunks, times=paced)
+    assert "burst" not in codes(verdict)
+    assert times
+
+
+def test_timing():
+    chunks = s.complete_text("0123456789" * 3)
+    times = [0.4 + 0.1 * i for i in range(len(chunks))]
+    _, verdict = run(chunks, times=times, end_t=times[-1] + 0.01)
+    assert verdict.timing["ttfb"] == 0.4
+    assert verdict.timing["ttft"] == 0.7
+    assert verdict.timing["duration"] == round(times[-1] + 0.01, 3)
+    assert verdict.timing["output_tps"] == round(12 / (times[-1] - 0.7), 1)
+
+
+def test_megabyte_tool_input_accumulates_and_parses():
+    tool_input = {"path": "big.bin.txt", "content": "0123456789abcdef" * 65536}
+    chunks = [s.message_start(), *s.tool_block(0, "write_file", tool_input), s.message_delta("tool_use"),
+              s.message_stop()]
+    state, verdict = run(chunks)
+    assert verdict.complete
+    assert state.blocks[0].input == tool_input
+    assert verdict.blocks[0]["chars"] == len(json.dumps(tool_input)) > 1_000_000
+    assert verdict.blocks[0]["json_valid"] is True

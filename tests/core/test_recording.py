@@ -1,0 +1,166 @@
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from streamwatch.core.diagnose import End, StreamState
+from streamwatch.core.recording import SessionError, SessionWriter, load_session, redact_headers, sessions_dir
+from tests import streams as s
+
+KEY = "sk-ant-api03-SECRETSECRETSECRET-abcdef"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def request():
+    return {
+        "method": "POST",
+        "url": "http://127.0.0.1:9/v1/messages",
+        "headers": {"Authorization": f"Bearer {KEY}", "X-Api-Key": KEY, "X-Echo": f"key={KEY}",
+                    "anthropic-version": "2026-10-21"},
+        "body": {"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}], "note": KEY},
+    }
+
+
+def write_session(chunks, end=End.EOF, error=None):
+    writer = SessionWriter.create("live", request(), secrets=[KEY])
+    writer.response(200, {"content-type": "text/event-stream", "request-id": "req_1"}, 0.2)
+    for i, chunk in enumerate(chunks):
+        writer.chunk(chunk, 0.3 + i * 0.01)
+    writer.end(end, 0.3 + len(chunks) * 0.01, error)
+    writer.close()
+    return writer.path
+
+
+def test_round_trip_replays_to_the_same_verdict_as_live(home):
+    body = b"".join(s.complete_text("café 😀 done"))
+    split = body.index("é".encode()) + 1
+    chunks = [body[:split], body[split:]]
+    path = write_session(chunks)
+    live = StreamState()
+    live.response(200, {"content-type": "text/event-stream", "request-id": "req_1"})
+    for i, chunk in enumerate(chunks):
+        live.chunk(chunk, 0.3 + i * 0.01)
+    live.end(End.EOF, 0.32)
+    session = load_session(path)
+    assert session.skipped == []
+    assert [data for _, data in session.latest.chunks] == chunks
+    assert '"chunk64"' in path.read_text()
+    replayed = session.latest.replay_into(StreamState())
+    assert replayed.verdict().to_dict() == live.verdict().to_dict()
+    assert replayed.text == "café 😀 done"
+
+
+def test_files_are_private_and_live_under_streamwatch_home(home):
+    path = write_session(s.complete_text())
+    assert path.parent == home / "sessions" == sessions_dir()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    header = load_session(path).header
+    assert header["version"] == 1 and header["source"] == "live" and header["pid"] == os.getpid()
+
+
+def test_secrets_never_reach_the_file(home):
+    path = write_session(s.complete_text(f"the key is {KEY}"))
+    raw = path.read_bytes()
+    assert KEY.encode() not in raw
+    assert b"SECRETSECRET" not in raw
+    headers = load_session(path).header["request"]["headers"]
+    assert headers["authorization"] == headers["x-api-key"] == headers["x-echo"] == "[redacted]"
+    assert headers["anthropic-version"] == "2026-10-21"
+
+
+def test_redact_headers_by_name_and_by_value():
+    assert redact_headers({"Proxy-Authorization": "Basic xyz", "Cookie": "a=b", "X-Custom": "tok123",
+                           "Accept": "text/event-stream"}, secrets=["tok123"]) == {
+        "proxy-authorization": "[redacted]", "cookie": "[redacted]", "x-custom": "[redacted]",
+        "accept": "text/event-stream",
+    }
+
+
+def test_truncated_and_corrupt_files_recover_every_intact_line(home):
+    path = write_session(s.complete_text("one two three four"))
+    lines = path.read_bytes().split(b"\n")
+    lines[4] = b'[0.5, "chunk", "ev'
+    damaged = b"\n".join(lines[:-2]) + b"\n" + lines[-2][: len(lines[-2]) // 2]
+    path.write_bytes(damaged)
+    session = load_session(path)
+    assert session.skipped == [
+        "line 5: not valid JSON",
+        f"line {len(lines) - 1}: truncated ({len(lines[-2]) // 2} bytes, the writer stopped mid-line)",
+    ]
+    assert len(session.latest.chunks) == len(s.complete_text("one two three four")) - 1
+    assert session.latest.end is None
+    verdict = session.latest.replay_into(StreamState()).verdict()
+    assert verdict.event_count == 9
+
+
+def test_unreadable_files_are_one_line_errors(tmp_path):
+    not_session = tmp_path / "x.jsonl"
+    not_session.write_text('{"hello": 1}\n')
+    with pytest.raises(SessionError, match="not a streamwatch session file"):
+        load_session(not_session)
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text('{"streamwatch": "session", "version": 99}\n')
+    with pytest.raises(SessionError, match="newer streamwatch"):
+        load_session(newer)
+    with pytest.raises(SessionError, match="cannot read"):
+        load_session(tmp_path / "missing.jsonl")
+
+
+def test_attempts_are_kept_apart(home):
+    writer = SessionWriter.create("live", request(), secrets=[KEY])
+    writer.response(529, {}, 0.1)
+    writer.chunk(b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', 0.1)
+    writer.end(End.EOF, 0.1)
+    writer.attempt(request(), 2.0, reason="retry")
+    writer.response(200, {}, 2.2)
+    for i, chunk in enumerate(s.complete_text()):
+        writer.chunk(chunk, 2.3 + i * 0.01)
+    writer.end(End.EOF, 2.5)
+    writer.close()
+    session = load_session(writer.path)
+    assert [a.status for a in session.attempts] == [529, 200]
+    assert session.attempts[1].started_t == 2.0
+    second = session.attempts[1].replay_into(StreamState()).verdict()
+    assert second.complete and second.timing["ttfb"] == pytest.approx(0.3)
+
+
+def test_sigkill_while_recording_loses_no_finished_chunk(home, tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from streamwatch.core.recording import SessionWriter
+        writer = SessionWriter.create("live", {"method": "POST", "url": "u", "headers": {}, "body": {}})
+        print(writer.path, flush=True)
+        i = 0
+        while True:
+            writer.chunk(('data: {"type":"ping","n":%d}\\n\\n' % i).encode(), i * 0.001)
+            print(i, flush=True)
+            i += 1
+            time.sleep(0.001)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    path = proc.stdout.readline().strip()
+    confirmed = -1
+    while confirmed < 200:
+        confirmed = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    session = load_session(path)
+    received = [json.loads(data[6:].split(b"\n")[0])["n"] for _, data in session.latest.chunks]
+    assert received == list(range(len(received)))
+    assert len(received) > confirmed
+    assert all(reason.endswith("mid-line)") for reason in session.skipped)

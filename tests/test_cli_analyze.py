@@ -1,0 +1,149 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from streamwatch.cli import main
+from streamwatch.core.diagnose import End
+from streamwatch.core.recording import SessionWriter
+from tests import streams as s
+
+HEAD_200 = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+    b"request-id: req_011CZ\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+BODY_529 = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}'
+
+
+def analyze(capsys, *args):
+    code = main(["analyze", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def verdict_of(capsys, path, *extra):
+    code, out, err = analyze(capsys, path, "--json", *extra)
+    assert out.count("\n") == 1
+    return code, json.loads(out)
+
+
+def test_complete_curl_n_capture_exits_0(tmp_path, capsys):
+    path = write(tmp_path, "ok.sse", b"".join(s.complete_text("All done.")))
+    code, verdict = verdict_of(capsys, path)
+    assert code == 0
+    assert verdict["complete"] and verdict["termination"] == "message_stop" and verdict["text"] == "All done."
+    assert verdict["stalls"] == [] and verdict["timing"]["duration"] is None and verdict["session"] is None
+
+
+def test_seed_case_with_curl_i_head_exits_1(tmp_path, capsys):
+    tool = s.tool_block(1, "write_file", {"path": "a.py", "content": "print(1)\n" * 3000}, stop=False)
+    body = b"".join([s.message_start(), *s.text_block(0, "Writing it now."), *tool[:-5]])
+    path = write(tmp_path, "seed.txt", HEAD_200 + body)
+    code, verdict = verdict_of(capsys, path)
+    assert code == 1
+    assert verdict["termination"] == "eof" and verdict["http_status"] == 200
+    assert verdict["blocks"][1] | {"chars": 0} == {
+        "index": 1, "type": "tool_use", "complete": False, "name": "write_file", "json_valid": False, "chars": 0}
+    assert "inside tool_use `write_file`" in verdict["explanation"]
+
+
+def test_curl_i_529_and_bare_json_error_body(tmp_path, capsys):
+    head = b"HTTP/2 529 \r\ncontent-type: application/json\r\nretry-after: 12\r\n\r\n"
+    code, verdict = verdict_of(capsys, write(tmp_path, "529.txt", head + BODY_529))
+    assert code == 1
+    assert (verdict["termination"], verdict["http_status"], verdict["error"]["type"]) == (
+        "http_error", 529, "overloaded_error")
+    assert "12 s" in verdict["explanation"]
+    code, verdict = verdict_of(capsys, write(tmp_path, "529.json", BODY_529))
+    assert code == 1
+    assert (verdict["termination"], verdict["http_status"]) == ("http_error", None)
+
+
+def test_proxy_connect_head_is_skipped(tmp_path, capsys):
+    data = b"HTTP/1.1 200 Connection established\r\n\r\n" + HEAD_200 + b"".join(s.complete_text())
+    code, verdict = verdict_of(capsys, write(tmp_path, "proxied.txt", data))
+    assert code == 0 and verdict["http_status"] == 200
+
+
+def test_error_event_and_cut_mid_event(tmp_path, capsys):
+    body = b"".join([s.message_start(), *s.text_block(0, "Half of it")[:-1], s.error("api_error", "Internal")])
+    code, verdict = verdict_of(capsys, write(tmp_path, "err.sse", body))
+    assert code == 1 and verdict["termination"] == "error_event" and verdict["error"]["type"] == "api_error"
+    cut = body[: body.rindex(b"event: error") + 30]
+    code, verdict = verdict_of(capsys, write(tmp_path, "cut.sse", cut))
+    assert code == 1 and verdict["termination"] == "eof"
+    assert verdict["event_count"] == cut.count(b"\n\n")
+    assert "incomplete_event" in [a["code"] for a in verdict["anomalies"]]
+
+
+def test_crlf_capture(tmp_path, capsys):
+    body = b"".join(s.complete_text()).replace(b"\n", b"\r\n")
+    code, verdict = verdict_of(capsys, write(tmp_path, "crlf.sse", body))
+    assert code == 0
+
+
+def test_session_file_verdict_names_the_session_and_uses_timing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
+    writer = SessionWriter.create("live", {"method": "POST", "url": "u", "headers": {}, "body": {}})
+    writer.response(200, {}, 0.1)
+    chunks = s.complete_text()
+    for i, chunk in enumerate(chunks):
+        writer.chunk(chunk, 0.5 + (7.0 if i == 3 else 0.0) + i * 0.01)
+    writer.end(End.EOF, 8.0)
+    writer.close()
+    code, verdict = verdict_of(capsys, writer.path)
+    assert code == 0 and verdict["session"] == str(writer.path)
+    assert [st["after_event"] for st in verdict["stalls"]] == [3]
+    code, verdict = verdict_of(capsys, writer.path, "--stall-threshold", "10")
+    assert verdict["stalls"] == []
+
+
+def test_readable_report_is_terminal_safe(tmp_path, capsys):
+    body = b"".join(s.complete_text("evil \x1b]0;pwned\x07 \x1b[2J text\r"))
+    code, out, err = analyze(capsys, write(tmp_path, "evil.sse", body))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    for section in ("Timeline", "Blocks", "Verdict: COMPLETE end_turn"):
+        assert section in out
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("garbage.bin", b"\x00\x01 not a stream at all", "holds neither an SSE event nor an HTTP error response"),
+        ("empty.sse", b"", "holds neither"),
+        ("message.json", b'{"type":"message","content":[]}', "holds neither"),
+        ("fake.jsonl", b'{"streamwatch": "session", "version": 7}\n', "newer streamwatch"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, name, data, message):
+    code, out, err = analyze(capsys, write(tmp_path, name, data))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and err.startswith("streamwatch: error:")
+
+
+def test_missing_file_directory_and_bad_flag(tmp_path, capsys):
+    for target in (tmp_path / "nope.sse", tmp_path):
+        code, out, err = analyze(capsys, target)
+        assert code == 2 and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", str(tmp_path), "--stall-threshold", "-1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_installed_console_script(tmp_path):
+    path = write(tmp_path, "seed.sse", b"".join([s.message_start(), *s.text_block(0, "cut")[:2]]))
+    result = subprocess.run([sys.executable, "-m", "streamwatch.cli", "analyze", str(path), "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and json.loads(result.stdout)["termination"] == "eof"
+    result = subprocess.run([sys.executable, "-m", "streamwatch.cli", "analyze", str(tmp_path / "x")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
