@@ -527,7 +527,9 @@ def explain(state: StreamState) -> str:
             "Retry, or raise the timeout if long silences are expected (large tool inputs, thinking)."
         )
     elif termination == Termination.CANCELLED:
-        parts.append(f"You cancelled the stream {_where(state)} ({produced}). Resume or retry to finish it.")
+        why = (state.end_error or {}).get("message", "you cancelled it")
+        parts.append(f"The stream was not followed to its end {_where(state)} ({produced}): {why}.")
+        parts.append("Resume or retry to finish it.")
     else:
         parts.append(f"Still streaming: {produced} so far.")
     parts.extend(_explain_timing(state))

@@ -40,6 +40,12 @@ _SECRET_HEADER = re.compile(r"key|auth|token|secret|password|cookie|credential",
 _SECRET_VALUE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 
 
+RECORDING_CUT = {
+    "type": "recording_cut",
+    "message": "the session file has no end record: the recording process stopped before the stream ended",
+}
+
+
 class SessionError(Exception):
     """A file that cannot be read as a session at all (the message is one line, for the user)."""
 
@@ -70,7 +76,11 @@ def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets:
 
 @dataclass
 class Recording:
-    """One attempt: the request as sent (secrets redacted), and everything that came back."""
+    """One attempt in memory: the request as sent (secrets redacted), and everything that came back.
+
+    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`), so a live source can
+    write to both, and a loader fills it from a file. Times are session times (see the module doc).
+    """
 
     request: dict[str, Any]
     started_t: float = 0.0
@@ -78,17 +88,34 @@ class Recording:
     headers: dict[str, str] = field(default_factory=dict)
     response_t: float | None = None
     chunks: list[tuple[float | None, bytes]] = field(default_factory=list)
-    end: dict[str, Any] | None = None
+    ending: dict[str, Any] | None = None
+
+    def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
+        self.status, self.headers, self.response_t = status, dict(headers), t
+
+    def chunk(self, data: bytes, t: float | None) -> None:
+        self.chunks.append((t, data))
+
+    def end(self, kind: End, t: float | None, error: dict[str, Any] | None = None, **extra: Any) -> None:
+        self.ending = {"kind": End(kind).value, "error": error, **extra, "t": t}
+
+    def relative(self, t: float | None) -> float | None:
+        """A session time as seconds since this attempt's request was sent."""
+        return None if t is None else t - self.started_t
+
+    def final_end(self) -> tuple[End, float | None, dict[str, Any] | None]:
+        """How the body ended; a recording with no end record was cut off where its bytes stop."""
+        if self.ending is None:
+            last = self.relative(self.chunks[-1][0] if self.chunks else self.response_t)
+            return End.CANCELLED, last, RECORDING_CUT
+        return End(self.ending["kind"]), self.relative(self.ending.get("t")), self.ending.get("error")
 
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""
-        base = self.started_t
         state.response(self.status, self.headers)
         for t, data in self.chunks:
-            state.chunk(data, None if t is None else t - base)
-        end = self.end or {"kind": End.EOF, "t": self.chunks[-1][0] if self.chunks else None}
-        t = end.get("t")
-        state.end(End(end["kind"]), None if t is None else t - base, end.get("error"))
+            state.chunk(data, self.relative(t))
+        state.end(*self.final_end())
         return state
 
 
@@ -194,6 +221,11 @@ def load_session(path: Path) -> Session:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_session(data, Path(path))
+
+
+def parse_session(data: bytes, path: Path) -> Session:
+    """Every intact record of a session file's bytes; what could not be read is listed in `skipped`."""
     lines = data.split(b"\n")
     truncated = lines.pop() if lines else b""
     try:
@@ -210,7 +242,7 @@ def load_session(path: Path) -> Session:
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        reason = _apply(session, line)
+        reason = apply_record(session, line)
         if reason:
             session.skipped.append(f"line {number}: {reason}")
     if truncated.strip():
@@ -218,7 +250,8 @@ def load_session(path: Path) -> Session:
     return session
 
 
-def _apply(session: Session, line: bytes) -> str | None:
+def apply_record(session: Session, line: bytes) -> str | None:
+    """Add one record line to the session; the reason it was skipped, or None."""
     try:
         record = json.loads(line)
     except ValueError:
@@ -242,7 +275,7 @@ def _apply(session: Session, line: bytes) -> str | None:
         current.headers = dict(headers) if isinstance(headers, dict) else {}
         current.response_t = t
     elif kind == "end" and isinstance(payload, dict) and payload.get("kind") in set(End):
-        current.end = {**payload, "t": t}
+        current.ending = {**payload, "t": t}
     elif kind == "attempt" and isinstance(payload, dict):
         request = payload.get("request")
         session.attempts.append(Recording(request=request if isinstance(request, dict) else {}, started_t=t))

@@ -49,7 +49,7 @@ def parse_capture(data: bytes) -> Recording:
         recording.status, recording.headers = status, headers
     if body:
         recording.chunks.append((None, body))
-    recording.end = {"kind": End.EOF.value, "t": None, "error": None}
+    recording.end(End.EOF, None)
     return recording
 
 

@@ -100,9 +100,14 @@ def test_truncated_and_corrupt_files_recover_every_intact_line(home):
         f"line {len(lines) - 1}: truncated ({len(lines[-2]) // 2} bytes, the writer stopped mid-line)",
     ]
     assert len(session.latest.chunks) == len(s.complete_text("one two three four")) - 1
-    assert session.latest.end is None
+    assert session.latest.ending is None
     verdict = session.latest.replay_into(StreamState()).verdict()
     assert verdict.event_count == 9
+    assert verdict.termination == "message_stop"
+    del session.latest.chunks[-1]
+    verdict = session.latest.replay_into(StreamState()).verdict()
+    assert verdict.termination == "cancelled"
+    assert "the recording process stopped before the stream ended" in verdict.explanation
 
 
 def test_unreadable_files_are_one_line_errors(tmp_path):

@@ -1,0 +1,165 @@
+"""Driving a `StreamState` from a recording: at its original pace, faster, stepwise, or live.
+
+`Player` feeds one attempt's recorded bytes into a fresh state as a clock advances. The clock is
+passed in (`tick(now)`), so the same code serves a live run (the recording grows while it plays, and
+`live=True` feeds each chunk as soon as it is there), a timed replay, an attach to a file another
+process is writing (`Follower` grows the recording), and tests with a fixed clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamwatch.core.diagnose import StreamState
+from streamwatch.core.recording import Recording, SessionError, apply_record, parse_session
+
+SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
+
+
+class Player:
+    def __init__(
+        self, recording: Recording, stall_threshold: float, speed: float | None = 1.0, live: bool = False
+    ) -> None:
+        self.recording = recording
+        self.stall_threshold = stall_threshold
+        self.speed = speed
+        self.live = live
+        self.playing = True
+        self._clock: float | None = None
+        self._restart()
+
+    def _restart(self) -> None:
+        self.state = StreamState(self.stall_threshold)
+        self.position = 0.0
+        self._next = 0
+        self._responded = False
+
+    @property
+    def finished(self) -> bool:
+        """Every recorded byte has been fed and the recording says how it ended."""
+        return self.state.ended is not None
+
+    @property
+    def duration(self) -> float:
+        _, end_t, _ = self.recording.final_end()
+        return end_t or 0.0
+
+    def tick(self, now: float, budget: int = 20000) -> bool:
+        """Advance to `now` (seconds, any monotonic clock); feed at most `budget` chunks. True if anything changed."""
+        elapsed = 0.0 if self._clock is None else now - self._clock
+        self._clock = now
+        if self.playing and not self.finished:
+            if self.live or self.speed is None:
+                self.position += elapsed
+            else:
+                self.position += elapsed * self.speed
+        limit = None if (self.live or self.speed is None) else self.position
+        return self._feed(limit, budget)
+
+    def _feed(self, limit: float | None, budget: int, until_events: int | None = None) -> bool:
+        recording, state = self.recording, self.state
+        changed = False
+        if not self._responded and (recording.status is not None or recording.chunks or recording.ending):
+            state.response(recording.status, recording.headers)
+            self._responded = changed = True
+        chunks = recording.chunks
+        while self._next < len(chunks) and budget > 0:
+            t, data = chunks[self._next]
+            rel = recording.relative(t)
+            if limit is not None and rel is not None and rel > limit:
+                return changed
+            if until_events is not None and len(state.events) >= until_events:
+                return changed
+            state.chunk(data, rel)
+            self._next += 1
+            budget -= 1
+            changed = True
+            if rel is not None and (self.live or self.speed is None or until_events is not None):
+                self.position = max(self.position, rel)
+        if self._next == len(chunks) and recording.ending is not None and not self.finished:
+            if until_events is not None and len(state.events) >= until_events:
+                return changed
+            kind, end_t, error = recording.final_end()
+            if limit is None or end_t is None or end_t <= limit:
+                state.end(kind, end_t, error)
+                if end_t is not None:
+                    self.position = max(self.position, end_t)
+                changed = True
+        return changed
+
+    def toggle(self) -> None:
+        self.playing = not self.playing
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+
+    def faster(self) -> None:
+        self.speed = _next_speed(self.speed, 1)
+
+    def slower(self) -> None:
+        self.speed = _next_speed(self.speed, -1)
+
+    def step(self) -> None:
+        """Pause and show exactly one more event (or the end)."""
+        self.playing = False
+        self._feed(None, 1 << 30, until_events=len(self.state.events) + 1)
+
+    def to_start(self) -> None:
+        self._restart()
+
+    def to_end(self) -> None:
+        self._feed(None, 1 << 30)
+
+    def to_next_anomaly(self) -> bool:
+        """Feed until a new anomaly appears (or the end); pause there. True if one was found."""
+        self.playing = False
+        seen = len(self.state.anomalies)
+        while len(self.state.anomalies) == seen and not self.finished:
+            if not self._feed(None, 1 << 30, until_events=len(self.state.events) + 1):
+                break
+        return len(self.state.anomalies) > seen
+
+
+def _next_speed(speed: float | None, direction: int) -> float | None:
+    index = SPEEDS.index(speed) if speed in SPEEDS else 1
+    return SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))]
+
+
+class Follower:
+    """Follows a session file that another process is appending to, growing a `Session` in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+        complete = data[: data.rfind(b"\n") + 1]
+        self.session = parse_session(complete, self.path)
+        self._offset = len(complete)
+        self._partial = b""
+
+    @property
+    def ended(self) -> bool:
+        return self.session.latest.ending is not None
+
+    def poll(self) -> bool:
+        """Read what was appended since the last poll; True if new records arrived."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError as exc:
+            raise SessionError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        if not data:
+            return False
+        self._offset += len(data)
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if line.strip():
+                reason = apply_record(self.session, line)
+                if reason:
+                    self.session.skipped.append(reason)
+        return bool(lines)
