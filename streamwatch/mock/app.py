@@ -1,0 +1,97 @@
+"""The ASGI app: `POST /v1/messages` answered by playing the plan for each request.
+
+A fault fires on the first request of a conversation, keyed by the base conversation's digest and
+the scenario; later requests for the same key (a retry, a resume) play the scenario clean, unless
+the request says `x-streamwatch-fail-always: 1`. The memory is per app instance.
+
+Non-streaming requests get the complete message when the stream would have finished; of the
+faults only the HTTP errors apply to them. No authentication: any key is accepted, and the app
+never reads or logs the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, plan_response
+from streamwatch.mock.request import InvalidRequest, parse_request
+
+
+class StreamCut(Exception):
+    """Raised mid-body so that the server closes the connection without ending the body."""
+
+
+def hide_stream_cuts(record: logging.LogRecord) -> bool:
+    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
+
+
+class MockApp:
+    def __init__(self, pace: Pace) -> None:
+        self._pace = pace
+        self._fired: set[tuple[bytes, str]] = set()
+        self._closing = asyncio.Event()
+        self._router = Starlette(
+            routes=[Route("/v1/messages", self._messages, methods=["POST"])],
+            exception_handlers={HTTPException: self._http_error},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._router(scope, receive, send)
+
+    def cut_streams(self) -> None:
+        """Cut every response still being played (call on the server's event loop)."""
+        self._closing.set()
+
+    async def _messages(self, request: Request) -> Response:
+        ids = Ids.fresh()
+        try:
+            parsed = parse_request(await request.body(), request.headers)
+        except InvalidRequest as error:
+            return self._play(error_plan(400, "invalid_request_error", str(error), ids.request))
+        key = (parsed.conversation.digest, parsed.scenario.name)
+        fires = parsed.fail_always or key not in self._fired
+        self._fired.add(key)
+        pace = self._pace
+        if parsed.time_scale is not None:
+            pace = replace(pace, scale=parsed.time_scale)
+        return self._play(plan_response(parsed, fault_fires=fires, ids=ids, pace=pace))
+
+    async def _http_error(self, request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        error_type = "not_found_error" if error.status_code == 404 else "invalid_request_error"
+        return self._play(
+            error_plan(error.status_code, error_type, error.detail, Ids.fresh().request)
+        )
+
+    def _play(self, plan: Plan) -> Response:
+        return StreamingResponse(self._body(plan), status_code=plan.status, headers=plan.headers)
+
+    async def _body(self, plan: Plan) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for write in plan.writes:
+            delay = start + write.at - loop.time()
+            if delay > 0 and await _happens_within(self._closing, delay):
+                raise StreamCut("the mock server is shutting down")
+            yield write.data
+        if plan.ending is Ending.CUT:
+            raise StreamCut("the scenario cuts the connection here")
+
+
+async def _happens_within(event: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
