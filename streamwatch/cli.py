@@ -7,13 +7,20 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.recording import SessionError
 from streamwatch.core.report import printable, render_report
 from streamwatch.core.sources import analyze, is_stream, load_input
 
-EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEMO_TOOL_BYTES = 12_000
+"""The demo's tool inputs: big enough to watch, small enough for a short tour."""
+DEMO_TOUR = (
+    ("ok", "a normal stream, start to message_stop"),
+    ("drop_eof", "the body ends cleanly in the middle of a tool call: no error, no message_stop"),
+)
 
 
 class UsageError(Exception):
@@ -35,6 +42,44 @@ def _threshold(value: str) -> float:
     return seconds
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def _time_scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not scale >= 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return scale
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return port
+
+
+def _scenario(name: str) -> str:
+    from streamwatch.mock.scenarios import SCENARIOS
+
+    if name not in SCENARIOS:
+        raise UsageError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
+    return name
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         session = load_input(Path(args.path))
@@ -53,6 +98,138 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE if verdict.complete else EXIT_ABNORMAL
 
 
+def _live(
+    args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
+) -> int:
+    """One request through the SDK, shown as it streams (or only its verdict with --json)."""
+    from streamwatch.core.live import LiveError, LiveRun
+    from streamwatch.headless import HeadlessView
+
+    label = str(body["model"]) + ("" if scenario is None else f" (scenario {scenario})")
+    headers = {}
+    if scenario is not None:
+        from streamwatch.mock.request import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
+
+        headers = {SCENARIO_HEADER: scenario}
+        if args.fail_always:
+            headers[FAIL_ALWAYS_HEADER] = "1"
+        if source == "demo":
+            headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
+    view = None if args.json else HeadlessView(sys.stdout, label)
+    run = LiveRun(
+        body,
+        base_url=base_url,
+        headers=headers,
+        timeout=args.timeout,
+        stall_threshold=args.stall_threshold,
+        save=not args.no_save,
+        source=source,
+        observer=view,
+    )
+    try:
+        result = run.run() if view is None else view.play(run)
+    except LiveError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(run.redact(json.dumps(result.verdict.to_dict(), ensure_ascii=True)))
+    if result.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_COMPLETE if result.verdict.complete else EXIT_ABNORMAL
+
+
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    from streamwatch.core.live import LiveError, request_body
+
+    try:
+        return request_body(
+            model=args.model,
+            max_tokens=args.max_tokens,
+            prompt=args.prompt,
+            system=args.system,
+            request_file=args.request,
+        )
+    except LiveError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    body = _request(args)
+    scenario = None if args.scenario is None else _scenario(args.scenario)
+    if scenario is not None and args.base_url is None:
+        from streamwatch.mock import MockServer
+
+        with MockServer(time_scale=args.time_scale) as server:
+            return _live(args, body, server.base_url, scenario, "demo")
+    return _live(args, body, args.base_url, scenario, "live")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    tour = DEMO_TOUR if args.scenario is None else ((_scenario(args.scenario), ""),)
+    body = _request(args)
+    from streamwatch.mock import MockServer
+
+    status = EXIT_COMPLETE
+    with MockServer(time_scale=args.time_scale) as server:
+        for number, (scenario, about) in enumerate(tour, start=1):
+            if len(tour) > 1 and not args.json:
+                print(f"== {number}/{len(tour)} {scenario}: {about}")
+            status = _live(args, body, server.base_url, scenario, "demo")
+            if status == EXIT_INTERRUPTED:
+                return status
+            if number < len(tour) and not args.json:
+                print()
+    return status if len(tour) == 1 else EXIT_COMPLETE
+
+
+def cmd_mock(args: argparse.Namespace) -> int:
+    import socket
+
+    from streamwatch.mock import DEFAULT_PORT, serve
+
+    port = DEFAULT_PORT if args.port is None else args.port
+    try:
+        socket.create_server((args.host, port)).close()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
+    url = f"http://{args.host}:{port}"
+    print(
+        f"streamwatch mock: serving the mock Messages API on {url} (Ctrl-C to stop); try "
+        f"`streamwatch run --headless --base-url {url} --scenario drop_eof`",
+        file=sys.stderr,
+    )
+    serve(args.host, port, time_scale=args.time_scale)
+    return EXIT_COMPLETE
+
+
+def _add_live_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--headless", action="store_true",
+        help="print to the terminal (the only mode until the TUI lands)",
+    )
+    command.add_argument("--json", action="store_true", help="print only the verdict, as one JSON object")
+    command.add_argument("--model", metavar="M", help="the model (default: the request file's, else claude-sonnet-4-6)")
+    command.add_argument("--max-tokens", type=_positive_int, metavar="N", help="max_tokens (default 1024)")
+    prompt = command.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", metavar="TEXT", help="the user message (default: a built-in question)")
+    prompt.add_argument(
+        "--request", type=Path, metavar="FILE.json",
+        help="a Messages API request body (model, messages, tools, thinking, system, ...)",
+    )
+    command.add_argument("--system", metavar="TEXT", help="the system prompt")
+    command.add_argument(
+        "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
+        help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
+    )
+    command.add_argument(
+        "--timeout", type=_threshold, metavar="S", help="the SDK's read timeout, in seconds (default 600)"
+    )
+    command.add_argument("--no-save", action="store_true", help="do not save the session file")
+    command.add_argument(
+        "--fail-always", action="store_true",
+        help="with a scenario: fail every attempt (by default a retry or resume of the same conversation succeeds)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="streamwatch", description="See, reproduce and recover broken Anthropic Messages API streams."
@@ -68,6 +245,53 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
     )
     analyze_cmd.set_defaults(func=cmd_analyze)
+
+    run_cmd = commands.add_parser(
+        "run",
+        help="send one request through the official SDK and watch it stream (exit 0 complete, 1 abnormal)",
+        description="Send one Messages request through the official Python SDK (your ANTHROPIC_API_KEY, "
+        "ANTHROPIC_BASE_URL, headers; no retries) and watch every event arrive. The session is saved.",
+    )
+    _add_live_options(run_cmd)
+    run_cmd.add_argument("--base-url", metavar="URL", help="where to send it (default: ANTHROPIC_BASE_URL, else the API)")
+    run_cmd.add_argument(
+        "--scenario", metavar="NAME",
+        help="ask a streamwatch mock for this scenario; without --base-url, runs against the built-in mock",
+    )
+    run_cmd.add_argument(
+        "--time-scale", type=_time_scale, default=1.0, metavar="X",
+        help="pace of the built-in mock with --scenario (default 1: real time)",
+    )
+    run_cmd.set_defaults(func=cmd_run)
+
+    demo_cmd = commands.add_parser(
+        "demo",
+        help="watch a stream from the built-in mock server (no API key needed)",
+        description="Start the built-in mock server on a free loopback port and watch a request stream from "
+        "it. With no scenario: a normal stream, then a stream that ends early without any error.",
+    )
+    demo_cmd.add_argument(
+        "scenario", nargs="?", metavar="SCENARIO", help="a mock scenario (ok, stall, drop_eof, drop_abrupt, ...)"
+    )
+    _add_live_options(demo_cmd)
+    demo_cmd.add_argument(
+        "--time-scale", type=_time_scale, default=1.0, metavar="X", help="pace of the mock (default 1: real time)"
+    )
+    demo_cmd.set_defaults(func=cmd_demo)
+
+    mock_cmd = commands.add_parser(
+        "mock",
+        help="serve the mock Messages API in the foreground",
+        description="Serve the mock Anthropic Messages API. Pick a scenario per request with the "
+        "x-streamwatch-scenario header or the model mock-<scenario>.",
+    )
+    mock_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    mock_cmd.add_argument("--port", type=_port, metavar="N", help="port to listen on (default: the mock's standard port)")
+    mock_cmd.add_argument(
+        "--time-scale", type=_time_scale, default=1.0, metavar="X",
+        help="multiply every delay (0.1: ten times faster; default 1)",
+    )
+    mock_cmd.set_defaults(func=cmd_mock)
     return parser
 
 

@@ -83,6 +83,7 @@ class Block:
     def stop(self, seq: int) -> None:
         self.stopped_at = seq
         if self.json is None:
+            self.input = self.start.get("input")
             return
         text = self.json_text
         if not text.strip():

@@ -83,6 +83,7 @@ class Verdict:
     anomalies: list[dict[str, Any]]
     explanation: str
     session: str | None = None
+    sdk: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +108,8 @@ class StreamState:
         self.stop_reason: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self.usage_final = False
+        """message_delta's cumulative usage arrived (message_start's output_tokens is only a placeholder)."""
         self.error: dict[str, Any] | None = None
         self.error_at: int | None = None
         self.message_stop_at: int | None = None
@@ -121,6 +124,7 @@ class StreamState:
         self.end_t: float | None = None
         self.end_error: dict[str, Any] | None = None
         self.incomplete: IncompleteEvent | None = None
+        self.sdk: dict[str, Any] | None = None
         self.body_kind: str | None = None
         self._decoder = SSEDecoder()
         self._json_body = bytearray()
@@ -156,8 +160,12 @@ class StreamState:
         new = [self._event(sse) for sse in self._decoder.feed(data, t)]
         return new
 
-    def end(self, kind: End, t: float | None = None, error: dict[str, Any] | None = None) -> None:
+    def end(
+        self, kind: End, t: float | None = None, error: dict[str, Any] | None = None, sdk: dict[str, Any] | None = None
+    ) -> None:
+        """`sdk`: what the SDK consuming this stream raised, when a live run knows (see core/live.py)."""
         self.ended = End(kind)
+        self.sdk = sdk
         self.end_t = t
         self.end_error = error
         if self.body_kind == "json":
@@ -250,6 +258,7 @@ class StreamState:
                 if isinstance(stop_reason, str):
                     self.stop_reason = stop_reason
                 self._usage(event.data.get("usage"))
+                self.usage_final = True
             case EventType.MESSAGE_STOP:
                 if self.message_stop_at is None:
                     self.message_stop_at = event.seq
@@ -393,7 +402,7 @@ class StreamState:
     def verdict(self, session: str | None = None) -> Verdict:
         duration = self.end_t if self.end_t is not None else self.last_t
         tps = None
-        if self.output_tokens and self.ttft is not None and self.last_t is not None and self.last_t > self.ttft:
+        if self.usage_final and self.output_tokens and self.ttft is not None and self.last_t is not None and self.last_t > self.ttft:
             tps = round(self.output_tokens / (self.last_t - self.ttft), 1)
         return Verdict(
             complete=self.complete,
@@ -425,6 +434,7 @@ class StreamState:
             anomalies=[{"code": a.code, "message": a.message, "at_event": a.at_event} for a in self.anomalies],
             explanation=explain(self),
             session=session,
+            sdk=self.sdk,
         )
 
 
@@ -438,13 +448,13 @@ def _block_label(block: Block) -> str:
     return f"{block.type} block {block.index}"
 
 
-def _where(state: StreamState) -> str:
+def where(state: StreamState) -> str:
     block = state.open_block
     if block is not None:
         if block.json is not None or block.type in TOOL_BLOCK_TYPES:
             size = size_text(len(block.json_text.encode()))
-            shape = "a valid prefix, unclosed" if block.json is not None and block.json.valid else "already broken"
-            return f"inside {_block_label(block)} after {size} of input JSON ({shape})"
+            shape = "still a valid prefix" if block.json is None or block.json.valid else "already broken"
+            return f"inside {_block_label(block)} after {size} of input JSON, {shape}"
         unit = "thinking" if block.type == BlockType.THINKING else "text"
         return f"inside {_block_label(block)} after {block.chars} characters of {unit}"
     if not state.events:
@@ -487,7 +497,7 @@ def explain(state: StreamState) -> str:
         error = state.error or {}
         parts.append(
             f"The server sent `event: error` ({error.get('type')}: {error.get('message')}) "
-            f"{_where(state)} ({produced})."
+            f"{where(state)} ({produced})."
         )
         if error.get("type") == "overloaded_error":
             parts.append("The API was overloaded mid-answer (the in-stream twin of HTTP 529).")
@@ -501,34 +511,50 @@ def explain(state: StreamState) -> str:
                 f"The server accepted the request (HTTP {state.status}) but the body ended without one event."
             )
         else:
-            parts.append(f"The body ended cleanly without message_stop, {_where(state)} ({produced}).")
+            parts.append(f"The body ended cleanly without message_stop, {where(state)} ({produced}).")
         parts.append(
             "Likely cause: a proxy, gateway or load balancer closed the response early, or the server cut it off."
         )
         parts.append(
             "The official Python SDK raises NO error here: iteration just stops and get_final_message() "
             "returns stop_reason=None, so code that only catches exceptions takes this truncated answer as "
-            "finished. Resume or retry."
+            "finished."
+        )
+        open_block = state.open_block
+        if open_block is not None and open_block.json is not None:
+            parts.append("Its partial tool input silently loses the value that was still streaming.")
+        parts.append("Resume or retry.")
+    elif termination == Termination.TRANSPORT_ERROR and state.status is None:
+        error = state.end_error or {}
+        parts.append(
+            f"No response arrived: {error.get('type')}: {error.get('message')}. The server could not be reached "
+            "or dropped the connection before answering; check the base URL, proxy and network. The Python SDK "
+            "wraps this in anthropic.APIConnectionError and retries it by itself unless max_retries=0."
         )
     elif termination == Termination.TRANSPORT_ERROR:
         error = state.end_error or {}
         parts.append(
-            f"The connection broke {_where(state)} ({produced}): {error.get('type')}: {error.get('message')}."
+            f"The connection broke {where(state)} ({produced}): {error.get('type')}: {error.get('message')}."
         )
         parts.append(
             "Likely cause: the peer (server, proxy or load balancer) closed the connection mid-response. "
             "The Python SDK raises the raw httpx2 error (not wrapped in anthropic.APIConnectionError) and "
             "never retries a mid-stream failure. Resume or retry."
         )
+    elif termination == Termination.TIMEOUT and state.status is None:
+        parts.append(
+            "The client gave up before any response arrived: the server did not answer within the connect or "
+            "read timeout. Check that the base URL is reachable, then retry."
+        )
     elif termination == Termination.TIMEOUT:
         parts.append(
-            f"The client gave up waiting {_where(state)} ({produced}): no byte arrived within its read "
+            f"The client gave up waiting {where(state)} ({produced}): no byte arrived within its read "
             "timeout. Pings reset that timeout, so this was true silence: the server or a proxy went quiet. "
             "Retry, or raise the timeout if long silences are expected (large tool inputs, thinking)."
         )
     elif termination == Termination.CANCELLED:
         why = (state.end_error or {}).get("message", "you cancelled it")
-        parts.append(f"The stream was not followed to its end {_where(state)} ({produced}): {why}.")
+        parts.append(f"The stream was not followed to its end {where(state)} ({produced}): {why}.")
         parts.append("Resume or retry to finish it.")
     else:
         parts.append(f"Still streaming: {produced} so far.")

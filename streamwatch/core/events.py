@@ -144,6 +144,19 @@ def delta_payload(event: Event) -> str:
     return value if isinstance(value, str) else ""
 
 
+SHORT_TYPE = {
+    EventType.MESSAGE_START: "msg_start",
+    EventType.CONTENT_BLOCK_START: "block_start",
+    EventType.CONTENT_BLOCK_DELTA: "delta",
+    EventType.CONTENT_BLOCK_STOP: "block_stop",
+    EventType.MESSAGE_DELTA: "msg_delta",
+    EventType.MESSAGE_STOP: "msg_stop",
+}
+"""Compact names for narrow timelines; the wire name is always one key away (the raw view)."""
+
+SHORT_DELTA = {DeltaType.TEXT: "text", DeltaType.THINKING: "thinking", DeltaType.CITATIONS: "citation"}
+
+
 def size_text(n: int) -> str:
     if n < 1024:
         return f"{n} B"
@@ -169,11 +182,14 @@ def summarize(event: Event) -> str:
             if event.delta_type == DeltaType.CITATIONS:
                 citation = event.delta.get("citation")
                 cited = citation.get("cited_text", "") if isinstance(citation, dict) else ""
-                return f"citations_delta {len(str(cited))} chars cited"
+                return f"citation of {len(str(cited))} chars"
             payload = delta_payload(event)
             if event.delta_type == DeltaType.INPUT_JSON:
-                return f"input_json_delta +{size_text(len(payload.encode()))}"
-            return f"{event.delta_type} +{len(payload)} chars"
+                return f"json +{size_text(len(payload.encode()))}"
+            if event.delta_type == DeltaType.SIGNATURE:
+                return f"signature {len(payload)} chars"
+            label = SHORT_DELTA.get(event.delta_type or "", event.delta_type)
+            return f"{label} +{len(payload)} chars"
         case EventType.MESSAGE_DELTA:
             stop = event.delta.get("stop_reason")
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}

@@ -8,6 +8,7 @@ process is writing (`Follower` grows the recording), and tests with a fixed cloc
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from streamwatch.core.diagnose import StreamState
@@ -44,8 +45,10 @@ class Player:
         _, end_t, _ = self.recording.final_end()
         return end_t or 0.0
 
-    def tick(self, now: float, budget: int = 20000) -> bool:
-        """Advance to `now` (seconds, any monotonic clock); feed at most `budget` chunks. True if anything changed."""
+    def tick(self, now: float, budget: float = 0.03) -> bool:
+        """Advance to `now` (seconds, any monotonic clock), feeding for at most `budget` seconds of CPU
+        time so a screen stays responsive while a long recording plays at max speed; the rest is fed
+        on the next tick. True if anything changed."""
         elapsed = 0.0 if self._clock is None else now - self._clock
         self._clock = now
         if self.playing and not self.finished:
@@ -54,16 +57,18 @@ class Player:
             else:
                 self.position += elapsed * self.speed
         limit = None if (self.live or self.speed is None) else self.position
-        return self._feed(limit, budget)
+        return self._feed(limit, time.perf_counter() + budget)
 
-    def _feed(self, limit: float | None, budget: int, until_events: int | None = None) -> bool:
+    def _feed(self, limit: float | None, deadline: float | None = None, until_events: int | None = None) -> bool:
         recording, state = self.recording, self.state
         changed = False
         if not self._responded and (recording.status is not None or recording.chunks or recording.ending):
             state.response(recording.status, recording.headers)
             self._responded = changed = True
         chunks = recording.chunks
-        while self._next < len(chunks) and budget > 0:
+        while self._next < len(chunks):
+            if deadline is not None and self._next % 64 == 0 and time.perf_counter() > deadline:
+                return changed
             t, data = chunks[self._next]
             rel = recording.relative(t)
             if limit is not None and rel is not None and rel > limit:
@@ -72,7 +77,6 @@ class Player:
                 return changed
             state.chunk(data, rel)
             self._next += 1
-            budget -= 1
             changed = True
             if rel is not None and (self.live or self.speed is None or until_events is not None):
                 self.position = max(self.position, rel)
@@ -102,20 +106,20 @@ class Player:
     def step(self) -> None:
         """Pause and show exactly one more event (or the end)."""
         self.playing = False
-        self._feed(None, 1 << 30, until_events=len(self.state.events) + 1)
+        self._feed(None, until_events=len(self.state.events) + 1)
 
     def to_start(self) -> None:
         self._restart()
 
     def to_end(self) -> None:
-        self._feed(None, 1 << 30)
+        self._feed(None)
 
     def to_next_anomaly(self) -> bool:
         """Feed until a new anomaly appears (or the end); pause there. True if one was found."""
         self.playing = False
         seen = len(self.state.anomalies)
         while len(self.state.anomalies) == seen and not self.finished:
-            if not self._feed(None, 1 << 30, until_events=len(self.state.events) + 1):
+            if not self._feed(None, until_events=len(self.state.events) + 1):
                 break
         return len(self.state.anomalies) > seen
 

@@ -115,7 +115,7 @@ class Recording:
         state.response(self.status, self.headers)
         for t, data in self.chunks:
             state.chunk(data, self.relative(t))
-        state.end(*self.final_end())
+        state.end(*self.final_end(), sdk=(self.ending or {}).get("sdk"))
         return state
 
 
@@ -282,3 +282,29 @@ def apply_record(session: Session, line: bytes) -> str | None:
     else:
         return f"unknown or malformed {kind!r} record"
     return None
+
+
+def session_files() -> list[Path]:
+    """Saved session files, newest first."""
+    folder = home_dir() / "sessions"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+
+
+def resolve_session(name: str) -> Path:
+    """A session named by path, by `latest`, or by a unique part of its file name (e.g. its id)."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    files = session_files()
+    if name == "latest":
+        if not files:
+            raise SessionError(f"no saved sessions yet in {home_dir() / 'sessions'}")
+        return files[0]
+    matches = [p for p in files if name in p.name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SessionError(f"{name!r} matches {len(matches)} sessions; give more of the name")
+    raise SessionError(f"no session file or saved session matches {name!r}")

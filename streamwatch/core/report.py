@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from streamwatch.core.diagnose import StreamState, Termination, Verdict
-from streamwatch.core.events import Event, EventType, size_text, summarize
+from streamwatch.core.accumulate import Block
+from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
+from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -28,7 +29,8 @@ def timeline_row(event: Event, previous_t: float | None) -> tuple[str, str, str,
     """#, +time, gap, type, block index, summary: the columns of every timeline."""
     gap = None if event.t is None or previous_t is None else event.t - previous_t
     index = "" if event.index is None else str(event.index)
-    return (f"#{event.seq}", seconds(event.t), "-" if gap is None else f"+{gap:.3f}", event.type, index, printable(summarize(event)))
+    at = "-" if event.t is None else f"{event.t:.3f}"
+    return (f"#{event.seq}", at, "-" if gap is None else f"+{gap:.3f}", event.type, index, printable(summarize(event)))
 
 
 def status_word(state: StreamState) -> str:
@@ -40,8 +42,11 @@ def status_word(state: StreamState) -> str:
     return f"ABNORMAL {termination.value}"
 
 
-def render_report(state: StreamState, verdict: Verdict, source: str, tail: int = 8) -> str:
-    lines = [f"streamwatch analyze: {printable(source)}"]
+def render_report(
+    state: StreamState, verdict: Verdict, source: str, tail: int = 8, title: str = "streamwatch analyze"
+) -> str:
+    """The whole report; `tail` events are listed one per line (0: only the counts)."""
+    lines = [f"{title}: {printable(source)}"]
     timing = verdict.timing
     facts = [f"HTTP {state.status}" if state.status is not None else "no response head"]
     facts.append(f"{verdict.event_count} events")
@@ -62,8 +67,8 @@ def render_report(state: StreamState, verdict: Verdict, source: str, tail: int =
         deltas = Counter(e.delta_type for e in state.events if e.type == EventType.CONTENT_BLOCK_DELTA)
         if deltas:
             lines.append("  deltas: " + ", ".join(f"{kind} x{n}" for kind, n in deltas.items()))
-        shown = state.events[-tail:]
-        if len(state.events) > tail:
+        shown = state.events[-tail:] if tail else []
+        if tail and len(state.events) > tail:
             lines.append(f"  ... {len(state.events) - tail} earlier events; the last {tail}:")
         previous = state.events[-tail - 1].t if len(state.events) > tail else 0.0
         for event in shown:
@@ -97,6 +102,9 @@ def render_report(state: StreamState, verdict: Verdict, source: str, tail: int =
             lines.append(f"  {anomaly.code:<18} {at:>7}  {printable(anomaly.message)}")
     lines += ["", f"Verdict: {status_word(state)}" + _verdict_detail(verdict)]
     lines.append(printable(verdict.explanation))
+    if verdict.sdk:
+        mark = "!! " if verdict.sdk.get("silent") else ""
+        lines.append(f"{mark}Your code would have seen: {printable(str(verdict.sdk.get('seen')))}")
     if verdict.session:
         lines.append(f"Session: {printable(verdict.session)}")
     return "\n".join(lines)
@@ -109,6 +117,115 @@ def _verdict_detail(verdict: Verdict) -> str:
     return f" ({printable(error['type'])})" if error else ""
 
 
+def row_line(row: tuple[str, ...]) -> str:
+    """A `timeline_row` as one line, columns padded as in the report."""
+    return "  ".join(_pad(row)).rstrip()
+
+
 def _pad(row: tuple[str, ...]) -> list[str]:
     widths = (7, 9, 8, 20, 3, 0)
     return [cell.ljust(width) if width else cell for cell, width in zip(row, widths)]
+
+
+def live_status(state: StreamState, now: float) -> tuple[str, str]:
+    """(kind, words) for the one line that always says where the stream stands.
+
+    kind is one of waiting, streaming, stalled, complete, abnormal; `now` is the stream clock
+    (seconds since the request was sent)."""
+    progress = f"{len(state.events)} events · {size_text(state.bytes_received)}"
+    termination = state.termination
+    if termination is not None and state.ended is not None:
+        duration = seconds(state.end_t)
+        if state.complete:
+            return "complete", f"COMPLETE {state.stop_reason or ''} · {progress} · {duration}"
+        short = f"{termination.value} · {printable(short_where(state))}"
+        if termination == Termination.HTTP_ERROR:
+            error = state.error or {}
+            short = f"HTTP {state.status or '?'} {printable(str(error.get('type', '')))}"
+        elif state.error_at is not None and state.error:
+            short = f"error event {printable(state.error['type'])} · {printable(short_where(state))}"
+        return "abnormal", f"ABNORMAL {short} · {progress}"
+    silence = state.silence(now)
+    if silence > state.stall_threshold:
+        alive = f"pings keep arriving ({state.pings_in_silence})" if state.pings_in_silence else "silent"
+        return "stalled", f"STALLED {silence:.1f} s · {alive} · {progress}"
+    if not state.events and state.bytes_received == 0:
+        return "waiting", f"WAITING {now:.1f} s for the first byte"
+    return "streaming", f"STREAMING · {progress} · {now:.1f} s"
+
+
+def short_where(state: StreamState) -> str:
+    """Where the stream was when it ended, in a few words for a status line."""
+    block = state.open_block
+    if block is not None:
+        name = f" `{block.name}`" if block.name else ""
+        if block.json is not None or block.type in TOOL_BLOCK_TYPES:
+            return f"died inside {block.type}{name} at {size_text(len(block.json_text.encode()))} of JSON"
+        return f"died inside {block.type} block {block.index} at {block.chars} chars"
+    return f"after {len(state.events)} events"
+
+
+class JsonLayout:
+    """Partial JSON laid out one member per line, incrementally: each piece is read once.
+
+    Only the last `keep` characters of the layout are kept, which is what a pane shows."""
+
+    def __init__(self, keep: int = 4000) -> None:
+        self.keep = keep
+        self.skipped = 0
+        self._out: list[str] = []
+        self._size = 0
+        self._in_string = self._escaped = False
+        self._depth = 0
+
+    def feed(self, text: str) -> None:
+        out, pad = self._out, "  "
+        in_string, escaped, depth = self._in_string, self._escaped, self._depth
+        for char in text:
+            if in_string:
+                piece = char
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string, piece = True, char
+            elif char in "{[":
+                depth += 1
+                piece = char + "\n" + pad * depth
+            elif char in "}]":
+                depth = max(0, depth - 1)
+                piece = "\n" + pad * depth + char
+            elif char == ",":
+                piece = ",\n" + pad * depth
+            elif char == ":":
+                piece = ": "
+            elif char in " \t\r\n":
+                continue
+            else:
+                piece = char
+            out.append(piece)
+            self._size += len(piece)
+        self._in_string, self._escaped, self._depth = in_string, escaped, depth
+        if self._size > 2 * self.keep:
+            tail = "".join(out)[-self.keep:]
+            self.skipped += self._size - len(tail)
+            self._out, self._size = [tail], len(tail)
+
+    def tail(self) -> str:
+        return "".join(self._out)[-self.keep:]
+
+
+def tool_summary(block: Block, ended: bool) -> str:
+    """One line per tool block: name, bytes so far, and whether its input is (still) valid JSON."""
+    size = size_text(len(block.json_text.encode()))
+    if block.complete:
+        shape = "valid JSON" if block.json_valid is not False else f"INVALID JSON: {block.input_error}"
+        state = "complete"
+    else:
+        tracker = block.json
+        shape = "valid so far" if tracker is None or tracker.valid else f"BROKEN: {tracker.error}"
+        state = "DIED HERE, never stopped" if ended else "streaming"
+    return printable(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")

@@ -38,7 +38,7 @@ def test_verdict_json_has_exactly_the_documented_keys():
     _, verdict = run(s.complete_text())
     assert list(verdict.to_dict()) == [
         "complete", "termination", "stop_reason", "error", "http_status", "event_count", "blocks", "text",
-        "stalls", "timing", "usage", "anomalies", "explanation", "session",
+        "stalls", "timing", "usage", "anomalies", "explanation", "session", "sdk",
     ]
     assert list(verdict.timing) == ["ttfb", "ttft", "duration", "output_tps"]
     json.dumps(verdict.to_dict())
@@ -276,3 +276,26 @@ def test_megabyte_tool_input_accumulates_and_parses():
     assert state.blocks[0].input == tool_input
     assert verdict.blocks[0]["chars"] == len(json.dumps(tool_input)) > 1_000_000
     assert verdict.blocks[0]["json_valid"] is True
+
+
+def test_connection_failure_before_any_response():
+    state = StreamState()
+    state.end(End.TRANSPORT_ERROR, 0.01, {"type": "httpx2.ConnectError", "message": "[Errno 111] Connection refused"})
+    verdict = state.verdict()
+    assert verdict.termination == "transport_error" and verdict.http_status is None
+    assert verdict.explanation.startswith("No response arrived: httpx2.ConnectError")
+    assert "APIConnectionError" in verdict.explanation
+
+
+def test_no_tokens_per_second_without_final_usage():
+    chunks = [s.message_start(), *s.text_block(0, "cut short")]
+    _, verdict = run(chunks, times=[0.1 * i for i in range(1, len(chunks) + 1)])
+    assert verdict.timing["output_tps"] is None
+    assert verdict.usage["output_tokens"] == 1
+
+
+def test_tool_without_deltas_keeps_its_start_input():
+    chunks = [s.message_start(), s.block_start(0, {"type": "tool_use", "id": "t", "name": "ping", "input": {"a": 1}}),
+              s.block_stop(0), s.message_delta("tool_use"), s.message_stop()]
+    state, verdict = run(chunks)
+    assert state.blocks[0].input == {"a": 1} and verdict.blocks[0]["json_valid"] is None

@@ -1,0 +1,551 @@
+"""One Messages request through the official Python SDK, watched byte by byte as it streams.
+
+`LiveRun` sends the request with `anthropic.Anthropic` (so the key, base URL, headers and errors
+are the user's own) with `max_retries=0`, so every attempt is visible, and consumes the raw events of
+`messages.create(stream=True)` to the end as an application would (never the SDK's quadratic
+`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport sees every body chunk
+the moment it arrives: it is appended to the session file, fed to a `StreamState`, and the observer
+is told about the new events. When the SDK is done, the end record says how the body ended and
+what the SDK raised, verbatim with its cause chain, or that it raised nothing.
+
+Nothing here prints. `run()` blocks on the calling thread and calls the observer on that thread;
+`cancel()` may be called from any thread: it shuts the connection's socket, so a blocked read
+returns at once, and the run ends as `cancelled`. A KeyboardInterrupt during `run()` counts as a
+cancel. No secret reaches the session file (the writer redacts them) or the verdict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx2
+from anthropic._utils._httpx import get_environment_proxies
+
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
+from streamwatch.core.events import Event
+from streamwatch.core.recording import REDACTED, Recording, SessionWriter, redact_headers
+
+DEFAULT_MODEL = "claude-sonnet-4-6"
+DEFAULT_MAX_TOKENS = 1024
+DEFAULT_PROMPT = "Explain in three short paragraphs why streaming responses can fail halfway through."
+CONNECT_TIMEOUT = 5.0
+LOOPBACK_KEY = "streamwatch-loopback-no-key"
+"""Sent to loopback targets when the user has no key: the embedded mock needs none."""
+
+
+class LiveError(Exception):
+    """A request that cannot be sent as asked (the message is one line, for the user)."""
+
+
+class LiveObserver:
+    """Told about a run's progress, on the thread that runs it. Override what you need."""
+
+    def on_request(self, method: str, url: str) -> None:
+        """The request is being sent (again, for each attempt)."""
+
+    def on_response(self, state: StreamState) -> None:
+        """The response head arrived (`state.status`, `state.headers`)."""
+
+    def on_events(self, state: StreamState, events: list[Event]) -> None:
+        """A body chunk arrived; `events` are the events it completed (maybe none)."""
+
+
+@dataclass
+class LiveResult:
+    state: StreamState
+    verdict: Verdict
+    session_path: Path | None
+    cancelled: bool
+    recording: Recording | None
+    """The last attempt as the session file holds it, kept in memory even with `save=False`."""
+
+
+def request_body(
+    *,
+    model: str | None = None,
+    max_tokens: int | None = None,
+    prompt: str | None = None,
+    system: str | None = None,
+    request_file: Path | None = None,
+) -> dict[str, Any]:
+    """A Messages request body: from a JSON file, or a one-turn prompt; flags override the file."""
+    if request_file is None:
+        body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt or DEFAULT_PROMPT}]}
+    else:
+        body = _read_request_file(request_file)
+        if prompt is not None:
+            body["messages"] = [{"role": "user", "content": prompt}]
+    body.pop("stream", None)
+    if model is not None or "model" not in body:
+        body["model"] = model or DEFAULT_MODEL
+    if max_tokens is not None or "max_tokens" not in body:
+        body["max_tokens"] = max_tokens or DEFAULT_MAX_TOKENS
+    if system is not None:
+        body["system"] = system
+    return body
+
+
+def _read_request_file(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise LiveError(f"{path} is a directory, not a request JSON file") from None
+    except OSError as exc:
+        raise LiveError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LiveError(f"{path} is not UTF-8 text") from None
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise LiveError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise LiveError(f"{path} must hold a JSON object (a Messages API request body)")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise LiveError(f"{path} has no `messages` list of message objects")
+    return body
+
+
+def is_loopback(url: str | httpx2.URL) -> bool:
+    """A target on this machine: it needs no real key, and no proxy is ever used to reach it."""
+    host = httpx2.URL(str(url)).host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exception_name(exc: BaseException) -> str:
+    """`httpx2.RemoteProtocolError`, `anthropic.APIStatusError`: the name a user would catch."""
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    package = cls.__module__.split(".")[0]
+    if getattr(sys.modules.get(package), cls.__qualname__, None) is cls:
+        return f"{package}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def describe_exception(exc: BaseException) -> str:
+    message = str(exc)
+    return f"{exception_name(exc)}: {message}" if message else exception_name(exc)
+
+
+def cause_chain(exc: BaseException) -> list[str]:
+    """The exceptions behind `exc`, outermost first, as Python would print them."""
+    chain: list[str] = []
+    seen = {id(exc)}
+    current = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(describe_exception(current))
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return chain
+
+
+def sdk_outcome(
+    raised: BaseException | None, events: int, stop_reason: str | None, message_stop: bool, cancelled: bool
+) -> dict[str, Any]:
+    """What the application's own code got from the SDK, and the line that tells the user."""
+    silent = raised is None and not message_stop and not cancelled
+    if cancelled:
+        seen = f"nothing more: you cancelled after {events} events"
+        if raised is not None:
+            seen += f" (the SDK then raised {describe_exception(raised)})"
+    elif raised is not None:
+        seen = describe_exception(raised) + (f" (after {events} events)" if events else " (before any event)")
+    elif message_stop:
+        seen = f"no exception, {events} events, stop_reason={stop_reason}"
+    else:
+        seen = (
+            f"no exception, stop_reason={stop_reason}: after {events} events the SDK ended iteration "
+            "as if the answer were finished"
+        )
+    return {
+        "raised": None if raised is None else describe_exception(raised),
+        "chain": [] if raised is None else cause_chain(raised),
+        "events": events,
+        "stop_reason": stop_reason,
+        "message_stop": message_stop,
+        "silent": silent,
+        "seen": seen,
+    }
+
+
+class LiveRun:
+    """One request, one session file (unless `save=False`), one verdict."""
+
+    def __init__(
+        self,
+        body: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        stall_threshold: float = DEFAULT_STALL_THRESHOLD,
+        save: bool = True,
+        source: str = "live",
+        directory: Path | None = None,
+        observer: LiveObserver | None = None,
+    ) -> None:
+        self.body = dict(body)
+        self.stall_threshold = stall_threshold
+        self.state = StreamState(stall_threshold)
+        self.recording: Recording | None = None
+        self.session_path: Path | None = None
+        self._base_url = base_url
+        self._api_key = api_key
+        self._headers = dict(headers or {})
+        self._timeout = timeout
+        self._save = save
+        self._source = source
+        self._directory = directory
+        self._observer = observer or LiveObserver()
+        self._secrets: list[str] = []
+        self._writer: SessionWriter | None = None
+        self._session_t0: float | None = None
+        self._attempt_t0 = 0.0
+        self._stream: _TapStream | None = None
+        self._ending: tuple[End, float, dict[str, Any] | None] | None = None
+        self._network: Any = None
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    # ----- the public surface -----------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def now(self) -> float | None:
+        """Seconds since the current attempt was sent (None before it is), on the state's clock."""
+        return None if self._session_t0 is None else time.monotonic() - self._attempt_t0
+
+    def redact(self, text: str) -> str:
+        """The text with every secret of this run replaced, for anything shown to the user."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def cancel(self) -> None:
+        """Stop the run from any thread: the connection is shut, the session records `cancelled`."""
+        self._cancelled.set()
+        self._shut_socket()
+
+    def run(self) -> LiveResult:
+        """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""
+        client = self._client()
+        raised: BaseException | None = None
+        events = 0
+        stop_reason: str | None = None
+        message_stop = False
+        with client:
+            try:
+                stream = client.messages.create(
+                    model=self.body["model"],
+                    max_tokens=self.body["max_tokens"],
+                    messages=self.body["messages"],
+                    stream=True,
+                    extra_body={k: v for k, v in self.body.items() if k not in ("model", "max_tokens", "messages")},
+                    extra_headers=self._headers,
+                )
+                for event in stream:
+                    events += 1
+                    if event.type == "message_delta":
+                        stop_reason = getattr(event.delta, "stop_reason", None)
+                    elif event.type == "message_stop":
+                        message_stop = True
+            except KeyboardInterrupt:
+                self._cancelled.set()
+            except Exception as exc:
+                raised = exc
+            finally:
+                self._settle_stream()
+        if self._session_t0 is None and raised is not None:
+            raise LiveError(f"the SDK refused the request before sending it: {describe_exception(raised)}")
+        return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled))
+
+    # ----- building the client ----------------------------------------------------------------
+
+    def _client(self) -> anthropic.Anthropic:
+        """The SDK client as the user's environment configures it, on a tapped HTTP client."""
+        try:
+            probe = anthropic.Anthropic(base_url=self._base_url, api_key=self._api_key, max_retries=0)
+        except (anthropic.AnthropicError, ValueError, TypeError) as exc:
+            message = " ".join(str(exc).split())
+            raise LiveError(f"the Anthropic SDK cannot be set up from your environment: {message}") from None
+        with probe:
+            base_url = probe.base_url
+            has_credentials = any(c is not None for c in (probe.api_key, probe.auth_token, probe.credentials))
+        if base_url.scheme not in ("http", "https") or not base_url.host:
+            raise LiveError(f"not an http:// or https:// base URL: {str(base_url).rstrip('/')}")
+        loopback = is_loopback(base_url)
+        api_key = self._api_key
+        if not has_credentials:
+            if not loopback:
+                raise LiveError(
+                    f"no API key to call {base_url}: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), "
+                    "or run `streamwatch demo` to watch a stream from the built-in mock server"
+                )
+            api_key = LOOPBACK_KEY
+        client = anthropic.Anthropic(
+            base_url=self._base_url,
+            api_key=api_key,
+            max_retries=0,
+            timeout=httpx2.Timeout(self._timeout, connect=CONNECT_TIMEOUT) if self._timeout else anthropic.NOT_GIVEN,
+            http_client=self._http_client(trust_env=not loopback),
+        )
+        self._secrets = sorted({s for s in (client.api_key, client.auth_token) if s}, key=len, reverse=True)
+        return client
+
+    def _http_client(self, trust_env: bool) -> httpx2.Client:
+        """The SDK's default client shape (limits, redirects, keep-alive, env proxies), every transport tapped.
+
+        Loopback targets never go through a proxy, so a run against 127.0.0.1 stays on 127.0.0.1.
+        """
+        options: dict[str, Any] = {"limits": anthropic.DEFAULT_CONNECTION_LIMITS, "socket_options": _SOCKET_OPTIONS}
+        proxies = get_environment_proxies() if trust_env else {}
+        mounts: dict[str, httpx2.BaseTransport | None] = {
+            pattern: None if url is None else _TapTransport(httpx2.HTTPTransport(proxy=url, **options), self)
+            for pattern, url in proxies.items()
+        }
+        return httpx2.Client(
+            transport=_TapTransport(httpx2.HTTPTransport(**options), self),
+            mounts=mounts,
+            follow_redirects=True,
+            trust_env=trust_env,
+        )
+
+    # ----- what the tap reports (on the run's thread) -----------------------------------------
+
+    def _begin(self, request: httpx2.Request) -> None:
+        now = time.monotonic()
+        recorded = {
+            "method": request.method,
+            "url": str(request.url),
+            "headers": redact_headers(request.headers.multi_items(), self._secrets),
+            "body": _request_json(request),
+        }
+        if self._session_t0 is None:
+            self._session_t0 = now
+            if self._save:
+                self._writer = SessionWriter.create(
+                    self._source,
+                    recorded,
+                    secrets=self._secrets,
+                    directory=self._directory,
+                    client=f"anthropic-python {anthropic.__version__}",
+                )
+                self.session_path = self._writer.path
+        else:
+            self._settle_stream()
+            self._write_end(None)
+            self.state = StreamState(self.stall_threshold)
+            if self._writer is not None:
+                self._writer.attempt(recorded, round(now - self._session_t0, 6))
+        self.recording = Recording(request=recorded, started_t=round(now - self._session_t0, 6))
+        self._attempt_t0 = now
+        self._ending = None
+        request.extensions = {**request.extensions, "trace": self._trace}
+        self._observer.on_request(request.method, str(request.url))
+
+    def _trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: keep the newest network stream, so `cancel()` can shut its socket."""
+        stream = info.get("return_value")
+        if name.endswith((".connect_tcp.complete", ".start_tls.complete")) and hasattr(stream, "get_extra_info"):
+            with self._lock:
+                self._network = stream
+            if self.cancelled:
+                self._shut_socket()
+
+    def _shut_socket(self) -> None:
+        with self._lock:
+            stream = self._network
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _response(self, response: httpx2.Response) -> None:
+        t = self._t()
+        headers = redact_headers(response.headers.multi_items(), self._secrets)
+        self.state.response(response.status_code, headers)
+        for record in self._records():
+            record.response(response.status_code, headers, self._session_t(t))
+        self._observer.on_response(self.state)
+
+    def _chunk(self, data: bytes) -> None:
+        t = self._t()
+        for record in self._records():
+            record.chunk(data, self._session_t(t))
+        events = self.state.chunk(data, t)
+        self._observer.on_events(self.state, events)
+
+    def _ended(self, exc: BaseException | None) -> None:
+        t = self._t()
+        if self.cancelled or isinstance(exc, KeyboardInterrupt):
+            self._cancelled.set()
+            kind = End.CANCELLED
+        elif exc is None:
+            kind = End.EOF
+        elif isinstance(exc, httpx2.TimeoutException):
+            kind = End.TIMEOUT
+        else:
+            kind = End.TRANSPORT_ERROR
+        error = None
+        if exc is not None and kind != End.CANCELLED:
+            error = {"type": exception_name(exc), "message": self.redact(str(exc))}
+        self._ending = (kind, t, error)
+
+    def _settle_stream(self) -> None:
+        """Read what the SDK left unread (after it raised on an `event: error`), then close the body."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.settle(drain=not self.cancelled)
+
+    # ----- the end ----------------------------------------------------------------------------
+
+    def _finish(self, sdk: dict[str, Any]) -> LiveResult:
+        for key in ("raised", "seen"):
+            if sdk[key] is not None:
+                sdk[key] = self.redact(sdk[key])
+        sdk["chain"] = [self.redact(line) for line in sdk["chain"]]
+        self._write_end(sdk)
+        if self._writer is not None:
+            self._writer.close()
+        verdict = self.state.verdict(session=str(self.session_path) if self.session_path else None)
+        return LiveResult(self.state, verdict, self.session_path, self.cancelled, self.recording)
+
+    def _write_end(self, sdk: dict[str, Any] | None) -> None:
+        if self._session_t0 is None:
+            return
+        if self._ending is None:
+            self._ending = (End.CANCELLED if self.cancelled else End.EOF, self._t(), None)
+        kind, t, error = self._ending
+        self.state.end(kind, t, error, sdk=sdk)
+        extra = {} if sdk is None else {"sdk": sdk}
+        for record in self._records():
+            record.end(kind, self._session_t(t), error, **extra)
+
+    def _records(self) -> list[Recording | SessionWriter]:
+        """Where each fact goes: the in-memory recording of this attempt, and the file if saving."""
+        records: list[Recording | SessionWriter] = [] if self.recording is None else [self.recording]
+        return records if self._writer is None else [*records, self._writer]
+
+    def _t(self) -> float:
+        """Now on the attempt's clock, to the microsecond the session file keeps, so a replay matches."""
+        return round(time.monotonic() - self._attempt_t0, 6)
+
+    def _session_t(self, t: float) -> float:
+        return round(self._attempt_t0 - (self._session_t0 or 0.0) + t, 6)
+
+
+class _TapTransport(httpx2.BaseTransport):
+    """Wraps the SDK's transport: reports the request, the response head and every body chunk."""
+
+    def __init__(self, inner: httpx2.BaseTransport, run: LiveRun) -> None:
+        self._inner = inner
+        self._run = run
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self._run._begin(request)
+        try:
+            response = self._inner.handle_request(request)
+        except BaseException as exc:
+            self._run._ended(exc)
+            raise
+        self._run._response(response)
+        response.stream = self._run._stream = _TapStream(response.stream, self._run)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _TapStream(httpx2.SyncByteStream):
+    """The response body as the SDK reads it, every chunk reported before the SDK sees it.
+
+    When the SDK closes the body before its end (it raises on `event: error`), the rest is left
+    open for the run to read after the SDK is done, so the session holds all the server sent.
+    """
+
+    def __init__(self, inner: Any, run: LiveRun) -> None:
+        self._inner = inner
+        self._run = run
+        self._reader: Iterator[bytes] | None = None
+        self._finished = False
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._reader = self._read()
+        return self._reader
+
+    def _read(self) -> Iterator[bytes]:
+        chunks = iter(self._inner)
+        while True:
+            try:
+                data = next(chunks)
+            except StopIteration:
+                self._finished = True
+                self._run._ended(None)
+                return
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                self._finished = True
+                self._run._ended(exc)
+                raise
+            self._run._chunk(data)
+            yield data
+
+    def close(self) -> None:
+        if self._finished or self._run.cancelled:
+            self._close_inner()
+
+    def settle(self, drain: bool) -> None:
+        if drain and not self._finished:
+            try:
+                for _ in self._reader if self._reader is not None else self:
+                    pass
+            except (Exception, KeyboardInterrupt):
+                pass
+        self._close_inner()
+
+    def _close_inner(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._inner.close()
+
+
+def _request_json(request: httpx2.Request) -> Any:
+    try:
+        return json.loads(request.content)
+    except (ValueError, httpx2.RequestNotRead):
+        return None
+
+
+def _socket_options() -> list[tuple[int, int, int]]:
+    """TCP keep-alive as the SDK's default client sets it, so long silent streams behave the same."""
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    for name, value in (("TCP_KEEPINTVL", 60), ("TCP_KEEPCNT", 5), ("TCP_KEEPIDLE", 60)):
+        if hasattr(socket, name):
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+    return options
+
+
+_SOCKET_OPTIONS = _socket_options()

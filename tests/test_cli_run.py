@@ -1,0 +1,427 @@
+"""`streamwatch run`, `demo` and `mock` against the mock server, in-process and as real processes."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from streamwatch.cli import main
+from streamwatch.core.live import LiveRun, request_body
+from streamwatch.core.recording import load_session
+from streamwatch.mock import SCENARIOS, MockServer
+
+TIME_SCALE = 0.05
+"""Scenario durations shrink twentyfold: the 8 s stall lasts 0.4 s, pings come every 0.15 s."""
+THRESHOLD = "0.2"
+KEY = "swtest-cli-key-Zr8Kq3LmW5"
+"""Distinctive, and unlike `sk-ant-...`, so only the run's own redaction can keep it off disk."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MockServer(time_scale=TIME_SCALE) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("ANTHROPIC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def clean_env(home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    return env | {"STREAMWATCH_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, server, scenario, *extra):
+    prompt = () if "--request" in extra else ("--prompt", f"cli test {scenario}")
+    code, out, err = run_cli(
+        capsys, "run", "--headless", "--json", "--base-url", server.base_url, "--scenario", scenario,
+        "--stall-threshold", THRESHOLD, *prompt, *extra,
+    )
+    assert out.count("\n") == 1, out
+    return code, json.loads(out), err
+
+
+def sessions(home):
+    folder = home / "sessions"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def block(verdict, kind):
+    return next(b for b in verdict["blocks"] if b["type"] == kind)
+
+
+def check_ok(v):
+    assert v["complete"] and v["termination"] == "message_stop" and v["stop_reason"] == "end_turn"
+    assert v["error"] is None and len(v["text"].split()) >= 300
+    assert [a for a in v["anomalies"] if a["code"] != "stall"] == [], "only a loaded machine could add a stall"
+
+
+def check_tool_big(v):
+    assert v["complete"] and v["stop_reason"] == "tool_use"
+    assert block(v, "tool_use")["json_valid"] is True
+
+
+def check_thinking(v):
+    assert v["complete"] and [b["type"] for b in v["blocks"]] == ["thinking", "text"]
+
+
+def check_stall(v):
+    assert v["complete"] and v["stop_reason"] == "end_turn"
+    assert len(v["stalls"]) == 1 and v["stalls"][0]["pings"] == 0 and v["stalls"][0]["after_event"] > 3
+    assert v["stalls"][0]["seconds"] >= 8 * TIME_SCALE * 0.9
+
+
+def check_pinged_wait(seconds):
+    def check(v):
+        assert v["complete"]
+        first = v["stalls"][0]
+        assert first["after_event"] == 1 and first["pings"] >= 2 and first["seconds"] >= seconds * TIME_SCALE * 0.9
+
+    return check
+
+
+def check_buffered(v):
+    assert v["complete"]
+    assert v["timing"]["ttfb"] >= 0.9 * v["timing"]["duration"], "the first byte came with the last"
+    assert "burst" not in [a["code"] for a in v["anomalies"]], "a burst needs 1 s of silence before it"
+
+
+def check_drop_eof(v):
+    assert not v["complete"] and v["termination"] == "eof" and v["stop_reason"] is None
+    tool = block(v, "tool_use")
+    assert tool["complete"] is False and tool["json_valid"] is False
+    assert v["sdk"]["raised"] is None and v["sdk"]["silent"] is True
+    assert v["sdk"]["seen"].startswith("no exception, stop_reason=None")
+
+
+def check_drop_abrupt(v):
+    assert v["termination"] == "transport_error"
+    assert v["error"]["type"] == "httpx2.RemoteProtocolError" and "incomplete chunked read" in v["error"]["message"]
+    assert v["sdk"]["raised"].startswith("httpx2.RemoteProtocolError") and not v["sdk"]["silent"]
+
+
+def check_error_event(error_type):
+    def check(v):
+        assert v["termination"] == "error_event" and v["error"]["type"] == error_type
+        assert v["sdk"]["raised"].startswith("anthropic.APIStatusError")
+
+    return check
+
+
+def check_http(status, error_type, exception):
+    def check(v):
+        assert v["termination"] == "http_error" and v["http_status"] == status
+        assert v["error"]["type"] == error_type and v["event_count"] == 0
+        assert v["sdk"]["raised"].startswith(f"anthropic.{exception}: Error code: {status}")
+
+    return check
+
+
+def check_max_tokens(v):
+    assert v["complete"] and v["stop_reason"] == "max_tokens"
+
+
+EXPECTED = {
+    "ok": check_ok,
+    "tool_big": check_tool_big,
+    "thinking": check_thinking,
+    "max_tokens": check_max_tokens,
+    "stall": check_stall,
+    "slow_first_token": check_pinged_wait(6),
+    "keepalive_only": check_pinged_wait(20),
+    "buffered": check_buffered,
+    "drop_eof": check_drop_eof,
+    "drop_abrupt": check_drop_abrupt,
+    "error_overloaded": check_error_event("overloaded_error"),
+    "error_stream": check_error_event("api_error"),
+    "http_529": check_http(529, "overloaded_error", "OverloadedError"),
+    "http_429": check_http(429, "rate_limit_error", "RateLimitError"),
+}
+
+
+def test_every_scenario_is_covered():
+    assert set(EXPECTED) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", list(EXPECTED))
+def test_run_json_verdict_per_scenario(capsys, server, home, scenario):
+    extra = ("--max-tokens", "40") if scenario == "max_tokens" else ()
+    code, verdict, err = run_json(capsys, server, scenario, *extra)
+    EXPECTED[scenario](verdict)
+    assert code == (0 if verdict["complete"] else 1) and err == ""
+    [path] = sessions(home)
+    assert verdict["session"] == str(path)
+    assert load_session(path).header["source"] == "live"
+
+
+def test_buffered_stream_arrives_as_a_burst_when_the_silence_is_long_enough(capsys):
+    with MockServer(time_scale=0.3) as slow:
+        code, verdict, _ = run_json(capsys, slow, "buffered")
+    assert code == 0 and verdict["complete"]
+    burst = [a for a in verdict["anomalies"] if a["code"] == "burst"]
+    assert len(burst) == 1 and "buffering proxy" in burst[0]["message"]
+
+
+@pytest.mark.parametrize("scenario", ["drop_eof", "keepalive_only"])
+def test_analyze_of_the_saved_session_gives_the_same_verdict(capsys, server, home, scenario):
+    _, live_verdict, _ = run_json(capsys, server, scenario)
+    code, out, _ = run_cli(capsys, "analyze", "--json", "--stall-threshold", THRESHOLD, live_verdict["session"])
+    assert code == (0 if live_verdict["complete"] else 1)
+    assert json.loads(out) == live_verdict
+
+
+def test_headless_output_shows_events_stalls_and_the_sdk_outcome(capsys, server, home):
+    code, out, err = run_cli(
+        capsys, "run", "--headless", "--base-url", server.base_url, "--scenario", "stall", "--stall-threshold", "0.3"
+    )
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("streamwatch run: claude-sonnet-4-6 (scenario stall) · POST http://127.0.0.1:")
+    assert lines[1].startswith("HTTP 200 · request-id req_")
+    assert re.match(r"#1 +\d+\.\d{3}s? +\+\d+\.\d{3} +message_start", lines[2])
+    stalled = [line for line in lines if line.endswith("!! STALL")]
+    assert len(stalled) == 1 and " content_block_delta " in stalled[0]
+    assert any(line.startswith("  .. STALLED ") for line in lines), "no live note while the stall went on"
+    assert "Verdict: COMPLETE end_turn" in out
+    assert "Your code would have seen: no exception, " in out
+    assert f"Session: {sessions(home)[0]}" in out
+
+
+def test_headless_output_calls_out_the_sdks_silence(capsys, server):
+    code, out, _ = run_cli(capsys, "run", "--headless", "--base-url", server.base_url, "--scenario", "drop_eof")
+    assert code == 1
+    assert "Verdict: ABNORMAL eof" in out
+    assert "!! Your code would have seen: no exception, stop_reason=None" in out
+
+
+def test_api_key_is_sent_but_appears_nowhere_under_streamwatch_home(capsys, monkeypatch, server, home):
+    seen = []
+    original = httpx2.HTTPTransport.handle_request
+
+    def spy(transport, request):
+        seen.append(request.headers.get("authorization"))
+        return original(transport, request)
+
+    monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", spy)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    for scenario in ("ok", "drop_abrupt", "http_529"):
+        code, out, err = run_cli(
+            capsys, "run", "--headless", "--base-url", server.base_url, "--scenario", scenario, "--stall-threshold", "1"
+        )
+        assert KEY not in out + err
+    assert seen == [f"Bearer {KEY}"] * 3
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert len(files) == 3
+    for path in files:
+        assert KEY.encode() not in path.read_bytes()
+        assert load_session(path).header["request"]["headers"]["authorization"] == "[redacted]"
+
+
+def test_missing_key_for_a_remote_target_is_one_line_and_sends_nothing(capsys, monkeypatch, home):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", no_network)
+    for extra in ((), ("--base-url", "https://llm-gateway.example.com")):
+        code, out, err = run_cli(capsys, "run", "--headless", *extra)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("streamwatch: error: no API key")
+        assert "ANTHROPIC_API_KEY" in err and "streamwatch demo" in err
+    assert sessions(home) == []
+
+
+def test_no_save_writes_nothing(capsys, server, home):
+    code, verdict, _ = run_json(capsys, server, "ok", "--no-save")
+    assert code == 0 and verdict["session"] is None
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))
+
+
+def test_request_file_is_sent_as_written(capsys, server, home, tmp_path):
+    path = tmp_path / "request.json"
+    tools = [{"name": "write_file", "description": "Write a file", "input_schema": {"type": "object"}}]
+    body = {"model": "claude-opus-4-7", "max_tokens": 2000, "tools": tools,
+            "messages": [{"role": "user", "content": "Write the notes file."}]}
+    path.write_text(json.dumps(body))
+    code, verdict, _ = run_json(capsys, server, "tool_big", "--request", path)
+    assert code == 0 and verdict["stop_reason"] == "tool_use"
+    sent = load_session(Path(verdict["session"])).header["request"]["body"]
+    assert sent == body | {"stream": True}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot read"), ("{not json", "is not valid JSON"), ('{"messages": "hi"}', "no `messages` list")],
+)
+def test_bad_request_file_is_one_line_exit_2(capsys, tmp_path, content, message):
+    path = tmp_path / "request.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run_cli(capsys, "run", "--headless", "--request", path)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_prompt_and_request_are_exclusive(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--prompt", "a", "--request", str(tmp_path / "x.json")])
+    assert exited.value.code == 2
+
+
+def test_run_with_a_scenario_and_no_base_url_uses_the_built_in_mock(capsys, home):
+    code, out, _ = run_cli(capsys, "run", "--headless", "--json", "--scenario", "drop_abrupt", "--time-scale", "0.01")
+    verdict = json.loads(out)
+    assert code == 1 and verdict["termination"] == "transport_error"
+    [path] = sessions(home)
+    assert load_session(path).header["source"] == "demo" and "-demo-" in path.name
+
+
+def test_demo_tour_plays_a_normal_stream_then_the_seed_failure(capsys, home):
+    code, out, err = run_cli(capsys, "demo", "--time-scale", "0.01")
+    assert code == 0 and err == ""
+    first, second = out.split("== 2/2 drop_eof")
+    assert first.startswith("== 1/2 ok") and "Verdict: COMPLETE end_turn" in first
+    assert "Verdict: ABNORMAL eof" in second and "!! Your code would have seen: no exception" in second
+    assert [load_session(p).header["source"] for p in sessions(home)] == ["demo", "demo"]
+
+
+def test_demo_of_one_scenario_exits_as_run(capsys):
+    code, out, _ = run_cli(capsys, "demo", "error_overloaded", "--headless", "--time-scale", "0.01")
+    assert code == 1 and "Verdict: ABNORMAL error_event (overloaded_error)" in out
+
+
+def test_demo_unknown_scenario_lists_the_valid_ones(capsys, home):
+    code, out, err = run_cli(capsys, "demo", "drop_everything")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "unknown scenario 'drop_everything'" in err and all(name in err for name in SCENARIOS)
+    assert sessions(home) == []
+
+
+def test_mock_refuses_a_port_in_use(capsys):
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        code, out, err = run_cli(capsys, "mock", "--port", busy.getsockname()[1])
+    assert code == 2 and err.count("\n") == 1 and "cannot listen on 127.0.0.1:" in err
+
+
+def free_port():
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_mock_command_serves_the_mock(capsys, home):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamwatch.cli", "mock", "--port", str(port), "--time-scale", "0.01"],
+        env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for(lambda: process.poll() is not None or _accepts(port))
+        code, out, _ = run_cli(
+            capsys, "run", "--headless", "--json", "--base-url", f"http://127.0.0.1:{port}", "--scenario", "http_429"
+        )
+        assert code == 1 and json.loads(out)["http_status"] == 429
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert f"serving the mock Messages API on http://127.0.0.1:{port}" in err
+
+
+def _accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def chunk_lines(path):
+    return path.read_bytes().count(b',"chunk",')
+
+
+def default_sigint():
+    """In the child before exec: a shell may have started the tests with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+IDS = re.compile(rb"(msg|req|toolu)_mock_[0-9a-f]+")
+
+
+def test_sigkill_mid_stream_leaves_every_received_chunk_on_disk(home):
+    """The issue's requirement: kill a recording process with SIGKILL and load its file with every chunk."""
+    with MockServer(time_scale=1.0) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url,
+             "--scenario", "ok", "--prompt", "sigkill"],
+            env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 20)
+            process.kill()
+            assert process.wait(10) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.kill()
+        reference = LiveRun(
+            request_body(prompt="sigkill"), base_url=server.base_url, save=False,
+            headers={"x-streamwatch-scenario": "ok", "x-streamwatch-time-scale": "0.01"},
+        ).run()
+    [path] = sessions(home)
+    session = load_session(path)
+    assert all("truncated" in line for line in session.skipped) and len(session.skipped) <= 1
+    recording = session.latest
+    assert recording.status == 200 and recording.ending is None
+    received = b"".join(data for _, data in recording.chunks)
+    full = b"".join(data for _, data in reference.recording.chunks)
+    assert 20 <= len(recording.chunks) and len(received) < len(full)
+    assert IDS.sub(b"ID", full).startswith(IDS.sub(b"ID", received))
+    code = main(["analyze", "--json", str(path)])
+    assert code == 1
+
+
+def test_ctrl_c_records_the_cancel_and_exits_130(home):
+    with MockServer(time_scale=0.5) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url,
+             "--scenario", "keepalive_only"],
+            env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+        )
+        try:
+            wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 2)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130 and err == ""
+    assert "Verdict: ABNORMAL cancelled" in out and "Your code would have seen: nothing more: you cancelled" in out
+    [path] = sessions(home)
+    session = load_session(path)
+    assert session.skipped == [] and session.latest.ending["kind"] == "cancelled"
