@@ -93,6 +93,8 @@ class Block:
             self.input = json.loads(text)
         except ValueError as exc:
             self.input_error = str(exc)
+        except RecursionError:
+            self.input_error = "nested too deeply to read"
 
 
 def new_block(event: Event) -> Block:

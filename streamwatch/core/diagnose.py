@@ -364,7 +364,7 @@ class StreamState:
     def _read_json_body(self) -> None:
         try:
             body = json.loads(self._json_body)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):

@@ -111,6 +111,8 @@ def parse_event(sse: SSEEvent, seq: int) -> Event:
         error = None if isinstance(data, dict) else "data is not a JSON object"
     except ValueError as exc:
         data, error = None, f"data is not JSON: {exc}"
+    except RecursionError:
+        data, error = None, "data is JSON nested too deeply to read"
     if not isinstance(data, dict):
         return Event(seq=seq, type=sse.event, t=sse.t, sse=sse, parse_error=error)
     kind = data.get("type")

@@ -1,0 +1,248 @@
+"""The saved sessions at a glance: one summary per session file, newest first.
+
+Each summary comes from replaying the file through the same pipeline as everything else
+(`load_session` + `analyze`), so its verdict badge is the verdict `analyze` would give. A file that
+cannot be read as a session is listed with the badge `unreadable` and the reason, never raised.
+Summaries are cached in memory by (path, mtime, size): listing again only replays files that changed.
+
+`SessionSummary.to_dict()` is the JSON shape of `streamwatch sessions --json` (one object per file):
+
+    {"path": str, "file": str, "id": str|null, "started": str|null (ISO 8601, as recorded),
+     "source": str|null, "model": str|null, "badge": str, "complete": bool|null,
+     "termination": str|null, "stop_reason": str|null, "http_status": int|null,
+     "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
+     "skipped": int (damaged lines left out), "error": str|null (why it is unreadable)}
+
+Events, badge and duration describe the session's last attempt, the one a replay shows; `duration`
+runs from the first request to that attempt's end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
+from streamwatch.core.events import size_text
+from streamwatch.core.recording import Session, home_dir, load_session
+from streamwatch.core.report import printable
+from streamwatch.core.sources import analyze
+
+UNREADABLE = "unreadable"
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+SHORT_TIME_FORMAT = "%m-%d %H:%M"
+_FILE_TIME = "%Y%m%d-%H%M%S"
+CELL_WIDTH = 40
+"""The most of any one recorded value a table shows (headers are untrusted and can be any length)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary:
+    path: Path
+    id: str | None = None
+    started: str | None = None
+    source: str | None = None
+    model: str | None = None
+    badge: str
+    complete: bool | None = None
+    termination: str | None = None
+    stop_reason: str | None = None
+    http_status: int | None = None
+    duration: float | None = None
+    size: int
+    events: int = 0
+    attempts: int = 0
+    skipped: int = 0
+    error: str | None = None
+    sort_time: float
+    """Seconds since the epoch the list is ordered by: the recorded start, else the file name's time."""
+
+    @property
+    def readable(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k not in ("path", "sort_time")}
+        return {"path": str(self.path), "file": self.path.name, **data}
+
+    def columns(
+        self, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT
+    ) -> tuple[str, str, str, str, str, str]:
+        """Started, source, model, verdict, duration, size: terminal-safe text for tables."""
+        return (
+            started_text(self.started, tz, time_format),
+            _cell(self.source or "?"),
+            _cell(self.model or "-"),
+            _cell(self.badge),
+            "-" if self.duration is None else f"{self.duration:.1f}s",
+            size_text(self.size),
+        )
+
+
+def started_text(started: str | None, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT) -> str:
+    """A recorded start time in local time (or `tz`); what was recorded if it is not a time."""
+    moment = _parse_time(started)
+    if moment is None:
+        return _cell(started or "-")
+    return moment.astimezone(tz).strftime(time_format)
+
+
+def _cell(value: str) -> str:
+    text = printable(value)
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+
+
+class Catalog:
+    """Summaries of the session files in a folder (default: the saved sessions), cached by (path, mtime, size)."""
+
+    def __init__(self, folder: Path | None = None, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> None:
+        self._folder = folder
+        self.stall_threshold = stall_threshold
+        self._cache: dict[Path, tuple[int, int, SessionSummary]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or home_dir() / "sessions"
+
+    def summaries(self) -> list[SessionSummary]:
+        """Every `*.jsonl` file in the folder, newest first by recorded start time."""
+        try:
+            paths = list(self.folder.glob("*.jsonl"))
+        except OSError:
+            paths = []
+        with self._lock:
+            found = [self._summary(path) for path in paths]
+            for gone in set(self._cache) - set(paths):
+                del self._cache[gone]
+        found = [s for s in found if s is not None]
+        return sorted(found, key=lambda s: (s.sort_time, s.path.name), reverse=True)
+
+    def _summary(self, path: Path) -> SessionSummary | None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return _unreadable(path, 0, f"cannot read {path.name}: {exc.strerror or exc}", None)
+        cached = self._cache.get(path)
+        if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+            return cached[2]
+        summary = summarize(path, stat.st_size, stat.st_mtime, self.stall_threshold)
+        self._cache[path] = (stat.st_mtime_ns, stat.st_size, summary)
+        return summary
+
+
+def summarize(path: Path, size: int, mtime: float, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> SessionSummary:
+    """One file's summary; never raises: whatever goes wrong is the `unreadable` reason."""
+    try:
+        session = load_session(path)
+        state = analyze(session.latest, stall_threshold)
+    except Exception as exc:  # one damaged file (even one that trips a bug) must not hide the others
+        return _unreadable(path, size, _reason(exc, path), mtime)
+    return _readable_summary(path, size, mtime, session, state)
+
+
+def _readable_summary(path: Path, size: int, mtime: float, session: Session, state: StreamState) -> SessionSummary:
+    header = session.header
+    started = _text(header.get("started"))
+    moment = _parse_time(started)
+    latest = session.latest
+    end_t = state.end_t if state.end_t is not None else state.last_t
+    termination = state.termination
+    if termination == Termination.HTTP_ERROR:
+        badge = f"HTTP {state.status}" if state.status is not None else "HTTP error"
+    elif termination is None:
+        badge = "STREAMING"
+    elif state.complete:
+        badge = f"COMPLETE {state.stop_reason or ''}".rstrip()
+    else:
+        badge = f"ABNORMAL {termination.value}"
+    return SessionSummary(
+        path=path,
+        started=started,
+        source=_text(header.get("source")),
+        model=_request_model(session) or _text(state.message.get("model")),
+        badge=badge,
+        size=size,
+        id=_text(header.get("id")),
+        complete=state.complete,
+        termination=termination.value if termination else None,
+        stop_reason=state.stop_reason,
+        http_status=state.status,
+        duration=None if end_t is None else round(latest.started_t + end_t, 3),
+        events=len(state.events),
+        attempts=len(session.attempts),
+        skipped=len(session.skipped),
+        sort_time=moment.timestamp() if moment else _file_time(path, mtime),
+    )
+
+
+def _unreadable(path: Path, size: int, reason: str, mtime: float | None) -> SessionSummary:
+    sort_time = _file_time(path, mtime or 0.0)
+    return SessionSummary(path=path, badge=UNREADABLE, size=size, error=reason, sort_time=sort_time)
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """One line, naming the file as "this file" (the summary already says which)."""
+    if isinstance(exc, MemoryError):
+        return "this file is too large to read"
+    text = str(exc).replace(str(path), "this file").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _request_model(session: Session) -> str | None:
+    for recording in (session.latest, session.attempts[0]):
+        body = recording.request.get("body")
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _parse_time(value: str | None) -> datetime.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _file_time(path: Path, mtime: float) -> float:
+    """When a file without a readable start time was made: the time in its name, else its mtime."""
+    try:
+        moment = datetime.datetime.strptime(path.name[:15], _FILE_TIME)
+    except ValueError:
+        return mtime
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None = None) -> str:
+    """The sessions as a plain-text table, newest first as given; unreadable files are explained below it."""
+    if not summaries:
+        return "no saved sessions yet"
+    head = ("STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
+    rows = [
+        (*s.columns(tz), str(s.events) if s.readable else "-", str(s.attempts) if s.readable else "-",
+         printable(s.path.name))
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
+    right = {4, 5, 6, 7}
+    lines = [
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        .rstrip()
+        for row in (head, *rows)
+    ]
+    for s in summaries:
+        if s.error is not None:
+            lines.append(f"{printable(s.path.name)}: {UNREADABLE}: {printable(s.error)}")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""The streamwatch Textual app: screens for runs, replays and attaches, help, themes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from streamwatch.core.config import ConfigError
+from streamwatch.tui.themes import ThemeCommands, ThemeSet, register
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the screen below, with what it does."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = bindings
+
+    def compose(self) -> ComposeResult:
+        text = Text("Keys\n\n", style="bold")
+        for key, description in self.rows:
+            text.append(f"  {key:<12}", style="bold")
+            text.append(f"{description}\n")
+        text.append("\nesc to close", style="dim")
+        with VerticalScroll(id="help-dialog"):
+            yield Static(text)
+
+
+class StreamwatchApp(App[int]):
+    CSS_PATH = "streamwatch.tcss"
+    TITLE = "streamwatch"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("t", "next_theme", "Theme", id="app.theme"),
+        Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        first_screen: Callable[[StreamwatchApp], Screen[None]],
+        clock: Callable[[], float] = time.monotonic,
+        theme_names: list[str] | None = None,
+        theme: str | None = None,
+        themes: ThemeSet | None = None,
+        save_theme: Callable[[str], None] | None = None,
+    ) -> None:
+        """`themes`: streamwatch's themes (`load_themes()`), registered and cycled by `t` instead of
+        `theme_names`; `save_theme`: called with the name when the user picks a theme, to remember it."""
+        super().__init__()
+        self.clock = clock
+        self._first_screen = first_screen
+        self._themes = theme_names or ["textual-dark", "textual-light", "ansi-dark"]
+        self._save_theme = save_theme
+        self._theme_warnings: list[str] = []
+        if themes is not None:
+            register(self, themes)
+            self._themes = themes.names
+            self._theme_warnings = themes.warnings
+        if theme:
+            self.theme = theme
+
+    @property
+    def theme_names(self) -> list[str]:
+        return list(self._themes)
+
+    def on_mount(self) -> None:
+        for warning in self._theme_warnings:
+            self.notify(warning, title="Theme", severity="warning", timeout=10, markup=False)
+        self.push_screen(self._first_screen(self))
+
+    def action_next_theme(self) -> None:
+        names = self._themes
+        current = names.index(self.theme) if self.theme in names else -1
+        self.choose_theme(names[(current + 1) % len(names)])
+
+    def choose_theme(self, name: str) -> None:
+        """Switch to a theme the user picked (`t` or the command palette) and remember it."""
+        self.theme = name
+        self.notify(f"Theme: {name}", timeout=2, markup=False)
+        if self._save_theme is not None:
+            try:
+                self._save_theme(name)
+            except ConfigError as exc:
+                self.notify(str(exc), title="Theme not saved", severity="warning", markup=False)
+
+    def search_themes(self) -> None:
+        self.push_screen(CommandPalette(providers=[ThemeCommands], placeholder="Search for themes…"))
+
+    def action_help(self) -> None:
+        rows = []
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if binding.description and binding.action not in seen:
+                seen.add(binding.action)
+                rows.append((binding.key_display or self.get_key_display(binding), binding.description))
+        self.push_screen(HelpScreen(rows))

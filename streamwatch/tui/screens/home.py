@@ -1,0 +1,422 @@
+"""The home screen: saved sessions newest first, and a form for a new request.
+
+The list comes from the core's `Catalog` in a worker thread that only posts a message; the screen's
+handlers own the table. `enter` replays the highlighted session; `n` opens the request form, which
+checks what was typed and posts `HomeScreen.RunRequested` for the app to run. Untrusted text (model
+names, file names, stop reasons, error messages) is shown as `Text` through `printable`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
+
+from streamwatch.core.catalog import SHORT_TIME_FORMAT, Catalog, SessionSummary
+from streamwatch.core.config import EMBEDDED, check_base_url
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
+from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
+from streamwatch.core.recording import SessionError
+from streamwatch.core.report import printable
+from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
+from streamwatch.tui.launch import replay_feed
+from streamwatch.tui.screens.run import RunScreen
+
+KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+MIN_THINKING_BUDGET = 1024
+COLUMNS = ("Started", "Source", "Model", "Verdict", "Took", "Size")
+
+
+class FormError(Exception):
+    """What is wrong with the request form (one line), and the id of the field to fix."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def shown_path(path: Path) -> str:
+    """A path for the screen: under the home folder as `~/...`, terminal-safe."""
+    try:
+        text = f"~/{path.relative_to(Path.home())}"
+    except (ValueError, RuntimeError):
+        text = str(path)
+    return printable(text)
+
+
+def has_api_key() -> bool:
+    return any(os.environ.get(name) for name in KEY_VARIABLES)
+
+
+def target_of(base_url: str, has_key: bool) -> str:
+    """`embedded` (the built-in mock), `api` (the SDK's default target) or `url`, from the base URL field."""
+    value = base_url.strip()
+    if value == EMBEDDED or (not value and not has_key):
+        return "embedded"
+    return "api" if not value else "url"
+
+
+def build_request(
+    *,
+    model: str,
+    max_tokens: str,
+    system: str,
+    prompt: str,
+    tools_file: str,
+    thinking_budget: str,
+    base_url: str,
+    scenario: str | None,
+    has_key: bool,
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The request body, base URL and scenario the form describes; FormError for the first bad field."""
+    model = model.strip()
+    if not model or any(c.isspace() for c in model):
+        raise FormError("model: give a model name (no spaces)", "form-model")
+    tokens = _whole_number(max_tokens, "max tokens", "form-max-tokens", minimum=1)
+    if not prompt.strip():
+        raise FormError("prompt: write the user message to send", "form-prompt")
+    body: dict[str, Any] = {"model": model, "max_tokens": tokens, "messages": [{"role": "user", "content": prompt}]}
+    if system.strip():
+        body["system"] = system
+    if tools_file.strip():
+        body["tools"] = read_tools(Path(tools_file.strip()).expanduser())
+    if thinking_budget.strip():
+        budget = _whole_number(thinking_budget, "thinking budget", "form-thinking", minimum=MIN_THINKING_BUDGET)
+        if budget >= tokens:
+            raise FormError(f"thinking budget: must be less than max tokens ({tokens})", "form-thinking")
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    target = target_of(base_url, has_key)
+    if target == "embedded":
+        return body, None, scenario or DEFAULT_SCENARIO
+    if target == "api":
+        return body, None, None
+    try:
+        return body, check_base_url(base_url), None
+    except ValueError as exc:
+        raise FormError(f"base URL: {exc}", "form-base-url") from None
+
+
+def _whole_number(text: str, name: str, field: str, minimum: int) -> int:
+    try:
+        number = int(text.strip().replace("_", ""))
+    except ValueError:
+        raise FormError(f"{name}: not a whole number: {text.strip()!r}", field) from None
+    if number < minimum:
+        raise FormError(f"{name}: must be {minimum} or more", field)
+    return number
+
+
+def read_tools(path: Path) -> list[dict[str, Any]]:
+    """Tool definitions from a JSON file: a list of tools, or an object with a `tools` list."""
+    field = "form-tools"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise FormError(f"tools file: {path} is a directory", field) from None
+    except OSError as exc:
+        raise FormError(f"tools file: cannot read {path}: {exc.strerror or exc}", field) from None
+    except UnicodeDecodeError:
+        raise FormError(f"tools file: {path} is not UTF-8 text", field) from None
+    except ValueError as exc:
+        raise FormError(f"tools file: {path} is not valid JSON: {exc}", field) from None
+    tools = data.get("tools") if isinstance(data, dict) else data
+    if not isinstance(tools, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools):
+        raise FormError(f"tools file: {path} must hold a JSON list of tool definitions, each with a name", field)
+    return tools
+
+
+def _matches(words: str, cells: Sequence[str]) -> bool:
+    """Every word of the filter appears in some column (or the file name)."""
+    haystack = "\n".join(cells).lower()
+    return all(word in haystack for word in words.split())
+
+
+class SessionTable(DataTable[Text]):
+    """The session list; the verdict column is coloured by the stylesheet's component classes."""
+
+    COMPONENT_CLASSES = {"sessions--complete", "sessions--abnormal", "sessions--unreadable"}
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="home.open")]
+
+
+class HomeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="home.filter", key_display="/"),
+        Binding("n", "new_request", "New request", id="home.new"),
+        Binding("r", "refresh", "Refresh", id="home.refresh"),
+        Binding("ctrl+s", "send", "Send", id="home.send"),
+        Binding("escape", "back", "Back", id="home.back"),
+    ]
+
+    class RunRequested(Message):
+        """The user asked for a new run: the app sends it (scenario set: against the embedded mock)."""
+
+        def __init__(self, request_body: dict[str, Any], base_url: str | None, scenario: str | None) -> None:
+            super().__init__()
+            self.request_body = request_body
+            self.base_url = base_url
+            self.scenario = scenario
+
+    class SessionsLoaded(Message):
+        def __init__(self, summaries: list[SessionSummary]) -> None:
+            super().__init__()
+            self.summaries = summaries
+
+    def __init__(
+        self,
+        stall_threshold: float = DEFAULT_STALL_THRESHOLD,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        scenarios: Sequence[str] | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        """`model`, `base_url`: the form's defaults (from the config); `scenarios`: the embedded mock's."""
+        super().__init__()
+        self.stall_threshold = stall_threshold
+        self.catalog = catalog or Catalog(stall_threshold=stall_threshold)
+        self.has_key = has_api_key()
+        self._model = model or DEFAULT_MODEL
+        self._base_url = base_url if base_url is not None else ("" if self.has_key else EMBEDDED)
+        self._scenarios = list(SCENARIOS if scenarios is None else scenarios)
+        self._summaries: list[SessionSummary] | None = None
+        self._shown: list[SessionSummary] = []
+
+    # ----- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="home-status")
+        with ContentSwitcher(initial="session-list", id="home-switcher"):
+            with Vertical(id="session-list"):
+                yield Input(placeholder="/ filter: type to match any column", id="session-filter", compact=True)
+                yield SessionTable(id="sessions", cursor_type="row")
+                yield Static(id="session-detail")
+            with VerticalScroll(id="request-form"):
+                yield Static(id="target-notice")
+                yield from self._row("Model", Input(self._model, id="form-model", compact=True))
+                yield from self._row("Max tokens", Input(str(DEFAULT_MAX_TOKENS), id="form-max-tokens", compact=True))
+                yield from self._row("System", Input(placeholder="(none)", id="form-system", compact=True))
+                yield from self._row("Prompt", TextArea(DEFAULT_PROMPT, id="form-prompt", soft_wrap=True, compact=True))
+                tools = Input(placeholder="(none) a JSON list of tool definitions", id="form-tools", compact=True)
+                yield from self._row("Tools file", tools)
+                yield from self._row(
+                    "Thinking", Input(placeholder="(off) budget tokens, 1024 or more", id="form-thinking", compact=True)
+                )
+                yield from self._row("Base URL", Input(self._base_url, placeholder=self._base_url_hint(),
+                                                       id="form-base-url", compact=True))
+                options = [(name, name) for name in self._scenarios]
+                default = DEFAULT_SCENARIO if DEFAULT_SCENARIO in self._scenarios else self._scenarios[0]
+                yield from self._row(
+                    "Scenario", Select(options, value=default, allow_blank=False, id="form-scenario", compact=True),
+                    row_id="scenario-row",
+                )
+                yield Static(id="form-error")
+                yield Button("Send (ctrl+s)", id="form-send", compact=True)
+        yield Footer()
+
+    @staticmethod
+    def _row(label: str, field: Any, row_id: str | None = None) -> ComposeResult:
+        with Horizontal(classes="form-row", id=row_id):
+            yield Label(label, classes="form-label")
+            yield field
+
+    def _base_url_hint(self) -> str:
+        if self.has_key:
+            return "empty: the Anthropic API; `embedded`: the built-in mock; or a URL"
+        return "`embedded`: the built-in mock (no API key set); or a URL"
+
+    def on_mount(self) -> None:
+        table = self.query_one(SessionTable)
+        for column in COLUMNS:
+            table.add_column(column)
+        table.focus()
+        self._show_target()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._fill_table())
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self._summaries is not None:
+            self.action_refresh()
+
+    # ----- the session list -------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if not self.form_shown:
+            self._status(Text("loading sessions…"))
+        self._load_sessions()
+
+    @work(thread=True, exclusive=True, group="catalog")
+    def _load_sessions(self) -> None:
+        self.post_message(self.SessionsLoaded(self.catalog.summaries()))
+
+    @on(SessionsLoaded)
+    def _sessions_loaded(self, message: SessionsLoaded) -> None:
+        self._summaries = message.summaries
+        self._fill_table()
+
+    @on(Input.Changed, "#session-filter")
+    def _filter_changed(self) -> None:
+        self._fill_table()
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#session-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(SessionTable).focus()
+
+    def _fill_table(self) -> None:
+        if self._summaries is None:
+            return
+        table = self.query_one(SessionTable)
+        keep = self._highlighted()
+        words = self.query_one("#session-filter", Input).value.strip().lower()
+        rows = [(s, s.columns(time_format=SHORT_TIME_FORMAT)) for s in self._summaries]
+        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name))]
+        self._shown = [s for s, _ in rows]
+        table.clear()
+        for summary, cells in rows:
+            kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
+            texts = [Text(cell) for cell in cells]
+            texts[3].stylize(table.get_component_rich_style(f"sessions--{kind}", partial=True))
+            table.add_row(*texts, key=str(summary.path))
+        if keep is not None and keep in self._shown:
+            table.move_cursor(row=self._shown.index(keep), animate=False)
+        self._show_count(words)
+        self._show_detail()
+
+    def _show_count(self, words: str) -> None:
+        if self.form_shown:
+            return
+        total = len(self._summaries or [])
+        folder = shown_path(self.catalog.folder)
+        if not total:
+            self._status(Text(f"No saved sessions yet in {folder}; press n for a new request"))
+        elif words:
+            self._status(Text(f"{len(self._shown)} of {total} sessions match {printable(words)!r}"))
+        else:
+            self._status(Text(f"{total} session{'s' if total != 1 else ''} in {folder}"))
+
+    def _status(self, text: Text) -> None:
+        self.query_one("#home-status", Static).update(text)
+
+    def _highlighted(self) -> SessionSummary | None:
+        table = self.query_one(SessionTable)
+        if not self._shown or not 0 <= table.cursor_row < len(self._shown):
+            return None
+        return self._shown[table.cursor_row]
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def _show_detail(self) -> None:
+        summary = self._highlighted()
+        detail = Text()
+        if summary is not None:
+            detail.append(shown_path(summary.path))
+            if summary.error is not None:
+                detail.append(f"\nunreadable: {printable(summary.error)}")
+            else:
+                attempts = f"{summary.attempts} attempt{'s' if summary.attempts != 1 else ''}"
+                facts = [f"{summary.events} events", attempts]
+                if summary.skipped:
+                    facts.append(f"{summary.skipped} damaged lines skipped")
+                detail.append("\n" + " · ".join(facts))
+        self.query_one("#session-detail", Static).update(detail)
+
+    @on(DataTable.RowSelected, "#sessions")
+    def _open_highlighted(self) -> None:
+        """Replay the session under the cursor (`enter` on the list)."""
+        summary = self._highlighted()
+        if summary is None:
+            return
+        if summary.error is not None:
+            self.notify(f"Cannot open {summary.path.name}: {summary.error}", severity="error", markup=False)
+            return
+        try:
+            feed = replay_feed(summary.path, self.stall_threshold, speed=1.0)
+        except SessionError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.app.push_screen(RunScreen(feed, self.app.clock))  # type: ignore[attr-defined]
+
+    def action_filter(self) -> None:
+        self.query_one("#session-filter", Input).focus()
+
+    # ----- the request form -------------------------------------------------------------------
+
+    @property
+    def form_shown(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "request-form"
+
+    def action_new_request(self) -> None:
+        self.query_one(ContentSwitcher).current = "request-form"
+        self._status(Text("New request"))
+        self.query_one("#form-prompt", TextArea).focus()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        """From the form, back to the list; in the list, clear the filter."""
+        if self.form_shown:
+            self.query_one(ContentSwitcher).current = "session-list"
+            self.refresh_bindings()
+            if self._summaries is None:
+                self._status(Text("loading sessions…"))
+            self._fill_table()
+        else:
+            self.query_one("#session-filter", Input).value = ""
+        self.query_one(SessionTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send":
+            return self.form_shown
+        if action in ("filter", "new_request", "refresh"):
+            return not self.form_shown
+        if action == "back":
+            box = self.query_one("#session-filter", Input)
+            return self.form_shown or bool(box.value) or box.has_focus
+        return True
+
+    @on(Input.Changed, "#form-base-url")
+    def _show_target(self) -> None:
+        target = target_of(self.query_one("#form-base-url", Input).value, self.has_key)
+        self.query_one("#scenario-row").display = target == "embedded"
+        notice = Text()
+        if not self.has_key:
+            notice.append("No API key set (ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN). ", style="bold")
+        if target == "embedded":
+            notice.append("Target: the embedded mock server (needs no key), playing the scenario below.")
+        elif target == "api":
+            notice.append("Target: the Anthropic API (ANTHROPIC_BASE_URL if set).")
+        else:
+            notice.append("Target: the base URL below.")
+        self.query_one("#target-notice", Static).update(notice)
+
+    @on(Input.Submitted, "#request-form Input")
+    @on(Button.Pressed, "#form-send")
+    def action_send(self) -> None:
+        scenario = self.query_one("#form-scenario", Select).value
+        try:
+            body, base_url, scenario = build_request(
+                model=self.query_one("#form-model", Input).value,
+                max_tokens=self.query_one("#form-max-tokens", Input).value,
+                system=self.query_one("#form-system", Input).value,
+                prompt=self.query_one("#form-prompt", TextArea).text,
+                tools_file=self.query_one("#form-tools", Input).value,
+                thinking_budget=self.query_one("#form-thinking", Input).value,
+                base_url=self.query_one("#form-base-url", Input).value,
+                scenario=scenario if isinstance(scenario, str) else None,
+                has_key=self.has_key,
+            )
+        except FormError as exc:
+            self.query_one("#form-error", Static).update(Text(printable(str(exc))))
+            self.query_one(f"#{exc.field}").focus()
+            return
+        self.query_one("#form-error", Static).update("")
+        self.post_message(self.RunRequested(body, base_url, scenario))

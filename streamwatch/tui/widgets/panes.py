@@ -1,0 +1,103 @@
+"""The run screen's panes: status line, text, thinking, tool input JSON and verdict.
+
+Each pane reads the state the core computed; text panes append only what is new since the last
+frame, and everything untrusted is shown through `Text`/plain strings, never markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from streamwatch.core.diagnose import StreamState
+from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
+from streamwatch.core.accumulate import Block
+from streamwatch.core.report import JsonLayout, live_status, printable, tool_summary
+
+TOOL_TAIL_CHARS = 3000
+DIED_HERE = "⟂ the stream died here"
+
+
+class StatusLine(Static):
+    """Always says where the stream stands: WAITING, STREAMING, STALLED n s, COMPLETE, ABNORMAL."""
+
+    def show_status(self, state: StreamState, now: float, prefix: str) -> str:
+        kind, words = live_status(state, now)
+        self.set_classes(f"status-{kind}")
+        self.update(Text(f" {prefix}{words}", no_wrap=True, overflow="ellipsis"))
+        return kind
+
+
+def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
+    if kind == BlockType.THINKING:
+        return [(b.index, b.thinking) for b in state.blocks.values() if b.type == BlockType.THINKING]
+    return [(b.index, b.pieces) for b in state.blocks.values() if b.type == BlockType.TEXT]
+
+
+class ToolPane(VerticalScroll):
+    """Per tool block: its name, bytes so far, valid-so-far or broken, and the input's tail laid out."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[int, tuple[int, bool, bool]] = {}
+        self._layouts: dict[int, tuple[JsonLayout, list[int]]] = {}
+
+    def reset(self) -> None:
+        self._shown.clear()
+        self._layouts.clear()
+        self.remove_children()
+
+    def _layout(self, block: Block) -> JsonLayout:
+        layout, taken = self._layouts.setdefault(block.index, (JsonLayout(TOOL_TAIL_CHARS), [0]))
+        for piece in block.json_pieces[taken[0]:]:
+            layout.feed(piece)
+        taken[0] = len(block.json_pieces)
+        return layout
+
+    def update_state(self, state: StreamState) -> None:
+        ended = state.ended is not None
+        for block in state.blocks.values():
+            if block.type not in TOOL_BLOCK_TYPES:
+                continue
+            key = (block.chars, block.complete, ended)
+            if self._shown.get(block.index) == key:
+                continue
+            fresh = block.index not in self._shown
+            self._shown[block.index] = key
+            summary = tool_summary(block, ended)
+            self.border_title = Text(f"Tool input · {summary}")
+            body = Text.assemble((summary + "\n", "bold"))
+            layout = self._layout(block)
+            tail = layout.tail()
+            hidden = layout.skipped + len(layout.tail()) - len(tail)
+            if hidden:
+                body.append(f"… {hidden} characters earlier …\n", style="dim")
+            body.append(printable(tail))
+            if ended and not block.complete:
+                body.append(f"\n{DIED_HERE}", style="reverse")
+            if fresh:
+                self.mount(Static(body, id=f"tool-{block.index}", classes="tool-block"))
+            else:
+                self.query_one(f"#tool-{block.index}", Static).update(body)
+            self.call_after_refresh(self.scroll_end, animate=False)
+        self.display = bool(self._shown)
+
+
+class VerdictPanel(Static):
+    """The verdict in plain words, the anomalies as they happen, and what the SDK raised."""
+
+    def show_verdict(self, state: StreamState, outcome: str | None, session: str | None) -> None:
+        lines: list[Text] = []
+        if state.ended is not None:
+            lines.append(Text(printable(state.verdict().explanation)))
+        for anomaly in state.anomalies[-4:]:
+            at = f"#{anomaly.at_event} " if anomaly.at_event is not None else ""
+            lines.append(Text.assemble((f"▲ {anomaly.code} {at}", "bold"), printable(anomaly.message)))
+        if len(state.anomalies) > 4:
+            lines.append(Text(f"  … {len(state.anomalies) - 4} more (n / N to visit them)"))
+        if outcome:
+            lines.append(Text.assemble(("Your code would have seen: ", "bold"), printable(outcome)))
+        if session:
+            lines.append(Text.assemble(("Session: ", "bold"), printable(session)))
+        self.update(Text("\n").join(lines))

@@ -1,0 +1,232 @@
+"""The event timeline: one row per event, rendered from the state on demand (line API).
+
+Only the rows in view are rendered, so 100 000 events cost what 30 do. Rows whose gap was a stall,
+errors and anomalies stand out by colour and by a glyph, so they read in monochrome too.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from streamwatch.core.diagnose import StreamState
+from streamwatch.core.events import SHORT_TYPE, Event, EventType
+from streamwatch.core.report import printable, timeline_row
+
+GLYPH_STALL, GLYPH_ERROR, GLYPH_ANOMALY, GLYPH_END = "‖", "✗", "▲", "■"
+_WIDTHS = (5, 7, 7, 1, 11, 2)
+
+
+class Timeline(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "timeline--cursor",
+        "timeline--stall",
+        "timeline--error",
+        "timeline--anomaly",
+        "timeline--ping",
+        "timeline--end",
+        "timeline--done",
+    }
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-20)", "Page up", show=False),
+        Binding("pagedown", "move(20)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "select", "Raw event", id="timeline.raw"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+    follow: reactive[bool] = reactive(True)
+
+    class Selected(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: StreamState | None = None
+        self.type_filter = ""
+        self._rows: list[int] = []
+        self._scanned = 0
+        self._marks: dict[int, str] = {}
+        self._seen_rows = 0
+        self.stall: str | None = None
+
+    # ----- data -------------------------------------------------------------------------------
+
+    def update_state(self, state: StreamState, stall: str | None = None) -> None:
+        """Take the state's current events (only the new ones are scanned); `stall` is a live silence to show."""
+        self.stall = stall
+        if state is not self.state:
+            self.state = state
+            self._rows, self._scanned = [], 0
+        events = state.events
+        for position in range(self._scanned, len(events)):
+            if not self.type_filter or self.type_filter in _type_label(events[position]):
+                self._rows.append(position)
+        self._scanned = len(events)
+        self._marks = _marks(state)
+        total = self.row_count
+        self.virtual_size = Size(self.size.width, total)
+        if self.follow:
+            self._seen_rows = total
+            self.cursor = max(0, total - 1)
+            self.scroll_to(y=max(0, total - self.size.height), animate=False, immediate=True)
+        self.refresh()
+        self._update_title()
+
+    def set_filter(self, text: str) -> None:
+        self.type_filter = text.strip()
+        self._rows, self._scanned = [], 0
+        if self.state is not None:
+            self.update_state(self.state)
+        self.cursor = min(self.cursor, max(0, self.row_count - 1))
+
+    @property
+    def row_count(self) -> int:
+        extra = 0
+        if self.state is not None and not self.type_filter:
+            extra = int(self.state.incomplete is not None) + int(self.state.ended is not None)
+        return len(self._rows) + extra + int(self.stall is not None)
+
+    def event_at(self, row: int) -> Event | None:
+        if self.state is None or not 0 <= row < len(self._rows):
+            return None
+        return self.state.events[self._rows[row]]
+
+    def row_of(self, seq: int) -> int | None:
+        for row, position in enumerate(self._rows):
+            if position + 1 == seq:
+                return row
+        return None
+
+    # ----- moving -----------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+        top, height = round(self.scroll_y), self.size.height
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif height and new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow and self.state is not None:
+            self.update_state(self.state)
+        self._update_title()
+
+    def action_move(self, delta: int) -> None:
+        self.follow = False
+        self.cursor = max(0, min(self.row_count - 1, self.cursor + delta))
+
+    def action_jump(self, row: int) -> None:
+        self.follow = row == -1
+        self.cursor = max(0, self.row_count - 1) if row == -1 else 0
+
+    def action_select(self) -> None:
+        event = self.event_at(self.cursor)
+        if event is not None:
+            self.post_message(self.Selected(event))
+
+    def move_to_seq(self, seq: int) -> bool:
+        row = self.row_of(seq)
+        if row is None:
+            return False
+        self.follow = False
+        self.cursor = row
+        return True
+
+    def on_mouse_scroll_up(self) -> None:
+        self.follow = False
+
+    def _update_title(self) -> None:
+        count = len(self.state.events) if self.state else 0
+        title = f"Timeline · {count} events"
+        if self.type_filter:
+            title += f" · filter {self.type_filter!r}: {len(self._rows)}"
+        if not self.follow:
+            new = self.row_count - self._seen_rows
+            title += f" · PAUSED ({new} new)" if new > 0 else " · PAUSED"
+        self.border_title = Text(printable(title))
+
+    # ----- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        row = round(self.scroll_y) + y
+        width = self.size.width
+        if self.state is None or row >= self.row_count:
+            return Strip.blank(width, self.rich_style)
+        text = self._row_text(row)
+        if row == self.cursor:
+            text.stylize_before(self.get_component_rich_style("timeline--cursor"))
+        segments = list(Segment.apply_style(text.render(self.app.console), self.rich_style))
+        return Strip(segments).adjust_cell_length(width, self.rich_style)
+
+    def _row_text(self, row: int) -> Text:
+        state = self.state
+        assert state is not None
+        if row >= len(self._rows):
+            if self.stall is not None:
+                return Text(f"{'':<22}{GLYPH_STALL} {self.stall}", no_wrap=True,
+                            style=self.get_component_rich_style("timeline--stall") + Style(reverse=True))
+            if row == len(self._rows) and state.incomplete is not None:
+                raw = state.incomplete
+                label = f"(incomplete) {raw.event or 'event'}: {len(raw.raw)} bytes that never completed"
+                return Text(f"{'':<22}{GLYPH_ANOMALY} {printable(label)}", no_wrap=True,
+                            style=self.get_component_rich_style("timeline--anomaly"))
+            words = state.termination.value if state.termination else "end"
+            error = state.error or state.end_error
+            detail = f" {error.get('type')}: {error.get('message')}" if error else ""
+            kind = "timeline--done" if state.complete else "timeline--end"
+            return Text(f"{'':<22}{GLYPH_END} END {words}{printable(str(detail))}", no_wrap=True,
+                        style=self.get_component_rich_style(kind))
+        position = self._rows[row]
+        event = state.events[position]
+        previous = state.events[position - 1].t if position else 0.0
+        number, at, gap, kind, index, summary = timeline_row(event, previous)
+        kind = SHORT_TYPE.get(kind, kind)
+        mark = self._marks.get(event.seq, "")
+        text = Text(no_wrap=True)
+        for cell, width in zip((number, at, gap, mark or " ", kind, index), _WIDTHS):
+            text.append(cell.ljust(width) + " ")
+        text.append(summary)
+        style: Style | None = None
+        if mark == GLYPH_STALL:
+            style = self.get_component_rich_style("timeline--stall")
+        elif mark == GLYPH_ERROR:
+            style = self.get_component_rich_style("timeline--error")
+        elif mark == GLYPH_ANOMALY:
+            style = self.get_component_rich_style("timeline--anomaly")
+        elif event.type == EventType.PING:
+            style = self.get_component_rich_style("timeline--ping")
+        if style is not None:
+            text.stylize(style)
+        return text
+
+
+def _type_label(event: Event) -> str:
+    return f"{event.type} {event.delta_type or event.block_type or ''}"
+
+
+def _marks(state: StreamState) -> dict[int, str]:
+    """Event number -> glyph: errors first, then stalls (the event that ended the silence), then the rest."""
+    marks: dict[int, str] = {}
+    for anomaly in state.anomalies:
+        if anomaly.at_event is None:
+            continue
+        glyph = GLYPH_STALL if anomaly.code == "stall" else GLYPH_ANOMALY
+        if marks.get(anomaly.at_event) != GLYPH_STALL:
+            marks[anomaly.at_event] = glyph
+    if state.error_at is not None:
+        marks[state.error_at] = GLYPH_ERROR
+    return marks

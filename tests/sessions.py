@@ -1,0 +1,98 @@
+"""Saved session files with fixed headers (start time, source, model), written by the real writer.
+
+`write_sample(folder)` makes the same set of files every time, so listings and snapshots are
+deterministic: each file's mtime is set to the reverse of its start order, so a list that sorted
+by mtime instead of by recorded start time would come out wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from streamwatch.core.diagnose import End
+from streamwatch.core.recording import SessionWriter
+from tests import streams as s
+
+TOOL_INPUT = {"path": "report.md", "content": "Quarterly numbers. " * 40}
+
+
+def header(started: str, source: str, model: str, session_id: str) -> dict:
+    return {
+        "streamwatch": "session",
+        "version": 1,
+        "id": session_id,
+        "started": started,
+        "source": source,
+        "pid": 4242,
+        "host": "devbox",
+        "request": {
+            "method": "POST",
+            "url": "https://api.anthropic.com/v1/messages",
+            "headers": {"content-type": "application/json"},
+            "body": {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]},
+        },
+    }
+
+
+def write(
+    folder: Path,
+    name: str,
+    started: str,
+    source: str = "live",
+    model: str = "claude-sonnet-4-6",
+    chunks: list[bytes] | None = None,
+    status: int = 200,
+    end: End = End.EOF,
+    step: float = 0.05,
+    retry: bool = False,
+) -> Path:
+    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    chunks = s.complete_text() if chunks is None else chunks
+    writer = SessionWriter(path, header(started, source, model, name.split("-")[-1].split(".")[0]))
+    with writer:
+        t = 0.0
+        if retry:
+            writer.response(529, {"content-type": "application/json"}, 0.2)
+            writer.chunk(b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', 0.21)
+            writer.end(End.EOF, 0.22)
+            t = 1.0
+            writer.attempt(header(started, source, model, "retry")["request"], t)
+        content_type = "text/event-stream" if status < 400 else "application/json"
+        writer.response(status, {"content-type": content_type}, t + 0.3)
+        t += 0.3
+        for chunk in chunks:
+            t += step
+            writer.chunk(chunk, t)
+        writer.end(end, t + 0.01)
+    return path
+
+
+SAMPLE = [
+    # (file name, started, source, model, chunks, status, retry), listed here newest first
+    ("20261122-091500-demo-a1b2c3d4.jsonl", "2026-11-22T09:15:00.000+00:00", "demo", "claude-sonnet-4-6",
+     s.complete_text(), 200, False),
+    ("20261122-084000-live-e5f6a7b8.jsonl", "2026-11-22T08:40:00.000+00:00", "live", "claude-opus-4-1",
+     [s.message_start(), s.ping(), *s.tool_block(0, "write_file", TOOL_INPUT, 40, stop=False)], 200, False),
+    ("20261121-170500-proxy-c9d0e1f2.jsonl", "2026-11-21T17:05:00.000+00:00", "proxy", "claude-haiku-4-5",
+     [b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'], 529, False),
+    ("20261121-120000-live-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00", "live", "claude-sonnet-4-6",
+     [s.message_start(), *s.text_block(0, "Partial answer before the error.", 6)[:4], s.error()], 200, True),
+]
+CORRUPT = "20261120-080000-live-deadbeef.jsonl"
+
+
+def write_sample(folder: Path) -> list[Path]:
+    """The sample sessions plus one corrupt file; returns the paths newest first (corrupt last)."""
+    paths = [
+        write(folder, name, started, source, model, chunks, status, retry=retry)
+        for name, started, source, model, chunks, status, retry in SAMPLE
+    ]
+    corrupt = folder / CORRUPT
+    corrupt.write_bytes(b"\x00\x01 this is not a session\n")
+    paths.append(corrupt)
+    for age, path in enumerate(paths):
+        os.utime(path, (1_700_000_000 + age * 60, 1_700_000_000 + age * 60))
+    return paths

@@ -1,0 +1,88 @@
+"""Recorded streams and a fixed clock for driving the TUI deterministically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamwatch.core.diagnose import End
+from streamwatch.core.playback import Player
+from streamwatch.core.recording import Recording
+from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.screens.run import Feed, RunScreen
+from tests import streams as s
+
+SESSION = Path("/home/dev/.local/share/streamwatch/sessions/20261122-020000-demo-abcd1234.jsonl")
+ANSWER = "Here is the plan.\nFirst we read the file, then we write the report with every section."
+
+
+class FixedClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def timed(chunks: list[bytes], start: float = 0.4, step: float = 0.05, pause_after: int | None = None,
+          pause: float = 0.0) -> list[tuple[float, bytes]]:
+    out, t = [], start
+    for i, chunk in enumerate(chunks):
+        out.append((round(t, 3), chunk))
+        t += step + (pause if i == pause_after else 0.0)
+    return out
+
+
+def recording(chunks: list[tuple[float, bytes]], status: int = 200, end: End | None = End.EOF,
+              error: dict | None = None) -> Recording:
+    rec = Recording(request={})
+    rec.response(status, {"content-type": "text/event-stream"}, 0.3)
+    for t, chunk in chunks:
+        rec.chunk(chunk, t)
+    if end is not None:
+        rec.end(end, chunks[-1][0] + 0.01 if chunks else 0.31, error)
+    return rec
+
+
+def seed_chunks() -> list[bytes]:
+    tool = s.tool_block(1, "write_file", {"path": "report.md", "content": "Quarterly numbers. " * 120}, 40, stop=False)
+    return [s.message_start(), s.ping(), *s.text_block(0, ANSWER, 8), *tool]
+
+
+SCENES = {
+    "streaming": lambda: (recording(timed(seed_chunks()[:9]), end=None), 0.85),
+    "stalled": lambda: (recording(timed(seed_chunks()[:9]), end=None), 7.6),
+    "complete": lambda: (recording(timed([s.message_start(), s.ping(), *s.text_block(0, ANSWER, 8),
+                                          s.message_delta("end_turn", 24), s.message_stop()])), 99.0),
+    "eof_in_tool_use": lambda: (recording(timed(seed_chunks(), pause_after=5, pause=6.0)), 99.0),
+    "error_event": lambda: (recording(timed([s.message_start(), *s.text_block(0, ANSWER, 8)[:6], s.error()])), 99.0),
+    "http_529": lambda: (recording([(0.31, b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')],
+                                   status=529), 99.0),
+}
+
+
+def live_app(scene: str, clock: FixedClock | None = None) -> StreamwatchApp:
+    rec, position = SCENES[scene]()
+    clock = clock or FixedClock()
+    player = Player(rec, stall_threshold=5.0, live=True)
+    player.tick(clock.now)
+    player.position = position
+    feed = Feed(kind="live", player=player, session_path=SESSION)
+    return StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
+
+
+def replay_app(rec: Recording, clock: FixedClock, speed: float | None = 1.0) -> StreamwatchApp:
+    player = Player(rec, stall_threshold=5.0, speed=speed)
+    feed = Feed(kind="replay", player=player, session_path=SESSION)
+    return StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,400 @@
+"""The home screen as a user drives it: the session list, the filter, replay, the request form."""
+
+import json
+import threading
+import time
+
+import pytest
+from textual.widgets import Input, Select, Static, TextArea
+
+from streamwatch.core.catalog import Catalog
+from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.screens.home import HomeScreen, SessionTable
+from streamwatch.tui.screens.run import RunScreen
+from streamwatch.tui.themes import DEFAULT_THEME, load_themes
+from tests import sessions
+from tests.tui.conftest import FixedClock
+
+pytestmark = pytest.mark.anyio
+
+PROMPT = "Explain in three short paragraphs why streaming responses can fail halfway through."
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A user with the sample sessions, in UTC, with no API key and an empty config."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TZ", "UTC")
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    time.tzset()
+    yield sessions.write_sample(tmp_path / "streamwatch" / "sessions")
+    monkeypatch.undo()
+    time.tzset()
+
+
+def home_app(**options) -> StreamwatchApp:
+    return StreamwatchApp(lambda app: HomeScreen(**options), clock=FixedClock(), themes=load_themes(),
+                          theme=DEFAULT_THEME)
+
+
+async def loaded(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def table(app) -> SessionTable:
+    return app.screen.query_one(SessionTable)
+
+
+def rows(app) -> list[list[str]]:
+    grid = table(app)
+    return [[str(cell) for cell in grid.get_row_at(i)] for i in range(grid.row_count)]
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_the_list_shows_saved_sessions_newest_first(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert [row[:4] for row in rows(app)] == [
+            ["11-22 09:15", "demo", "claude-sonnet-4-6", "COMPLETE end_turn"],
+            ["11-22 08:40", "live", "claude-opus-4-1", "ABNORMAL eof"],
+            ["11-21 17:05", "proxy", "claude-haiku-4-5", "HTTP 529"],
+            ["11-21 12:00", "live", "claude-sonnet-4-6", "ABNORMAL error_event"],
+            ["-", "?", "-", "unreadable"],
+        ]
+        assert [key.value for key in table(app).rows] == [str(p) for p in home]
+        assert text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
+        assert "14 events · 1 attempt" in text_of(app, "#session-detail")
+
+
+async def test_the_list_is_loaded_off_the_ui_thread(home):
+    threads = []
+
+    class Recording(Catalog):
+        def summaries(self):
+            threads.append(threading.current_thread())
+            return super().summaries()
+
+    app = home_app(catalog=Recording())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert threads and threading.main_thread() not in threads
+        assert table(app).row_count == 5
+
+
+async def test_typing_in_the_filter_narrows_the_list_as_you_type(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash")
+        assert app.screen.query_one("#session-filter", Input).has_focus
+        await pilot.press(*"live")
+        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event", "unreadable"]
+        await pilot.press("space", *"abn")
+        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event"]
+        assert text_of(app, "#home-status") == "2 of 5 sessions match 'live abn'"
+        await pilot.press("escape")
+        assert table(app).row_count == 5 and table(app).has_focus
+
+
+@pytest.mark.parametrize(("words", "verdicts"), [
+    ("PROXY", ["HTTP 529"]),
+    ("opus", ["ABNORMAL eof"]),
+    ("529", ["HTTP 529"]),
+    ("11-21", ["HTTP 529", "ABNORMAL error_event"]),
+    ("unread", ["unreadable"]),
+    ("e5f6a7b8", ["ABNORMAL eof"]),
+    ("demo end_turn", ["COMPLETE end_turn"]),
+    ("demo eof", []),
+])
+async def test_the_filter_matches_any_column(home, words, verdicts):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *words)
+        assert [row[3] for row in rows(app)] == verdicts
+
+
+async def test_enter_replays_the_highlighted_session(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        feed = app.screen.feed
+        assert (feed.kind, feed.session_path, feed.player.speed) == ("replay", home[1], 1.0)
+        assert app.screen.clock is app.clock
+
+
+async def test_enter_after_filtering_opens_the_match(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *"proxy", "enter")
+        assert table(app).has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen) and app.screen.feed.session_path == home[2]
+
+
+async def test_an_unreadable_session_says_why_instead_of_opening(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("down", "down", "down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert "not a streamwatch session file" in text_of(app, "#session-detail")
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1 and sessions.CORRUPT in errors[0].message and not errors[0].markup
+
+
+async def test_a_session_deleted_after_listing_is_an_error_message_not_a_crash(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        home[0].unlink()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert any("cannot read" in n.message for n in app._notifications)
+
+
+async def test_r_refreshes_the_list(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        sessions.write(home[0].parent, "20261123-080000-proxy-ffff0000.jsonl", "2026-11-23T08:00:00+00:00",
+                       source="proxy")
+        await pilot.press("r")
+        await loaded(pilot)
+        assert rows(app)[0][:2] == ["11-23 08:00", "proxy"] and table(app).row_count == 6
+
+
+async def test_an_empty_home_says_how_to_start(home):
+    for path in home:
+        path.unlink()
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        status = text_of(app, "#home-status")
+        assert status == "No saved sessions yet in ~/streamwatch/sessions; press n for a new request"
+
+
+# ----- the request form ---------------------------------------------------------------------------
+
+def requests(messages) -> list[HomeScreen.RunRequested]:
+    """Each RunRequested once (the hook sees it at the screen and again as it bubbles to the app)."""
+    return list({id(m): m for m in messages if isinstance(m, HomeScreen.RunRequested)}.values())
+
+
+async def run_form(home, fill=None, size=(100, 30), **options):
+    """Open the form, fill fields (id -> value), press ctrl+s; the RunRequested messages and the error line."""
+    app = home_app(**options)
+    sent = []
+    async with app.run_test(size=size, message_hook=lambda m: sent.append(m)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        for field, value in (fill or {}).items():
+            widget = app.screen.query_one(f"#{field}")
+            if isinstance(widget, TextArea):
+                widget.load_text(value)
+            else:
+                widget.value = value
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = text_of(app, "#form-error")
+        focused = app.focused.id if app.focused else None
+    return requests(sent), error, focused
+
+
+async def test_n_opens_the_form_and_escape_goes_back_to_the_list(home):
+    app = home_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        assert app.screen.form_shown and app.screen.query_one("#form-prompt", TextArea).has_focus
+        await pilot.press("escape")
+        assert not app.screen.form_shown and table(app).has_focus
+        assert text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
+
+
+async def test_without_an_api_key_the_form_says_so_and_targets_the_embedded_server(home):
+    app = home_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        notice = text_of(app, "#target-notice")
+        assert notice.startswith("No API key set (ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN).")
+        assert "embedded mock server" in notice
+        assert app.screen.query_one("#form-base-url", Input).value == "embedded"
+        assert app.screen.query_one("#scenario-row").display
+    sent, error, _ = await run_form(home, {"form-scenario": "drop_eof"})
+    assert error == ""
+    assert [(m.base_url, m.scenario) for m in sent] == [(None, "drop_eof")]
+    assert sent[0].request_body == {
+        "model": "claude-sonnet-4-6", "max_tokens": 1024, "messages": [{"role": "user", "content": PROMPT}],
+    }
+
+
+async def test_with_an_api_key_the_default_target_is_the_api(home, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        assert "No API key" not in text_of(app, "#target-notice")
+        assert "the Anthropic API" in text_of(app, "#target-notice")
+        assert not app.screen.query_one("#scenario-row").display
+        app.screen.query_one("#form-base-url", Input).value = "embedded"
+        await pilot.pause()
+        assert app.screen.query_one("#scenario-row").display
+    sent, _, _ = await run_form(home)
+    assert [(m.base_url, m.scenario) for m in sent] == [(None, None)]
+    sent, _, _ = await run_form(home, {"form-base-url": "http://127.0.0.1:8787"})
+    assert [(m.base_url, m.scenario) for m in sent] == [("http://127.0.0.1:8787", None)]
+
+
+async def test_the_form_builds_the_whole_request_body(home, tmp_path):
+    tools = [{"name": "get_weather", "description": "Weather", "input_schema": {"type": "object"}}]
+    (tmp_path / "tools.json").write_text(json.dumps({"tools": tools}))
+    sent, error, _ = await run_form(home, {
+        "form-model": "claude-opus-4-1",
+        "form-max-tokens": "4096",
+        "form-system": "You are terse.",
+        "form-prompt": "Line one\nline two",
+        "form-tools": str(tmp_path / "tools.json"),
+        "form-thinking": "2048",
+        "form-scenario": "thinking",
+    }, model="claude-haiku-4-5")
+    assert error == ""
+    assert sent[0].request_body == {
+        "model": "claude-opus-4-1",
+        "max_tokens": 4096,
+        "messages": [{"role": "user", "content": "Line one\nline two"}],
+        "system": "You are terse.",
+        "tools": tools,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+    }
+    assert sent[0].scenario == "thinking"
+
+
+async def test_the_form_starts_from_the_configured_model_and_base_url(home):
+    sent, _, _ = await run_form(home, model="claude-haiku-4-5", base_url="https://gateway.example/anthropic")
+    assert sent[0].request_body["model"] == "claude-haiku-4-5"
+    assert (sent[0].base_url, sent[0].scenario) == ("https://gateway.example/anthropic", None)
+
+
+@pytest.mark.parametrize(("fill", "error", "field"), [
+    ({"form-max-tokens": "lots"}, "max tokens: not a whole number: 'lots'", "form-max-tokens"),
+    ({"form-max-tokens": "0"}, "max tokens: must be 1 or more", "form-max-tokens"),
+    ({"form-model": ""}, "model: give a model name (no spaces)", "form-model"),
+    ({"form-prompt": "  \n"}, "prompt: write the user message to send", "form-prompt"),
+    ({"form-thinking": "100"}, "thinking budget: must be 1024 or more", "form-thinking"),
+    ({"form-thinking": "2048"}, "thinking budget: must be less than max tokens (1024)", "form-thinking"),
+    ({"form-base-url": "ftp://example.com"},
+     "base URL: must be a URL (http:// or https://) or 'embedded'", "form-base-url"),
+    ({"form-tools": "/nonexistent/tools.json"},
+     "tools file: cannot read /nonexistent/tools.json: No such file or directory", "form-tools"),
+])
+async def test_a_bad_field_is_a_one_line_error_and_nothing_is_sent(home, fill, error, field):
+    sent, shown, focused = await run_form(home, fill)
+    assert sent == []
+    assert shown == error and focused == field
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("{not json", "is not valid JSON: Expecting property name"),
+    ('{"name": "x"}', "must hold a JSON list of tool definitions, each with a name"),
+    ('[{"description": "no name"}]', "must hold a JSON list of tool definitions, each with a name"),
+])
+async def test_an_invalid_tools_file_is_a_one_line_error(home, tmp_path, content, words):
+    (tmp_path / "tools.json").write_text(content)
+    sent, shown, focused = await run_form(home, {"form-tools": str(tmp_path / "tools.json")})
+    assert sent == [] and words in shown and "\n" not in shown and focused == "form-tools"
+
+
+async def test_enter_in_a_form_field_sends_too(home):
+    app = home_app()
+    sent = []
+    async with app.run_test(size=(100, 30), message_hook=sent.append) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        app.screen.query_one("#form-model", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    assert len(requests(sent)) == 1
+
+
+def active(app) -> set[str]:
+    return {b.binding.id for b in app.screen.active_bindings.values() if b.enabled and b.binding.show}
+
+
+async def test_keys_have_ids_and_footer_labels_for_what_each_view_can_do(home):
+    declared = {b.id: (b.key, b.description) for b in [*HomeScreen.BINDINGS, *SessionTable.BINDINGS]}
+    assert declared == {"home.open": ("enter", "Open"), "home.filter": ("slash", "Filter"),
+                        "home.new": ("n", "New request"), "home.refresh": ("r", "Refresh"),
+                        "home.send": ("ctrl+s", "Send"), "home.back": ("escape", "Back")}
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert {"home.open", "home.filter", "home.new", "home.refresh", "app.quit", "app.theme"} <= active(app)
+        assert not {"home.send", "home.back"} & active(app)
+        await pilot.press("slash", "x")
+        assert "home.back" in active(app)
+        await pilot.press("escape", "n")
+        assert {"home.send", "home.back"} <= active(app)
+        assert not {"home.new", "home.refresh", "home.filter"} & active(app)
+
+
+async def test_typing_n_or_r_in_the_filter_types_them(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *"nr")
+        assert app.screen.query_one("#session-filter", Input).value == "nr"
+        assert not app.screen.form_shown
+
+
+async def test_the_scenario_picker_lists_the_mock_scenarios(home):
+    app = home_app(scenarios=["ok", "stall"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        picker = app.screen.query_one("#form-scenario", Select)
+        assert picker.value == "ok" and [value for _, value in picker._options] == ["ok", "stall"]
+
+
+async def test_untrusted_text_is_shown_literally(home):
+    sessions.write(home[0].parent, "20261123-000000-live-[b]x.jsonl", "2026-11-23T00:00:00+00:00",
+                   model="[bold red]claude\x1b[31m", source="[link=x]live")
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert rows(app)[0][1:3] == ["[link=x]live", "[bold red]claude\\x1b[31m"]
+        assert "20261123-000000-live-[b]x.jsonl" in text_of(app, "#session-detail")
+
+
+# ----- appearance -----------------------------------------------------------------------------
+
+async def open_form(pilot):
+    await loaded(pilot)
+    await pilot.press("n")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+def test_home_screen(snap_compare, home, size):
+    assert snap_compare(home_app(), terminal_size=size, run_before=loaded)
+
+
+def test_new_request_form(snap_compare, home):
+    assert snap_compare(home_app(), terminal_size=(80, 24), run_before=open_form)

@@ -1,0 +1,164 @@
+"""Every key of the run screen, pressed as a user would, and what it changed."""
+
+import os
+import stat
+
+import pytest
+
+from streamwatch.core.diagnose import End
+from streamwatch.tui.screens.run import RawEventScreen, RunScreen
+from streamwatch.tui.widgets.timeline import Timeline
+from tests import streams as s
+from tests.tui.conftest import SESSION, FixedClock, live_app, recording, replay_app, seed_chunks, timed
+
+pytestmark = pytest.mark.anyio
+
+
+def timeline(app) -> Timeline:
+    return app.screen.query_one(Timeline)
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#status").render())
+
+
+async def test_space_pauses_and_resumes_following_the_live_tail():
+    app = live_app("eof_in_tool_use")
+    async with app.run_test(size=(100, 30)) as pilot:
+        line = timeline(app)
+        assert line.follow and line.cursor == line.row_count - 1
+        await pilot.press("space")
+        assert not line.follow
+        assert "PAUSED" in str(line.border_title)
+        await pilot.press("up", "up")
+        assert line.cursor == line.row_count - 3
+        await pilot.press("space")
+        assert line.follow and line.cursor == line.row_count - 1
+
+
+async def test_n_and_shift_n_visit_anomalies_in_order():
+    app = live_app("eof_in_tool_use")
+    async with app.run_test(size=(100, 30)) as pilot:
+        line = timeline(app)
+        await pilot.press("home")
+        await pilot.press("n")
+        assert line.event_at(line.cursor).seq == 7
+        await pilot.press("n")
+        assert line.event_at(line.cursor).seq == 16
+        await pilot.press("n")
+        assert line.event_at(line.cursor).seq == 16
+        await pilot.press("N")
+        assert line.event_at(line.cursor).seq == 7
+
+
+async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        line = timeline(app)
+        total = line.row_count
+        await pilot.press("slash")
+        await pilot.press(*"stop", "enter")
+        assert [line.event_at(r).type for r in range(line.row_count)] == ["content_block_stop", "message_stop"]
+        assert "filter 'stop': 2" in str(line.border_title)
+        await pilot.press("slash", "escape")
+        assert line.row_count == total
+
+
+async def test_enter_shows_the_raw_event_and_escape_closes_it():
+    app = live_app("error_event")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("end", "up")
+        await pilot.press("enter")
+        assert isinstance(app.screen, RawEventScreen)
+        assert app.screen.event.type == "error"
+        body = str(app.screen.query_one("#raw-body").render())
+        assert "event: error" in body and '"overloaded_error"' in body
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_e_exports_the_session_file_to_the_working_directory(tmp_path, monkeypatch):
+    saved = tmp_path / "sessions" / SESSION.name
+    saved.parent.mkdir()
+    saved.write_text('{"streamwatch":"session","version":1}\n')
+    monkeypatch.chdir(tmp_path)
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.feed.session_path = saved
+        await pilot.press("e")
+        exported = tmp_path / SESSION.name
+        assert exported.read_text() == saved.read_text()
+        assert stat.S_IMODE(os.stat(exported).st_mode) == 0o600
+        assert any(str(exported) in str(n.message) for n in app._notifications)
+
+
+async def test_t_cycles_the_theme_and_question_mark_lists_every_key():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = app.theme
+        await pilot.press("t")
+        assert app.theme != first
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("Static").render())
+        for words in ("Pause/follow", "Next anomaly", "Filter", "Export", "Theme", "Quit", "Raw event"):
+            assert words in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_q_quits():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_replay_keys_play_pause_speed_step_and_jump():
+    clock = FixedClock(0.0)
+    rec = recording(timed(seed_chunks(), pause_after=5, pause=6.0))
+    app = replay_app(rec, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        player = app.screen.feed.player
+        clock.now = 0.62
+        await pilot.pause(0.1)
+        assert len(player.state.events) == 5
+        assert "REPLAY PLAY 1x" in status(app)
+        await pilot.press("space")
+        clock.now = 3.0
+        await pilot.pause(0.1)
+        assert len(player.state.events) == 5 and "PAUSED" in status(app)
+        await pilot.press("full_stop")
+        assert len(player.state.events) == 6
+        await pilot.press("plus", "plus")
+        assert player.speed == 5.0
+        await pilot.press("minus")
+        assert player.speed == 2.0
+        await pilot.press("greater_than_sign")
+        assert player.finished and "ABNORMAL eof" in status(app)
+        await pilot.press("less_than_sign")
+        assert player.state.events == [] and not player.finished
+        await pilot.press("n")
+        assert [a.code for a in player.state.anomalies] == ["stall"]
+        assert timeline(app).event_at(timeline(app).cursor).seq == 7
+
+
+async def test_status_counts_a_stall_up_live_and_then_completes():
+    clock = FixedClock(0.0)
+    chunks = [s.message_start(), s.ping(), *s.text_block(0, "slow answer"), s.message_delta("end_turn"),
+              s.message_stop()]
+    rec = recording(timed(chunks, pause_after=3, pause=8.0), end=End.EOF)
+    app = replay_app(rec, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        clock.now = 3.0
+        await pilot.pause(0.1)
+        assert "STREAMING" in status(app)
+        clock.now = 7.05
+        await pilot.pause(0.1)
+        assert "STALLED 6.5 s · silent" in status(app)
+        clock.now = 7.55
+        await pilot.pause(0.1)
+        assert "STALLED 7.0 s · silent" in status(app)
+        clock.now = 20.0
+        await pilot.pause(0.1)
+        assert "COMPLETE end_turn" in status(app)
+        assert app.screen.query_one("#text").text == "slow answer"
