@@ -1,0 +1,120 @@
+"""Replay a 50 000-event session through the headless app at max speed.
+
+Prints, side by side with a baseline of the same recording fed through the core alone:
+total time to reach the verdict, the worst event-loop lag seen by a 10 ms probe, and the worst
+latency of key presses made while the replay runs, from the key event to its action (target: under
+100 ms).
+
+Run: .venv/bin/python bench/tui_replay.py [--events 50000] [--size 120x35]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from streamwatch.core.diagnose import End, StreamState  # noqa: E402
+from streamwatch.core.recording import SessionWriter, load_session  # noqa: E402
+from streamwatch.tui.app import StreamwatchApp  # noqa: E402
+from streamwatch.tui.launch import replay_feed  # noqa: E402
+from streamwatch.tui.screens.run import RunScreen  # noqa: E402
+from tests import streams as s  # noqa: E402
+
+
+def write_session(folder: Path, events: int) -> Path:
+    """A text block and a tool_use block, one event per chunk, 0.5 ms apart."""
+    text_events = events // 2
+    text = "".join(f"word{i % 97} " for i in range(text_events))
+    tool_input = {"path": "out.txt", "content": "x" * (events - text_events) * 20}
+    chunks = [s.message_start(), *s.text_block(0, text, max(1, len(text) // text_events)),
+              *s.tool_block(1, "write_file", tool_input, 20), s.message_delta("tool_use"), s.message_stop()]
+    writer = SessionWriter.create("demo", {"method": "POST", "url": "bench", "headers": {}, "body": {}},
+                                  directory=folder)
+    writer.response(200, {"content-type": "text/event-stream"}, 0.2)
+    for i, chunk in enumerate(chunks):
+        writer.chunk(chunk, 0.3 + i * 0.0005)
+    writer.end(End.EOF, 0.3 + len(chunks) * 0.0005)
+    writer.close()
+    return writer.path
+
+
+def core_only(path: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    state = load_session(path).latest.replay_into(StreamState())
+    return time.perf_counter() - start, len(state.events)
+
+
+async def through_app(path: Path, size: tuple[int, int]) -> dict[str, float]:
+    load_start = time.perf_counter()
+    feed = replay_feed(path, 5.0, speed=None)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock))
+    lags: list[float] = []
+    presses: list[float] = []
+    async with app.run_test(size=size) as pilot:
+        start = time.perf_counter()
+
+        async def probe() -> None:
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append(time.perf_counter() - before - 0.01)
+
+        task = asyncio.create_task(probe())
+        screen = app.screen
+        handled: list[float] = []
+        original = screen.action_toggle
+
+        def toggle() -> None:
+            handled.append(time.perf_counter())
+            original()
+
+        screen.action_toggle = toggle
+        while not feed.player.finished:
+            before = time.perf_counter()
+            app.simulate_key("space")
+            while len(handled) % 2:
+                await asyncio.sleep(0.001)
+            while not handled or handled[-1] < before:
+                await asyncio.sleep(0.001)
+            presses.append(handled[-1] - before)
+            app.simulate_key("space")
+            await asyncio.sleep(0.1)
+        total = time.perf_counter() - start
+        task.cancel()
+        verdict = feed.player.state.verdict()
+        assert verdict.complete, verdict.explanation
+    return {
+        "load": start - load_start,
+        "total": total,
+        "lag": max(lags, default=0.0),
+        "key": max(presses, default=0.0),
+        "events": verdict.event_count,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50000)
+    parser.add_argument("--size", default="120x35")
+    args = parser.parse_args()
+    size = tuple(int(x) for x in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_session(Path(folder), args.events)
+        base, events = core_only(path)
+        app = asyncio.run(through_app(path, size))
+    print(f"{'':<28}{'core only':>12}{'app (max speed)':>18}{'ratio':>8}")
+    print(f"{'events':<28}{events:>12}{app['events']:>18}")
+    print(f"{'time to verdict (s)':<28}{base:>12.3f}{app['total']:>18.3f}{app['total'] / base:>7.1f}x")
+    print(f"{'worst event-loop lag (ms)':<28}{'-':>12}{app['lag'] * 1000:>18.1f}")
+    print(f"{'worst key press (ms)':<28}{'-':>12}{app['key'] * 1000:>18.1f}   target < 100")
+
+
+if __name__ == "__main__":
+    main()
