@@ -102,7 +102,8 @@ def _live(
     args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
 ) -> int:
     """One request through the SDK, shown as it streams (or only its verdict with --json)."""
-    from streamwatch.core.live import LiveError, LiveRun
+    from streamwatch.core.live import LiveError
+    from streamwatch.core.recovery import Recovery
     from streamwatch.headless import HeadlessView
 
     label = str(body["model"]) + ("" if scenario is None else f" (scenario {scenario})")
@@ -116,25 +117,38 @@ def _live(
         if source == "demo":
             headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
     view = None if args.json else HeadlessView(sys.stdout, label)
-    run = LiveRun(
+    recovery = Recovery(
         body,
+        on_failure=args.on_failure,
+        strategy=args.resume_strategy or "auto",
+        max_attempts=args.max_attempts,
+        observer=view,
         base_url=base_url,
         headers=headers,
         timeout=args.timeout,
         stall_threshold=args.stall_threshold,
         save=not args.no_save,
         source=source,
-        observer=view,
     )
     try:
-        result = run.run() if view is None else view.play(run)
+        last = recovery.run() if view is None else view.play(recovery)
     except LiveError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        print(run.redact(json.dumps(result.verdict.to_dict(), ensure_ascii=True)))
-    if result.cancelled:
+        print(recovery.redact(json.dumps(recovery.verdict(), ensure_ascii=True)))
+        if recovery.stopped and not recovery.cancelled:
+            print(recovery.redact(f"streamwatch: recovery stopped: {printable(recovery.stopped)}"), file=sys.stderr)
+    if recovery.cancelled:
         return EXIT_INTERRUPTED
-    return EXIT_COMPLETE if result.verdict.complete else EXIT_ABNORMAL
+    return EXIT_COMPLETE if last.state.complete else EXIT_ABNORMAL
+
+
+def _check_recovery_options(args: argparse.Namespace) -> None:
+    """--max-attempts and --resume-strategy mean something only with the --on-failure they go with."""
+    if args.on_failure == "none" and args.max_attempts not in (None, 1):
+        raise UsageError("--max-attempts needs --on-failure retry or resume")
+    if args.on_failure != "resume" and args.resume_strategy is not None:
+        raise UsageError("--resume-strategy needs --on-failure resume")
 
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:
@@ -153,6 +167,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_recovery_options(args)
     body = _request(args)
     scenario = None if args.scenario is None else _scenario(args.scenario)
     if scenario is not None and args.base_url is None:
@@ -164,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _check_recovery_options(args)
     tour = DEMO_TOUR if args.scenario is None else ((_scenario(args.scenario), ""),)
     body = _request(args)
     from streamwatch.mock import MockServer
@@ -201,12 +217,70 @@ def cmd_mock(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE
 
 
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value.removesuffix("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a speed: {value!r} (0.5 to 10, or max)") from None
+    if not 0.5 <= speed <= 10:
+        raise argparse.ArgumentTypeError("must be between 0.5 and 10, or max")
+    return speed
+
+
+def _session_path(name: str) -> Path:
+    from streamwatch.core.recording import resolve_session
+
+    try:
+        return resolve_session(name)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from streamwatch.tui.launch import replay_feed, run_app
+
+    path = _session_path(args.session)
+    try:
+        feed = replay_feed(path, args.stall_threshold, args.speed)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    return run_app(feed)
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from streamwatch.tui.launch import attach_feed, run_app
+
+    path = _session_path(args.session)
+    try:
+        feed = attach_feed(path, args.stall_threshold)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    return run_app(feed)
+
+
+def _add_session_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "session", metavar="SESSION",
+        help="a session file, `latest`, or a unique part of a saved session's name (e.g. its id)",
+    )
+    command.add_argument(
+        "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
+        help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
+    )
+
+
 def _add_live_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--headless", action="store_true",
         help="print to the terminal (the only mode until the TUI lands)",
     )
-    command.add_argument("--json", action="store_true", help="print only the verdict, as one JSON object")
+    command.add_argument(
+        "--json", action="store_true",
+        help="print only the verdict, as one JSON object (with --on-failure: the stitched text, "
+        "seams, why recovery stopped, and every attempt's verdict)",
+    )
     command.add_argument("--model", metavar="M", help="the model (default: the request file's, else claude-sonnet-4-6)")
     command.add_argument("--max-tokens", type=_positive_int, metavar="N", help="max_tokens (default 1024)")
     prompt = command.add_mutually_exclusive_group()
@@ -227,6 +301,20 @@ def _add_live_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--fail-always", action="store_true",
         help="with a scenario: fail every attempt (by default a retry or resume of the same conversation succeeds)",
+    )
+    command.add_argument(
+        "--on-failure", choices=("none", "retry", "resume"), default="none",
+        help="when the answer breaks: nothing (default), send the request again, or continue the partial answer; "
+        "never after a complete tool call, which your app may already have run",
+    )
+    command.add_argument(
+        "--max-attempts", type=_positive_int, metavar="N",
+        help="attempts in all, the first included (default 3 with --on-failure, else 1)",
+    )
+    command.add_argument(
+        "--resume-strategy", choices=("auto", "prefill", "user-turn"),
+        help="how --on-failure resume continues: the partial answer as prefill (Claude 4.5 and earlier), or "
+        "after a user turn asking to continue; auto (default) picks by model and falls back on a prefill refusal",
     )
 
 
@@ -292,6 +380,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply every delay (0.1: ten times faster; default 1)",
     )
     mock_cmd.set_defaults(func=cmd_mock)
+
+    replay_cmd = commands.add_parser(
+        "replay",
+        help="replay a saved session with its original timing",
+        description="Replay a saved session in the run screen, at its recorded pace: space play/pause, "
+        "+/- speed, . step one event, < > start/end, n next anomaly.",
+    )
+    _add_session_argument(replay_cmd)
+    replay_cmd.add_argument(
+        "--speed", type=_speed, default=1.0, metavar="X", help="0.5 to 10, or max (default 1)"
+    )
+    replay_cmd.set_defaults(func=cmd_replay)
+
+    attach_cmd = commands.add_parser(
+        "attach",
+        help="follow a session another streamwatch is recording, read-only (pair debugging)",
+        description="Follow a session file that another streamwatch process is writing, live and read-only, "
+        "then stay on it as a replay when its stream ends.",
+    )
+    _add_session_argument(attach_cmd)
+    attach_cmd.set_defaults(func=cmd_attach)
     return parser
 
 

@@ -1,5 +1,8 @@
 """The plain-text live view of a run: one line per event as it arrives, a note when a stall begins,
-the report at the end. Everything it prints passes through `printable` and the run's `redact`.
+the report at the end. With recovery: a header per later attempt (why, what was dropped), a line
+when a wait begins (and one more halfway through a long one), a line per finished attempt, and the
+attempts and the stitched answer after the report. Everything it prints passes through `printable`
+and the session's `redact`.
 """
 
 from __future__ import annotations
@@ -9,41 +12,83 @@ from typing import TextIO
 
 from streamwatch.core.diagnose import Anomaly, StreamState
 from streamwatch.core.events import Event
-from streamwatch.core.live import LiveObserver, LiveResult, LiveRun
+from streamwatch.core.recovery import Attempt, Hold, OnFailure, Reason, Recovery, RecoveryObserver, Wait
 from streamwatch.core.report import live_status, printable, render_report, row_line, timeline_row
 
 WATCH_INTERVAL = 0.1
 """How often the stall watch looks at the clock, in seconds."""
+LONG_WAIT = 4.0
+"""A wait at least this long gets a second line when half of it is over."""
 
 
-class HeadlessView(LiveObserver):
+class HeadlessView(RecoveryObserver):
     def __init__(self, out: TextIO, label: str) -> None:
         self.label = label
         self._out = out
-        self._run: LiveRun | None = None
+        self._recovery: Recovery | None = None
         self._lock = threading.Lock()
         self._previous_t: float | None = 0.0
         self._anomalies_shown = 0
         self._stall_noted = False
+        self._wait_lines = 0
         self._stop = threading.Event()
 
-    def play(self, run: LiveRun) -> LiveResult:
-        """Run it, printing as it streams, then print the report; the run's result."""
-        self._run = run
+    def play(self, recovery: Recovery) -> Attempt:
+        """Run it, printing as it streams, then print the report; the last attempt."""
+        self._recovery = recovery
         watch = threading.Thread(target=self._watch, name="streamwatch-stall-watch", daemon=True)
         watch.start()
         try:
-            result = run.run()
+            last = recovery.run()
         finally:
             self._stop.set()
             watch.join()
-        report = render_report(result.state, result.verdict, self.label, tail=0, title="Summary")
-        self._write(["", report])
-        return result
+        assert last.verdict is not None
+        title = "Summary" if last.number == 1 else f"Summary of attempt {last.number}"
+        lines = ["", render_report(last.state, last.verdict, self.label, tail=0, title=title)]
+        if recovery.on_failure is not OnFailure.NONE or len(recovery.attempts) > 1:
+            lines += ["", *recovery_lines(recovery)]
+        self._write(lines)
+        return last
+
+    def on_attempt(self, attempt: Attempt) -> None:
+        if attempt.number == 1:
+            return
+        how = attempt.reason.value
+        if attempt.reason is Reason.RESUME and attempt.strategy is not None:
+            how += f" ({attempt.strategy.value})"
+        limit = self._recovery.max_attempts if self._recovery is not None else attempt.number
+        of = f"/{limit}" if attempt.number <= limit else ""
+        lines = ["", f"== attempt {attempt.number}{of}: {how}, replacing attempt {attempt.replaces}"]
+        lines.append(printable(f"   {attempt.about}"))
+        lines.extend(printable(f"   dropped: {note}") for note in attempt.dropped)
+        self._write(lines)
+
+    def on_wait(self, wait: Wait) -> None:
+        if self._wait_lines == 0:
+            self._wait_lines = 1
+            self._write([printable(f"  .. waiting {_seconds(wait.seconds)} before attempt {wait.before}: {wait.why}")])
+        elif self._wait_lines == 1 and wait.left and wait.seconds >= LONG_WAIT and wait.left <= wait.seconds / 2:
+            self._wait_lines = 2
+            self._write([f"  .. {_seconds(wait.left)} left before attempt {wait.before}"])
+        if wait.left == 0:
+            self._wait_lines = 0
+            if wait.skipped:
+                self._write([f"  .. wait skipped: attempt {wait.before} goes now"])
+
+    def on_attempt_end(self, attempt: Attempt) -> None:
+        recovery = self._recovery
+        if recovery is not None and (recovery.on_failure is not OnFailure.NONE or attempt.number > 1):
+            self._write([f"  => {attempt_line(attempt)}"])
+
+    def on_hold(self, hold: Hold) -> None:
+        self._write([printable(f"  !! {hold.reason}")])
 
     def on_request(self, method: str, url: str) -> None:
         self._previous_t = 0.0
         self._anomalies_shown = 0
+        with self._lock:
+            self._stall_noted = False
         self._write([printable(f"streamwatch run: {self.label} · {method} {url}")])
 
     def on_response(self, state: StreamState) -> None:
@@ -68,10 +113,13 @@ class HeadlessView(LiveObserver):
 
     def _watch(self) -> None:
         """Say so once when a silence crosses the stall threshold, while it is still going on."""
-        run = self._run
-        while run is not None and not self._stop.wait(WATCH_INTERVAL):
-            now = run.now()
-            state = run.state
+        recovery = self._recovery
+        while recovery is not None and not self._stop.wait(WATCH_INTERVAL):
+            attempt = recovery.current
+            if attempt is None:
+                continue
+            now = attempt.run.now()
+            state = attempt.state
             if now is None or state.ended is not None:
                 continue
             kind, words = live_status(state, now)
@@ -85,8 +133,8 @@ class HeadlessView(LiveObserver):
         if not lines:
             return
         text = "\n".join(lines) + "\n"
-        if self._run is not None:
-            text = self._run.redact(text)
+        if self._recovery is not None:
+            text = self._recovery.redact(text)
         with self._lock:
             self._out.write(text)
             self._out.flush()
@@ -94,3 +142,39 @@ class HeadlessView(LiveObserver):
 
 def _anomaly_line(anomaly: Anomaly) -> str:
     return f"  !! {anomaly.code}: {printable(anomaly.message)}"
+
+
+def attempt_line(attempt: Attempt) -> str:
+    """`attempt 2 (resume, prefill): COMPLETE end_turn · 126 events · ... · re-paid 155 input tokens`."""
+    how = attempt.reason.value
+    if attempt.strategy is not None and attempt.strategy.value != how:
+        how += f", {attempt.strategy.value}"
+    _, words = live_status(attempt.state, attempt.run.now() or 0.0)
+    line = f"attempt {attempt.number} ({how}): {words}"
+    repaid = attempt.repaid
+    if repaid is not None:
+        line += f" · re-paid {_tokens(repaid['input_tokens'])} input + {_tokens(repaid['output_tokens'])} output tokens"
+    return printable(line)
+
+
+def recovery_lines(recovery: Recovery) -> list[str]:
+    """The attempts, the stitched answer and why recovery stopped, after the report."""
+    lines = ["Attempts"]
+    lines.extend(f"  {attempt_line(attempt)}" for attempt in recovery.attempts)
+    answer = recovery.answer()
+    if len(answer.parts) > 1:
+        joins = ", ".join(f"attempt {part.attempt} from character {part.start}" for part in answer.parts[1:])
+        lines.append(f"Answer: {len(answer.text)} characters: attempt {answer.parts[0].attempt}, then {joins}")
+    elif len(recovery.attempts) > 1 and answer.parts:
+        lines.append(f"Answer: {len(answer.text)} characters, all from attempt {answer.parts[0].attempt}")
+    if recovery.stopped:
+        lines.append(printable(f"Recovery stopped: {recovery.stopped}"))
+    return lines
+
+
+def _tokens(count: int | None) -> str:
+    return "?" if count is None else str(count)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.2f} s"

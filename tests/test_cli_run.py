@@ -13,10 +13,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
+import streamwatch.core.resume
 from streamwatch.cli import main
 from streamwatch.core.live import LiveRun, request_body
 from streamwatch.core.recording import load_session
 from streamwatch.mock import SCENARIOS, MockServer
+from tests import streams
+from tests.stub import Canned, StubServer
 
 TIME_SCALE = 0.05
 """Scenario durations shrink twentyfold: the 8 s stall lasts 0.4 s, pings come every 0.15 s."""
@@ -425,3 +428,183 @@ def test_ctrl_c_records_the_cancel_and_exits_130(home):
     [path] = sessions(home)
     session = load_session(path)
     assert session.skipped == [] and session.latest.ending["kind"] == "cancelled"
+
+
+# ----- recovery: --on-failure, --max-attempts, --resume-strategy -------------------------------------
+
+MODEL_FOR = {"prefill": "claude-sonnet-4-5", "user-turn": "claude-sonnet-4-6"}
+CLEAN_FOR = {"drop_eof": "tool_big"}
+"""The scenario that plays the same answer as a fault, without the fault (default: ok)."""
+FIRST_ENDING = {
+    "drop_eof": "eof", "drop_abrupt": "transport_error", "error_overloaded": "error_event",
+    "error_stream": "error_event",
+}
+RECOVERY_FIELDS = {"number", "reason", "strategy", "replaces", "dropped", "waited", "repaid"}
+deprecated_model = pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated")
+
+
+@pytest.fixture(scope="module")
+def fast():
+    with MockServer(time_scale=0.02) as running:
+        yield running
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    """Backoff waits of at most 10 ms, 20 ms, ...: a server's retry-after is still honoured in full."""
+    monkeypatch.setattr(streamwatch.core.resume, "BACKOFF_BASE", 0.01)
+
+
+def recover(capsys, base_url, scenario, prompt, *extra):
+    code, out, err = run_cli(
+        capsys, "run", "--headless", "--json", "--base-url", base_url, "--scenario", scenario,
+        "--stall-threshold", THRESHOLD, "--prompt", prompt, *extra,
+    )
+    assert out.count("\n") == 1, out
+    return code, json.loads(out), err
+
+
+def clean_text(server, prompt, model, scenario="ok"):
+    """The uninterrupted answer to the same request (played at once: time scale 0)."""
+    headers = {"x-streamwatch-scenario": scenario, "x-streamwatch-time-scale": "0"}
+    body = request_body(prompt=prompt, model=model)
+    result = LiveRun(body, base_url=server.base_url, headers=headers, save=False).run()
+    assert result.verdict.complete
+    return result.verdict.text
+
+
+@deprecated_model
+@pytest.mark.parametrize("strategy", ["prefill", "user-turn"])
+@pytest.mark.parametrize("scenario", ["drop_eof", "drop_abrupt", "error_overloaded", "error_stream"])
+def test_resume_gives_exactly_the_uninterrupted_answer(capsys, fast, home, quick_backoff, scenario, strategy):
+    prompt, model = f"recover {scenario} {strategy}", MODEL_FOR[strategy]
+    code, v, err = recover(
+        capsys, fast.base_url, scenario, prompt,
+        "--on-failure", "resume", "--resume-strategy", strategy, "--model", model,
+    )
+    assert code == 0 and err == "" and v["complete"] and v["stopped"] is None
+    assert v["text"] == clean_text(fast, prompt, model, CLEAN_FOR.get(scenario, "ok"))
+    first, second = v["attempts"]
+    assert first["reason"] == "first" and first["termination"] == FIRST_ENDING[scenario]
+    assert (second["reason"], second["strategy"], second["replaces"]) == ("resume", strategy, 1)
+    assert v["text"].startswith(first["text"]) and (v["text"] == first["text"]) == (scenario == "drop_eof")
+    assert v["seams"] == ([] if scenario == "drop_eof" else [len(first["text"].rstrip())])
+    [path] = sessions(home)
+    assert [a.link.get("strategy") for a in load_session(path).attempts] == [None, strategy]
+
+
+def test_auto_resumes_a_4_6_model_with_a_user_turn_at_once(capsys, fast, quick_backoff):
+    prompt = "recover auto 4.6"
+    code, v, _ = recover(capsys, fast.base_url, "drop_abrupt", prompt, "--on-failure", "resume")
+    assert code == 0 and [a["strategy"] for a in v["attempts"]] == [None, "user-turn"]
+    assert v["text"] == clean_text(fast, prompt, "claude-sonnet-4-6")
+
+
+def test_auto_falls_back_to_a_user_turn_when_prefill_is_refused(capsys, fast, home, monkeypatch, quick_backoff):
+    """A model auto takes for one that accepts prefill (an alias, a gateway's name) refuses it: HTTP 400."""
+    monkeypatch.setattr(streamwatch.core.resume, "prefill_supported", lambda model: True)
+    prompt = "recover refused prefill"
+    code, v, _ = recover(capsys, fast.base_url, "error_overloaded", prompt, "--on-failure", "resume")
+    assert code == 0 and v["complete"]
+    first, refused, fallback = v["attempts"]
+    assert (refused["strategy"], refused["http_status"], refused["error"]["type"]) == (
+        "prefill", 400, "invalid_request_error")
+    assert refused["repaid"]["input_tokens"] == 0
+    assert (fallback["reason"], fallback["strategy"], fallback["replaces"]) == ("resume", "user-turn", 2)
+    assert v["text"] == clean_text(fast, prompt, "claude-sonnet-4-6")
+    assert v["seams"] == [len(first["text"].rstrip())]
+
+    code, out, _ = run_cli(capsys, "analyze", "--json", "--stall-threshold", THRESHOLD, v["session"])
+    analyzed = json.loads(out)
+    assert code == 0 and len(load_session(Path(v["session"])).attempts) == 3
+    for key in ("complete", "termination", "stop_reason", "event_count", "blocks", "text", "usage", "error"):
+        assert analyzed[key] == fallback[key], key
+
+
+def test_http_529_is_retried_after_the_servers_retry_after(capsys, server):
+    code, v, _ = recover(capsys, server.base_url, "http_529", "recover 529", "--on-failure", "retry")
+    first, second = v["attempts"]
+    assert code == 0 and v["complete"] and first["http_status"] == 529
+    assert second["reason"] == "retry" and second["waited"] >= 1.0 * TIME_SCALE
+    assert v["seams"] == [] and v["text"] == second["text"]
+
+
+@deprecated_model
+def test_headless_recovery_shows_each_attempt_what_was_dropped_and_the_wait(capsys, fast, quick_backoff):
+    code, out, err = run_cli(
+        capsys, "run", "--headless", "--base-url", fast.base_url, "--scenario", "drop_eof",
+        "--prompt", "recover headless", "--model", "claude-sonnet-4-5", "--on-failure", "resume",
+    )
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert sum(line.startswith("streamwatch run: claude-sonnet-4-5 (scenario drop_eof)") for line in lines) == 2
+    first = r"  => attempt 1 \(first\): ABNORMAL eof · died inside tool_use `write_file`"
+    assert any(re.match(first, line) for line in lines)
+    header = lines.index("== attempt 2/3: resume (prefill), replacing attempt 1")
+    assert re.match(r"   continues the \d+ characters of answer so far, as prefill$", lines[header + 1])
+    assert lines[header + 2].startswith("   dropped: tool_use `write_file` (block 1): cut off after ")
+    assert re.match(r"  \.\. waiting 0\.\d\d s before attempt 2: backoff with jitter$", lines[header + 3])
+    assert sum(" .. " in line for line in lines) == 1, "one line for a short wait"
+    assert "Summary of attempt 2: claude-sonnet-4-5 (scenario drop_eof)" in out
+    assert "Verdict: COMPLETE tool_use" in out and "\nAttempts\n" in out
+    assert re.search(r"\nAnswer: \d+ characters, all from attempt 1\n", out)
+
+
+TOOL_CALL_THEN_EOF = [
+    streams.message_start(),
+    *streams.text_block(0, "Writing the file now."),
+    *streams.tool_block(1, "write_file", {"path": "notes.md", "content": "hello"}),
+]
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_no_automatic_recovery_after_a_complete_tool_call(capsys, json_output):
+    with StubServer([Canned(chunks=TOOL_CALL_THEN_EOF)]) as stub:
+        code, out, err = run_cli(
+            capsys, "run", "--headless", "--base-url", stub.base_url, "--on-failure", "resume",
+            *(("--json",) if json_output else ()),
+        )
+        assert stub.requests == 1
+    assert code == 1
+    why = "attempt 1 broke after a complete tool call (`write_file`): your application may already have run it"
+    if json_output:
+        verdict = json.loads(out)
+        assert verdict["stopped"].startswith(why) and len(verdict["attempts"]) == 1
+        assert err.count("\n") == 1 and err.startswith(f"streamwatch: recovery stopped: {why}")
+    else:
+        assert f"  !! {why}" in out and f"Recovery stopped: {why}" in out and err == ""
+
+
+def test_max_attempts_bounds_the_attempts(capsys, fast, home, quick_backoff):
+    code, v, err = recover(
+        capsys, fast.base_url, "drop_abrupt", "recover max", "--on-failure", "retry", "--max-attempts", "2",
+        "--fail-always",
+    )
+    assert code == 1 and not v["complete"]
+    assert [a["termination"] for a in v["attempts"]] == ["transport_error", "transport_error"]
+    assert v["stopped"] == "no complete answer after 2 attempts, the most allowed"
+    assert err == f"streamwatch: recovery stopped: {v['stopped']}\n"
+    [path] = sessions(home)
+    assert len(load_session(path).attempts) == 2
+
+
+def test_on_failure_with_a_complete_answer_keeps_a_list_of_one_attempt(capsys, fast):
+    code, v, _ = recover(capsys, fast.base_url, "ok", "recover nothing", "--on-failure", "resume")
+    assert code == 0 and len(v["attempts"]) == 1 and v["seams"] == [] and v["stopped"] is None
+    assert {k: a for k, a in v["attempts"][0].items() if k not in RECOVERY_FIELDS} == {
+        k: a for k, a in v.items() if k not in ("attempts", "seams", "stopped")}
+    _, plain, _ = run_json(capsys, fast, "ok")
+    assert not {"attempts", "seams", "stopped"} & set(plain)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--max-attempts", "2"), "--max-attempts needs --on-failure retry or resume"),
+        (("--on-failure", "retry", "--resume-strategy", "prefill"), "--resume-strategy needs --on-failure resume"),
+    ],
+)
+def test_recovery_options_without_their_on_failure_are_one_line_exit_2(capsys, home, args, message):
+    code, out, err = run_cli(capsys, "demo", "ok", *args)
+    assert code == 2 and out == "" and err == f"streamwatch: error: {message}\n"
+    assert sessions(home) == []

@@ -12,6 +12,10 @@ Nothing here prints. `run()` blocks on the calling thread and calls the observer
 `cancel()` may be called from any thread: it shuts the connection's socket, so a blocked read
 returns at once, and the run ends as `cancelled`. A KeyboardInterrupt during `run()` counts as a
 cancel. No secret reaches the session file (the writer redacts them) or the verdict.
+
+A run made with `follows=<an earlier run>` is another attempt of the same session: its request is
+appended to the earlier run's session file as an `attempt` record (with the `link` facts: why it
+was made), and its times are on that session's clock. Its `now()` is still its own.
 """
 
 from __future__ import annotations
@@ -200,6 +204,8 @@ class LiveRun:
         source: str = "live",
         directory: Path | None = None,
         observer: LiveObserver | None = None,
+        follows: LiveRun | None = None,
+        link: Mapping[str, Any] | None = None,
     ) -> None:
         self.body = dict(body)
         self.stall_threshold = stall_threshold
@@ -214,6 +220,8 @@ class LiveRun:
         self._source = source
         self._directory = directory
         self._observer = observer or LiveObserver()
+        self._follows = follows
+        self._link = dict(link or {})
         self._secrets: list[str] = []
         self._writer: SessionWriter | None = None
         self._session_t0: float | None = None
@@ -339,24 +347,35 @@ class LiveRun:
             "headers": redact_headers(request.headers.multi_items(), self._secrets),
             "body": _request_json(request),
         }
+        link: dict[str, Any] = {}
         if self._session_t0 is None:
-            self._session_t0 = now
-            if self._save:
-                self._writer = SessionWriter.create(
-                    self._source,
-                    recorded,
-                    secrets=self._secrets,
-                    directory=self._directory,
-                    client=f"anthropic-python {anthropic.__version__}",
-                )
-                self.session_path = self._writer.path
+            self._attempt_t0 = now  # before the session clock: `now()` reads both from other threads
+            follows = self._follows
+            if follows is not None and follows._session_t0 is not None:
+                self._session_t0 = follows._session_t0
+                link = self._link
+                if self._save and follows.session_path is not None:
+                    self._writer = SessionWriter.reopen(follows.session_path, self._secrets)
+                    self.session_path = self._writer.path
+                    self._writer.attempt(recorded, round(now - self._session_t0, 6), **link)
+            else:
+                self._session_t0 = now
+                if self._save:
+                    self._writer = SessionWriter.create(
+                        self._source,
+                        recorded,
+                        secrets=self._secrets,
+                        directory=self._directory,
+                        client=f"anthropic-python {anthropic.__version__}",
+                    )
+                    self.session_path = self._writer.path
         else:
             self._settle_stream()
             self._write_end(None)
             self.state = StreamState(self.stall_threshold)
             if self._writer is not None:
                 self._writer.attempt(recorded, round(now - self._session_t0, 6))
-        self.recording = Recording(request=recorded, started_t=round(now - self._session_t0, 6))
+        self.recording = Recording(request=recorded, started_t=round(now - self._session_t0, 6), link=link)
         self._attempt_t0 = now
         self._ending = None
         request.extensions = {**request.extensions, "trace": self._trace}

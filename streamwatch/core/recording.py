@@ -8,7 +8,12 @@ Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "star
     [t, "chunk", "body bytes as text"]        (valid UTF-8)
     [t, "chunk64", "body bytes as base64"]    (anything else, e.g. half a character)
     [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
-    [t, "attempt", {"request": {...}, ...}]   (a retry or resume: the records after it are its own)
+    [t, "attempt", {"request": {...}, ...}]   (another request: the records after it are its own)
+
+An `attempt` record made by streamwatch's recovery also says why: `"reason": "retry"|"resume"`,
+`"replaces"` (the number of the attempt it replaces, from 1), `"strategy"` (`retry`, `prefill` or
+`user-turn`) and `"dropped"` (one sentence per block of the replaced attempt that did not go back).
+One the SDK made by itself (a redirect) has only its request.
 
 Each line is written with a single `write()` to a file opened for appending, so a process killed at
 any moment leaves every line it finished, and the reader recovers every intact line of a truncated
@@ -89,6 +94,8 @@ class Recording:
     response_t: float | None = None
     chunks: list[tuple[float | None, bytes]] = field(default_factory=list)
     ending: dict[str, Any] | None = None
+    link: dict[str, Any] = field(default_factory=dict)
+    """How this attempt follows the one before: its `attempt` record without the request."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -135,10 +142,20 @@ class SessionWriter:
     """Appends one session's records as they happen; every line is on disk when its call returns."""
 
     def __init__(self, path: Path, header: dict[str, Any], secrets: Iterable[str] = ()) -> None:
+        self._open(path, secrets, os.O_CREAT | os.O_EXCL)
+        self._write(header)
+
+    @classmethod
+    def reopen(cls, path: Path, secrets: Iterable[str] = ()) -> SessionWriter:
+        """A writer appending to a session file written before (to add another attempt to it)."""
+        writer = cls.__new__(cls)
+        writer._open(path, secrets, 0)
+        return writer
+
+    def _open(self, path: Path, secrets: Iterable[str], flags: int) -> None:
         self.path = path
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        self._write(header)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | flags, 0o600)
 
     @classmethod
     def create(
@@ -230,7 +247,7 @@ def parse_session(data: bytes, path: Path) -> Session:
     truncated = lines.pop() if lines else b""
     try:
         header = json.loads(lines[0]) if lines else None
-    except ValueError:
+    except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict) or header.get("streamwatch") != "session":
         raise SessionError(f"{path} is not a streamwatch session file (no session header on line 1)")
@@ -256,6 +273,8 @@ def apply_record(session: Session, line: bytes) -> str | None:
         record = json.loads(line)
     except ValueError:
         return "not valid JSON"
+    except RecursionError:
+        return "JSON nested too deeply to read"
     if not (isinstance(record, list) and len(record) == 3 and isinstance(record[1], str)):
         return "not a [t, kind, payload] record"
     t, kind, payload = record
@@ -278,7 +297,10 @@ def apply_record(session: Session, line: bytes) -> str | None:
         current.ending = {**payload, "t": t}
     elif kind == "attempt" and isinstance(payload, dict):
         request = payload.get("request")
-        session.attempts.append(Recording(request=request if isinstance(request, dict) else {}, started_t=t))
+        link = {k: v for k, v in payload.items() if k != "request"}
+        session.attempts.append(
+            Recording(request=request if isinstance(request, dict) else {}, started_t=t, link=link)
+        )
     else:
         return f"unknown or malformed {kind!r} record"
     return None

@@ -510,6 +510,30 @@ def _repeat_end(partial: str, continuation: str, *, glued: bool) -> int | None:
     return None
 
 
+def continued(earlier: Salvage, later: Salvage) -> Salvage:
+    """The answer so far when a resumed attempt broke too, so that the next resume sends back both.
+
+    `earlier` is what the resume sent back, `later` what the resumed attempt left (`salvage` of its
+    state). The continuation's first text joins the partial's last text as `stitch` joins them, its
+    other blocks follow; what was dropped and the tool calls kept aside are the later attempt's.
+    """
+    blocks = list(earlier.kept)
+    added = list(later.kept)
+    if added and blocks and _is_plain_text(added[0]) and _is_plain_text(blocks[-1]):
+        joined = stitch(blocks[-1]["text"], added.pop(0)["text"], earlier.trimmed)
+        blocks[-1] = {"type": "text", "text": joined.text}
+    blocks += added
+    trimmed = later.trimmed if later.kept else earlier.trimmed
+    return Salvage(
+        kept=blocks,
+        kept_labels=earlier.kept_labels + later.kept_labels,
+        dropped=later.dropped,
+        tool_calls=later.tool_calls,
+        partial="".join(block["text"] for block in _trailing_texts(blocks)) + trimmed,
+        trimmed=trimmed,
+    )
+
+
 # ----- what it cost -----------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from streamwatch.core.resume import (
     TAIL_CHARS,
     Strategy,
     choose_strategy,
+    continued,
     interruption_note,
     is_prefill_refusal,
     prefill_supported,
@@ -624,6 +625,30 @@ def test_salvage_stitch_uses_the_trimmed_partial():
     assert found.stitch("Over time.").text == "Rivers carve valleys\n\nOver time."
     assert found.stitch("\n\nOver time.").text == "Rivers carve valleys\n\nOver time."
 
+
+
+def test_a_second_resume_sends_back_the_whole_answer_so_far():
+    earlier = salvage(state_of(s.message_start(), thinking(0, "Plan."), open_text(1, "Rivers carve ")))
+    later = salvage(state_of(s.message_start(), open_text(0, "valleys over time\n")))
+
+    both = continued(earlier, later)
+
+    assert both.kept == [
+        {"type": "thinking", "thinking": "Plan.", "signature": "EqQBsig"},
+        {"type": "text", "text": "Rivers carve valleys over time"},
+    ]
+    assert (both.partial, both.trimmed) == ("Rivers carve valleys over time\n", "\n")
+    assert resume_request(BODY, both, "prefill")["messages"][-1]["content"] == both.kept
+
+
+def test_a_resume_that_broke_before_any_text_leaves_the_answer_so_far_as_it_was():
+    earlier = salvage(partial_state("Rivers carve "))
+    later = salvage(state_of(s.message_start(), s.tool_block(0, "get_weather", {"city": "Oslo"}, stop=False)))
+
+    both = continued(earlier, later)
+
+    assert (both.kept, both.partial, both.trimmed) == (earlier.kept, earlier.partial, earlier.trimmed)
+    assert both.dropped == later.dropped and len(both.dropped) == 1
 
 # ----- cost --------------------------------------------------------------------------------------
 

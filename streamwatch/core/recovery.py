@@ -1,0 +1,589 @@
+"""Recovering an interrupted answer: one session, attempt after attempt, until the answer is whole.
+
+`Recovery` sends a request through `LiveRun`; when the answer breaks, it sends another attempt of the
+same session, either a **retry** (the same request again: it regenerates everything and replaces
+the broken answer) or a **resume** (the request continued from what the broken attempt left, see
+`core/resume.py`: the continuation is stitched to the partial answer). Every attempt goes to the
+same session file, after an `attempt` record saying why it was made (`reason`, `replaces`,
+`strategy`, `dropped`) and holding the request as sent, secrets redacted.
+
+`on_failure` says what happens after a broken attempt: `none`, nothing (until `retry()` or
+`resume()` is called); `retry` or `resume`, that, by itself, after a failure worth it
+(`retry_delay` decides: not after a 4xx but 408, 409 and 429), once the wait is over: the server's
+`retry-after-ms` or `retry-after`, else exponential backoff with jitter. Observers see the wait count
+down; `skip_wait()` ends it at once. Automatic attempts stop when the answer is complete or the
+session holds `max_attempts` attempts; `retry()` and `resume()` always send one more. With the
+`auto` strategy, a resume refused as prefill (HTTP 400: Claude 4.6 and later) is sent again at once
+as a user turn, one more attempt, and later resumes use a user turn from the start.
+
+Safety: when the broken attempt holds a complete client `tool_use`, the application may already
+have run that tool, and a retry or resume makes the model call it again. Recovery never does that
+by itself: it stops with a `Hold` (`hold`, `RecoveryObserver.on_hold`); `proceed()` carries on when
+the user says so.
+
+The JSON verdict (`verdict()`, `streamwatch run --json`): one attempt with `on_failure` none gives
+the single attempt's verdict as it always was (what `analyze` gives). Otherwise (a recovery was
+asked for, or more than one attempt made) the top-level fields are still the last attempt's, except
+`text`, the answer stitched across attempts, and three keys are added, whatever happened: `seams`
+(offsets in `text` where a continuation begins), `stopped` (why recovery ended without a complete
+answer, else null) and `attempts` (one or more: each attempt's verdict with its `number`, `reason`
+first|retry|resume, `strategy` null|retry|prefill|user-turn, `replaces`, `dropped`, `waited` in
+seconds and `repaid`, see `resume.repaid`).
+
+Threads: `run()`, `retry()`, `resume()` and `proceed()` block on the calling thread, one at a time,
+and call the observer on it. `cancel()` and `skip_wait()` may be called from any thread. Another
+thread may read `attempts` and each attempt's `state` while it runs, as it reads a `LiveRun`'s.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from streamwatch.core.diagnose import StreamState, Termination, Verdict
+from streamwatch.core.live import LiveObserver, LiveResult, LiveRun
+from streamwatch.core.resume import (
+    Salvage,
+    Stitched,
+    Strategy,
+    choose_strategy,
+    continued,
+    is_prefill_refusal,
+    repaid,
+    resume_request,
+    retry_delay,
+    retry_request,
+    salvage,
+    stitch,
+)
+
+DEFAULT_MAX_ATTEMPTS = 3
+"""With `on_failure` retry or resume; with `none` it is 1."""
+WAIT_TICK = 0.1
+"""How often a wait reports the time left, in seconds."""
+
+
+class OnFailure(StrEnum):
+    NONE = "none"
+    RETRY = "retry"
+    RESUME = "resume"
+
+
+class Reason(StrEnum):
+    FIRST = "first"
+    RETRY = "retry"
+    RESUME = "resume"
+
+
+class RecoveryError(Exception):
+    """A retry or resume asked for at the wrong moment (the message is one line, for the user)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where one attempt's text begins in the stitched answer."""
+
+    attempt: int
+    start: int
+    repeated: str = ""
+    """The start of this attempt's text that repeated the end of the answer before it, left out."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer across attempts: the text of the attempts a resume chained, joined at the seams.
+
+    A retry replaces: the answer starts again with its text (the first part)."""
+
+    text: str
+    parts: tuple[Part, ...]
+
+    @property
+    def seams(self) -> list[int]:
+        """Offsets in `text` where a continuation begins."""
+        return [part.start for part in self.parts[1:]]
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait before attempt `before`, as it counts down."""
+
+    before: int
+    seconds: float
+    left: float
+    why: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Recovery stopped for the user's word: going on could repeat something the app already did."""
+
+    action: Reason
+    """What `proceed()` would do: retry or resume."""
+    attempt: int
+    reason: str
+    tool_calls: list[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Attempt:
+    """One request of the session: why it was sent, what it sent, what came back."""
+
+    number: int
+    reason: Reason
+    strategy: Strategy | None
+    """retry, prefill or user-turn; None for the first attempt."""
+    replaces: int | None
+    dropped: list[str]
+    """What of the replaced attempt did not go back, and why (one sentence each)."""
+    about: str
+    """Why this attempt was made, in one sentence (empty for the first)."""
+    body: dict[str, Any]
+    """The request body as built; `request` is the request as sent."""
+    run: LiveRun
+    base: Salvage | None = None
+    """The answer so far that this attempt continues (a resume), else None."""
+    base_parts: tuple[Part, ...] = ()
+    waited: float = 0.0
+    result: LiveResult | None = None
+    repaid: dict[str, Any] | None = None
+    """The tokens this attempt paid again (see `resume.repaid`); None for the first."""
+
+    @property
+    def state(self) -> StreamState:
+        return self.run.state
+
+    @property
+    def request(self) -> dict[str, Any] | None:
+        """The request as sent (method, url, headers and body; secrets redacted), once it is sent."""
+        return None if self.run.recording is None else self.run.recording.request
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return None if self.result is None else self.result.verdict
+
+    @property
+    def usage(self) -> dict[str, int | None]:
+        """Its tokens; none at all for an HTTP error status (no stream, nothing generated)."""
+        if self.state.is_http_error:
+            return {"input_tokens": 0, "output_tokens": 0}
+        return {"input_tokens": self.state.input_tokens, "output_tokens": self.state.output_tokens}
+
+    @property
+    def answer(self) -> Answer:
+        """The answer as this attempt leaves it: its text, after the answer it continues."""
+        if self.base is None:
+            return Answer(self.state.text, (Part(self.number, 0),))
+        if not self.state.text:
+            return Answer(_texts(self.base), self.base_parts)
+        joined = _join(self.base, self.state.text)
+        return Answer(joined.text, (*self.base_parts, Part(self.number, joined.seam, joined.repeated)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt's verdict and how it came to be, for JSON."""
+        verdict = {} if self.verdict is None else self.verdict.to_dict()
+        return {
+            "number": self.number,
+            "reason": self.reason.value,
+            "strategy": None if self.strategy is None else self.strategy.value,
+            "replaces": self.replaces,
+            "dropped": list(self.dropped),
+            "waited": round(self.waited, 3),
+            "repaid": self.repaid,
+            **verdict,
+        }
+
+
+class RecoveryObserver(LiveObserver):
+    """Told about a recovery's progress, on the thread that runs it. Override what you need.
+
+    The `LiveObserver` calls come for every attempt, after its `on_attempt`."""
+
+    def on_attempt(self, attempt: Attempt) -> None:
+        """An attempt is planned: it is sent after its wait (if any), unless the recovery is cancelled."""
+
+    def on_wait(self, wait: Wait) -> None:
+        """About every `WAIT_TICK` seconds during a wait, once with `left` 0 at its end."""
+
+    def on_attempt_end(self, attempt: Attempt) -> None:
+        """The attempt finished: `verdict`, `repaid` and `answer` are final."""
+
+    def on_hold(self, hold: Hold) -> None:
+        """Recovery stopped to ask the user (see `Hold`); `proceed()` goes on."""
+
+
+@dataclass
+class _Plan:
+    reason: Reason
+    strategy: Strategy | None
+    body: dict[str, Any]
+    about: str
+    base: Salvage | None = None
+    base_parts: tuple[Part, ...] = ()
+    dropped: list[str] = field(default_factory=list)
+
+
+class Recovery:
+    """One session across attempts; see the module doc.
+
+    `live` options go to every `LiveRun`: base_url, api_key, headers, timeout, stall_threshold,
+    save, source, directory."""
+
+    def __init__(
+        self,
+        body: Mapping[str, Any],
+        *,
+        on_failure: str = OnFailure.NONE,
+        strategy: str = Strategy.AUTO,
+        max_attempts: int | None = None,
+        observer: RecoveryObserver | None = None,
+        rng: random.Random | None = None,
+        **live: Any,
+    ) -> None:
+        self.body = dict(body)
+        self.on_failure = OnFailure(on_failure)
+        self.strategy = Strategy(strategy)
+        if self.strategy is Strategy.RETRY:
+            raise ValueError("the resume strategy is auto, prefill or user-turn")
+        if max_attempts is None:
+            max_attempts = 1 if self.on_failure is OnFailure.NONE else DEFAULT_MAX_ATTEMPTS
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be 1 or more")
+        self.max_attempts = max_attempts
+        self.attempts: list[Attempt] = []
+        self.pending: Attempt | None = None
+        """The attempt planned and waiting to be sent."""
+        self.hold: Hold | None = None
+        self.stopped: str | None = None
+        """Why the last call ended without a complete answer, in one sentence (None if it did not)."""
+        self._observer = observer or RecoveryObserver()
+        self._rng = rng or random.Random()
+        self._live = live
+        self._prefill_refused = False
+        self._busy = threading.Lock()
+        self._cancelled = threading.Event()
+        self._skip = threading.Event()
+        self._wake = threading.Event()
+
+    # ----- the public surface -----------------------------------------------------------------
+
+    @property
+    def current(self) -> Attempt | None:
+        """The attempt sent last (running or finished)."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def complete(self) -> bool:
+        return self.current is not None and self.current.finished and self.current.state.complete
+
+    def answer(self) -> Answer:
+        current = self.current
+        return Answer("", ()) if current is None else current.answer
+
+    def run(self) -> Attempt:
+        """Send the request, then recover as `on_failure` says; the last attempt.
+
+        LiveError if the request cannot be sent at all (as `LiveRun.run`)."""
+        with self._turn():
+            if self.attempts:
+                raise RecoveryError("this recovery already ran; retry or resume it instead")
+            first = _Plan(Reason.FIRST, None, retry_request(self.body), about="")
+            return self._go(first, wait=None)
+
+    def retry(self) -> Attempt:
+        """Send the same request again now (after the wait the server asked for), then recover as usual."""
+        with self._turn():
+            previous = self._broken()
+            return self._go(self._retry_plan(previous, salvage(previous.state)), self._delay(previous) or 0.0)
+
+    def resume(self, strategy: str | None = None) -> Attempt:
+        """Continue the broken answer now (after the wait the server asked for), then recover as usual."""
+        with self._turn():
+            previous = self._broken()
+            plan = self._resume_plan(previous, Strategy(strategy or self.strategy))
+            return self._go(plan, self._delay(previous) or 0.0)
+
+    def proceed(self) -> Attempt:
+        """Do what the hold stopped short of: the user confirmed it."""
+        hold = self.hold
+        if hold is None:
+            raise RecoveryError("nothing is waiting for confirmation")
+        return self.retry() if hold.action is Reason.RETRY else self.resume()
+
+    def cancel(self) -> None:
+        """From any thread: stop the attempt under way or the wait; nothing more is sent by itself."""
+        self._cancelled.set()
+        self._wake.set()
+        current = self.current
+        if current is not None and not current.finished:
+            current.run.cancel()
+
+    def skip_wait(self) -> None:
+        """From any thread: end the wait under way now and send its attempt."""
+        if self.pending is not None:
+            self._skip.set()
+            self._wake.set()
+
+    def redact(self, text: str) -> str:
+        """The text with every secret of this session replaced, for anything shown to the user."""
+        current = self.current
+        return text if current is None else current.run.redact(text)
+
+    def verdict(self) -> dict[str, Any]:
+        """The JSON verdict: the last attempt's, and, if a recovery was asked for or made, the answer
+        across attempts (`text`), its `seams`, why recovery `stopped` and every attempt's verdict."""
+        current = self.current
+        if current is None or current.verdict is None:
+            raise RecoveryError("no attempt has finished yet")
+        out = current.verdict.to_dict()
+        if self.on_failure is OnFailure.NONE and len(self.attempts) == 1:
+            return out
+        answer = current.answer
+        out["text"] = answer.text
+        out["seams"] = answer.seams
+        out["stopped"] = self.stopped
+        out["attempts"] = [attempt.to_dict() for attempt in self.attempts]
+        return out
+
+    # ----- one attempt after another ----------------------------------------------------------
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One blocking call at a time."""
+        if not self._busy.acquire(blocking=False):
+            raise RecoveryError("a retry or resume is already under way")
+        try:
+            yield
+        finally:
+            self._busy.release()
+
+    def _broken(self) -> Attempt:
+        previous = self.current
+        if previous is None or not previous.finished:
+            raise RecoveryError("no attempt has finished yet")
+        if previous.state.complete:
+            raise RecoveryError("the answer is complete: there is nothing to recover")
+        return previous
+
+    def _go(self, plan: _Plan, wait: float | None) -> Attempt:
+        """Send the plan, then the plans the policy makes, until one does not come."""
+        self._cancelled.clear()
+        self.hold = None
+        self.stopped = None
+        while True:
+            attempt = self._send(plan, wait)
+            if attempt is None:
+                self.stopped = "cancelled before the next attempt was sent"
+                current = self.current
+                assert current is not None
+                return current
+            step = self._next(attempt)
+            if step is None:
+                return attempt
+            plan, wait = step
+
+    def _send(self, plan: _Plan, wait: float | None) -> Attempt | None:
+        previous = self.current
+        number = len(self.attempts) + 1
+        link = {}
+        if previous is not None and plan.strategy is not None:
+            link = {
+                "reason": plan.reason.value,
+                "replaces": previous.number,
+                "strategy": plan.strategy.value,
+                "dropped": plan.dropped,
+            }
+        run = LiveRun(
+            plan.body,
+            observer=self._observer,
+            follows=None if previous is None else previous.run,
+            link=link,
+            **self._live,
+        )
+        attempt = Attempt(
+            number=number,
+            reason=plan.reason,
+            strategy=plan.strategy,
+            replaces=None if previous is None else previous.number,
+            dropped=plan.dropped,
+            about=plan.about,
+            body=plan.body,
+            run=run,
+            base=plan.base,
+            base_parts=plan.base_parts,
+        )
+        self.pending = attempt
+        try:
+            self._observer.on_attempt(attempt)
+            if wait:
+                attempt.waited = self._wait(number, wait, self._wait_why(previous))
+            if self.cancelled:
+                return None
+            self.attempts.append(attempt)
+        finally:
+            self.pending = None
+            self._skip.clear()
+        attempt.result = run.run()
+        if previous is not None and attempt.strategy is not None:
+            attempt.repaid = repaid(previous.usage, attempt.usage, attempt.strategy)
+        self._observer.on_attempt_end(attempt)
+        return attempt
+
+    def _next(self, attempt: Attempt) -> tuple[_Plan, float | None] | None:
+        """The next automatic attempt and its wait, or None (and why, in `stopped`, `hold`)."""
+        state = attempt.state
+        if state.complete:
+            return None
+        if self.cancelled or attempt.run.cancelled:
+            self._cancelled.set()
+            self.stopped = "cancelled"
+            return None
+        room = len(self.attempts) < self.max_attempts
+        if attempt.strategy is Strategy.PREFILL and is_prefill_refusal(state.status, state.error):
+            self._prefill_refused = True
+            refused = f"{self.body.get('model')} refuses prefill (HTTP 400)"
+            if self.strategy is not Strategy.AUTO:
+                self.stopped = f"{refused}: resume with a user turn (strategy user-turn or auto)"
+                return None
+            if not room:
+                self.stopped = f"{refused}, and no attempt is left to resume with a user turn"
+                return None
+            return self._resume_plan(attempt, Strategy.USER_TURN), None
+        if self.on_failure is OnFailure.NONE:
+            return None
+        left = salvage(state)
+        action = Reason.RETRY if self.on_failure is OnFailure.RETRY else Reason.RESUME
+        if left.acted_on_tool:
+            names = ", ".join(f"`{call.get('name')}`" for call in left.tool_calls)
+            reason = (
+                f"attempt {attempt.number} broke after a complete tool call ({names}): your application may "
+                f"already have run it, and a {action.value} would make the model call it again; "
+                "not going on without your word"
+            )
+            self.hold = Hold(action, attempt.number, reason, left.tool_calls)
+            self.stopped = reason
+            self._observer.on_hold(self.hold)
+            return None
+        if not room:
+            self.stopped = f"no complete answer after {len(self.attempts)} attempts, the most allowed"
+            return None
+        delay = self._delay(attempt)
+        if delay is None:
+            if state.headers.get("x-should-retry", "").strip().lower() == "false":
+                self.stopped = f"{_failure(state)}: the server says not to retry (x-should-retry: false)"
+            else:
+                self.stopped = f"{_failure(state)} is not worth retrying: the same request would fail the same way"
+            return None
+        plan = self._retry_plan(attempt, left) if action is Reason.RETRY else self._resume_plan(attempt, self.strategy)
+        return plan, delay
+
+    def _retry_plan(self, previous: Attempt, left: Salvage, about: str = "") -> _Plan:
+        about = about or f"the same request again, in place of attempt {previous.number}: {_failure(previous.state)}"
+        return _Plan(Reason.RETRY, Strategy.RETRY, retry_request(self.body), about, dropped=left.dropped)
+
+    def _resume_plan(self, previous: Attempt, requested: Strategy) -> _Plan:
+        left = salvage(previous.state)
+        chain = left if previous.base is None else continued(previous.base, left)
+        if chain.empty:
+            about = f"attempt {previous.number} left no answer to continue, so the same request again"
+            return self._retry_plan(previous, left, about)
+        parts = self._parts(previous, left)
+        model = str(self.body.get("model"))
+        strategy = choose_strategy(requested, model, self.body)
+        if strategy is Strategy.PREFILL and requested is Strategy.AUTO and self._prefill_refused:
+            strategy = Strategy.USER_TURN
+        how = "as prefill" if strategy is Strategy.PREFILL else "after a user turn asking to continue"
+        about = f"continues the {len(chain.partial)} characters of answer so far, {how}"
+        if previous.strategy is Strategy.PREFILL and strategy is Strategy.USER_TURN and self._prefill_refused:
+            about = f"{model} refused prefill (HTTP 400): {about}"
+        body = resume_request(self.body, chain, strategy)
+        return _Plan(Reason.RESUME, strategy, body, about, chain, parts, dropped=left.dropped)
+
+    def _parts(self, previous: Attempt, left: Salvage) -> tuple[Part, ...]:
+        """Where each attempt of the answer so far begins in it, once `previous` is continued."""
+        if previous.base is None:
+            return (Part(previous.number, 0),)
+        kept = _texts(left)
+        if not kept:
+            return previous.base_parts
+        joined = _join(previous.base, kept)
+        return (*previous.base_parts, Part(previous.number, joined.seam, joined.repeated))
+
+    # ----- waiting ----------------------------------------------------------------------------
+
+    def _delay(self, attempt: Attempt) -> float | None:
+        state = attempt.state
+        error_type = state.error.get("type") if state.error else None
+        failed = sum(1 for a in self.attempts if a.finished and not a.state.complete)
+        return retry_delay(
+            state.status, state.headers, max(1, failed), self._rng,
+            error_type=error_type if isinstance(error_type, str) else None,
+        )
+
+    @staticmethod
+    def _wait_why(previous: Attempt | None) -> str:
+        headers = {} if previous is None else previous.state.headers
+        for name in ("retry-after-ms", "retry-after"):
+            if name in headers:
+                return f"the server asked for it ({name}: {headers[name]})"
+        return "backoff with jitter"
+
+    def _wait(self, before: int, seconds: float, why: str) -> float:
+        """Wait, telling the observer the time left; the seconds waited. Ends early on skip or cancel."""
+        started = time.monotonic()
+        deadline = started + seconds
+        self._wake.clear()
+        left = seconds
+        try:
+            while left > 0 and not self._skip.is_set() and not self.cancelled:
+                self._observer.on_wait(Wait(before, seconds, left, why))
+                self._wake.wait(min(WAIT_TICK, left))
+                left = max(0.0, deadline - time.monotonic())
+        except KeyboardInterrupt:
+            self._cancelled.set()
+        skipped = self._skip.is_set()
+        self._observer.on_wait(Wait(before, seconds, 0.0, why, skipped=skipped and not self.cancelled))
+        return time.monotonic() - started
+
+
+def _texts(left: Salvage) -> str:
+    return "".join(block["text"] for block in left.kept if block["type"] == "text")
+
+
+def _join(base: Salvage, text: str) -> Stitched:
+    return stitch(_texts(base), text, base.trimmed)
+
+
+def _failure(state: StreamState) -> str:
+    """How an attempt failed, in a few words."""
+    termination = state.termination
+    error = state.error or state.end_error or {}
+    if termination is Termination.HTTP_ERROR:
+        return f"HTTP {state.status} {error.get('type', '')}".rstrip()
+    if termination is Termination.ERROR_EVENT:
+        return f"an error event ({error.get('type', '?')})"
+    if termination is Termination.TRANSPORT_ERROR:
+        return f"a transport error ({error.get('type', '?')})"
+    return _ENDINGS.get(termination, "a stream that did not finish")
+
+
+_ENDINGS = {
+    Termination.EOF: "an early end of the body (no message_stop)",
+    Termination.TIMEOUT: "a read timeout",
+    Termination.CANCELLED: "a cancel",
+}
