@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,38 +98,112 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE if verdict.complete else EXIT_ABNORMAL
 
 
+def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: str) -> dict[str, str]:
+    if scenario is None:
+        return {}
+    from streamwatch.mock.request import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
+
+    headers = {SCENARIO_HEADER: scenario}
+    if args.fail_always:
+        headers[FAIL_ALWAYS_HEADER] = "1"
+    if source == "demo":
+        headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
+    return headers
+
+
+def _recovery(
+    args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
+) -> Callable[[Any], Any]:
+    """How to build this run's Recovery, given the observer that watches it."""
+    from streamwatch.core.recovery import Recovery
+
+    def make(observer: Any) -> Recovery:
+        return Recovery(
+            body,
+            on_failure=args.on_failure,
+            strategy=args.resume_strategy or "auto",
+            max_attempts=args.max_attempts,
+            observer=observer,
+            base_url=base_url,
+            headers=_scenario_headers(args, scenario, source),
+            timeout=args.timeout,
+            stall_threshold=args.stall_threshold,
+            save=not args.no_save,
+            source=source,
+        )
+
+    return make
+
+
+def _wants_tui(args: argparse.Namespace) -> bool:
+    """The run screen, unless asked for text, or when there is no terminal to draw on."""
+    return not (args.headless or args.json) and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _preflight(body: dict[str, Any], base_url: str | None) -> None:
+    """The one-line error (no key, bad base URL) before the screen opens, not inside it."""
+    from streamwatch.core.live import LiveError, LiveRun
+
+    try:
+        LiveRun(body, base_url=base_url, save=False).preflight()
+    except LiveError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run_screen(args: argparse.Namespace, makers: list[Callable[[], Any]]) -> int:
+    """Show live runs on the run screen, one after another (the demo tour); exit status of the last."""
+    from streamwatch.tui.launch import run_app
+
+    built: list[Any] = []
+
+    def chain(number: int) -> Callable[[], Any]:
+        def build() -> Any:
+            feed = makers[number]()
+            feed.then = chain(number + 1) if number + 1 < len(makers) else None
+            built.append(feed)
+            return feed
+
+        return build
+
+    _themed(run_app, chain(0)(), args)
+    recovery = built[-1].live
+    if recovery.current is None or not recovery.current.finished:
+        return EXIT_INTERRUPTED
+    return EXIT_COMPLETE if recovery.complete else EXIT_ABNORMAL
+
+
+def _themed(run: Callable[..., int], feed: Any, args: argparse.Namespace) -> int:
+    from streamwatch.core.config import ConfigError
+    from streamwatch.tui.themes import ThemeError
+
+    try:
+        return run(feed, getattr(args, "theme", None))
+    except (ThemeError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _live_feed(args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None,
+               source: str, title: str) -> Callable[[], Any]:
+    from streamwatch.tui.launch import live_feed
+
+    return lambda: live_feed(_recovery(args, body, base_url, scenario, source), args.stall_threshold, title)
+
+
 def _live(
     args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
 ) -> int:
-    """One request through the SDK, shown as it streams (or only its verdict with --json)."""
+    """One request through the SDK, shown as it streams: on the run screen, or as text (--headless),
+    or only its verdict (--json)."""
     from streamwatch.core.live import LiveError
-    from streamwatch.core.recovery import Recovery
     from streamwatch.headless import HeadlessView
 
     label = str(body["model"]) + ("" if scenario is None else f" (scenario {scenario})")
-    headers = {}
-    if scenario is not None:
-        from streamwatch.mock.request import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
-
-        headers = {SCENARIO_HEADER: scenario}
-        if args.fail_always:
-            headers[FAIL_ALWAYS_HEADER] = "1"
-        if source == "demo":
-            headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
+    if _wants_tui(args):
+        _preflight(body, base_url)
+        title = "DEMO " + scenario if source == "demo" and scenario else ""
+        return _run_screen(args, [_live_feed(args, body, base_url, scenario, source, title)])
     view = None if args.json else HeadlessView(sys.stdout, label)
-    recovery = Recovery(
-        body,
-        on_failure=args.on_failure,
-        strategy=args.resume_strategy or "auto",
-        max_attempts=args.max_attempts,
-        observer=view,
-        base_url=base_url,
-        headers=headers,
-        timeout=args.timeout,
-        stall_threshold=args.stall_threshold,
-        save=not args.no_save,
-        source=source,
-    )
+    recovery = _recovery(args, body, base_url, scenario, source)(view)
     try:
         last = recovery.run() if view is None else view.play(recovery)
     except LiveError as exc:
@@ -186,6 +260,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     status = EXIT_COMPLETE
     with MockServer(time_scale=args.time_scale) as server:
+        if _wants_tui(args):
+            feeds = [
+                _live_feed(args, body, server.base_url, scenario, "demo",
+                           f"DEMO {number}/{len(tour)} {scenario}" if len(tour) > 1 else f"DEMO {scenario}")
+                for number, (scenario, _) in enumerate(tour, start=1)
+            ]
+            status = _run_screen(args, feeds)
+            return status if len(tour) == 1 or status == EXIT_INTERRUPTED else EXIT_COMPLETE
         for number, (scenario, about) in enumerate(tour, start=1):
             if len(tour) > 1 and not args.json:
                 print(f"== {number}/{len(tour)} {scenario}: {about}")
@@ -246,7 +328,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         feed = replay_feed(path, args.stall_threshold, args.speed)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
-    return run_app(feed)
+    return _themed(run_app, feed, args)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -257,7 +339,59 @@ def cmd_attach(args: argparse.Namespace) -> int:
         feed = attach_feed(path, args.stall_threshold)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
-    return run_app(feed)
+    return _themed(run_app, feed, args)
+
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Settings from config.toml where the command line said nothing (analyze ignores them: CI)."""
+    from streamwatch.core.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if getattr(args, "stall_threshold", None) is None:
+        args.stall_threshold = config.stall_threshold or DEFAULT_STALL_THRESHOLD
+    if getattr(args, "model", "") is None and getattr(args, "request", None) is None:
+        args.model = config.model
+    if getattr(args, "base_url", "") is None and config.base_url not in (None, "embedded"):
+        args.base_url = config.base_url
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from streamwatch.core.catalog import Catalog, render_sessions
+
+    summaries = Catalog().summaries()
+    if args.json:
+        print(json.dumps([summary.to_dict() for summary in summaries], ensure_ascii=True))
+    else:
+        print(render_sessions(summaries))
+    return EXIT_COMPLETE
+
+
+def cmd_home(args: argparse.Namespace) -> int:
+    """No command: the home screen (saved sessions, a new request), or help when there is no terminal."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        build_parser().print_help()
+        return EXIT_BAD_INPUT
+    from streamwatch.core.config import ConfigError, load_config
+    from streamwatch.tui.launch import Runs, make_app
+    from streamwatch.tui.screens.home import HomeScreen
+    from streamwatch.tui.themes import ThemeError
+
+    try:
+        config = load_config()
+        threshold = args.stall_threshold
+        with Runs(threshold) as runs:
+            app = make_app(
+                lambda app: HomeScreen(threshold, model=config.model, base_url=config.base_url),
+                args.theme,
+                start_run=runs.start,
+            )
+            app.run()
+    except (ThemeError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_COMPLETE
 
 
 def _add_session_argument(command: argparse.ArgumentParser) -> None:
@@ -265,9 +399,13 @@ def _add_session_argument(command: argparse.ArgumentParser) -> None:
         "session", metavar="SESSION",
         help="a session file, `latest`, or a unique part of a saved session's name (e.g. its id)",
     )
+    _add_threshold(command)
+
+
+def _add_threshold(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
-        help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
+        "--stall-threshold", type=_threshold, metavar="S",
+        help=f"silence that counts as a stall, in seconds (default: the config's, else {DEFAULT_STALL_THRESHOLD:g})",
     )
 
 
@@ -290,10 +428,7 @@ def _add_live_options(command: argparse.ArgumentParser) -> None:
         help="a Messages API request body (model, messages, tools, thinking, system, ...)",
     )
     command.add_argument("--system", metavar="TEXT", help="the system prompt")
-    command.add_argument(
-        "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
-        help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
-    )
+    _add_threshold(command)
     command.add_argument(
         "--timeout", type=_threshold, metavar="S", help="the SDK's read timeout, in seconds (default 600)"
     )
@@ -401,16 +536,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_session_argument(attach_cmd)
     attach_cmd.set_defaults(func=cmd_attach)
+
+    sessions_cmd = commands.add_parser(
+        "sessions", help="list saved sessions, newest first", description="List saved sessions, newest first."
+    )
+    sessions_cmd.add_argument("--json", action="store_true", help="print the list as one JSON array")
+    sessions_cmd.set_defaults(func=cmd_sessions)
+
+    for command in (run_cmd, demo_cmd, replay_cmd, attach_cmd, parser):
+        command.add_argument("--theme", metavar="NAME", help="dark, light, high-contrast, ansi, or one of yours")
+    _add_threshold(parser)
+    parser.set_defaults(func=cmd_home)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
     try:
+        if args.func is not cmd_analyze:
+            _apply_config(args)
         return args.func(args)
     except UsageError as exc:
         print(f"streamwatch: error: {exc}", file=sys.stderr)

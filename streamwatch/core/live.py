@@ -253,6 +253,10 @@ class LiveRun:
         self._cancelled.set()
         self._shut_socket()
 
+    def preflight(self) -> None:
+        """LiveError now if the request could not be sent (no key for a remote target, a bad base URL)."""
+        self._client().close()
+
     def run(self) -> LiveResult:
         """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""
         client = self._client()

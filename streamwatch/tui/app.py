@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -53,14 +54,17 @@ class StreamwatchApp(App[int]):
         theme: str | None = None,
         themes: ThemeSet | None = None,
         save_theme: Callable[[str], None] | None = None,
+        start_run: Callable[[Any], Any] | None = None,
     ) -> None:
         """`themes`: streamwatch's themes (`load_themes()`), registered and cycled by `t` instead of
-        `theme_names`; `save_theme`: called with the name when the user picks a theme, to remember it."""
+        `theme_names`; `save_theme`: called with the name when the user picks a theme, to remember it;
+        `start_run`: turns the home screen's RunRequested into a run screen feed."""
         super().__init__()
         self.clock = clock
         self._first_screen = first_screen
         self._themes = theme_names or ["textual-dark", "textual-light", "ansi-dark"]
         self._save_theme = save_theme
+        self._start_run = start_run
         self._theme_warnings: list[str] = []
         if themes is not None:
             register(self, themes)
@@ -92,6 +96,14 @@ class StreamwatchApp(App[int]):
                 self._save_theme(name)
             except ConfigError as exc:
                 self.notify(str(exc), title="Theme not saved", severity="warning", markup=False)
+
+    def on_home_screen_run_requested(self, message: Any) -> None:
+        """A new request from the home screen: watch it on a run screen; escape comes back home."""
+        if self._start_run is None:
+            return
+        from streamwatch.tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(self._start_run(message), self.clock))
 
     def search_themes(self) -> None:
         self.push_screen(CommandPalette(providers=[ThemeCommands], placeholder="Search for themes…"))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from streamwatch.core.live import LiveRun
+from streamwatch.core.config import load_config, save_theme
 from streamwatch.core.playback import Follower, Player
 from streamwatch.core.recording import Recording, load_session
+from streamwatch.core.recovery import Recovery
+from streamwatch.mock import MockServer
+from streamwatch.mock.request import SCENARIO_HEADER
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
 from streamwatch.tui.app import StreamwatchApp
-from streamwatch.tui.screens.run import Feed, RunScreen
+from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
+from streamwatch.tui.themes import load_themes
+
+if TYPE_CHECKING:
+    from streamwatch.tui.screens.home import HomeScreen
 
 
 def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed:
@@ -20,18 +32,72 @@ def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed
 def attach_feed(path: Path, stall_threshold: float) -> Feed:
     follower = Follower(path)
     header = follower.session.header
-    owner = f"{header.get('source', '?')} run, pid {header.get('pid', '?')} on {header.get('host', '?')}, started {header.get('started', '?')}"
+    owner = (
+        f"{header.get('source', '?')} run, pid {header.get('pid', '?')} on {header.get('host', '?')}, "
+        f"started {header.get('started', '?')}"
+    )
     player = Player(follower.session.latest, stall_threshold, live=True)
     return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner)
 
 
-def live_feed(run: LiveRun, title: str = "") -> Feed:
-    """A run screen feed for a request about to be sent; the screen starts it."""
-    waiting = Player(Recording(request={}), run.stall_threshold, live=True)
-    return Feed(kind="live", player=waiting, live=run, title=title)
+def live_feed(make: Callable[[LiveWatch], Recovery], stall_threshold: float, title: str = "") -> Feed:
+    """A run screen feed for a request about to be sent (the screen sends it): `make` builds the
+    recovery with the observer the screen reads."""
+    watch = LiveWatch()
+    waiting = Player(Recording(request={}), stall_threshold, live=True)
+    return Feed(kind="live", player=waiting, live=make(watch), watch=watch, title=title)
+
+
+def make_app(
+    first: Callable[[StreamwatchApp], Screen[None]],
+    theme: str | None = None,
+    start_run: Callable[[HomeScreen.RunRequested], Feed] | None = None,
+) -> StreamwatchApp:
+    """The app with streamwatch's themes (the one asked for, else the configured one) and saved choices;
+    `start_run` turns a new request from the home screen into a live feed.
+
+    ThemeError (an unknown --theme) and ConfigError (a broken config file) reach the caller."""
+    themes = load_themes()
+    chosen = themes.pick(requested=theme, configured=load_config().theme)
+    return StreamwatchApp(first, themes=themes, theme=chosen, save_theme=save_theme, start_run=start_run)
 
 
 def run_app(feed: Feed, theme: str | None = None) -> int:
-    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), theme=theme)
-    app.run()
+    make_app(lambda app: RunScreen(feed, app.clock), theme).run()
     return 0
+
+
+
+class Runs:
+    """New requests from the home screen: each becomes a live feed; the embedded server starts the
+    first time one asks for it and stops with the app."""
+
+    def __init__(self, stall_threshold: float) -> None:
+        self.stall_threshold = stall_threshold
+        self._server: MockServer | None = None
+
+    def __enter__(self) -> Runs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    def start(self, request: HomeScreen.RunRequested) -> Feed:
+        base_url, headers = request.base_url, {}
+        if request.scenario is not None:
+            if base_url is None:
+                if self._server is None:
+                    self._server = MockServer().start()
+                base_url = self._server.base_url
+            headers[SCENARIO_HEADER] = request.scenario
+        source = "demo" if request.scenario is not None else "live"
+        title = f"DEMO {request.scenario}" if request.scenario else ""
+
+        def make(watch: LiveWatch) -> Recovery:
+            return Recovery(
+                request.request_body, observer=watch, base_url=base_url, headers=headers,
+                stall_threshold=self.stall_threshold, source=source,
+            )
+
+        return live_feed(make, self.stall_threshold, title)

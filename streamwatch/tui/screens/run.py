@@ -13,7 +13,6 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rich.text import Text
 from textual import on
@@ -26,7 +25,8 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.playback import Follower, Player
 from streamwatch.core.live import LiveError
-from streamwatch.core.recording import Recording, SessionError
+from streamwatch.core.recording import SessionError
+from streamwatch.core.recovery import Attempt, Hold, Part, Recovery, RecoveryError, RecoveryObserver, Wait
 from streamwatch.core.report import printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
@@ -34,19 +34,25 @@ from streamwatch.tui.widgets.timeline import Timeline
 
 FRAME_SECONDS = 1 / 20
 REPLAY_ACTIONS = frozenset({"speed", "step", "to_start", "to_end"})
+RECOVERY_ACTIONS = frozenset({"recover", "skip_wait", "cancel", "attempts"})
+TOUR_PAUSE = 4.0
 
 
-class LiveSource(Protocol):
-    """A request being sent now (core.live.LiveRun): the screen runs it in a worker thread."""
+class LiveWatch(RecoveryObserver):
+    """What a recovery running on a worker thread tells the screen; the screen reads it each frame."""
 
-    recording: Recording | None
-    session_path: Path | None
+    def __init__(self) -> None:
+        self.wait: Wait | None = None
+        self.hold: Hold | None = None
 
-    def run(self) -> object: ...
+    def on_attempt(self, attempt: Attempt) -> None:
+        self.hold = None
 
-    def now(self) -> float | None: ...
+    def on_wait(self, wait: Wait) -> None:
+        self.wait = wait if wait.left > 0 else None
 
-    def cancel(self) -> None: ...
+    def on_hold(self, hold: Hold) -> None:
+        self.hold = hold
 
 
 @dataclass
@@ -58,8 +64,12 @@ class Feed:
     session_path: Path | None = None
     follower: Follower | None = None
     owner: str = ""
-    live: LiveSource | None = None
+    live: Recovery | None = None
+    watch: LiveWatch | None = None
     title: str = ""
+    then: Callable[[], Feed] | None = None
+    """The next feed of a tour, shown a few seconds after this one ends."""
+    attempt: Attempt | None = None
 
     @property
     def is_replay(self) -> bool:
@@ -70,18 +80,24 @@ class Feed:
         sdk = (self.player.recording.ending or {}).get("sdk")
         return str(sdk.get("seen")) if isinstance(sdk, dict) and sdk.get("seen") else None
 
-    def follow_live(self) -> None:
-        """Switch to the live run's current attempt, and keep the clock on its request time."""
+    def follow_live(self) -> bool:
+        """Switch to the live recovery's current attempt and keep the clock on its request time.
+
+        True when a new attempt began."""
         live = self.live
-        if live is None:
-            return
-        recording = live.recording
+        attempt = None if live is None else live.current
+        if attempt is None:
+            return False
+        recording = attempt.run.recording
+        began = False
         if recording is not None and recording is not self.player.recording:
             self.player = Player(recording, self.player.stall_threshold, live=True)
-        self.session_path = live.session_path
-        now = live.now()
+            self.attempt, began = attempt, True
+        self.session_path = attempt.run.session_path or self.session_path
+        now = attempt.run.now()
         if now is not None and not self.player.finished:
             self.player.position = now
+        return began
 
 
 class RawEventScreen(ModalScreen[None]):
@@ -106,6 +122,61 @@ class RawEventScreen(ModalScreen[None]):
             yield Static(Text("esc to close", style="dim"))
 
 
+class ConfirmScreen(ModalScreen[bool]):
+    """Recovery held: the broken attempt had a complete tool call the app may already have run."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes, go on", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, hold: Hold) -> None:
+        super().__init__()
+        self.hold = hold
+
+    def compose(self) -> ComposeResult:
+        names = ", ".join(str(call.get("name", "?")) for call in self.hold.tool_calls) or "a tool"
+        body = Text(f"{self.hold.action.value.capitalize()} attempt {self.hold.attempt}?\n\n", style="bold")
+        body.append(printable(self.hold.reason) + "\n\n")
+        body.append(printable(f"Tool calls that completed: {names}. Going on may make the model call them again.\n\n"))
+        body.append("y: go on   n: stop here", style="bold")
+        with Vertical(id="confirm-dialog"):
+            yield Static(body)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class AttemptsScreen(ModalScreen[None]):
+    """Every attempt of the session: why it was sent, what it sent (secrets redacted), what it cost."""
+
+    BINDINGS = [Binding("escape,a,q", "dismiss", "Close", id="attempts.close")]
+
+    def __init__(self, recovery: Recovery) -> None:
+        super().__init__()
+        self.recovery = recovery
+
+    def compose(self) -> ComposeResult:
+        body = Text()
+        for attempt in self.recovery.attempts:
+            how = attempt.reason.value + (f" ({attempt.strategy.value})" if attempt.strategy else "")
+            body.append(f"Attempt {attempt.number}: {how}\n", style="bold")
+            if attempt.about:
+                body.append(printable(attempt.about) + "\n")
+            for note in attempt.dropped:
+                body.append(printable(f"dropped: {note}") + "\n")
+            if attempt.repaid:
+                body.append(printable(f"re-paid: {json.dumps(attempt.repaid)}") + "\n")
+            request = attempt.request
+            if request is not None:
+                sent = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
+                body.append(f"{request.get('method', 'POST')} {request.get('url', '')}\n", style="dim")
+                body.append(self.recovery.redact(printable(sent).replace("\\x0a", "\n")) + "\n\n")
+        with Vertical(id="raw-dialog"):
+            yield Static(body, id="raw-body")
+            yield Static(Text("esc to close", style="dim"))
+
+
 class RunScreen(Screen[None]):
     BINDINGS = [
         Binding("space", "toggle", "Pause/follow", id="run.toggle"),
@@ -118,6 +189,11 @@ class RunScreen(Screen[None]):
         Binding("full_stop", "step", "Step", id="replay.step", key_display="."),
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<"),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">"),
+        Binding("r", "recover('retry')", "Retry", id="run.retry"),
+        Binding("c", "recover('resume')", "Resume", id="run.resume"),
+        Binding("s", "skip_wait", "Skip wait", id="run.skip_wait"),
+        Binding("x", "cancel", "Cancel", id="run.cancel"),
+        Binding("a", "attempts", "Attempts", id="run.attempts"),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
 
@@ -128,6 +204,9 @@ class RunScreen(Screen[None]):
         self._verdict_key: tuple[object, ...] = ()
         self._was_replay = feed.is_replay
         self._state_id = 0
+        self._bindings_key: tuple[object, ...] = ()
+        self._hold_asked: Hold | None = None
+        self._ended_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -152,15 +231,20 @@ class RunScreen(Screen[None]):
         self.refresh_frame()
         self.set_interval(FRAME_SECONDS, self.refresh_frame)
         if self.feed.live is not None:
-            self.run_worker(self._run_live, thread=True, exit_on_error=False, name="live-run")
+            self._start(self.feed.live.run)
 
-    def _run_live(self) -> None:
-        live = self.feed.live
-        assert live is not None
-        try:
-            live.run()
-        except LiveError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot send", severity="error", timeout=30, markup=False)
+    def _start(self, call: Callable[[], object]) -> None:
+        """Run a blocking recovery call on a worker thread; the frame clock shows its progress."""
+
+        def work() -> None:
+            try:
+                call()
+            except (LiveError, RecoveryError) as exc:
+                self.app.call_from_thread(
+                    self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
+                )
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
 
     def on_unmount(self) -> None:
         if self.feed.live is not None:
@@ -175,20 +259,27 @@ class RunScreen(Screen[None]):
                 feed.follower.poll()
             except SessionError as exc:
                 self.notify(str(exc), severity="error", markup=False)
-        feed.player.tick(self.clock())
+        now = self.clock()
+        feed.player.tick(now)
         feed.follow_live()
         player = feed.player
         state = player.state
+        text = self.query_one("#text", TextView)
         if id(state) != self._state_id:
             self._state_id = id(state)
             for pane in self.query(TextView):
                 pane.reset()
             self.query_one(ToolPane).reset()
-        replay = feed.is_replay
-        if replay != self._was_replay:
-            self._was_replay = replay
+            if feed.attempt is not None and feed.attempt.base is not None:
+                self._show_answer(text, feed.attempt.answer.text, feed.attempt.base_parts[1:], seam_at_end=True)
+        bindings_key = (feed.is_replay, self._recovery_state())
+        if bindings_key != self._bindings_key:
+            self._bindings_key = bindings_key
             self.refresh_bindings()
         kind = self.query_one(StatusLine).show_status(state, player.position, self._prefix())
+        wait = feed.watch.wait if feed.watch is not None else None
+        if wait is not None:
+            self.query_one(StatusLine).show_wait(wait)
         stall = None
         if kind == "stalled":
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
@@ -198,13 +289,95 @@ class RunScreen(Screen[None]):
         if thinking:
             self.query_one("#thinking-box").display = True
             self.query_one("#thinking", TextView).append_from(thinking)
-        self.query_one("#text", TextView).append_from(text_pieces(state, BlockType.TEXT))
+        attempt = feed.attempt
+        if attempt is not None and attempt.base is not None and attempt.finished and text.stitched is not attempt:
+            text.reset()
+            text.stitched = attempt
+            answer = attempt.answer
+            self._show_answer(text, answer.text, answer.parts[1:])
+        elif text.stitched is None:
+            text.append_from(text_pieces(state, BlockType.TEXT))
         self.query_one(ToolPane).update_state(state)
-        key = (id(state), len(state.anomalies), state.ended, feed.session_path)
+        attempts = len(feed.live.attempts) if feed.live is not None else 0
+        key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished)
         if key != self._verdict_key:
             self._verdict_key = key
             path = str(feed.session_path) if feed.session_path else None
-            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path)
+            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines())
+        self._ask_hold()
+        self._next_in_tour(now)
+
+    @staticmethod
+    def _show_answer(text: TextView, answer: str, parts: tuple[Part, ...], seam_at_end: bool = False) -> None:
+        """The answer stitched across attempts, each seam marked where a continuation begins."""
+        start = 0
+        for part in parts:
+            text.append(answer[start : part.start])
+            text.mark_seam()
+            start = part.start
+        text.append(answer[start:])
+        if seam_at_end:
+            text.mark_seam()
+
+    def _attempt_lines(self) -> list[str]:
+        live = self.feed.live
+        if live is None or len(live.attempts) < 2 and live.stopped is None:
+            return []
+        lines = []
+        for attempt in live.attempts:
+            verdict = attempt.verdict
+            outcome = "running" if verdict is None else (
+                "complete" if verdict.complete else f"{verdict.termination}"
+            )
+            how = attempt.reason.value + (f" ({attempt.strategy.value})" if attempt.strategy else "")
+            line = f"Attempt {attempt.number}: {how} → {outcome}"
+            if attempt.repaid:
+                line += (
+                    f"; re-paid {attempt.repaid.get('input_tokens') or 0} input and "
+                    f"{attempt.repaid.get('output_tokens') or 0} output tokens"
+                )
+            lines.append(line)
+            lines.extend(f"  dropped: {note}" for note in attempt.dropped)
+        if live.stopped:
+            lines.append(f"Recovery stopped: {live.stopped}")
+        return lines
+
+    def _recovery_state(self) -> str:
+        """none (no live run), busy (an attempt or wait under way), waiting, broken, done."""
+        live, watch = self.feed.live, self.feed.watch
+        if live is None:
+            return "none"
+        if watch is not None and watch.wait is not None:
+            return "waiting"
+        current = live.current
+        if current is None or not current.finished or live.pending is not None:
+            return "busy"
+        return "done" if live.complete else "broken"
+
+    def _ask_hold(self) -> None:
+        watch = self.feed.watch
+        hold = watch.hold if watch is not None else None
+        if hold is None or hold is self._hold_asked:
+            return
+        self._hold_asked = hold
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.feed.live is not None:
+                self._start(self.feed.live.proceed)
+
+        self.app.push_screen(ConfirmScreen(hold), answered)
+
+    def _next_in_tour(self, now: float) -> None:
+        feed = self.feed
+        if feed.then is None or self._recovery_state() not in ("done", "broken"):
+            return
+        if self._ended_at is None:
+            self._ended_at = now
+            self.notify(f"Next in the tour in {TOUR_PAUSE:g} s", timeout=TOUR_PAUSE)
+        elif now - self._ended_at >= TOUR_PAUSE:
+            follow = feed.then
+            feed.then = None
+            self.app.switch_screen(RunScreen(follow(), self.clock))
 
     def _prefix(self) -> str:
         feed = self.feed
@@ -221,10 +394,38 @@ class RunScreen(Screen[None]):
     # ----- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay controls exist only where there is a recording to steer."""
+        """Replay controls exist only where there is a recording to steer, recovery keys only on a live run."""
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
+        if action in RECOVERY_ACTIONS:
+            state = self._recovery_state()
+            if action == "recover":
+                return state == "broken"
+            if action == "skip_wait":
+                return state == "waiting"
+            if action == "cancel":
+                return state in ("busy", "waiting")
+            return state != "none"
         return True
+
+    def action_recover(self, how: str) -> None:
+        live = self.feed.live
+        if live is None:
+            return
+        self._hold_asked = None
+        self._start(live.retry if how == "retry" else live.resume)
+
+    def action_skip_wait(self) -> None:
+        if self.feed.live is not None:
+            self.feed.live.skip_wait()
+
+    def action_cancel(self) -> None:
+        if self.feed.live is not None:
+            self.feed.live.cancel()
+
+    def action_attempts(self) -> None:
+        if self.feed.live is not None:
+            self.app.push_screen(AttemptsScreen(self.feed.live))
 
     def action_toggle(self) -> None:
         if self.feed.is_replay:
@@ -274,12 +475,15 @@ class RunScreen(Screen[None]):
         box.focus()
 
     def action_close_filter(self) -> None:
+        """Escape: close the filter if it is open, else go back to the screen this one was opened from."""
         box = self.query_one("#filter", Input)
         if box.display:
             box.value = ""
             box.display = False
             self.query_one(Timeline).set_filter("")
             self.query_one(Timeline).focus()
+        elif len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, message: Input.Submitted) -> None:

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from streamwatch.core.diagnose import StreamState
+from streamwatch.core.recovery import Wait
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.accumulate import Block
 from streamwatch.core.report import JsonLayout, live_status, printable, tool_summary
@@ -27,6 +28,12 @@ class StatusLine(Static):
         self.set_classes(f"status-{kind}")
         self.update(Text(f" {prefix}{words}", no_wrap=True, overflow="ellipsis"))
         return kind
+
+    def show_wait(self, wait: Wait) -> None:
+        """A countdown before the next attempt, which the user can skip or cancel."""
+        self.set_classes("status-stalled")
+        words = f" WAITING {wait.left:.1f} s before attempt {wait.before}: {wait.why} · s skip · x cancel"
+        self.update(Text(printable(words), no_wrap=True, overflow="ellipsis"))
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
@@ -87,8 +94,10 @@ class ToolPane(VerticalScroll):
 class VerdictPanel(Static):
     """The verdict in plain words, the anomalies as they happen, and what the SDK raised."""
 
-    def show_verdict(self, state: StreamState, outcome: str | None, session: str | None) -> None:
-        lines: list[Text] = []
+    def show_verdict(
+        self, state: StreamState, outcome: str | None, session: str | None, attempts: list[str] | None = None
+    ) -> None:
+        lines: list[Text] = [Text(printable(line)) for line in attempts or []]
         if state.ended is not None:
             lines.append(Text(printable(state.verdict().explanation)))
         for anomaly in state.anomalies[-4:]:

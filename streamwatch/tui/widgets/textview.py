@@ -54,6 +54,8 @@ class TextView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self._taken: dict[int, int] = {}
         self.seams: list[tuple[int, int]] = []
+        self.stitched: object | None = None
+        """What the pane shows in place of the live pieces (a finished, stitched attempt), if anything."""
 
     @property
     def text(self) -> str:
@@ -63,6 +65,7 @@ class TextView(ScrollView, can_focus=True):
         self._lines, self._starts, self._rows = [""], [[0]], [(0, 0)]
         self._taken.clear()
         self.seams.clear()
+        self.stitched = None
         self._resize_virtual()
 
     def append_from(self, pieces_by_block: list[tuple[int, list[str]]]) -> None:
