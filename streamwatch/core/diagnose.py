@@ -226,6 +226,11 @@ class StreamState:
 
     def _event(self, sse: Any) -> Event:
         event = parse_event(sse, len(self.events) + 1)
+        self._take(event)
+        event.release()
+        return event
+
+    def _take(self, event: Event) -> None:
         self.events.append(event)
         self._timing(event)
         if self.message_stop_at is not None and event.type != EventType.PING:
@@ -237,7 +242,7 @@ class StreamState:
             )
         if event.parse_error:
             self._anomaly("invalid_event_json", f"event #{event.seq} ({event.type}): {event.parse_error}", event.seq)
-            return event
+            return
         if not event.known:
             kind = event.delta_type or event.block_type or event.type
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
@@ -266,7 +271,6 @@ class StreamState:
                 error = event.error
                 self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
                 self.error_at = event.seq
-        return event
 
     def _block_start(self, event: Event) -> None:
         if event.index is None:

@@ -8,7 +8,7 @@ block and delta types the Messages API is known to stream. Unknown types are kep
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -64,17 +64,33 @@ _DELTA_TYPES = frozenset(DeltaType)
 
 @dataclass(slots=True)
 class Event:
-    """One complete SSE event of a Messages stream, numbered from 1 in arrival order."""
+    """One complete SSE event of a Messages stream, numbered from 1 in arrival order.
+
+    Its parsed JSON is held only while the state takes it in (`release()`), then parsed again from
+    the wire text when a view asks: a stream of 100 000 events keeps 100 000 small objects, not a
+    million dicts for the garbage collector to walk on every full pass."""
 
     seq: int
     type: str
     t: float | None
     sse: SSEEvent
-    data: dict[str, Any] = field(default_factory=dict)
+    parsed: dict[str, Any] | None = None
     parse_error: str | None = None
     index: int | None = None
     block_type: str | None = None
     delta_type: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self.parsed is not None:
+            return self.parsed
+        if self.parse_error:
+            return {}
+        data = json.loads(self.sse.data)
+        return data if isinstance(data, dict) else {}
+
+    def release(self) -> None:
+        self.parsed = None
 
     @property
     def known(self) -> bool:
@@ -116,7 +132,7 @@ def parse_event(sse: SSEEvent, seq: int) -> Event:
     if not isinstance(data, dict):
         return Event(seq=seq, type=sse.event, t=sse.t, sse=sse, parse_error=error)
     kind = data.get("type")
-    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event, t=sse.t, sse=sse, data=data)
+    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event, t=sse.t, sse=sse, parsed=data)
     index = data.get("index")
     if isinstance(index, int) and not isinstance(index, bool):
         event.index = index

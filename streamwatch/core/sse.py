@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True)
-class SSEEvent:
-    """One dispatched event: its fields, its wire bytes and when its last byte arrived."""
+class SSEEvent(NamedTuple):
+    """One dispatched event: its fields, its wire bytes and when its last byte arrived.
+
+    A tuple of plain values, so the garbage collector stops tracking it: long streams keep many."""
 
     event: str
     data: str
