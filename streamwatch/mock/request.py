@@ -36,6 +36,9 @@ _TOOL_BYTES_RANGE = (100, 50_000_000)
 _ROLES = ("user", "assistant")
 
 
+TRAILING_WHITESPACE = "messages: final assistant content cannot end with trailing whitespace"
+
+
 class InvalidRequest(ValueError):
     """The request is malformed: answered with 400 invalid_request_error and this message."""
 
@@ -73,8 +76,11 @@ def parse_request(raw: bytes, headers: Mapping[str, str]) -> MockRequest:
     if not isinstance(stream, bool):
         raise InvalidRequest("stream: Input should be a valid boolean")
     _check_messages(messages)
-    if messages[-1]["role"] == "assistant" and refuses_prefill(model):
-        raise InvalidRequest(PREFILL_REFUSAL)
+    if messages[-1]["role"] == "assistant":
+        if refuses_prefill(model):
+            raise InvalidRequest(PREFILL_REFUSAL)
+        if text_of(messages[-1]["content"]) != text_of(messages[-1]["content"]).rstrip():
+            raise InvalidRequest(TRAILING_WHITESPACE)
     return MockRequest(
         model=model,
         max_tokens=max_tokens,

@@ -173,3 +173,16 @@ def test_resume_shapes_share_the_base_conversation_digest() -> None:
     assert plain.partial is None
     assert prefill.digest == turn.digest == tail.digest == plain.digest
     assert read_conversation("Be long.", base).digest != plain.digest
+
+
+def test_a_prefill_ending_in_whitespace_is_refused_like_the_real_api(server):
+    import httpx
+
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "The answer is "}]}
+    response = httpx.post(f"{server.base_url}/v1/messages", json=body, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "messages: final assistant content cannot end with trailing whitespace",
+    }
