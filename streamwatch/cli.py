@@ -402,6 +402,10 @@ def _add_session_argument(command: argparse.ArgumentParser) -> None:
     _add_threshold(command)
 
 
+def _add_time_scale(command: argparse.ArgumentParser, help: str) -> None:
+    command.add_argument("--time-scale", type=_time_scale, default=1.0, metavar="X", help=help)
+
+
 def _add_threshold(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--stall-threshold", type=_threshold, metavar="S",
@@ -481,10 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", metavar="NAME",
         help="ask a streamwatch mock for this scenario; without --base-url, runs against the built-in mock",
     )
-    run_cmd.add_argument(
-        "--time-scale", type=_time_scale, default=1.0, metavar="X",
-        help="pace of the built-in mock with --scenario (default 1: real time)",
-    )
+    _add_time_scale(run_cmd, "pace of the built-in mock with --scenario (default 1: real time)")
     run_cmd.set_defaults(func=cmd_run)
 
     demo_cmd = commands.add_parser(
@@ -497,9 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", nargs="?", metavar="SCENARIO", help="a mock scenario (ok, stall, drop_eof, drop_abrupt, ...)"
     )
     _add_live_options(demo_cmd)
-    demo_cmd.add_argument(
-        "--time-scale", type=_time_scale, default=1.0, metavar="X", help="pace of the mock (default 1: real time)"
-    )
+    _add_time_scale(demo_cmd, "pace of the mock (default 1: real time; 0.1: ten times faster)")
     demo_cmd.set_defaults(func=cmd_demo)
 
     mock_cmd = commands.add_parser(
@@ -510,10 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mock_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     mock_cmd.add_argument("--port", type=_port, metavar="N", help="port to listen on (default: the mock's standard port)")
-    mock_cmd.add_argument(
-        "--time-scale", type=_time_scale, default=1.0, metavar="X",
-        help="multiply every delay (0.1: ten times faster; default 1)",
-    )
+    _add_time_scale(mock_cmd, "multiply every delay (0.1: ten times faster; default 1)")
     mock_cmd.set_defaults(func=cmd_mock)
 
     replay_cmd = commands.add_parser(
