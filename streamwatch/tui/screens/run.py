@@ -294,7 +294,9 @@ class RunScreen(Screen[None]):
             text.reset()
             text.stitched = attempt
             answer = attempt.answer
-            self._show_answer(text, answer.text, answer.parts[1:])
+            # A continuation that added no text (only the tool call) still began at the end of it.
+            added = bool(answer.parts) and answer.parts[-1].attempt == attempt.number
+            self._show_answer(text, answer.text, answer.parts[1:], seam_at_end=not added)
         elif text.stitched is None:
             text.append_from(text_pieces(state, BlockType.TEXT))
         self.query_one(ToolPane).update_state(state)

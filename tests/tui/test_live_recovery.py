@@ -1,0 +1,360 @@
+"""A live run on the run screen as a user drives it: the real mock server on loopback (a stub for what
+the mock does not play), every recovery key, and what the user sees change."""
+
+import asyncio
+import functools
+import os
+import re
+import time
+
+import pytest
+
+import streamwatch.core.resume
+from streamwatch import cli
+from streamwatch.core.live import LiveRun, request_body
+from streamwatch.core.recording import load_session
+from streamwatch.core.recovery import Recovery
+from streamwatch.mock import MockServer
+from streamwatch.mock.request import SCENARIO_HEADER, TIME_SCALE_HEADER, TOOL_BYTES_HEADER
+from streamwatch.tui import launch
+from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.launch import Runs, live_feed, make_app
+from streamwatch.tui.screens import run
+from streamwatch.tui.screens.home import HomeScreen, SessionTable
+from streamwatch.tui.screens.run import AttemptsScreen, ConfirmScreen, RunScreen
+from streamwatch.tui.widgets.textview import TextView
+from tests import streams as s
+from tests.stub import Canned, StubServer
+from tests.tui.conftest import FixedClock
+
+pytestmark = pytest.mark.anyio
+
+TIME_SCALE = 0.02
+THRESHOLD = 5.0
+SIZE = (120, 40)
+INTERRUPTED = "Your previous response was interrupted."
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MockServer(time_scale=TIME_SCALE) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No API key, sessions and config under tmp_path, and short backoff (no server-asked wait)."""
+    for name in list(os.environ):
+        if name.startswith("ANTHROPIC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(streamwatch.core.resume, "BACKOFF_BASE", 0.01)
+
+
+# ----- helpers --------------------------------------------------------------------------------
+
+def mock_recovery(server, body, scenario, headers=None, **options):
+    """How the run screen's Recovery is built (as `cli._recovery` does) against the mock."""
+    sent = {SCENARIO_HEADER: scenario, **(headers or {})}
+    options.setdefault("stall_threshold", THRESHOLD)
+
+    def make(watch):
+        return Recovery(body, observer=watch, base_url=server.base_url, headers=sent, source="demo", **options)
+
+    return make
+
+
+def live_app(make, threshold=THRESHOLD):
+    feed = live_feed(make, threshold)
+    return make_app(lambda app: RunScreen(feed, app.clock))
+
+
+def clean_text(server, body, scenario):
+    """The uninterrupted answer to the same request (played at once: time scale 0)."""
+    headers = {SCENARIO_HEADER: scenario, TIME_SCALE_HEADER: "0"}
+    result = LiveRun(body, base_url=server.base_url, headers=headers, save=False).run()
+    assert result.verdict.complete
+    return result.verdict.text
+
+
+async def until(pilot, condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out; the status line says: {status(pilot.app)!r}"
+        await pilot.pause(0.05)
+
+
+def status(app) -> str:
+    statuses = app.screen.query("#status")
+    return str(statuses.first().render()) if statuses else f"(no status line on {type(app.screen).__name__})"
+
+
+def verdict(app) -> str:
+    return str(app.screen.query_one("#verdict").render())
+
+
+def text_pane(app) -> TextView:
+    return app.screen.query_one("#text", TextView)
+
+
+def seam_offsets(pane: TextView) -> list[int]:
+    """Where the marked seams are, as offsets in the pane's text."""
+    lines = pane.text.split("\n")
+    return [sum(len(line) + 1 for line in lines[:row]) + column for row, column in pane.seams]
+
+
+def offered(app) -> set[tuple[str, str]]:
+    """(key, label) of every key the footer shows."""
+    return {(b.binding.key, b.binding.description) for b in app.screen.active_bindings.values()
+            if b.enabled and b.binding.show}
+
+
+RECOVER = {("r", "Retry"), ("c", "Resume")}
+SKIP, CANCEL = ("s", "Skip wait"), ("x", "Cancel")
+
+
+def waiting(app) -> float | None:
+    """The seconds left that the status line counts down before the next attempt, if it does."""
+    match = re.search(r"WAITING ([0-9.]+) s before attempt", status(app))
+    return float(match[1]) if match else None
+
+
+def live(app) -> Recovery:
+    return app.screen.feed.live
+
+
+# What the stub plays: the mock does not break right after a complete tool call, nor answer differently.
+STREAM_WITH_A_TOOL_CALL = [
+    s.message_start(),
+    *s.text_block(0, "Let me write that file."),
+    *s.tool_block(1, "write_file", {"path": "notes.md", "content": "hello"}),
+]
+"""It dies right after the tool call's content_block_stop: no message_delta, no message_stop."""
+BROKEN_TEXT = [s.message_start(), *s.text_block(0, "A first draft that breaks off in the mid")[:-1]]
+"""It dies inside the text block: no content_block_stop, no message_stop."""
+COMPLETE = [s.message_start(), *s.text_block(0, " Done."), s.message_delta("end_turn"), s.message_stop()]
+
+
+# ----- recovering a broken answer ---------------------------------------------------------------
+
+async def test_c_resumes_a_stream_that_ended_early_and_stitches_the_answer(server, request):
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
+    clean = clean_text(server, body, "tool_big")
+    app = live_app(mock_recovery(server, body, "drop_eof", {TOOL_BYTES_HEADER: "12000"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL eof" in status(app))
+        await until(pilot, lambda: RECOVER <= offered(app))
+        assert not {SKIP, CANCEL} & offered(app)
+        first_text = live(app).attempts[0].state.text
+        assert first_text and text_pane(app).text == first_text
+
+        await pilot.press("c")
+        await until(pilot, lambda: "COMPLETE tool_use" in status(app))
+        await until(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+        panel = verdict(app)
+        assert "Attempt 1: first → eof" in panel
+        assert "dropped: tool_use `write_file` (block 1): cut off after" in panel
+        assert text_pane(app).text == clean
+        assert seam_offsets(text_pane(app)) == [len(first_text)]
+        assert not RECOVER & offered(app)
+
+        await pilot.press("a")
+        assert isinstance(app.screen, AttemptsScreen)
+        await until(pilot, lambda: app.screen.query("#raw-body"))
+        shown = str(app.screen.query_one("#raw-body").render())
+        assert "Attempt 1: first" in shown and "Attempt 2: resume (user-turn)" in shown
+        second = shown[shown.index("Attempt 2"):]
+        assert INTERRUPTED in second and first_text[-40:] in second
+        assert INTERRUPTED not in shown[: shown.index("Attempt 2")]
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, request):
+    body = request_body(prompt=request.node.name)
+    clean = clean_text(server, body, "ok")
+    app = live_app(mock_recovery(server, body, "drop_abrupt"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL transport_error" in status(app))
+        await until(pilot, lambda: RECOVER <= offered(app))
+        broken = text_pane(app).text
+        assert broken and clean.startswith(broken) and broken != clean
+
+        await pilot.press("r")
+        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await until(pilot, lambda: "Attempt 2: retry (retry) → complete" in verdict(app))
+        assert text_pane(app).text == clean
+        assert text_pane(app).seams == []
+
+
+async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(server, request):
+    body = request_body(prompt=request.node.name)
+    # The failing request plays at time scale 5, so the server asks for 5 s (retry-after-ms: 5000), long
+    # enough to watch under load (a Pilot key press waits for the app to idle); the retry plays at the
+    # server's quick pace: the header is gone by the time its LiveRun copies them.
+    headers = {SCENARIO_HEADER: "http_529", TIME_SCALE_HEADER: "5"}
+    app = live_app(lambda watch: Recovery(body, observer=watch, base_url=server.base_url, headers=headers,
+                                          stall_threshold=THRESHOLD, save=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
+        await until(pilot, lambda: RECOVER <= offered(app))
+        del headers[TIME_SCALE_HEADER]
+
+        await pilot.press("r")
+        await until(pilot, lambda: waiting(app) is not None)
+        assert "before attempt 2: the server asked for it (retry-after-ms: 5000) · s skip · x cancel" in status(app)
+        assert {SKIP, CANCEL} <= offered(app) and not RECOVER & offered(app)
+        left = waiting(app)
+        assert 0 < left <= 5
+        await until(pilot, lambda: (waiting(app) or left) < left)
+
+        await pilot.press("s")
+        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+        assert live(app).attempts[1].waited < 4
+
+
+async def test_a_retry_that_answers_differently_replaces_the_broken_text():
+    with StubServer([Canned(chunks=BROKEN_TEXT), Canned(chunks=COMPLETE)]) as stub:
+        app = live_app(lambda watch: Recovery(request_body(), observer=watch, base_url=stub.base_url,
+                                              stall_threshold=THRESHOLD, save=False))
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
+            assert text_pane(app).text == "A first draft that breaks off in the mid"
+            await pilot.press("r")
+            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            assert text_pane(app).text == " Done." and stub.requests == 2
+
+
+# ----- the tool-call hold -----------------------------------------------------------------------
+
+def stub_app(stub):
+    return live_app(lambda watch: Recovery(request_body(), observer=watch, base_url=stub.base_url,
+                                           on_failure="resume", stall_threshold=THRESHOLD, save=False))
+
+
+def dialog(app) -> str:
+    """The tool-call question's text, once it is on screen (else empty)."""
+    if not isinstance(app.screen, ConfirmScreen):
+        return ""
+    shown = app.screen.query("#confirm-dialog Static")
+    return str(shown.first().render()) if shown else ""
+
+
+async def test_n_at_the_tool_call_question_sends_nothing_more():
+    with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL)]) as stub:
+        app = stub_app(stub)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: dialog(app))
+            assert dialog(app).startswith("Resume attempt 1?")
+            assert "Tool calls that completed: write_file." in dialog(app)
+
+            await pilot.press("n")
+            assert isinstance(app.screen, RunScreen)
+            await app.workers.wait_for_complete()
+            await until(pilot, lambda: "Recovery stopped: attempt 1 broke after a complete tool call" in verdict(app))
+            assert stub.requests == 1 and len(live(app).attempts) == 1
+            await until(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
+
+
+async def test_y_at_the_tool_call_question_resumes():
+    with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL), Canned(chunks=COMPLETE)]) as stub:
+        app = stub_app(stub)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: dialog(app))
+            await pilot.press("y")
+            assert isinstance(app.screen, RunScreen)
+            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            await until(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+            assert stub.requests == 2
+            assert INTERRUPTED in stub.bodies[1]["messages"][-1]["content"]
+            assert text_pane(app).text == "Let me write that file. Done."
+
+
+# ----- cancel -----------------------------------------------------------------------------------
+
+async def test_x_cancels_a_stalled_attempt_and_the_session_says_so(server, request):
+    body = request_body(prompt=request.node.name)
+    # At time scale 0.5 the stall lasts 4 s; the status says STALLED after 0.5 s of it.
+    make = mock_recovery(server, body, "stall", {TIME_SCALE_HEADER: "0.5"}, stall_threshold=0.5)
+    app = live_app(make, threshold=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "STALLED" in status(app))
+        assert CANCEL in offered(app) and not RECOVER & offered(app)
+
+        await pilot.press("x")
+        await until(pilot, lambda: "ABNORMAL cancelled" in status(app), timeout=3)  # not after the stall
+        await until(pilot, lambda: RECOVER <= offered(app))
+        path = app.screen.feed.session_path
+    session = load_session(path)
+    assert len(session.attempts) == 1 and session.latest.ending["kind"] == "cancelled"
+    assert session.latest.ending["sdk"]["seen"].startswith("nothing more: you cancelled")
+
+
+# ----- the demo tour ----------------------------------------------------------------------------
+
+def test_the_demo_tour_moves_on_to_the_next_run_after_the_first_ends(monkeypatch):
+    """`streamwatch demo` on a terminal: its run screens driven by Pilot in place of a real terminal, on a
+    fixed app clock, so the tour moves on when the test says the pause is over."""
+    monkeypatch.setattr(cli, "_wants_tui", lambda args: True)
+    clock = FixedClock()
+    seen = []
+
+    async def tour(feed):
+        app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            seen.append(status(app))
+            first = app.screen
+            await until(pilot, lambda: any("Next in the tour" in n.message for n in app._notifications))
+            clock.now += run.TOUR_PAUSE
+            await until(pilot, lambda: app.screen is not first)
+            assert isinstance(app.screen, RunScreen) and len(app.screen_stack) == 2
+            await until(pilot, lambda: "ABNORMAL eof" in status(app))
+            await until(pilot, lambda: RECOVER <= offered(app))
+            seen.append(status(app))
+
+    def run_app(feed, theme=None):
+        asyncio.run(tour(feed))
+        return 0
+
+    monkeypatch.setattr(launch, "run_app", run_app)
+    assert cli.main(["demo", "--time-scale", str(TIME_SCALE)]) == cli.EXIT_COMPLETE
+    assert [line.split(" · ")[:2] for line in seen] == [[" DEMO 1/2 ok", "COMPLETE end_turn"],
+                                                       [" DEMO 2/2 drop_eof", "ABNORMAL eof"]]
+
+
+# ----- from the home screen and back ------------------------------------------------------------
+
+def keys(text: str) -> list[str]:
+    return ["space" if char == " " else char for char in text]
+
+
+async def test_a_new_request_from_home_runs_and_escape_comes_back_to_the_list(monkeypatch, tmp_path):
+    monkeypatch.setattr(launch, "MockServer", functools.partial(MockServer, time_scale=TIME_SCALE))
+    prompt = "say hello from the home screen"
+    with Runs(THRESHOLD) as runs:
+        app = make_app(lambda app: HomeScreen(THRESHOLD), start_run=runs.start)
+        async with app.run_test(size=SIZE) as pilot:
+            await app.workers.wait_for_complete()
+            await until(pilot, lambda: "No saved sessions yet" in str(app.screen.query_one("#home-status").render()))
+            home = app.screen
+            await pilot.press("n", "f7", *keys(prompt), "ctrl+s")
+            await until(pilot, lambda: status(app).startswith(" DEMO ok · "))
+            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            path = app.screen.feed.session_path
+
+            await pilot.press("escape")
+            assert app.screen is home
+            # Home comes back as it was left, on the request form; escape again shows the list.
+            assert home.form_shown
+            await pilot.press("escape")
+            assert not home.form_shown
+            await app.workers.wait_for_complete()
+            await until(pilot, lambda: home.query_one(SessionTable).row_count == 1)
+            row = [str(cell) for cell in home.query_one(SessionTable).get_row_at(0)]
+            assert row[1:4] == ["demo", "claude-sonnet-4-6", "COMPLETE end_turn"]
+            assert str(home.query_one("#home-status").render()) == "1 session in ~/streamwatch/sessions"
+    assert path.parent == tmp_path / "streamwatch" / "sessions"
+    assert load_session(path).header["request"]["body"]["messages"] == [{"role": "user", "content": prompt}]
