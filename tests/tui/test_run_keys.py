@@ -162,3 +162,32 @@ async def test_status_counts_a_stall_up_live_and_then_completes():
         await pilot.pause(0.1)
         assert "COMPLETE end_turn" in status(app)
         assert app.screen.query_one("#text").text == "slow answer"
+
+
+async def test_attach_follows_a_file_as_it_grows_and_moves_to_each_new_attempt(tmp_path):
+    from streamwatch.core.recording import SessionWriter
+    from streamwatch.tui.launch import attach_feed
+    from streamwatch.tui.app import StreamwatchApp
+
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
+    writer.response(200, {}, 0.1)
+    clock = FixedClock(0.0)
+    feed = attach_feed(writer.path, 5.0)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("first try")[:4]):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        await pilot.pause(0.2)
+        assert status(app).startswith(" ATTACHED live run, pid ")
+        assert len(app.screen.feed.player.state.events) == 4
+        writer.end(End.EOF, 0.3)
+        await pilot.pause(0.2)
+        assert "REPLAY" in status(app) and "ABNORMAL eof" in status(app)
+        writer.attempt({"headers": {}}, 1.0, reason="retry", replaces=1, strategy="retry", dropped=[])
+        writer.response(200, {}, 1.1)
+        for i, chunk in enumerate(s.complete_text("second try")):
+            writer.chunk(chunk, 1.2 + i * 0.01)
+        writer.end(End.EOF, 1.5)
+        await pilot.pause(0.3)
+        assert "COMPLETE end_turn" in status(app)
+        assert app.screen.query_one("#text").text == "second try"

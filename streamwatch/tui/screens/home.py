@@ -245,6 +245,9 @@ class HomeScreen(Screen[None]):
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        """Back from a run: the list, with the run just made at its top."""
+        if self.form_shown:
+            self.action_back()
         if self._summaries is not None:
             self.action_refresh()
 

@@ -83,7 +83,13 @@ class Feed:
     def follow_live(self) -> bool:
         """Switch to the live recovery's current attempt and keep the clock on its request time.
 
-        True when a new attempt began."""
+        True when a new attempt began. A followed file moves on to its newest attempt the same way."""
+        if self.follower is not None:
+            latest = self.follower.session.latest
+            if latest is self.player.recording:
+                return False
+            self.player = Player(latest, self.player.stall_threshold, live=True)
+            return True
         live = self.live
         attempt = None if live is None else live.current
         if attempt is None:
