@@ -81,8 +81,11 @@ def _scenario(name: str) -> str:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        path = _session_path(args.path)
     try:
-        session = load_input(Path(args.path))
+        session = load_input(path)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
@@ -416,7 +419,7 @@ def _add_threshold(command: argparse.ArgumentParser) -> None:
 def _add_live_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--headless", action="store_true",
-        help="print to the terminal (the only mode until the TUI lands)",
+        help="print one line per event and the report instead of opening the run screen",
     )
     command.add_argument(
         "--json", action="store_true",

@@ -184,7 +184,7 @@ async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, requ
 
         await pilot.press("r")
         await until(pilot, lambda: "COMPLETE end_turn" in status(app))
-        await until(pilot, lambda: "Attempt 2: retry (retry) → complete" in verdict(app))
+        await until(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
         assert text_pane(app).text == clean
         assert text_pane(app).seams == []
 

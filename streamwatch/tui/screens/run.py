@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Footer, Input, Static
 
@@ -115,17 +115,22 @@ class RawEventScreen(ModalScreen[None]):
         super().__init__()
         self.event = event
 
+    def on_mount(self) -> None:
+        self.query_one("#raw-scroll").focus()
+
     def compose(self) -> ComposeResult:
         wire = self.event.sse.raw.decode("utf-8", "replace")
         parsed = json.dumps(self.event.data, indent=2, ensure_ascii=False) if self.event.data else "(not JSON)"
-        body = Text(f"Event #{self.event.seq} · {self.event.type} · t={self.event.t}\n\n", style="bold")
+        at = "no timing" if self.event.t is None else f"t={self.event.t:.3f}s"
+        body = Text(f"Event #{self.event.seq} · {self.event.type} · {at}\n\n", style="bold")
         body.append("Wire\n", style="bold")
         body.append(printable(wire).replace("\\x0a", "\n") + "\n")
         body.append("Parsed\n", style="bold")
         body.append(printable(parsed))
         with Vertical(id="raw-dialog"):
-            yield Static(body, id="raw-body")
-            yield Static(Text("esc to close", style="dim"))
+            with VerticalScroll(id="raw-scroll"):
+                yield Static(body, id="raw-body")
+            yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -162,6 +167,9 @@ class AttemptsScreen(ModalScreen[None]):
         super().__init__()
         self.recovery = recovery
 
+    def on_mount(self) -> None:
+        self.query_one("#raw-scroll").focus()
+
     def compose(self) -> ComposeResult:
         body = Text()
         for attempt in self.recovery.attempts:
@@ -179,28 +187,29 @@ class AttemptsScreen(ModalScreen[None]):
                 body.append(f"{request.get('method', 'POST')} {request.get('url', '')}\n", style="dim")
                 body.append(self.recovery.redact(printable(sent).replace("\\x0a", "\n")) + "\n\n")
         with Vertical(id="raw-dialog"):
-            yield Static(body, id="raw-body")
-            yield Static(Text("esc to close", style="dim"))
+            with VerticalScroll(id="raw-scroll"):
+                yield Static(body, id="raw-body")
+            yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
 
 
 class RunScreen(Screen[None]):
     BINDINGS = [
+        Binding("r", "recover('retry')", "Retry", id="run.retry"),
+        Binding("c", "recover('resume')", "Resume", id="run.resume"),
+        Binding("s", "skip_wait", "Skip wait", id="run.skip_wait"),
+        Binding("x", "cancel", "Cancel", id="run.cancel"),
         Binding("space", "toggle", "Pause/follow", id="run.toggle"),
         Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly"),
-        Binding("N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N"),
+        Binding("N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", show=False),
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
+        Binding("a", "attempts", "Attempts", id="run.attempts"),
         Binding("e", "export", "Export", id="run.export"),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+"),
         Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-"),
         Binding("full_stop", "step", "Step", id="replay.step", key_display="."),
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<"),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">"),
-        Binding("r", "recover('retry')", "Retry", id="run.retry"),
-        Binding("c", "recover('resume')", "Resume", id="run.resume"),
-        Binding("s", "skip_wait", "Skip wait", id="run.skip_wait"),
-        Binding("x", "cancel", "Cancel", id="run.cancel"),
-        Binding("a", "attempts", "Attempts", id="run.attempts"),
-        Binding("escape", "close_filter", "Close filter", show=False),
+        Binding("escape", "close_filter", "Close filter / back", show=False),
     ]
 
     def __init__(self, feed: Feed, clock: Callable[[], float]) -> None:
@@ -225,7 +234,7 @@ class RunScreen(Screen[None]):
                 yield ToolPane(id="tools")
         yield Input(placeholder="filter by event type (e.g. delta, ping, error); enter to apply", id="filter")
         yield VerdictPanel(id="verdict")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#text", TextView).border_title = "Text"
@@ -337,7 +346,9 @@ class RunScreen(Screen[None]):
             outcome = "running" if verdict is None else (
                 "complete" if verdict.complete else f"{verdict.termination}"
             )
-            how = attempt.reason.value + (f" ({attempt.strategy.value})" if attempt.strategy else "")
+            how = attempt.reason.value + (
+                f" ({attempt.strategy.value})" if attempt.strategy and attempt.strategy != attempt.reason else ""
+            )
             line = f"Attempt {attempt.number}: {how} → {outcome}"
             if attempt.repaid:
                 line += (

@@ -41,7 +41,7 @@ class Timeline(ScrollView, can_focus=True):
         Binding("pagedown", "move(20)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Raw event", id="timeline.raw"),
+        Binding("enter", "select", "Raw event", id="timeline.raw", show=False),
     ]
 
     cursor: reactive[int] = reactive(0)
@@ -114,6 +114,10 @@ class Timeline(ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.refresh()
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def _scroll_to_cursor(self) -> None:
+        new = self.cursor
         top, height = round(self.scroll_y), self.size.height
         if new < top:
             self.scroll_to(y=new, animate=False, immediate=True)
