@@ -353,6 +353,13 @@ def _apply_config(args: argparse.Namespace) -> None:
         config = load_config()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if getattr(args, "theme", None) is not None:
+        from streamwatch.tui.themes import ThemeError, load_themes
+
+        try:
+            load_themes().check(args.theme)
+        except ThemeError as exc:
+            raise UsageError(str(exc)) from None
     if getattr(args, "stall_threshold", None) is None:
         args.stall_threshold = config.stall_threshold or DEFAULT_STALL_THRESHOLD
     if getattr(args, "model", "") is None and getattr(args, "request", None) is None:

@@ -147,3 +147,10 @@ def test_installed_console_script(tmp_path):
     result = subprocess.run([sys.executable, "-m", "streamwatch.cli", "analyze", str(tmp_path / "x")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_an_unknown_theme_is_refused_even_without_a_terminal(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path))
+    code = main(["demo", "--theme", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "unknown theme 'nope'" in err

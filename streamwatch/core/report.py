@@ -75,7 +75,8 @@ def render_report(
             lines.append("  " + "  ".join(_pad(timeline_row(event, previous))).rstrip())
             previous = event.t
     if state.incomplete is not None:
-        lines.append(f"  (incomplete) {printable(state.incomplete.raw[:120].decode('utf-8', 'replace'))!s}")
+        partial = printable(state.incomplete.raw[:120].decode("utf-8", "replace")).replace("\n", "\\n")
+        lines.append(f"  (incomplete) {partial}")
     if state.blocks:
         lines += ["", "Blocks"]
         for block in state.blocks.values():

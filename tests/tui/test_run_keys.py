@@ -191,3 +191,16 @@ async def test_attach_follows_a_file_as_it_grows_and_moves_to_each_new_attempt(t
         await pilot.pause(0.3)
         assert "COMPLETE end_turn" in status(app)
         assert app.screen.query_one("#text").text == "second try"
+
+
+async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
+    clock = FixedClock(0.0)
+    app = replay_app(recording(timed(s.complete_text("again"))), clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        player = app.screen.feed.player
+        clock.now = 100.0
+        await pilot.pause(0.1)
+        assert player.finished
+        await pilot.press("space")
+        assert not player.finished and player.position < 1.0
+        assert "REPLAY PLAY" in status(app)

@@ -448,7 +448,12 @@ class RunScreen(Screen[None]):
 
     def action_toggle(self) -> None:
         if self.feed.is_replay:
-            self.feed.player.toggle()
+            player = self.feed.player
+            if player.finished:
+                player.to_start()
+                self.query_one(Timeline).follow = True
+            else:
+                player.toggle()
         else:
             timeline = self.query_one(Timeline)
             timeline.follow = not timeline.follow

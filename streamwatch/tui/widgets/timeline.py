@@ -127,6 +127,8 @@ class Timeline(ScrollView, can_focus=True):
     def watch_follow(self, follow: bool) -> None:
         if follow and self.state is not None:
             self.update_state(self.state)
+        elif not follow:
+            self._seen_rows = self.row_count
         self._update_title()
 
     def action_move(self, delta: int) -> None:
