@@ -45,7 +45,7 @@ class Player:
         _, end_t, _ = self.recording.final_end()
         return end_t or 0.0
 
-    def tick(self, now: float, budget: float = 0.03) -> bool:
+    def tick(self, now: float, budget: float = 0.015) -> bool:
         """Advance to `now` (seconds, any monotonic clock), feeding for at most `budget` seconds of CPU
         time so a screen stays responsive while a long recording plays at max speed; the rest is fed
         on the next tick. True if anything changed."""
