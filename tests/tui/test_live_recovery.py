@@ -355,3 +355,23 @@ async def test_a_new_request_from_home_runs_and_escape_comes_back_to_the_list(mo
             assert str(home.query_one("#home-status").render()) == "1 session in ~/streamwatch/sessions"
     assert path.parent == tmp_path / "streamwatch" / "sessions"
     assert load_session(path).header["request"]["body"]["messages"] == [{"role": "user", "content": prompt}]
+
+
+@pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated")
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-sonnet-4-6"], ids=["prefill", "user-turn"])
+@pytest.mark.parametrize("scenario", ["drop_abrupt", "error_overloaded", "error_stream"])
+async def test_one_key_resumes_every_text_fault_to_the_uninterrupted_answer(server, scenario, model):
+    """`c` on each fault that breaks the text, with either strategy auto picks for the model."""
+    body = request_body(model=model, prompt=f"Resume me after {scenario} on {model}, please.")
+    clean = clean_text(server, body, "ok")
+    app = live_app(mock_recovery(server, body, scenario))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL" in status(app))
+        await until(pilot, lambda: RECOVER <= offered(app))
+        await pilot.press("c")
+        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await until(pilot, lambda: "Attempt 2: resume" in verdict(app))
+        strategy = "prefill" if model.endswith("4-5") else "user-turn"
+        assert f"Attempt 2: resume ({strategy}) → complete" in verdict(app)
+        assert text_pane(app).text == clean
+        assert len(seam_offsets(text_pane(app))) == 1
