@@ -32,44 +32,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _threshold(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return seconds
+def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool], rule: str) -> Callable[[str], Any]:
+    """An argparse type: `convert` the text, then check it, with one-line errors."""
+
+    def parse(value: str) -> Any:
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {value!r}") from None
+        if not ok(number):
+            raise argparse.ArgumentTypeError(rule)
+        return number
+
+    return parse
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
-
-
-def _time_scale(value: str) -> float:
-    try:
-        scale = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not scale >= 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return scale
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError("must be between 0 and 65535")
-    return port
+_threshold = _number(float, "a number of seconds", lambda x: x > 0, "must be more than 0 seconds")
+_positive_int = _number(int, "a whole number", lambda x: x >= 1, "must be 1 or more")
+_time_scale = _number(float, "a number", lambda x: x >= 0, "must be 0 or more")
+_port = _number(int, "a port number", lambda x: 0 <= x <= 65535, "must be between 0 and 65535")
 
 
 def _scenario(name: str) -> str:

@@ -36,11 +36,7 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("ANTHROPIC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
+def home(no_credentials, tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
 

@@ -1,7 +1,6 @@
 """The live runner against the mock server: what it records, what it reports, what the SDK raised."""
 
 import json
-import os
 import socket
 import threading
 import time
@@ -36,11 +35,7 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("ANTHROPIC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
+def isolated(no_credentials, tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
 
 

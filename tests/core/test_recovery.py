@@ -1,7 +1,6 @@
 """Recovery across attempts, end to end: the official SDK against the mock server (or a stub for what
 the mock does not play), one session file, stitched answers, waits, holds, skip and cancel."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -38,11 +37,7 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("ANTHROPIC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
+def isolated(no_credentials, tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(streamwatch.core.resume, "BACKOFF_BASE", 0.01)
 

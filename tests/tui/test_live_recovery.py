@@ -3,7 +3,6 @@ the mock does not play), every recovery key, and what the user sees change."""
 
 import asyncio
 import functools
-import os
 import re
 import time
 
@@ -42,12 +41,8 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No API key, sessions and config under tmp_path, and short backoff (no server-asked wait)."""
-    for name in list(os.environ):
-        if name.startswith("ANTHROPIC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
+def isolated(no_credentials, tmp_path, monkeypatch):
+    """Sessions and config under tmp_path, and short backoff (no server-asked wait)."""
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
     monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setattr(streamwatch.core.resume, "BACKOFF_BASE", 0.01)
