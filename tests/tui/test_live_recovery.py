@@ -370,3 +370,17 @@ async def test_one_key_resumes_every_text_fault_to_the_uninterrupted_answer(serv
         assert f"Attempt 2: resume ({strategy}) → complete" in verdict(app)
         assert text_pane(app).text == clean
         assert len(seam_offsets(text_pane(app))) == 1
+
+
+@pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated")
+async def test_c_resumes_the_seed_failure_with_prefill_too(server):
+    body = request_body(model="claude-sonnet-4-5", prompt="Write the notes file, prefill edition.")
+    clean = clean_text(server, body, "tool_big")
+    app = live_app(mock_recovery(server, body, "drop_eof", {TOOL_BYTES_HEADER: "4000"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL eof" in status(app))
+        await until(pilot, lambda: RECOVER <= offered(app))
+        await pilot.press("c")
+        await until(pilot, lambda: "COMPLETE tool_use" in status(app))
+        await until(pilot, lambda: "Attempt 2: resume (prefill) → complete" in verdict(app))
+        assert text_pane(app).text == clean
