@@ -94,9 +94,6 @@ class Player:
     def toggle(self) -> None:
         self.playing = not self.playing
 
-    def set_speed(self, speed: float | None) -> None:
-        self.speed = speed
-
     def faster(self) -> None:
         self.speed = _next_speed(self.speed, 1)
 

@@ -54,10 +54,6 @@ class SSEDecoder:
         self._event_offset = 0
         self._offset = 0
 
-    @property
-    def bytes_seen(self) -> int:
-        return self._offset + len(self._buf)
-
     def feed(self, chunk: bytes, t: float | None = None) -> list[SSEEvent]:
         buf = self._buf + chunk if self._buf else chunk
         if not self._started:
