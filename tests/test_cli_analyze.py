@@ -114,6 +114,17 @@ def test_readable_report_is_terminal_safe(tmp_path, capsys):
         assert section in out
 
 
+def test_hostile_event_types_and_error_messages_stay_on_their_timeline_row(tmp_path, capsys):
+    body = s.message_start() + s.event({"type": "evil\x1b[2J\nnext"}, name="evil") + s.event(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "one\ttwo\nthree \x1b]0;x\x07"}}
+    )
+    code, out, err = analyze(capsys, write(tmp_path, "hostile.sse", body))
+    assert code == 1 and "\x1b" not in out and "\x07" not in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("#")}
+    assert "evil\\x1b[2J\\nnext" in rows["#2"]
+    assert "overloaded_error: one two\\nthree \\x1b]0;x\\x07" in rows["#3"]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [

@@ -23,6 +23,7 @@ from streamwatch.core.events import (
     parse_event,
     size_text,
 )
+from streamwatch.core.eventlog import EventLog
 from streamwatch.core.sse import IncompleteEvent, SSEDecoder
 
 DEFAULT_STALL_THRESHOLD = 5.0
@@ -102,7 +103,7 @@ class StreamState:
         self.stall_threshold = stall_threshold
         self.status: int | None = None
         self.headers: dict[str, str] = {}
-        self.events: list[Event] = []
+        self.events = EventLog()
         self.blocks: dict[int, Block] = {}
         self.message: dict[str, Any] = {}
         self.stop_reason: str | None = None
@@ -327,7 +328,7 @@ class StreamState:
             return
         burst = self._burst
         if burst is None or t - burst.start_t > BURST_WINDOW:
-            previous = self.events[-2].t if len(self.events) > 1 else 0.0
+            previous = self.events.time(len(self.events) - 2) if len(self.events) > 1 else 0.0
             self._burst = burst = _Burst(start_t=t, gap_before=t - (previous or 0.0))
         else:
             burst.count += 1

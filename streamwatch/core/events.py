@@ -66,9 +66,8 @@ _DELTA_TYPES = frozenset(DeltaType)
 class Event:
     """One complete SSE event of a Messages stream, numbered from 1 in arrival order.
 
-    Its parsed JSON is held only while the state takes it in (`release()`), then parsed again from
-    the wire text when a view asks: a stream of 100 000 events keeps 100 000 small objects, not a
-    million dicts for the garbage collector to walk on every full pass."""
+    Its parsed JSON is dropped once the state has taken it in (`release()`) and parsed again from
+    the wire text the first time a view asks; the state keeps its events in an `EventLog`, as columns."""
 
     seq: int
     type: str
@@ -82,12 +81,10 @@ class Event:
 
     @property
     def data(self) -> dict[str, Any]:
-        if self.parsed is not None:
-            return self.parsed
-        if self.parse_error:
-            return {}
-        data = json.loads(self.sse.data)
-        return data if isinstance(data, dict) else {}
+        if self.parsed is None and not self.parse_error:
+            data = json.loads(self.sse.data)
+            self.parsed = data if isinstance(data, dict) else {}
+        return self.parsed or {}
 
     def release(self) -> None:
         self.parsed = None

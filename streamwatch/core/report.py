@@ -21,6 +21,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
+def one_line(text: str) -> str:
+    """`printable`, kept on one row: line breaks shown as \\n, tabs as spaces."""
+    return printable(text).replace("\n", "\\n").replace("\t", " ")
+
+
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}s"
 
@@ -30,7 +35,8 @@ def timeline_row(event: Event, previous_t: float | None) -> tuple[str, str, str,
     gap = None if event.t is None or previous_t is None else event.t - previous_t
     index = "" if event.index is None else str(event.index)
     at = "-" if event.t is None else f"{event.t:.3f}"
-    return (f"#{event.seq}", at, "-" if gap is None else f"+{gap:.3f}", event.type, index, printable(summarize(event)))
+    gap_text = "-" if gap is None else f"+{gap:.3f}"
+    return (f"#{event.seq}", at, gap_text, one_line(event.type), index, one_line(summarize(event)))
 
 
 def status_word(state: StreamState) -> str:
@@ -62,20 +68,21 @@ def render_report(
     lines.append(" · ".join(facts))
     if state.events:
         lines += ["", "Timeline"]
-        counts = Counter(e.type for e in state.events)
-        lines.append("  " + ", ".join(f"{kind} x{n}" for kind, n in counts.items()))
-        deltas = Counter(e.delta_type for e in state.events if e.type == EventType.CONTENT_BLOCK_DELTA)
+        kinds = [state.events.kind(position) for position in range(len(state.events))]
+        counts = Counter(kind for kind, _, _ in kinds)
+        lines.append("  " + ", ".join(f"{one_line(kind)} x{n}" for kind, n in counts.items()))
+        deltas = Counter(delta for kind, _, delta in kinds if kind == EventType.CONTENT_BLOCK_DELTA)
         if deltas:
-            lines.append("  deltas: " + ", ".join(f"{kind} x{n}" for kind, n in deltas.items()))
+            lines.append("  deltas: " + ", ".join(f"{one_line(str(kind))} x{n}" for kind, n in deltas.items()))
         shown = state.events[-tail:] if tail else []
         if tail and len(state.events) > tail:
             lines.append(f"  ... {len(state.events) - tail} earlier events; the last {tail}:")
-        previous = state.events[-tail - 1].t if len(state.events) > tail else 0.0
+        previous = state.events.time(len(state.events) - tail - 1) if len(state.events) > tail else 0.0
         for event in shown:
             lines.append("  " + "  ".join(_pad(timeline_row(event, previous))).rstrip())
             previous = event.t
     if state.incomplete is not None:
-        partial = printable(state.incomplete.raw[:120].decode("utf-8", "replace")).replace("\n", "\\n")
+        partial = one_line(state.incomplete.raw[:120].decode("utf-8", "replace"))
         lines.append(f"  (incomplete) {partial}")
     if state.blocks:
         lines += ["", "Blocks"]

@@ -15,12 +15,12 @@ from typing import NamedTuple
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
+_RETRY_DIGITS = 18
+"""A longer reconnection time (over 30 million years in ms) is ignored, not turned into a huge number."""
 
 
 class SSEEvent(NamedTuple):
-    """One dispatched event: its fields, its wire bytes and when its last byte arrived.
-
-    A tuple of plain values, so the garbage collector stops tracking it: long streams keep many."""
+    """One dispatched event: its fields, its wire bytes and when its last byte arrived."""
 
     event: str
     data: str
@@ -103,7 +103,7 @@ class SSEDecoder:
             if "\0" not in value:
                 self._last_id = value
         elif field == "retry":
-            if value.isascii() and value.isdigit():
+            if value.isascii() and value.isdigit() and len(value) <= _RETRY_DIGITS:
                 self._retry = int(value)
         return None
 

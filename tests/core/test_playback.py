@@ -48,7 +48,7 @@ def test_speed_pause_step_and_jumps():
     player.to_end()
     assert player.finished and len(player.state.events) == len(chunks)
     player.to_start()
-    assert player.state.events == [] and not player.finished
+    assert len(player.state.events) == 0 and not player.finished
     assert player.to_next_anomaly()
     assert [a.code for a in player.state.anomalies] == ["stall"]
     assert len(player.state.events) == 4

@@ -88,6 +88,11 @@ def test_data_only_with_no_space_and_unknown_fields():
     assert fields(events) == [("message", "\nx", None, None)]
 
 
+def test_an_absurd_retry_is_ignored_and_decoding_goes_on():
+    events, _ = decode([b"retry: 1500\ndata: a\n\nretry: " + b"9" * 5000 + b"\ndata: b\n\n"])
+    assert fields(events) == [("message", "a", None, 1500), ("message", "b", None, 1500)]
+
+
 def test_blank_lines_without_data_dispatch_nothing():
     events, pending = decode([b"\n\n: keepalive\n\nevent: x\n\n"])
     assert events == []
