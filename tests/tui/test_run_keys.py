@@ -7,6 +7,7 @@ import pytest
 
 from streamwatch.core.diagnose import End
 from streamwatch.tui.screens.run import RawEventScreen, RunScreen
+from streamwatch.tui.widgets.panes import StatusLine
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import streams as s
 from tests.tui.conftest import SESSION, FixedClock, live_app, recording, replay_app, seed_chunks, timed
@@ -204,3 +205,25 @@ async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
         await pilot.press("space")
         assert not player.finished and player.position < 1.0
         assert "REPLAY PLAY" in status(app)
+
+
+async def test_a_finished_screen_stays_idle_until_a_key(monkeypatch):
+    painted: list[str] = []
+    for widget in (Timeline, StatusLine):
+        original = widget.render_lines
+
+        def counting(self, crop, original=original):
+            painted.append(type(self).__name__)
+            return original(self, crop)
+
+        monkeypatch.setattr(widget, "render_lines", counting)
+    app = replay_app(recording(timed(s.complete_text())), FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert "COMPLETE" in status(app)
+        painted.clear()
+        await pilot.pause(0.4)
+        assert painted == []
+        await pilot.press("up")
+        await pilot.pause(0.1)
+        assert "Timeline" in painted

@@ -7,6 +7,7 @@ core computed. It never parses, decodes or classifies anything itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -33,6 +34,10 @@ from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 
 FRAME_SECONDS = 1 / 20
+FEED_SLICE = 0.005
+FEED_SLICES = 3
+"""A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
+press travels through several message queues, and each hop waits for whatever runs before it."""
 REPLAY_ACTIONS = frozenset({"speed", "step", "to_start", "to_end"})
 RECOVERY_ACTIONS = frozenset({"recover", "skip_wait", "cancel", "attempts"})
 TOUR_PAUSE = 4.0
@@ -244,7 +249,7 @@ class RunScreen(Screen[None]):
         self.query_one("#thinking-box").display = False
         self.query_one(Timeline).focus()
         self.refresh_frame()
-        self.set_interval(FRAME_SECONDS, self.refresh_frame)
+        self.set_interval(FRAME_SECONDS, self._frame)
         if self.feed.live is not None:
             self._start(self.feed.live.run)
 
@@ -267,6 +272,13 @@ class RunScreen(Screen[None]):
 
     # ----- the frame clock --------------------------------------------------------------------
 
+    async def _frame(self) -> None:
+        for _ in range(FEED_SLICES - 1):
+            if not self.feed.player.tick(self.clock(), FEED_SLICE):
+                break
+            await asyncio.sleep(0)
+        self.refresh_frame()
+
     def refresh_frame(self) -> None:
         feed = self.feed
         if feed.follower is not None:
@@ -275,7 +287,7 @@ class RunScreen(Screen[None]):
             except SessionError as exc:
                 self.notify(str(exc), severity="error", markup=False)
         now = self.clock()
-        feed.player.tick(now)
+        feed.player.tick(now, FEED_SLICE)
         feed.follow_live()
         player = feed.player
         state = player.state

@@ -23,17 +23,27 @@ DIED_HERE = "⟂ the stream died here"
 class StatusLine(Static):
     """Always says where the stream stands: WAITING, STREAMING, STALLED n s, COMPLETE, ABNORMAL."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[str, str] = ("", "")
+
     def show_status(self, state: StreamState, now: float, prefix: str) -> str:
         kind, words = live_status(state, now)
-        self.set_classes(f"status-{kind}")
-        self.update(Text(f" {prefix}{words}", no_wrap=True, overflow="ellipsis"))
+        self._show(f"status-{kind}", f" {prefix}{words}")
         return kind
 
     def show_wait(self, wait: Wait) -> None:
         """A countdown before the next attempt, which the user can skip or cancel."""
-        self.set_classes("status-stalled")
         words = f" WAITING {wait.left:.1f} s before attempt {wait.before}: {wait.why} · s skip · x cancel"
-        self.update(Text(printable(words), no_wrap=True, overflow="ellipsis"))
+        self._show("status-stalled", printable(words))
+
+    def _show(self, kind: str, words: str) -> None:
+        # Called every frame: an unchanged line costs nothing, a changed one repaints one row.
+        if (kind, words) == self._shown:
+            return
+        self._shown = (kind, words)
+        self.set_classes(kind)
+        self.update(Text(words, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:

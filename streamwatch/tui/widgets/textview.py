@@ -8,14 +8,12 @@ only from the last row of the last line, and rendering touches only the rows in 
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from streamwatch.core.report import printable
+from streamwatch.tui.widgets.lines import LineView
 
 
 def wrap_from(line: str, start: int, width: int) -> list[int]:
@@ -43,7 +41,7 @@ def wrap_from(line: str, start: int, width: int) -> list[int]:
     return starts
 
 
-class TextView(ScrollView, can_focus=True):
+class TextView(LineView, can_focus=True):
     COMPONENT_CLASSES = {"textview--seam"}
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -123,9 +121,8 @@ class TextView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         row = round(self.scroll_y) + y
-        width = self.size.width
         if row >= len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return self.blank_row()
         index, part = self._rows[row]
         starts = self._starts[index]
         start = starts[part]
@@ -136,5 +133,4 @@ class TextView(ScrollView, can_focus=True):
                 text.stylize(self.get_component_rich_style("textview--seam"), column - start, column - start + 1)
             elif seam_line == index and column == end and part + 1 == len(starts):
                 text.append("⟩", self.get_component_rich_style("textview--seam"))
-        segments = Segment.apply_style(text.render(self.app.console), self.rich_style)
-        return Strip(list(segments)).adjust_cell_length(width, self.rich_style or Style())
+        return self.text_strip(text)

@@ -6,25 +6,24 @@ errors and anomalies stand out by colour and by a glyph, so they read in monochr
 
 from __future__ import annotations
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import SHORT_TYPE, Event, EventType
-from streamwatch.core.report import printable, timeline_row
+from streamwatch.core.report import one_line, printable, timeline_row
+from streamwatch.tui.widgets.lines import LineView
 
 GLYPH_STALL, GLYPH_ERROR, GLYPH_ANOMALY, GLYPH_END = "‖", "✗", "▲", "■"
 _WIDTHS = (5, 7, 7, 1, 11, 2)
 
 
-class Timeline(ScrollView, can_focus=True):
+class Timeline(LineView, can_focus=True):
     COMPONENT_CLASSES = {
         "timeline--cursor",
         "timeline--stall",
@@ -60,19 +59,29 @@ class Timeline(ScrollView, can_focus=True):
         self._scanned = 0
         self._marks: dict[int, str] = {}
         self._seen_rows = 0
+        self._shown: tuple[object, ...] = ()
         self.stall: str | None = None
 
     # ----- data -------------------------------------------------------------------------------
 
     def update_state(self, state: StreamState, stall: str | None = None) -> None:
-        """Take the state's current events (only the new ones are scanned); `stall` is a live silence to show."""
+        """Take the state's current events (only the new ones are scanned); `stall` is a live silence to show.
+
+        Called every frame; when nothing it shows has changed it does nothing, so an idle screen stays idle."""
+        key = (
+            len(state.events), stall, state.ended, state.incomplete is not None, len(state.anomalies),
+            state.error_at, self.type_filter, self.follow, self.size.width,
+        )
+        if state is self.state and key == self._shown:
+            return
+        self._shown = key
         self.stall = stall
         if state is not self.state:
             self.state = state
             self._rows, self._scanned = [], 0
         events = state.events
         for position in range(self._scanned, len(events)):
-            if not self.type_filter or self.type_filter in _type_label(events[position]):
+            if not self.type_filter or self.type_filter in _type_label(*events.kind(position)):
                 self._rows.append(position)
         self._scanned = len(events)
         self._marks = _marks(state)
@@ -87,7 +96,7 @@ class Timeline(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> None:
         self.type_filter = text.strip()
-        self._rows, self._scanned = [], 0
+        self._rows, self._scanned, self._shown = [], 0, ()
         if self.state is not None:
             self.update_state(self.state)
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -169,59 +178,55 @@ class Timeline(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         row = round(self.scroll_y) + y
-        width = self.size.width
         if self.state is None or row >= self.row_count:
-            return Strip.blank(width, self.rich_style)
-        text = self._row_text(row)
+            return self.blank_row()
+        line, style = self._row(row)
         if row == self.cursor:
-            text.stylize_before(self.get_component_rich_style("timeline--cursor"))
-        segments = list(Segment.apply_style(text.render(self.app.console), self.rich_style))
-        return Strip(segments).adjust_cell_length(width, self.rich_style)
+            # An event's mark shows through the cursor; the stall and end rows keep the cursor on top.
+            cursor = self.get_component_rich_style("timeline--cursor")
+            if style is None:
+                style = cursor
+            else:
+                style = cursor + style if row < len(self._rows) else style + cursor
+        return self.line_strip(line, style)
 
-    def _row_text(self, row: int) -> Text:
+    def _row(self, row: int) -> tuple[str, Style | None]:
+        """A row's text and the style that marks it, if any."""
         state = self.state
         assert state is not None
+        component = self.get_component_rich_style
         if row >= len(self._rows):
             if self.stall is not None:
-                return Text(f"{'':<22}{GLYPH_STALL} {self.stall}", no_wrap=True,
-                            style=self.get_component_rich_style("timeline--stall") + Style(reverse=True))
+                return f"{'':<22}{GLYPH_STALL} {one_line(self.stall)}", component("timeline--stall") + Style(reverse=True)
             if row == len(self._rows) and state.incomplete is not None:
                 raw = state.incomplete
                 label = f"(incomplete) {raw.event or 'event'}: {len(raw.raw)} bytes that never completed"
-                return Text(f"{'':<22}{GLYPH_ANOMALY} {printable(label)}", no_wrap=True,
-                            style=self.get_component_rich_style("timeline--anomaly"))
+                return f"{'':<22}{GLYPH_ANOMALY} {one_line(label)}", component("timeline--anomaly")
             words = state.termination.value if state.termination else "end"
             error = state.error or state.end_error
             detail = f" {error.get('type')}: {error.get('message')}" if error else ""
             kind = "timeline--done" if state.complete else "timeline--end"
-            return Text(f"{'':<22}{GLYPH_END} END {words}{printable(str(detail))}", no_wrap=True,
-                        style=self.get_component_rich_style(kind))
+            return f"{'':<22}{GLYPH_END} END {words}{one_line(detail)}", component(kind)
         position = self._rows[row]
         event = state.events[position]
-        previous = state.events[position - 1].t if position else 0.0
+        previous = state.events.time(position - 1) if position else 0.0
         number, at, gap, kind, index, summary = timeline_row(event, previous)
-        kind = SHORT_TYPE.get(kind, kind)
         mark = self._marks.get(event.seq, "")
-        text = Text(no_wrap=True)
-        for cell, width in zip((number, at, gap, mark or " ", kind, index), _WIDTHS):
-            text.append(cell.ljust(width) + " ")
-        text.append(summary)
-        style: Style | None = None
+        cells = (number, at, gap, mark or " ", SHORT_TYPE.get(kind, kind), index)
+        line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, _WIDTHS)) + summary
         if mark == GLYPH_STALL:
-            style = self.get_component_rich_style("timeline--stall")
-        elif mark == GLYPH_ERROR:
-            style = self.get_component_rich_style("timeline--error")
-        elif mark == GLYPH_ANOMALY:
-            style = self.get_component_rich_style("timeline--anomaly")
-        elif event.type == EventType.PING:
-            style = self.get_component_rich_style("timeline--ping")
-        if style is not None:
-            text.stylize(style)
-        return text
+            return line, component("timeline--stall")
+        if mark == GLYPH_ERROR:
+            return line, component("timeline--error")
+        if mark == GLYPH_ANOMALY:
+            return line, component("timeline--anomaly")
+        if event.type == EventType.PING:
+            return line, component("timeline--ping")
+        return line, None
 
 
-def _type_label(event: Event) -> str:
-    return f"{event.type} {event.delta_type or event.block_type or ''}"
+def _type_label(kind: str, block_type: str | None, delta_type: str | None) -> str:
+    return f"{kind} {delta_type or block_type or ''}"
 
 
 def _marks(state: StreamState) -> dict[int, str]:
