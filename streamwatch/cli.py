@@ -270,16 +270,16 @@ def cmd_mock(args: argparse.Namespace) -> int:
 
     port = DEFAULT_PORT if args.port is None else args.port
     try:
-        socket.create_server((args.host, port)).close()
+        sock = socket.create_server((args.host, port))
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
-    url = f"http://{args.host}:{port}"
+    url = f"http://{args.host}:{sock.getsockname()[1]}"
     print(
         f"streamwatch mock: serving the mock Messages API on {url} (Ctrl-C to stop); try "
         f"`streamwatch run --headless --base-url {url} --scenario drop_eof`",
         file=sys.stderr,
     )
-    serve(args.host, port, time_scale=args.time_scale)
+    serve(sock, time_scale=args.time_scale)
     return EXIT_COMPLETE
 
 

@@ -323,11 +323,6 @@ def test_mock_refuses_a_port_in_use(capsys):
     assert code == 2 and err.count("\n") == 1 and "cannot listen on 127.0.0.1:" in err
 
 
-def free_port():
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 def wait_for(condition, timeout=20.0):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -335,30 +330,20 @@ def wait_for(condition, timeout=20.0):
         time.sleep(0.02)
 
 
-def test_mock_command_serves_the_mock(capsys, home):
-    port = free_port()
+def test_mock_command_serves_the_mock_and_names_the_port_it_got(capsys, home):
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamwatch.cli", "mock", "--port", str(port), "--time-scale", "0.01"],
+        [sys.executable, "-m", "streamwatch.cli", "mock", "--port", "0", "--time-scale", "0.01"],
         env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        wait_for(lambda: process.poll() is not None or _accepts(port))
-        code, out, _ = run_cli(
-            capsys, "run", "--headless", "--json", "--base-url", f"http://127.0.0.1:{port}", "--scenario", "http_429"
-        )
+        announcement = process.stderr.readline()
+        url = re.search(r"serving the mock Messages API on (http://127\.0\.0\.1:(\d+))", announcement)
+        assert url and url[2] != "0", announcement
+        code, out, _ = run_cli(capsys, "run", "--headless", "--json", "--base-url", url[1], "--scenario", "http_429")
         assert code == 1 and json.loads(out)["http_status"] == 429
     finally:
         process.terminate()
-        _, err = process.communicate(timeout=10)
-    assert f"serving the mock Messages API on http://127.0.0.1:{port}" in err
-
-
-def _accepts(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
+        process.communicate(timeout=10)
 
 
 def chunk_lines(path):

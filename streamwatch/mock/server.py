@@ -97,20 +97,21 @@ class MockServer:
 
 
 def serve(
-    host: str = LOOPBACK,
-    port: int = DEFAULT_PORT,
+    sock: socket.socket,
     *,
     time_scale: float = 1.0,
     first_token_delay: float = FIRST_TOKEN_DELAY,
 ) -> None:
-    """Serve the mock in the foreground until Ctrl+C, logging one line per request.
+    """Serve the mock on a bound socket in the foreground until Ctrl+C, logging one line per request.
 
+    The caller binds (`socket.create_server`), so it knows the port before serving, even port 0's.
     Ctrl+C cuts the streams still open and returns.
     """
+    host, port = sock.getsockname()[:2]
     app = MockApp(_pace(time_scale, first_token_delay))
     server = _Server(_config(app, host=host, port=port, log_level="info"), app)
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
 
 
 class _Server(uvicorn.Server):

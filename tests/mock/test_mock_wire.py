@@ -240,11 +240,13 @@ def test_stopping_the_server_cuts_open_streams_at_once(prompt: str) -> None:
 
 
 def test_serve_runs_in_the_foreground_until_ctrl_c(prompt: str) -> None:
-    command = "from streamwatch.mock import serve; serve(port=0, time_scale=0.01)"
-    process = subprocess.Popen([sys.executable, "-c", command], stderr=subprocess.PIPE, text=True)
+    command = (
+        "import socket; from streamwatch.mock import serve; sock = socket.create_server(('127.0.0.1', 0)); "
+        "print(sock.getsockname()[1], flush=True); serve(sock, time_scale=0.01)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", command], stdout=subprocess.PIPE, text=True)
     try:
-        announcement = next(line for line in process.stderr if "running on" in line)
-        url = re.search(r"http://[\d.:]+", announcement)[0]
+        url = f"http://127.0.0.1:{int(process.stdout.readline())}"
         response = httpx.post(f"{url}/v1/messages", json=body(prompt))
         process.send_signal(signal.SIGINT)
 
