@@ -30,9 +30,14 @@ answer, else null) and `attempts` (one or more: each attempt's verdict with its 
 first|retry|resume, `strategy` null|retry|prefill|user-turn, `replaces`, `dropped`, `waited` in
 seconds and `repaid`, see `resume.repaid`).
 
+`phase` says where the recovery stands (an attempt under way, a wait, a broken or a complete
+answer): what a screen offers next. A `Recovery` is an `AttemptLog` (core/attempts.py), the type a
+replayed session's attempts have too, so every view shows both the same way.
+
 Threads: `run()`, `retry()`, `resume()` and `proceed()` block on the calling thread, one at a time,
 and call the observer on it. `cancel()` and `skip_wait()` may be called from any thread. Another
-thread may read `attempts` and each attempt's `state` while it runs, as it reads a `LiveRun`'s.
+thread may read `attempts`, each attempt's `state`, `wait` and `phase` while it runs, as it reads a
+`LiveRun`'s.
 """
 
 from __future__ import annotations
@@ -46,21 +51,27 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from streamwatch.core.diagnose import StreamState, Termination, Verdict
-from streamwatch.core.live import LiveObserver, LiveResult, LiveRun
+from streamwatch.core.attempts import (
+    Attempt,
+    AttemptLog,
+    Part,
+    Reason,
+    RecoveryError,
+    continuation,
+    how_it_failed,
+    resume_about,
+    retry_about,
+)
+from streamwatch.core.live import LiveObserver, LiveRun
 from streamwatch.core.resume import (
     Salvage,
-    Stitched,
     Strategy,
     choose_strategy,
-    continued,
     is_prefill_refusal,
-    repaid,
     resume_request,
     retry_delay,
     retry_request,
     salvage,
-    stitch,
 )
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -75,39 +86,17 @@ class OnFailure(StrEnum):
     RESUME = "resume"
 
 
-class Reason(StrEnum):
-    FIRST = "first"
-    RETRY = "retry"
-    RESUME = "resume"
+class Phase(StrEnum):
+    """Where a recovery stands, which says what the user may do next."""
 
-
-class RecoveryError(Exception):
-    """A retry or resume asked for at the wrong moment (the message is one line, for the user)."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """Where one attempt's text begins in the stitched answer."""
-
-    attempt: int
-    start: int
-    repeated: str = ""
-    """The start of this attempt's text that repeated the end of the answer before it, left out."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer across attempts: the text of the attempts a resume chained, joined at the seams.
-
-    A retry replaces: the answer starts again with its text (the first part)."""
-
-    text: str
-    parts: tuple[Part, ...]
-
-    @property
-    def seams(self) -> list[int]:
-        """Offsets in `text` where a continuation begins."""
-        return [part.start for part in self.parts[1:]]
+    BUSY = "busy"
+    """An attempt is planned, sent or streaming."""
+    WAITING = "waiting"
+    """Counting down before the next attempt (`Recovery.wait`)."""
+    BROKEN = "broken"
+    """The last attempt finished without a complete answer: it may be retried or resumed."""
+    DONE = "done"
+    """The answer is complete."""
 
 
 @dataclass(frozen=True)
@@ -130,79 +119,6 @@ class Hold:
     attempt: int
     reason: str
     tool_calls: list[dict[str, Any]]
-
-
-@dataclass(eq=False)
-class Attempt:
-    """One request of the session: why it was sent, what it sent, what came back."""
-
-    number: int
-    reason: Reason
-    strategy: Strategy | None
-    """retry, prefill or user-turn; None for the first attempt."""
-    replaces: int | None
-    dropped: list[str]
-    """What of the replaced attempt did not go back, and why (one sentence each)."""
-    about: str
-    """Why this attempt was made, in one sentence (empty for the first)."""
-    body: dict[str, Any]
-    """The request body as built; `request` is the request as sent."""
-    run: LiveRun
-    base: Salvage | None = None
-    """The answer so far that this attempt continues (a resume), else None."""
-    base_parts: tuple[Part, ...] = ()
-    waited: float = 0.0
-    result: LiveResult | None = None
-    repaid: dict[str, Any] | None = None
-    """The tokens this attempt paid again (see `resume.repaid`); None for the first."""
-
-    @property
-    def state(self) -> StreamState:
-        return self.run.state
-
-    @property
-    def request(self) -> dict[str, Any] | None:
-        """The request as sent (method, url, headers and body; secrets redacted), once it is sent."""
-        return None if self.run.recording is None else self.run.recording.request
-
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-    @property
-    def verdict(self) -> Verdict | None:
-        return None if self.result is None else self.result.verdict
-
-    @property
-    def usage(self) -> dict[str, int | None]:
-        """Its tokens; none at all for an HTTP error status (no stream, nothing generated)."""
-        if self.state.is_http_error:
-            return {"input_tokens": 0, "output_tokens": 0}
-        return {"input_tokens": self.state.input_tokens, "output_tokens": self.state.output_tokens}
-
-    @property
-    def answer(self) -> Answer:
-        """The answer as this attempt leaves it: its text, after the answer it continues."""
-        if self.base is None:
-            return Answer(self.state.text, (Part(self.number, 0),))
-        if not self.state.text:
-            return Answer(_texts(self.base), self.base_parts)
-        joined = _join(self.base, self.state.text)
-        return Answer(joined.text, (*self.base_parts, Part(self.number, joined.seam, joined.repeated)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The attempt's verdict and how it came to be, for JSON."""
-        verdict = {} if self.verdict is None else self.verdict.to_dict()
-        return {
-            "number": self.number,
-            "reason": self.reason.value,
-            "strategy": None if self.strategy is None else self.strategy.value,
-            "replaces": self.replaces,
-            "dropped": list(self.dropped),
-            "waited": round(self.waited, 3),
-            "repaid": self.repaid,
-            **verdict,
-        }
 
 
 class RecoveryObserver(LiveObserver):
@@ -234,7 +150,7 @@ class _Plan:
     dropped: list[str] = field(default_factory=list)
 
 
-class Recovery:
+class Recovery(AttemptLog):
     """One session across attempts; see the module doc.
 
     `live` options go to every `LiveRun`: base_url, api_key, headers, timeout, stall_threshold,
@@ -251,6 +167,7 @@ class Recovery:
         rng: random.Random | None = None,
         **live: Any,
     ) -> None:
+        super().__init__()
         self.body = dict(body)
         self.on_failure = OnFailure(on_failure)
         self.strategy = Strategy(strategy)
@@ -261,12 +178,11 @@ class Recovery:
         if max_attempts < 1:
             raise ValueError("max_attempts must be 1 or more")
         self.max_attempts = max_attempts
-        self.attempts: list[Attempt] = []
         self.pending: Attempt | None = None
         """The attempt planned and waiting to be sent."""
+        self.wait: Wait | None = None
+        """The wait under way before the next attempt, as it last counted down."""
         self.hold: Hold | None = None
-        self.stopped: str | None = None
-        """Why the last call ended without a complete answer, in one sentence (None if it did not)."""
         self._observer = observer or RecoveryObserver()
         self._rng = rng or random.Random()
         self._live = live
@@ -279,21 +195,22 @@ class Recovery:
     # ----- the public surface -----------------------------------------------------------------
 
     @property
-    def current(self) -> Attempt | None:
-        """The attempt sent last (running or finished)."""
-        return self.attempts[-1] if self.attempts else None
-
-    @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
     @property
-    def complete(self) -> bool:
-        return self.current is not None and self.current.finished and self.current.state.complete
+    def recovered(self) -> bool:
+        """A recovery was asked for, or more than one attempt made: the verdict speaks of attempts."""
+        return self.on_failure is not OnFailure.NONE or len(self.attempts) > 1
 
-    def answer(self) -> Answer:
+    @property
+    def phase(self) -> Phase:
+        if self.wait is not None:
+            return Phase.WAITING
         current = self.current
-        return Answer("", ()) if current is None else current.answer
+        if current is None or not current.finished or self.pending is not None:
+            return Phase.BUSY
+        return Phase.DONE if self.complete else Phase.BROKEN
 
     def run(self) -> Attempt:
         """Send the request, then recover as `on_failure` says; the last attempt.
@@ -343,22 +260,6 @@ class Recovery:
         """The text with every secret of this session replaced, for anything shown to the user."""
         current = self.current
         return text if current is None else current.run.redact(text)
-
-    def verdict(self) -> dict[str, Any]:
-        """The JSON verdict: the last attempt's, and, if a recovery was asked for or made, the answer
-        across attempts (`text`), its `seams`, why recovery `stopped` and every attempt's verdict."""
-        current = self.current
-        if current is None or current.verdict is None:
-            raise RecoveryError("no attempt has finished yet")
-        out = current.verdict.to_dict()
-        if self.on_failure is OnFailure.NONE and len(self.attempts) == 1:
-            return out
-        answer = current.answer
-        out["text"] = answer.text
-        out["seams"] = answer.seams
-        out["stopped"] = self.stopped
-        out["attempts"] = [attempt.to_dict() for attempt in self.attempts]
-        return out
 
     # ----- one attempt after another ----------------------------------------------------------
 
@@ -438,9 +339,7 @@ class Recovery:
         finally:
             self.pending = None
             self._skip.clear()
-        attempt.result = run.run()
-        if previous is not None and attempt.strategy is not None:
-            attempt.repaid = repaid(previous.usage, attempt.usage, attempt.strategy)
+        self.finish(attempt, run.run().verdict)
         self._observer.on_attempt_end(attempt)
         return attempt
 
@@ -485,44 +384,30 @@ class Recovery:
         delay = self._delay(attempt)
         if delay is None:
             if state.headers.get("x-should-retry", "").strip().lower() == "false":
-                self.stopped = f"{_failure(state)}: the server says not to retry (x-should-retry: false)"
+                self.stopped = f"{how_it_failed(state)}: the server says not to retry (x-should-retry: false)"
             else:
-                self.stopped = f"{_failure(state)} is not worth retrying: the same request would fail the same way"
+                self.stopped = f"{how_it_failed(state)} is not worth retrying: the same request would fail the same way"
             return None
         plan = self._retry_plan(attempt, left) if action is Reason.RETRY else self._resume_plan(attempt, self.strategy)
         return plan, delay
 
     def _retry_plan(self, previous: Attempt, left: Salvage, about: str = "") -> _Plan:
-        about = about or f"the same request again, in place of attempt {previous.number}: {_failure(previous.state)}"
+        about = about or retry_about(previous)
         return _Plan(Reason.RETRY, Strategy.RETRY, retry_request(self.body), about, dropped=left.dropped)
 
     def _resume_plan(self, previous: Attempt, requested: Strategy) -> _Plan:
-        left = salvage(previous.state)
-        chain = left if previous.base is None else continued(previous.base, left)
+        left, chain, parts = continuation(previous)
         if chain.empty:
             about = f"attempt {previous.number} left no answer to continue, so the same request again"
             return self._retry_plan(previous, left, about)
-        parts = self._parts(previous, left)
         model = str(self.body.get("model"))
         strategy = choose_strategy(requested, model, self.body)
         if strategy is Strategy.PREFILL and requested is Strategy.AUTO and self._prefill_refused:
             strategy = Strategy.USER_TURN
-        how = "as prefill" if strategy is Strategy.PREFILL else "after a user turn asking to continue"
-        about = f"continues the {len(chain.partial)} characters of answer so far, {how}"
-        if previous.strategy is Strategy.PREFILL and strategy is Strategy.USER_TURN and self._prefill_refused:
-            about = f"{model} refused prefill (HTTP 400): {about}"
+        refused = previous.strategy is Strategy.PREFILL and strategy is Strategy.USER_TURN and self._prefill_refused
+        about = resume_about(chain, strategy, refused_by=model if refused else None)
         body = resume_request(self.body, chain, strategy)
         return _Plan(Reason.RESUME, strategy, body, about, chain, parts, dropped=left.dropped)
-
-    def _parts(self, previous: Attempt, left: Salvage) -> tuple[Part, ...]:
-        """Where each attempt of the answer so far begins in it, once `previous` is continued."""
-        if previous.base is None:
-            return (Part(previous.number, 0),)
-        kept = _texts(left)
-        if not kept:
-            return previous.base_parts
-        joined = _join(previous.base, kept)
-        return (*previous.base_parts, Part(previous.number, joined.seam, joined.repeated))
 
     # ----- waiting ----------------------------------------------------------------------------
 
@@ -551,39 +436,14 @@ class Recovery:
         left = seconds
         try:
             while left > 0 and not self._skip.is_set() and not self.cancelled:
-                self._observer.on_wait(Wait(before, seconds, left, why))
+                self.wait = Wait(before, seconds, left, why)
+                self._observer.on_wait(self.wait)
                 self._wake.wait(min(WAIT_TICK, left))
                 left = max(0.0, deadline - time.monotonic())
         except KeyboardInterrupt:
             self._cancelled.set()
+        finally:
+            self.wait = None
         skipped = self._skip.is_set()
         self._observer.on_wait(Wait(before, seconds, 0.0, why, skipped=skipped and not self.cancelled))
         return time.monotonic() - started
-
-
-def _texts(left: Salvage) -> str:
-    return "".join(block["text"] for block in left.kept if block["type"] == "text")
-
-
-def _join(base: Salvage, text: str) -> Stitched:
-    return stitch(_texts(base), text, base.trimmed)
-
-
-def _failure(state: StreamState) -> str:
-    """How an attempt failed, in a few words."""
-    termination = state.termination
-    error = state.error or state.end_error or {}
-    if termination is Termination.HTTP_ERROR:
-        return f"HTTP {state.status} {error.get('type', '')}".rstrip()
-    if termination is Termination.ERROR_EVENT:
-        return f"an error event ({error.get('type', '?')})"
-    if termination is Termination.TRANSPORT_ERROR:
-        return f"a transport error ({error.get('type', '?')})"
-    return _ENDINGS.get(termination, "a stream that did not finish")
-
-
-_ENDINGS = {
-    Termination.EOF: "an early end of the body (no message_stop)",
-    Termination.TIMEOUT: "a read timeout",
-    Termination.CANCELLED: "a cancel",
-}

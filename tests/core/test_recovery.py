@@ -13,6 +13,7 @@ from streamwatch.core.live import LiveRun, request_body
 from streamwatch.core.recording import SessionWriter, load_session
 from streamwatch.core.recovery import (
     Part,
+    Phase,
     Reason,
     Recovery,
     RecoveryError,
@@ -157,8 +158,10 @@ def test_a_watcher_never_reads_a_later_attempt_s_clock_half_set(server, request,
 def test_manual_resume_after_a_run_that_does_not_recover_by_itself(server, request):
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
     rec = recovery(server.base_url, body, "error_overloaded", save=False)
+    assert rec.phase is Phase.BUSY
     first = rec.run()
     assert len(rec.attempts) == 1 and not first.state.complete and rec.stopped is None
+    assert rec.phase is Phase.BROKEN
 
     last = rec.resume()
 
@@ -221,11 +224,13 @@ def test_skip_ends_a_long_wait_from_another_thread():
         started = time.monotonic()
         worker.start()
         wait_for(lambda: log.waits)
+        assert rec.phase is Phase.WAITING and (rec.wait.before, rec.wait.seconds) == (2, 30)
         rec.skip_wait()
         worker.join(10)
     assert time.monotonic() - started < 5 and not worker.is_alive()
     assert log.waits[0].seconds == 30 and log.waits[-1].skipped
     assert rec.complete and stub.requests == 2 and rec.attempts[1].waited < 5
+    assert rec.phase is Phase.DONE and rec.wait is None
 
 
 def test_cancel_during_a_wait_sends_nothing_more():

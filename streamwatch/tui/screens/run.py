@@ -23,11 +23,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Footer, Input, Static
 
+from streamwatch.core.attempts import Attempt, Part
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.playback import Follower, Player
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
-from streamwatch.core.recovery import Attempt, Hold, Part, Recovery, RecoveryError, RecoveryObserver, Wait
+from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
@@ -47,14 +48,10 @@ class LiveWatch(RecoveryObserver):
     """What a recovery running on a worker thread tells the screen; the screen reads it each frame."""
 
     def __init__(self) -> None:
-        self.wait: Wait | None = None
         self.hold: Hold | None = None
 
     def on_attempt(self, attempt: Attempt) -> None:
         self.hold = None
-
-    def on_wait(self, wait: Wait) -> None:
-        self.wait = wait if wait.left > 0 else None
 
     def on_hold(self, hold: Hold) -> None:
         self.hold = hold
@@ -222,7 +219,6 @@ class RunScreen(Screen[None]):
         self.feed = feed
         self.clock = clock
         self._verdict_key: tuple[object, ...] = ()
-        self._was_replay = feed.is_replay
         self._state_id = 0
         self._bindings_key: tuple[object, ...] = ()
         self._hold_asked: Hold | None = None
@@ -299,12 +295,12 @@ class RunScreen(Screen[None]):
             self.query_one(ToolPane).reset()
             if feed.attempt is not None and feed.attempt.base is not None:
                 self._show_answer(text, feed.attempt.answer.text, feed.attempt.base_parts[1:], seam_at_end=True)
-        bindings_key = (feed.is_replay, self._recovery_state())
+        bindings_key = (feed.is_replay, self._phase())
         if bindings_key != self._bindings_key:
             self._bindings_key = bindings_key
             self.refresh_bindings()
         kind = self.query_one(StatusLine).show_status(state, player.position, self._prefix())
-        wait = feed.watch.wait if feed.watch is not None else None
+        wait = feed.live.wait if feed.live is not None else None
         if wait is not None:
             self.query_one(StatusLine).show_wait(wait)
         stall = None
@@ -373,17 +369,9 @@ class RunScreen(Screen[None]):
             lines.append(f"Recovery stopped: {live.stopped}")
         return lines
 
-    def _recovery_state(self) -> str:
-        """none (no live run), busy (an attempt or wait under way), waiting, broken, done."""
-        live, watch = self.feed.live, self.feed.watch
-        if live is None:
-            return "none"
-        if watch is not None and watch.wait is not None:
-            return "waiting"
-        current = live.current
-        if current is None or not current.finished or live.pending is not None:
-            return "busy"
-        return "done" if live.complete else "broken"
+    def _phase(self) -> Phase | None:
+        """Where the live recovery stands; None when there is no live run."""
+        return None if self.feed.live is None else self.feed.live.phase
 
     def _ask_hold(self) -> None:
         watch = self.feed.watch
@@ -400,7 +388,7 @@ class RunScreen(Screen[None]):
 
     def _next_in_tour(self, now: float) -> None:
         feed = self.feed
-        if feed.then is None or self._recovery_state() not in ("done", "broken"):
+        if feed.then is None or self._phase() not in (Phase.DONE, Phase.BROKEN):
             return
         if self._ended_at is None:
             self._ended_at = now
@@ -429,14 +417,14 @@ class RunScreen(Screen[None]):
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
         if action in RECOVERY_ACTIONS:
-            state = self._recovery_state()
+            phase = self._phase()
             if action == "recover":
-                return state == "broken"
+                return phase is Phase.BROKEN
             if action == "skip_wait":
-                return state == "waiting"
+                return phase is Phase.WAITING
             if action == "cancel":
-                return state in ("busy", "waiting")
-            return state != "none"
+                return phase in (Phase.BUSY, Phase.WAITING)
+            return phase is not None
         return True
 
     def action_recover(self, how: str) -> None:

@@ -1,0 +1,249 @@
+"""The attempts of one session: why each was sent, what came back, and the answer across them.
+
+An `Attempt` is one request of a session: the first, a **retry** (the same request again: its
+answer replaces the broken one) or a **resume** (the broken answer continued: the continuation is
+stitched to it, see `core/resume.py`). An `AttemptLog` holds them in order, with why recovery
+stopped.
+
+Live, `Recovery` (core/recovery.py) is the `AttemptLog` that sends them. How a resume continues
+the answer so far, where each attempt's text begins in it and why an attempt was sent are computed
+here (`continuation`, `retry_about`, `resume_about`), from the attempts' states alone.
+
+An attempt's `run` is where its request went (the `LiveRun` sending it): it has the stream's `state`
+so far and its `recording`.
+
+Nothing here sends, waits or imports the SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from streamwatch.core.diagnose import StreamState, Termination, Verdict
+from streamwatch.core.recording import Recording
+from streamwatch.core.resume import Salvage, Stitched, Strategy, continued, repaid, salvage, stitch
+
+
+class Reason(StrEnum):
+    FIRST = "first"
+    RETRY = "retry"
+    RESUME = "resume"
+
+
+class RecoveryError(Exception):
+    """A retry, resume or verdict asked for at the wrong moment (the message is one line, for the user)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where one attempt's text begins in the stitched answer."""
+
+    attempt: int
+    start: int
+    repeated: str = ""
+    """The start of this attempt's text that repeated the end of the answer before it, left out."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer across attempts: the text of the attempts a resume chained, joined at the seams.
+
+    A retry replaces: the answer starts again with its text (the first part)."""
+
+    text: str
+    parts: tuple[Part, ...]
+
+    @property
+    def seams(self) -> list[int]:
+        """Offsets in `text` where a continuation begins."""
+        return [part.start for part in self.parts[1:]]
+
+
+class Run(Protocol):
+    """Where an attempt's request went: a `LiveRun`."""
+
+    @property
+    def state(self) -> StreamState: ...
+
+    @property
+    def recording(self) -> Recording | None: ...
+
+
+@dataclass(eq=False)
+class Attempt:
+    """One request of the session: why it was sent, what it sent, what came back."""
+
+    number: int
+    reason: Reason
+    strategy: Strategy | None
+    """retry, prefill or user-turn; None for the first attempt."""
+    replaces: int | None
+    dropped: list[str]
+    """What of the replaced attempt did not go back, and why (one sentence each)."""
+    about: str
+    """Why this attempt was made, in one sentence (empty for the first)."""
+    body: dict[str, Any]
+    """The request body as built; `request` is the request as sent."""
+    run: Run
+    base: Salvage | None = None
+    """The answer so far that this attempt continues (a resume), else None."""
+    base_parts: tuple[Part, ...] = ()
+    waited: float = 0.0
+    verdict: Verdict | None = None
+    """Set when the attempt finished."""
+    repaid: dict[str, Any] | None = None
+    """The tokens this attempt paid again (see `resume.repaid`); None for the first."""
+
+    @property
+    def state(self) -> StreamState:
+        return self.run.state
+
+    @property
+    def request(self) -> dict[str, Any] | None:
+        """The request as sent (method, url, headers and body; secrets redacted), once it is sent."""
+        recording = self.run.recording
+        return None if recording is None else recording.request
+
+    @property
+    def finished(self) -> bool:
+        return self.verdict is not None
+
+    @property
+    def usage(self) -> dict[str, int | None]:
+        """Its tokens; none at all for an HTTP error status (no stream, nothing generated)."""
+        if self.state.is_http_error:
+            return {"input_tokens": 0, "output_tokens": 0}
+        return {"input_tokens": self.state.input_tokens, "output_tokens": self.state.output_tokens}
+
+    @property
+    def answer(self) -> Answer:
+        """The answer as this attempt leaves it: its text, after the answer it continues."""
+        if self.base is None:
+            return Answer(self.state.text, (Part(self.number, 0),))
+        if not self.state.text:
+            return Answer(_texts(self.base), self.base_parts)
+        joined = _join(self.base, self.state.text)
+        return Answer(joined.text, (*self.base_parts, Part(self.number, joined.seam, joined.repeated)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt's verdict and how it came to be, for JSON."""
+        verdict = {} if self.verdict is None else self.verdict.to_dict()
+        return {
+            "number": self.number,
+            "reason": self.reason.value,
+            "strategy": None if self.strategy is None else self.strategy.value,
+            "replaces": self.replaces,
+            "dropped": list(self.dropped),
+            "waited": round(self.waited, 3),
+            "repaid": self.repaid,
+            **verdict,
+        }
+
+
+class AttemptLog:
+    """The attempts of one session, in order; see the module doc."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        self.stopped: str | None = None
+        """Why recovery ended without a complete answer, in one sentence (None if it did not)."""
+
+    @property
+    def current(self) -> Attempt | None:
+        """The attempt sent last (running or finished)."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def complete(self) -> bool:
+        return self.current is not None and self.current.finished and self.current.state.complete
+
+    @property
+    def recovered(self) -> bool:
+        """Whether the verdict speaks of attempts: more than one was sent."""
+        return len(self.attempts) > 1
+
+    def answer(self) -> Answer:
+        current = self.current
+        return Answer("", ()) if current is None else current.answer
+
+    def verdict(self) -> dict[str, Any]:
+        """The JSON verdict: the last attempt's, and, when `recovered`, the answer across attempts
+        (`text`), its `seams`, why recovery `stopped` and every attempt's verdict."""
+        current = self.current
+        if current is None or current.verdict is None:
+            raise RecoveryError("no attempt has finished yet")
+        out = current.verdict.to_dict()
+        if not self.recovered:
+            return out
+        answer = current.answer
+        out["text"] = answer.text
+        out["seams"] = answer.seams
+        out["stopped"] = self.stopped
+        out["attempts"] = [attempt.to_dict() for attempt in self.attempts]
+        return out
+
+    def finish(self, attempt: Attempt, verdict: Verdict) -> None:
+        """The attempt ended: its verdict, and the tokens it paid again over the attempt it replaces."""
+        attempt.verdict = verdict
+        if attempt.replaces is not None and attempt.strategy is not None:
+            attempt.repaid = repaid(self.attempts[attempt.replaces - 1].usage, attempt.usage, attempt.strategy)
+
+
+def continuation(previous: Attempt) -> tuple[Salvage, Salvage, tuple[Part, ...]]:
+    """What a resume of `previous` works from: what `previous` left (`salvage`), the answer so far that
+    goes back (what every attempt it continues left, joined), and where each attempt's text begins in it."""
+    left = salvage(previous.state)
+    chain = left if previous.base is None else continued(previous.base, left)
+    return left, chain, _parts(previous, left)
+
+
+def retry_about(previous: Attempt) -> str:
+    return f"the same request again, in place of attempt {previous.number}: {how_it_failed(previous.state)}"
+
+
+def resume_about(chain: Salvage, strategy: Strategy, refused_by: str | None = None) -> str:
+    """Why a resume was sent; `refused_by`: the model, when it has just refused the answer as prefill."""
+    how = "as prefill" if strategy is Strategy.PREFILL else "after a user turn asking to continue"
+    about = f"continues the {len(chain.partial)} characters of answer so far, {how}"
+    return about if refused_by is None else f"{refused_by} refused prefill (HTTP 400): {about}"
+
+
+def how_it_failed(state: StreamState) -> str:
+    """How an attempt failed, in a few words."""
+    termination = state.termination
+    error = state.error or state.end_error or {}
+    if termination is Termination.HTTP_ERROR:
+        return f"HTTP {state.status} {error.get('type', '')}".rstrip()
+    if termination is Termination.ERROR_EVENT:
+        return f"an error event ({error.get('type', '?')})"
+    if termination is Termination.TRANSPORT_ERROR:
+        return f"a transport error ({error.get('type', '?')})"
+    return _ENDINGS.get(termination, "a stream that did not finish")
+
+
+_ENDINGS = {
+    Termination.EOF: "an early end of the body (no message_stop)",
+    Termination.TIMEOUT: "a read timeout",
+    Termination.CANCELLED: "a cancel",
+}
+
+
+def _parts(previous: Attempt, left: Salvage) -> tuple[Part, ...]:
+    """Where each attempt of the answer so far begins in it, once `previous` is continued."""
+    if previous.base is None:
+        return (Part(previous.number, 0),)
+    kept = _texts(left)
+    if not kept:
+        return previous.base_parts
+    joined = _join(previous.base, kept)
+    return (*previous.base_parts, Part(previous.number, joined.seam, joined.repeated))
+
+
+def _texts(left: Salvage) -> str:
+    return "".join(block["text"] for block in left.kept if block["type"] == "text")
+
+
+def _join(base: Salvage, text: str) -> Stitched:
+    return stitch(_texts(base), text, base.trimmed)
