@@ -12,6 +12,7 @@ from pathlib import Path
 
 from streamwatch.core.diagnose import End
 from streamwatch.core.recording import SessionWriter
+from streamwatch.core.resume import interruption_note
 from tests import streams as s
 
 TOOL_INPUT = {"path": "report.md", "content": "Quarterly numbers. " * 40}
@@ -96,3 +97,52 @@ def write_sample(folder: Path) -> list[Path]:
     for age, path in enumerate(paths):
         os.utime(path, (1_700_000_000 + age * 60, 1_700_000_000 + age * 60))
     return paths
+
+
+FIRST_DRAFT = "A first draft that breaks off in the mid"
+CONTINUATION = "dle of its second sentence. Then it ends."
+RESUMED_ANSWER = FIRST_DRAFT + CONTINUATION
+
+
+def write_resumed(
+    folder: Path,
+    name: str = "20261122-100000-demo-5e55e55e.jsonl",
+    *,
+    pid: int = 4242,
+    host: str = "devbox",
+    gap: float = 2.0,
+    stall_after: int | None = None,
+    complete: bool = True,
+) -> Path:
+    """Two attempts of one session, as `--on-failure resume` writes them. Attempt 1 answers from 0.3 s,
+    one chunk every 0.05 s, and dies inside its text (no message_stop); `gap` seconds after its end,
+    attempt 2 continues it after a user turn, on the same pace: with a 6 s silence after `stall_after`
+    of its chunks, and, unless `complete`, ending with an error event instead of message_stop."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    first = header("2026-11-22T10:00:00.000+00:00", "demo", "claude-sonnet-4-6", "5e55e55e")
+    first.update(pid=pid, host=host)
+    body = first["request"]["body"]
+    resumed = {**body, "messages": [*body["messages"], {"role": "assistant", "content": FIRST_DRAFT},
+                                    {"role": "user", "content": interruption_note(FIRST_DRAFT)}]}
+    ending = [s.message_delta("end_turn", 12), s.message_stop()] if complete else [s.error()]
+    attempts = [
+        [s.message_start(), *s.text_block(0, FIRST_DRAFT)[:-1]],
+        [s.message_start(input_tokens=60), *s.text_block(0, CONTINUATION), *ending],
+    ]
+    with SessionWriter(path, first) as writer:
+        t = 0.0
+        for number, chunks in enumerate(attempts, start=1):
+            if number == 2:
+                t += gap
+                link = {"reason": "resume", "replaces": 1, "strategy": "user-turn", "dropped": []}
+                writer.attempt({**first["request"], "body": resumed}, t, **link)
+            started = t
+            writer.response(200, {"content-type": "text/event-stream"}, started + 0.3)
+            t = started + 0.3
+            for i, chunk in enumerate(chunks):
+                t += 0.05 + (6.0 if number == 2 and i == stall_after else 0.0)
+                writer.chunk(chunk, round(t, 6))
+            t = round(t + 0.01, 6)
+            writer.end(End.EOF, t)
+    return path

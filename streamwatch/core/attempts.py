@@ -5,25 +5,32 @@ answer replaces the broken one) or a **resume** (the broken answer continued: th
 stitched to it, see `core/resume.py`). An `AttemptLog` holds them in order, with why recovery
 stopped.
 
-Live, `Recovery` (core/recovery.py) is the `AttemptLog` that sends them. How a resume continues
-the answer so far, where each attempt's text begins in it and why an attempt was sent are computed
-here (`continuation`, `retry_about`, `resume_about`), from the attempts' states alone.
+Live, `Recovery` (core/recovery.py) is the `AttemptLog` that sends them. A saved session holds the
+same facts: one `Recording` per request, each later one with the link its `attempt` record gave
+(reason, replaces, strategy, dropped). `AttemptLog.record` turns the recordings back into the
+attempts as the live run knew them, with the code the live run used: the answer a resume continues
+and where each attempt's text begins in it, why the attempt was sent (`about`), what it paid again.
+A recording without a link after the first is the SDK following a redirect: the same attempt goes
+on with it. What a file does not hold: why recovery stopped (`stopped` stays None), and the wait on
+its own: a recorded attempt's `waited` is the time from the previous attempt's end to its request
+(the wait, or the time the user took to press retry or resume).
 
-An attempt's `run` is where its request went (the `LiveRun` sending it): it has the stream's `state`
-so far and its `recording`.
+An attempt's `run` is where its request went: the `LiveRun` sending it, or the `Player` replaying
+its recording. Either has the stream's `state` so far and its `recording`.
 
-Nothing here sends, waits or imports the SDK.
+Nothing here sends, waits or imports the SDK: `analyze`, replay and attach use it as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from streamwatch.core.diagnose import StreamState, Termination, Verdict
 from streamwatch.core.recording import Recording
-from streamwatch.core.resume import Salvage, Stitched, Strategy, continued, repaid, salvage, stitch
+from streamwatch.core.resume import Salvage, Stitched, Strategy, continued, is_prefill_refusal, repaid, salvage, stitch
 
 
 class Reason(StrEnum):
@@ -62,7 +69,7 @@ class Answer:
 
 
 class Run(Protocol):
-    """Where an attempt's request went: a `LiveRun`."""
+    """Where an attempt's request went: a `LiveRun` live, a `Player` in a replay."""
 
     @property
     def state(self) -> StreamState: ...
@@ -85,7 +92,7 @@ class Attempt:
     about: str
     """Why this attempt was made, in one sentence (empty for the first)."""
     body: dict[str, Any]
-    """The request body as built; `request` is the request as sent."""
+    """The request body as built (read back from a session file: as sent); `request` is the request as sent."""
     run: Run
     base: Salvage | None = None
     """The answer so far that this attempt continues (a resume), else None."""
@@ -148,7 +155,8 @@ class AttemptLog:
     def __init__(self) -> None:
         self.attempts: list[Attempt] = []
         self.stopped: str | None = None
-        """Why recovery ended without a complete answer, in one sentence (None if it did not)."""
+        """Why recovery ended without a complete answer, in one sentence (None if it did not, or if
+        nobody knows: a saved session does not say)."""
 
     @property
     def current(self) -> Attempt | None:
@@ -189,6 +197,45 @@ class AttemptLog:
         attempt.verdict = verdict
         if attempt.replaces is not None and attempt.strategy is not None:
             attempt.repaid = repaid(self.attempts[attempt.replaces - 1].usage, attempt.usage, attempt.strategy)
+
+    def record(self, recording: Recording, run: Run) -> Attempt:
+        """The attempt a saved session's next recording made, as the live run made it (the attempts
+        before it have finished): added to the log, or, when the SDK followed a redirect, the current
+        attempt going on with `run`."""
+        previous = self.current
+        body = recording.request.get("body")
+        body = dict(body) if isinstance(body, dict) else {}
+        if previous is None:
+            attempt = Attempt(1, Reason.FIRST, None, None, [], "", body, run)
+        elif not recording.link:
+            previous.run, previous.verdict, previous.repaid = run, None, None
+            return previous
+        else:
+            attempt = self._recorded(previous, recording, body, run)
+        self.attempts.append(attempt)
+        return attempt
+
+    def _recorded(self, previous: Attempt, recording: Recording, body: dict[str, Any], run: Run) -> Attempt:
+        link = recording.link
+        dropped = link.get("dropped")
+        notes = [str(note) for note in dropped] if isinstance(dropped, list) else []
+        number, waited = previous.number + 1, _gap(previous, recording)
+        strategy = _strategy(link.get("strategy"))
+        if link.get("reason") != Reason.RESUME or strategy not in (Strategy.PREFILL, Strategy.USER_TURN):
+            return Attempt(number, Reason.RETRY, Strategy.RETRY, previous.number, notes, retry_about(previous), body,
+                           run, waited=waited)
+        _, chain, parts = continuation(previous)
+        refused = (strategy is Strategy.USER_TURN and previous.strategy is Strategy.PREFILL and any(
+            a.strategy is Strategy.PREFILL and is_prefill_refusal(a.state.status, a.state.error) for a in self.attempts
+        ))
+        about = resume_about(chain, strategy, refused_by=str(body.get("model")) if refused else None)
+        return Attempt(number, Reason.RESUME, strategy, previous.number, notes, about, body, run,
+                       base=chain, base_parts=parts, waited=waited)
+
+
+def attempt_count(recordings: Sequence[Recording]) -> int:
+    """How many attempts a session's recordings are: the first, then one per recording with a link."""
+    return min(1, len(recordings)) + sum(1 for recording in recordings[1:] if recording.link)
 
 
 def continuation(previous: Attempt) -> tuple[Salvage, Salvage, tuple[Part, ...]]:
@@ -247,3 +294,19 @@ def _texts(left: Salvage) -> str:
 
 def _join(base: Salvage, text: str) -> Stitched:
     return stitch(_texts(base), text, base.trimmed)
+
+
+def _strategy(value: object) -> Strategy | None:
+    try:
+        return Strategy(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _gap(previous: Attempt, recording: Recording) -> float:
+    """Seconds from the end of `previous` to `recording`'s request, on the session clock."""
+    before = previous.run.recording
+    ended = None if before is None or before.ending is None else before.ending.get("t")
+    if not isinstance(ended, (int, float)):
+        return 0.0
+    return max(0.0, recording.started_t - ended)

@@ -4,6 +4,12 @@
 passed in (`tick(now)`), so the same code serves a live run (the recording grows while it plays, and
 `live=True` feeds each chunk as soon as it is there), a timed replay, an attach to a file another
 process is writing (`Follower` grows the recording), and tests with a fixed clock.
+
+`SessionPlayer` plays a whole session the same way, one recording after another on the session's
+clock: each attempt at its recorded pace, then the time until the next attempt's request (a wait,
+or the user deciding), scaled like the rest, skipped at max speed. As it goes it keeps the attempts
+as the live run knew them (`log`, see core/attempts.py): the stitched answer, each attempt's verdict
+and what it paid again, each as of the moment played.
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from streamwatch.core.attempts import Attempt, AttemptLog, attempt_count
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.recording import Recording, SessionError, apply_record, parse_session
+from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session
 
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
 
 
 class Player:
+    """Plays one recording. With `live=True` the recording may still grow (a live run, a followed file);
+    otherwise it is whole, and one without an end record plays to where it was cut off
+    (`Recording.final_end`), as `analyze` reads it."""
+
     def __init__(
         self, recording: Recording, stall_threshold: float, speed: float | None = 1.0, live: bool = False
     ) -> None:
@@ -62,7 +73,8 @@ class Player:
     def _feed(self, limit: float | None, deadline: float | None = None, until_events: int | None = None) -> bool:
         recording, state = self.recording, self.state
         changed = False
-        if not self._responded and (recording.status is not None or recording.chunks or recording.ending):
+        whole = not self.live
+        if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
             state.response(recording.status, recording.headers)
             self._responded = changed = True
         chunks = recording.chunks
@@ -80,16 +92,22 @@ class Player:
             changed = True
             if rel is not None and (self.live or self.speed is None or until_events is not None):
                 self.position = max(self.position, rel)
-        if self._next == len(chunks) and recording.ending is not None and not self.finished:
+        if self._next == len(chunks) and (whole or recording.ending is not None) and not self.finished:
             if until_events is not None and len(state.events) >= until_events:
                 return changed
             kind, end_t, error = recording.final_end()
             if limit is None or end_t is None or end_t <= limit:
-                state.end(kind, end_t, error)
+                state.end(kind, end_t, error, sdk=(recording.ending or {}).get("sdk"))
                 if end_t is not None:
                     self.position = max(self.position, end_t)
                 changed = True
         return changed
+
+    def play_to(self, position: float, everything: bool = False, deadline: float | None = None) -> bool:
+        """Move the clock on to `position` (it never goes back) and feed what was recorded up to it, or
+        `everything` recorded so far; until `deadline` (`time.perf_counter`) at most. True if anything changed."""
+        self.position = max(self.position, position)
+        return self._feed(None if everything else self.position, deadline)
 
     def toggle(self) -> None:
         self.playing = not self.playing
@@ -164,3 +182,151 @@ class Follower:
                 if reason:
                     self.session.skipped.append(reason)
         return bool(lines)
+
+
+class SessionPlayer:
+    """A session's recordings played one after another on the session's clock; see the module doc.
+
+    It is steered as a `Player` is (tick, toggle, speed, step, start, end, next anomaly). `state`,
+    `recording` and `position` are the current recording's (`position` on its attempt's clock),
+    `elapsed` and `duration` the session's. With `live=True` it follows a session that grows
+    (`Follower`): everything recorded is fed at once, and a new recording is taken up as it appears.
+    """
+
+    def __init__(
+        self, session: Session, stall_threshold: float, speed: float | None = 1.0, live: bool = False
+    ) -> None:
+        self.session = session
+        self.stall_threshold = stall_threshold
+        self.speed = speed
+        self.live = live
+        self.playing = True
+        self._clock: float | None = None
+        self._restart()
+
+    def _restart(self) -> None:
+        self.log = AttemptLog()
+        self.elapsed = 0.0
+        self._index = -1
+        self._take_next()
+
+    def _take_next(self) -> None:
+        self._index += 1
+        self.player = Player(self.session.attempts[self._index], self.stall_threshold, speed=None, live=self.live)
+        self.attempt: Attempt = self.log.record(self.player.recording, self.player)
+
+    @property
+    def state(self) -> StreamState:
+        return self.player.state
+
+    @property
+    def recording(self) -> Recording:
+        return self.player.recording
+
+    @property
+    def position(self) -> float:
+        return self.player.position
+
+    @property
+    def total(self) -> int:
+        """How many attempts the session holds (so far, when it grows)."""
+        return attempt_count(self.session.attempts)
+
+    @property
+    def finished(self) -> bool:
+        """The last recording has been played to its end."""
+        return self.player.finished and not self._has_next()
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the session's first request to its last recording's end."""
+        last = self.session.latest
+        _, end_t, _ = last.final_end()
+        return last.started_t + (end_t or 0.0)
+
+    @property
+    def next_in(self) -> float | None:
+        """Between two attempts: session seconds until the next one's request, else None."""
+        if not (self.player.finished and self._has_next()):
+            return None
+        return max(0.0, self.session.attempts[self._index + 1].started_t - self.elapsed)
+
+    def tick(self, now: float, budget: float = 0.015) -> bool:
+        """As `Player.tick`, across recordings."""
+        elapsed = 0.0 if self._clock is None else now - self._clock
+        self._clock = now
+        if self.playing and not self.finished:
+            self.elapsed += elapsed if self.live or self.speed is None else elapsed * self.speed
+        return self._play(time.perf_counter() + budget)
+
+    @property
+    def _unpaced(self) -> bool:
+        return self.live or self.speed is None
+
+    def _has_next(self) -> bool:
+        return self._index + 1 < len(self.session.attempts)
+
+    def _play(self, deadline: float) -> bool:
+        changed = False
+        while True:
+            fed = self.player.play_to(self.elapsed - self.recording.started_t, self._unpaced, deadline)
+            changed = fed or changed
+            self._settle()
+            if not (self.player.finished and self._has_next()):
+                return changed
+            if not self._unpaced and self.session.attempts[self._index + 1].started_t > self.elapsed:
+                return changed
+            self._take_next()
+            changed = True
+
+    def _settle(self) -> None:
+        """Keep the session clock up with what was fed; finish the attempt once its recording ended."""
+        self.elapsed = max(self.elapsed, self.recording.started_t + self.player.position)
+        if self.player.finished and not self.attempt.finished:
+            session = None if self.session.path is None else str(self.session.path)
+            self.log.finish(self.attempt, self.state.verdict(session=session))
+
+    def toggle(self) -> None:
+        self.playing = not self.playing
+
+    def faster(self) -> None:
+        self.speed = _next_speed(self.speed, 1)
+
+    def slower(self) -> None:
+        self.speed = _next_speed(self.speed, -1)
+
+    def step(self) -> None:
+        """Pause and show exactly one more event (or the end), into the next attempt after an end."""
+        self.playing = False
+        if self.player.finished and self._has_next():
+            self._take_next()
+        self.player.step()
+        self._settle()
+
+    def to_start(self) -> None:
+        self._restart()
+
+    def to_end(self) -> None:
+        while True:
+            self.player.to_end()
+            self._settle()
+            if not (self.player.finished and self._has_next()):
+                return
+            self._take_next()
+
+    def to_next_anomaly(self) -> bool:
+        """Feed until a new anomaly appears (or the end of the session); pause there. True if one was found."""
+        self.playing = False
+        while True:
+            found = self.player.to_next_anomaly()
+            self._settle()
+            if found or not (self.player.finished and self._has_next()):
+                return found
+            self._take_next()
+
+
+def replay_attempts(session: Session, stall_threshold: float) -> AttemptLog:
+    """The session's attempts as the live run knew them, each played to its end."""
+    player = SessionPlayer(session, stall_threshold, speed=None)
+    player.to_end()
+    return player.log

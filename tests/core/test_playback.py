@@ -1,8 +1,12 @@
 import json
 
+import pytest
+
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.playback import Follower, Player
-from streamwatch.core.recording import Recording, SessionWriter
+from streamwatch.core.playback import Follower, Player, SessionPlayer
+from streamwatch.core.recording import RECORDING_CUT, Recording, SessionWriter, load_session
+from streamwatch.core.sources import analyze
+from tests import sessions
 from tests import streams as s
 
 
@@ -93,3 +97,75 @@ def test_follower_sees_a_file_grow_and_end(tmp_path):
     assert follower.ended and player.finished and player.state.complete
     assert follower.session.skipped == []
     assert player.state.text == "followed"
+
+
+def resumed(tmp_path, **options):
+    return load_session(sessions.write_resumed(tmp_path, **options))
+
+
+# Attempt 1: ten chunks from 0.35 s to 0.80 s, its end at 0.81 s; attempt 2 asked for at 2.81 s (gap 2 s),
+# fourteen chunks from 3.16 s to 3.81 s, its end at 3.82 s (a 6 s silence delays the later ones).
+def test_a_session_plays_each_attempt_in_turn_with_the_gap_between_them(tmp_path):
+    player = SessionPlayer(resumed(tmp_path), stall_threshold=5.0)
+    assert (player.total, player.attempt.number, player.duration) == (2, 1, 3.82)
+    player.tick(100.0)
+    player.tick(100.6)
+    assert player.attempt.number == 1 and len(player.state.events) == 5 and player.next_in is None
+    player.tick(101.5)
+    assert player.attempt.finished and player.attempt.verdict.termination == "eof"
+    assert player.next_in == pytest.approx(1.31) and not player.finished
+    assert player.state.text == sessions.FIRST_DRAFT and len(player.log.attempts) == 1
+    player.tick(102.85)
+    assert player.attempt.number == 2 and player.position == pytest.approx(0.04)
+    assert len(player.state.events) == 0 and not player.attempt.finished
+    assert player.attempt.base is not None and player.attempt.answer.text == sessions.FIRST_DRAFT
+    player.tick(110.0)
+    assert player.finished and player.log.complete
+    assert player.log.answer().text == sessions.RESUMED_ANSWER and player.log.answer().seams == [40]
+    assert player.elapsed >= player.duration
+
+
+def test_speed_scales_the_gap_and_max_skips_it(tmp_path):
+    player = SessionPlayer(resumed(tmp_path, gap=30.0), stall_threshold=5.0, speed=10.0)
+    player.tick(0.0)
+    player.tick(0.5)
+    assert player.attempt.number == 1 and player.next_in == pytest.approx(30.81 - 5.0)
+    player.tick(3.6)
+    assert player.attempt.number == 2
+    fastest = SessionPlayer(resumed(tmp_path, name="fastest.jsonl", gap=30.0), stall_threshold=5.0, speed=None)
+    fastest.tick(0.0)
+    assert fastest.finished and fastest.log.complete
+
+
+def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
+    player = SessionPlayer(resumed(tmp_path, stall_after=2), stall_threshold=5.0)
+    assert player.to_next_anomaly() and player.attempt.number == 1 and not player.playing
+    assert [a.code for a in player.state.anomalies] == ["block_not_stopped"] and player.state.ended
+    player.step()
+    assert player.attempt.number == 2 and len(player.state.events) == 1
+    assert player.elapsed == pytest.approx(3.16)
+    assert player.to_next_anomaly() and player.attempt.number == 2
+    assert [a.code for a in player.state.anomalies] == ["stall"] and len(player.state.events) == 3
+    assert not player.to_next_anomaly() and player.finished
+    player.to_start()
+    assert player.attempt.number == 1 and len(player.state.events) == 0 and player.elapsed == 0
+    assert len(player.log.attempts) == 1 and not player.attempt.finished
+    player.to_end()
+    assert player.finished and [a.verdict.termination for a in player.log.attempts] == ["eof", "message_stop"]
+    assert player.log.attempts[1].repaid == {"strategy": "user-turn", "input_tokens": 60, "output_tokens": 0,
+                                             "total_tokens": 60}
+    assert player.log.attempts[1].waited == pytest.approx(2.0)
+
+
+def test_a_recording_without_an_end_replays_to_where_it_was_cut(tmp_path):
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
+    writer.response(200, {}, 0.1)
+    for i, chunk in enumerate(s.complete_text("killed")[:4]):
+        writer.chunk(chunk, 0.2 + i * 0.01)
+    writer.close()
+    session = load_session(writer.path)
+    player = SessionPlayer(session, stall_threshold=5.0)
+    player.tick(0.0)
+    player.tick(1.0)
+    assert player.finished and player.state.verdict().to_dict() == analyze(session.latest, 5.0).verdict().to_dict()
+    assert player.state.end_error == RECORDING_CUT
