@@ -125,12 +125,17 @@ class Attempt:
         return {"input_tokens": self.state.input_tokens, "output_tokens": self.state.output_tokens}
 
     @property
+    def base_answer(self) -> Answer:
+        """The answer so far that this attempt continues (a resume), as it was when the attempt was sent."""
+        return Answer("", ()) if self.base is None else Answer(_texts(self.base), self.base_parts)
+
+    @property
     def answer(self) -> Answer:
         """The answer as this attempt leaves it: its text, after the answer it continues."""
         if self.base is None:
             return Answer(self.state.text, (Part(self.number, 0),))
         if not self.state.text:
-            return Answer(_texts(self.base), self.base_parts)
+            return self.base_answer
         joined = _join(self.base, self.state.text)
         return Answer(joined.text, (*self.base_parts, Part(self.number, joined.seam, joined.repeated)))
 
@@ -175,6 +180,10 @@ class AttemptLog:
     def answer(self) -> Answer:
         current = self.current
         return Answer("", ()) if current is None else current.answer
+
+    def redact(self, text: str) -> str:
+        """The text as it may be shown: a saved session's secrets were redacted when it was written."""
+        return text
 
     def verdict(self) -> dict[str, Any]:
         """The JSON verdict: the last attempt's, and, when `recovered`, the answer across attempts

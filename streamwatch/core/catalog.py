@@ -13,7 +13,7 @@ Summaries are cached in memory by (path, mtime, size): listing again only replay
      "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
      "skipped": int (damaged lines left out), "error": str|null (why it is unreadable)}
 
-Events, badge and duration describe the session's last attempt, the one a replay shows; `duration`
+Events, badge and duration describe the session's last attempt, the one a replay ends on; `duration`
 runs from the first request to that attempt's end.
 """
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streamwatch.core.config import load_config, save_theme
-from streamwatch.core.playback import Follower, Player
+from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.recording import Recording, load_session
 from streamwatch.core.recovery import Recovery
 from streamwatch.mock import MockServer
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 
 def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed:
-    session = load_session(path)
-    player = Player(session.latest, stall_threshold, speed=speed)
+    player = SessionPlayer(load_session(path), stall_threshold, speed=speed)
     return Feed(kind="replay", player=player, session_path=path)
 
 
@@ -36,7 +35,7 @@ def attach_feed(path: Path, stall_threshold: float) -> Feed:
         f"{header.get('source', '?')} run, pid {header.get('pid', '?')} on {header.get('host', '?')}, "
         f"started {header.get('started', '?')}"
     )
-    player = Player(follower.session.latest, stall_threshold, live=True)
+    player = SessionPlayer(follower.session, stall_threshold, live=True)
     return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from streamwatch.core.diagnose import End
-from streamwatch.core.playback import Player
-from streamwatch.core.recording import Recording
+from streamwatch.core.playback import Player, SessionPlayer
+from streamwatch.core.recording import Recording, Session
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.run import Feed, RunScreen
 from tests import streams as s
@@ -72,8 +72,10 @@ def live_app(scene: str, clock: FixedClock | None = None) -> StreamwatchApp:
     return StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
 
 
-def replay_app(rec: Recording, clock: FixedClock, speed: float | None = 1.0) -> StreamwatchApp:
-    player = Player(rec, stall_threshold=5.0, speed=speed)
+def replay_app(rec: Recording | Session, clock: FixedClock, speed: float | None = 1.0) -> StreamwatchApp:
+    """A replay of one recording, or of every attempt of a session."""
+    session = rec if isinstance(rec, Session) else Session(path=SESSION, header={}, attempts=[rec])
+    player = SessionPlayer(session, stall_threshold=5.0, speed=speed)
     feed = Feed(kind="replay", player=player, session_path=SESSION)
     return StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
 

@@ -384,3 +384,23 @@ async def test_c_resumes_the_seed_failure_with_prefill_too(server):
         await until(pilot, lambda: "COMPLETE tool_use" in status(app))
         await until(pilot, lambda: "Attempt 2: resume (prefill) → complete" in verdict(app))
         assert text_pane(app).text == clean
+
+
+# ----- the same session, replayed ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("scenario", "key"), [("drop_abrupt", "c"), ("http_529", "r")])
+async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(server, request, scenario, key):
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
+    app = live_app(mock_recovery(server, body, scenario))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        await pilot.press(key)
+        await until(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
+        shown, seams, panel = text_pane(app).text, text_pane(app).seams, verdict(app)
+        path = app.screen.feed.session_path
+    replay = make_app(lambda app: RunScreen(launch.replay_feed(path, THRESHOLD, speed=None), app.clock))
+    async with replay.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "COMPLETE end_turn" in status(replay) and "→ complete" in verdict(replay))
+        assert status(replay).startswith(" REPLAY PAUSED max ") and " · attempt 2/2 · COMPLETE" in status(replay)
+        assert text_pane(replay).text == shown and text_pane(replay).seams == seams
+        assert verdict(replay) == panel

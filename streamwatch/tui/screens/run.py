@@ -1,8 +1,9 @@
 """The run screen: one stream, live or replayed, event by event.
 
 A `Feed` says where the bytes come from (a live run, a replay, a file another process is writing);
-the screen drives its `Player` on a clock of at most 20 frames a second and renders the state the
-core computed. It never parses, decodes or classifies anything itself.
+the screen drives its player (the live attempt's `Player`, or a saved session's `SessionPlayer`,
+attempt after attempt) on a clock of at most 20 frames a second and renders the state the core
+computed. It never parses, decodes or classifies anything itself.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Footer, Input, Static
 
-from streamwatch.core.attempts import Attempt, Part
+from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.events import BlockType, Event
-from streamwatch.core.playback import Follower, Player
+from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
@@ -59,10 +60,13 @@ class LiveWatch(RecoveryObserver):
 
 @dataclass
 class Feed:
-    """Where a run screen's bytes come from: a recording played back, a file followed, or a live run."""
+    """Where a run screen's bytes come from: a session played back, a file followed, or a live run.
+
+    A live run's `player` plays its current attempt's recording; a replay's or an attach's plays the
+    whole session (`SessionPlayer`), attempt after attempt."""
 
     kind: str
-    player: Player
+    player: Player | SessionPlayer
     session_path: Path | None = None
     follower: Follower | None = None
     owner: str = ""
@@ -74,24 +78,37 @@ class Feed:
     attempt: Attempt | None = None
 
     @property
+    def log(self) -> AttemptLog | None:
+        """The attempts so far: the live recovery's, or those of the session played up to now."""
+        if self.live is not None:
+            return self.live
+        return self.player.log if isinstance(self.player, SessionPlayer) else None
+
+    @property
+    def has_attempts(self) -> bool:
+        """Whether there are attempts to list: a live run's, or a played session's when it holds several."""
+        return self.live is not None or (isinstance(self.player, SessionPlayer) and self.player.total > 1)
+
+    @property
     def is_replay(self) -> bool:
         return self.kind == "replay" or (self.follower is not None and self.follower.ended and self.player.finished)
 
     def outcome(self) -> str | None:
-        """What the application's code got from the SDK, when the recording says."""
+        """What the application's code got from the SDK, when the recording says, once it is played to its end."""
+        if self.player.state.ended is None:
+            return None
         sdk = (self.player.recording.ending or {}).get("sdk")
         return str(sdk.get("seen")) if isinstance(sdk, dict) and sdk.get("seen") else None
 
     def follow_live(self) -> bool:
         """Switch to the live recovery's current attempt and keep the clock on its request time.
 
-        True when a new attempt began. A followed file moves on to its newest attempt the same way."""
-        if self.follower is not None:
-            latest = self.follower.session.latest
-            if latest is self.player.recording:
-                return False
-            self.player = Player(latest, self.player.stall_threshold, live=True)
-            return True
+        True when a new attempt began. A played session (a replay, a followed file) moves on to its
+        next attempt by itself: this keeps `attempt` on it."""
+        if isinstance(self.player, SessionPlayer):
+            began = self.player.attempt is not self.attempt
+            self.attempt = self.player.attempt
+            return began
         live = self.live
         attempt = None if live is None else live.current
         if attempt is None:
@@ -165,16 +182,16 @@ class AttemptsScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,a,q", "dismiss", "Close", id="attempts.close")]
 
-    def __init__(self, recovery: Recovery) -> None:
+    def __init__(self, attempt_log: AttemptLog) -> None:
         super().__init__()
-        self.recovery = recovery
+        self.attempt_log = attempt_log
 
     def on_mount(self) -> None:
         self.query_one("#raw-scroll").focus()
 
     def compose(self) -> ComposeResult:
         body = Text()
-        for attempt in self.recovery.attempts:
+        for attempt in self.attempt_log.attempts:
             how = attempt.reason.value + (f" ({attempt.strategy.value})" if attempt.strategy else "")
             body.append(f"Attempt {attempt.number}: {how}\n", style="bold")
             if attempt.about:
@@ -187,7 +204,7 @@ class AttemptsScreen(ModalScreen[None]):
             if request is not None:
                 sent = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
                 body.append(f"{request.get('method', 'POST')} {request.get('url', '')}\n", style="dim")
-                body.append(self.recovery.redact(printable(sent).replace("\\x0a", "\n")) + "\n\n")
+                body.append(self.attempt_log.redact(printable(sent).replace("\\x0a", "\n")) + "\n\n")
         with Vertical(id="raw-dialog"):
             with VerticalScroll(id="raw-scroll"):
                 yield Static(body, id="raw-body")
@@ -294,8 +311,9 @@ class RunScreen(Screen[None]):
                 pane.reset()
             self.query_one(ToolPane).reset()
             if feed.attempt is not None and feed.attempt.base is not None:
-                self._show_answer(text, feed.attempt.answer.text, feed.attempt.base_parts[1:], seam_at_end=True)
-        bindings_key = (feed.is_replay, self._phase())
+                before = feed.attempt.base_answer
+                self._show_answer(text, before.text, before.parts[1:], seam_at_end=True)
+        bindings_key = (feed.is_replay, self._phase(), feed.has_attempts)
         if bindings_key != self._bindings_key:
             self._bindings_key = bindings_key
             self.refresh_bindings()
@@ -323,7 +341,8 @@ class RunScreen(Screen[None]):
         elif text.stitched is None:
             text.append_from(text_pieces(state, BlockType.TEXT))
         self.query_one(ToolPane).update_state(state)
-        attempts = len(feed.live.attempts) if feed.live is not None else 0
+        log = feed.log
+        attempts = len(log.attempts) if log is not None else 0
         key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished)
         if key != self._verdict_key:
             self._verdict_key = key
@@ -345,11 +364,11 @@ class RunScreen(Screen[None]):
             text.mark_seam()
 
     def _attempt_lines(self) -> list[str]:
-        live = self.feed.live
-        if live is None or len(live.attempts) < 2 and live.stopped is None:
+        log = self.feed.log
+        if log is None or len(log.attempts) < 2 and log.stopped is None:
             return []
         lines = []
-        for attempt in live.attempts:
+        for attempt in log.attempts:
             verdict = attempt.verdict
             outcome = "running" if verdict is None else (
                 "complete" if verdict.complete else f"{verdict.termination}"
@@ -365,8 +384,8 @@ class RunScreen(Screen[None]):
                 )
             lines.append(line)
             lines.extend(f"  dropped: {note}" for note in attempt.dropped)
-        if live.stopped:
-            lines.append(f"Recovery stopped: {live.stopped}")
+        if log.stopped:
+            lines.append(f"Recovery stopped: {log.stopped}")
         return lines
 
     def _phase(self) -> Phase | None:
@@ -399,16 +418,21 @@ class RunScreen(Screen[None]):
             self.app.switch_screen(RunScreen(follow(), self.clock))
 
     def _prefix(self) -> str:
-        feed = self.feed
-        if feed.kind == "replay" or feed.is_replay:
-            player = feed.player
+        feed, player = self.feed, self.feed.player
+        if not isinstance(player, SessionPlayer):
+            return f"{feed.title} · " if feed.title else ""
+        number = player.attempt.number
+        if feed.is_replay:
             speed = "max" if player.speed is None else f"{player.speed:g}x"
             mode = "PLAY" if player.playing and not player.finished else "PAUSED"
-            position = min(player.position, player.duration)
-            return f"REPLAY {mode} {speed} {position:.1f}/{player.duration:.1f}s · "
-        if feed.kind == "attach":
-            return f"ATTACHED {feed.owner} · "
-        return f"{feed.title} · " if feed.title else ""
+            position = min(player.elapsed, player.duration)
+            prefix = f"REPLAY {mode} {speed} {position:.1f}/{player.duration:.1f}s · "
+            if player.total < 2:
+                return prefix
+            gap = player.next_in
+            then = "" if gap is None else f", attempt {number + 1} in {gap:.1f} s"
+            return f"{prefix}attempt {number}/{player.total}{then} · "
+        return f"ATTACHED {feed.owner} · " + (f"attempt {number} · " if number > 1 else "")
 
     # ----- keys -------------------------------------------------------------------------------
 
@@ -424,7 +448,7 @@ class RunScreen(Screen[None]):
                 return phase is Phase.WAITING
             if action == "cancel":
                 return phase in (Phase.BUSY, Phase.WAITING)
-            return phase is not None
+            return self.feed.has_attempts
         return True
 
     def action_recover(self, how: str) -> None:
@@ -443,8 +467,9 @@ class RunScreen(Screen[None]):
             self.feed.live.cancel()
 
     def action_attempts(self) -> None:
-        if self.feed.live is not None:
-            self.app.push_screen(AttemptsScreen(self.feed.live))
+        log = self.feed.log
+        if log is not None:
+            self.app.push_screen(AttemptsScreen(log))
 
     def action_toggle(self) -> None:
         if self.feed.is_replay:
@@ -484,8 +509,11 @@ class RunScreen(Screen[None]):
         marks = sorted({a.at_event for a in self.feed.player.state.anomalies if a.at_event is not None})
         targets = [m for m in marks if (m > seq if direction > 0 else m < seq)]
         if not targets and direction > 0 and self.feed.is_replay and not self.feed.player.finished:
+            state = self.feed.player.state
             if self.feed.player.to_next_anomaly():
                 self.refresh_frame()
+                if self.feed.player.state is not state:
+                    seq = 0
                 marks = [a.at_event for a in self.feed.player.state.anomalies if a.at_event is not None]
                 targets = [m for m in marks if m > seq]
         if not targets:
