@@ -14,6 +14,8 @@ and what it paid again, each as of the moment played.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -182,6 +184,30 @@ class Follower:
                 if reason:
                     self.session.skipped.append(reason)
         return bool(lines)
+
+    def writer_running(self) -> bool | None:
+        """Whether the process writing the file still runs; None when that cannot be told (another host,
+        no pid in the header, not a POSIX system). A pid reused by a new process reads as running."""
+        header = self.session.header
+        pid = header.get("pid")
+        if os.name != "posix" or header.get("host") != socket.gethostname():
+            return None
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def over(self, complete: bool) -> bool:
+        """Whether nothing more will be written, as far as can be told: the last attempt ended, and its
+        answer is `complete` (recovery never goes on after that) or its writer is gone (or cannot be
+        checked). While the writer runs, a broken attempt may still be followed by another: the writer
+        may be waiting to send it, or waiting for its user to press retry or resume."""
+        return self.ended and (complete or not self.writer_running())
 
 
 class SessionPlayer:

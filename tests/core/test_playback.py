@@ -1,4 +1,8 @@
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -169,3 +173,17 @@ def test_a_recording_without_an_end_replays_to_where_it_was_cut(tmp_path):
     player.tick(1.0)
     assert player.finished and player.state.verdict().to_dict() == analyze(session.latest, 5.0).verdict().to_dict()
     assert player.state.end_error == RECORDING_CUT
+
+
+def test_a_follower_says_the_session_may_go_on_while_its_writer_runs(tmp_path):
+    path = sessions.write_resumed(tmp_path, pid=os.getpid(), host=socket.gethostname(), complete=False)
+    follower = Follower(path)
+    assert follower.ended and follower.writer_running()
+    assert not follower.over(complete=False) and follower.over(complete=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    finished = Follower(sessions.write_resumed(tmp_path, "gone.jsonl", pid=gone.pid, host=socket.gethostname()))
+    assert finished.writer_running() is False and finished.over(complete=False)
+    elsewhere_path = sessions.write_resumed(tmp_path, "elsewhere.jsonl", pid=os.getpid(), host="not-" + socket.gethostname())
+    elsewhere = Follower(elsewhere_path)
+    assert elsewhere.writer_running() is None and elsewhere.over(complete=False)

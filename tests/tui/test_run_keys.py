@@ -1,7 +1,10 @@
 """Every key of the run screen, pressed as a user would, and what it changed."""
 
 import os
+import socket
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -9,6 +12,7 @@ from streamwatch.core.diagnose import End
 from streamwatch.tui.screens.run import RawEventScreen, RunScreen
 from streamwatch.tui.widgets.panes import StatusLine
 from streamwatch.tui.widgets.timeline import Timeline
+from tests import sessions
 from tests import streams as s
 from tests.tui.conftest import SESSION, FixedClock, live_app, recording, replay_app, seed_chunks, timed
 
@@ -21,6 +25,11 @@ def timeline(app) -> Timeline:
 
 def status(app) -> str:
     return str(app.screen.query_one("#status").render())
+
+
+def offered(app) -> set[tuple[str, str]]:
+    return {(b.binding.key, b.binding.description) for b in app.screen.active_bindings.values()
+            if b.enabled and b.binding.show}
 
 
 async def test_space_pauses_and_resumes_following_the_live_tail():
@@ -165,7 +174,7 @@ async def test_status_counts_a_stall_up_live_and_then_completes():
         assert app.screen.query_one("#text").text == "slow answer"
 
 
-async def test_attach_follows_a_file_as_it_grows_and_moves_to_each_new_attempt(tmp_path):
+async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_while_its_writer_runs(tmp_path):
     from streamwatch.core.recording import SessionWriter
     from streamwatch.tui.launch import attach_feed
     from streamwatch.tui.app import StreamwatchApp
@@ -183,15 +192,43 @@ async def test_attach_follows_a_file_as_it_grows_and_moves_to_each_new_attempt(t
         assert len(app.screen.feed.player.state.events) == 4
         writer.end(End.EOF, 0.3)
         await pilot.pause(0.2)
-        assert "REPLAY" in status(app) and "ABNORMAL eof" in status(app)
+        assert " · waiting for attempt 2 · ABNORMAL eof" in status(app) and "REPLAY" not in status(app)
+        assert not app.screen.feed.is_replay and ("a", "Attempts") not in offered(app)
         writer.attempt({"headers": {}}, 1.0, reason="retry", replaces=1, strategy="retry", dropped=[])
         writer.response(200, {}, 1.1)
+        await pilot.pause(0.2)
+        assert " · attempt 2 · WAITING" in status(app) and ("a", "Attempts") in offered(app)
         for i, chunk in enumerate(s.complete_text("second try")):
             writer.chunk(chunk, 1.2 + i * 0.01)
         writer.end(End.EOF, 1.5)
         await pilot.pause(0.3)
-        assert "COMPLETE end_turn" in status(app)
+        assert " · attempt 2/2 · COMPLETE end_turn" in status(app) and status(app).startswith(" REPLAY")
         assert app.screen.query_one("#text").text == "second try"
+        panel = str(app.screen.query_one("#verdict").render())
+        assert "Attempt 1: first → eof\nAttempt 2: retry → complete" in panel
+
+
+async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_path):
+    from streamwatch.core.recording import SessionWriter
+    from streamwatch.tui.launch import attach_feed
+    from streamwatch.tui.app import StreamwatchApp
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    header = sessions.header("2026-11-22T10:00:00.000+00:00", "live", "claude-sonnet-4-6", "9a9a9a9a")
+    writer = SessionWriter(tmp_path / "gone.jsonl", {**header, "pid": gone.pid, "host": socket.gethostname()})
+    writer.response(200, {}, 0.1)
+    feed = attach_feed(writer.path, 5.0)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("first try")[:4]):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        await pilot.pause(0.2)
+        assert status(app).startswith(f" ATTACHED live run, pid {gone.pid} on ")
+        writer.end(End.EOF, 0.3)
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
+        assert ("less_than_sign", "Start") in offered(app)
 
 
 async def test_space_on_a_finished_replay_plays_it_again_from_the_start():

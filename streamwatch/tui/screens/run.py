@@ -91,7 +91,19 @@ class Feed:
 
     @property
     def is_replay(self) -> bool:
-        return self.kind == "replay" or (self.follower is not None and self.follower.ended and self.player.finished)
+        return self.kind == "replay" or self._followed_to_the_end(over=True)
+
+    @property
+    def awaits_attempt(self) -> bool:
+        """Attached to a session whose last attempt broke while its writer still runs: another may come."""
+        return self._followed_to_the_end(over=False)
+
+    def _followed_to_the_end(self, over: bool) -> bool:
+        """A followed file played to its last record, and, as `over` says, over or not (`Follower.over`)."""
+        follower, log = self.follower, self.log
+        if follower is None or log is None or not self.player.finished:
+            return False
+        return follower.over(log.complete) is over
 
     def outcome(self) -> str | None:
         """What the application's code got from the SDK, when the recording says, once it is played to its end."""
@@ -432,6 +444,8 @@ class RunScreen(Screen[None]):
             gap = player.next_in
             then = "" if gap is None else f", attempt {number + 1} in {gap:.1f} s"
             return f"{prefix}attempt {number}/{player.total}{then} · "
+        if feed.awaits_attempt:
+            return f"ATTACHED {feed.owner} · waiting for attempt {number + 1} · "
         return f"ATTACHED {feed.owner} · " + (f"attempt {number} · " if number > 1 else "")
 
     # ----- keys -------------------------------------------------------------------------------
