@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
+from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
-from streamwatch.core.report import printable, render_report
-from streamwatch.core.sources import analyze, is_stream, load_input
+from streamwatch.core.report import printable, recovery_lines, render_report
+from streamwatch.core.sources import is_stream, load_input
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_TOOL_BYTES = 12_000
@@ -71,15 +72,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
         print(f"streamwatch: warning: {printable(skipped)}", file=sys.stderr)
-    state = analyze(session.latest, args.stall_threshold)
-    if not is_stream(session, state):
+    log = replay_attempts(session, args.stall_threshold)
+    last = log.attempts[-1]
+    if not is_stream(session, last.state):
         raise UsageError(f"{args.path} holds neither an SSE event nor an HTTP error response")
-    verdict = state.verdict(session=str(session.path) if session.path else None)
     if args.json:
-        print(json.dumps(verdict.to_dict(), ensure_ascii=True))
+        print(json.dumps(log.verdict(), ensure_ascii=True))
+    elif log.recovered:
+        title = f"streamwatch analyze (attempt {last.number} of {last.number})"
+        report = render_report(last.state, last.verdict, str(session.path or args.path), title=title)
+        print("\n".join([report, "", *recovery_lines(log)]))
     else:
-        print(render_report(state, verdict, str(session.path or args.path)))
-    return EXIT_COMPLETE if verdict.complete else EXIT_ABNORMAL
+        print(render_report(last.state, last.verdict, str(session.path or args.path)))
+    return EXIT_COMPLETE if log.complete else EXIT_ABNORMAL
 
 
 def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: str) -> dict[str, str]:

@@ -13,7 +13,15 @@ from typing import TextIO
 from streamwatch.core.diagnose import Anomaly, StreamState
 from streamwatch.core.events import Event
 from streamwatch.core.recovery import Attempt, Hold, OnFailure, Reason, Recovery, RecoveryObserver, Wait
-from streamwatch.core.report import live_status, printable, render_report, row_line, timeline_row
+from streamwatch.core.report import (
+    attempt_line,
+    live_status,
+    printable,
+    recovery_lines,
+    render_report,
+    row_line,
+    timeline_row,
+)
 
 WATCH_INTERVAL = 0.1
 """How often the stall watch looks at the clock, in seconds."""
@@ -142,38 +150,6 @@ class HeadlessView(RecoveryObserver):
 
 def _anomaly_line(anomaly: Anomaly) -> str:
     return f"  !! {anomaly.code}: {printable(anomaly.message)}"
-
-
-def attempt_line(attempt: Attempt) -> str:
-    """`attempt 2 (resume, prefill): COMPLETE end_turn · 126 events · ... · re-paid 155 input tokens`."""
-    how = attempt.reason.value
-    if attempt.strategy is not None and attempt.strategy.value != how:
-        how += f", {attempt.strategy.value}"
-    _, words = live_status(attempt.state, attempt.run.now() or 0.0)
-    line = f"attempt {attempt.number} ({how}): {words}"
-    repaid = attempt.repaid
-    if repaid is not None:
-        line += f" · re-paid {_tokens(repaid['input_tokens'])} input + {_tokens(repaid['output_tokens'])} output tokens"
-    return printable(line)
-
-
-def recovery_lines(recovery: Recovery) -> list[str]:
-    """The attempts, the stitched answer and why recovery stopped, after the report."""
-    lines = ["Attempts"]
-    lines.extend(f"  {attempt_line(attempt)}" for attempt in recovery.attempts)
-    answer = recovery.answer()
-    if len(answer.parts) > 1:
-        joins = ", ".join(f"attempt {part.attempt} from character {part.start}" for part in answer.parts[1:])
-        lines.append(f"Answer: {len(answer.text)} characters: attempt {answer.parts[0].attempt}, then {joins}")
-    elif len(recovery.attempts) > 1 and answer.parts:
-        lines.append(f"Answer: {len(answer.text)} characters, all from attempt {answer.parts[0].attempt}")
-    if recovery.stopped:
-        lines.append(printable(f"Recovery stopped: {recovery.stopped}"))
-    return lines
-
-
-def _tokens(count: int | None) -> str:
-    return "?" if count is None else str(count)
 
 
 def _seconds(value: float) -> str:

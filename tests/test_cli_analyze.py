@@ -7,6 +7,7 @@ import pytest
 from streamwatch.cli import main
 from streamwatch.core.diagnose import End
 from streamwatch.core.recording import SessionWriter
+from tests import sessions
 from tests import streams as s
 
 HEAD_200 = (
@@ -103,6 +104,34 @@ def test_session_file_verdict_names_the_session_and_uses_timing(tmp_path, capsys
     assert [st["after_event"] for st in verdict["stalls"]] == [3]
     code, verdict = verdict_of(capsys, writer.path, "--stall-threshold", "10")
     assert verdict["stalls"] == []
+
+
+def test_a_resumed_session_is_every_attempt_and_the_stitched_answer(tmp_path, capsys):
+    path = sessions.write_resumed(tmp_path)
+    code, verdict = verdict_of(capsys, path)
+    assert code == 0 and verdict["complete"] and verdict["termination"] == "message_stop"
+    assert verdict["text"] == sessions.RESUMED_ANSWER and verdict["seams"] == [len(sessions.FIRST_DRAFT)]
+    assert [(a["number"], a["reason"], a["strategy"], a["termination"]) for a in verdict["attempts"]] == [
+        (1, "first", None, "eof"), (2, "resume", "user-turn", "message_stop")]
+    assert verdict["attempts"][1]["waited"] == 2.0 and verdict["attempts"][1]["repaid"]["input_tokens"] == 60
+    assert verdict["stopped"] is None and verdict["session"] == str(path)
+    code, out, _ = analyze(capsys, path)
+    assert code == 0 and out.startswith(f"streamwatch analyze (attempt 2 of 2): {path}\n")
+    assert "Verdict: COMPLETE end_turn" in out
+    assert out.endswith(
+        "Attempts\n"
+        "  attempt 1 (first): ABNORMAL eof · died inside text block 0 at 40 chars · 10 events · 1.3 KB\n"
+        "  attempt 2 (resume, user-turn): COMPLETE end_turn · 14 events · 1.7 KB · 1.010s"
+        " · re-paid 60 input + 0 output tokens\n"
+        "Answer: 81 characters: attempt 1, then attempt 2 from character 40\n"
+    )
+
+
+def test_a_session_whose_last_attempt_broke_too_exits_1(tmp_path, capsys):
+    code, verdict = verdict_of(capsys, sessions.write_resumed(tmp_path, complete=False))
+    assert code == 1 and not verdict["complete"] and verdict["termination"] == "error_event"
+    assert [a["termination"] for a in verdict["attempts"]] == ["eof", "error_event"]
+    assert verdict["text"] == sessions.RESUMED_ANSWER
 
 
 def test_readable_report_is_terminal_safe(tmp_path, capsys):

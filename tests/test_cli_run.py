@@ -498,8 +498,11 @@ def test_auto_falls_back_to_a_user_turn_when_prefill_is_refused(capsys, fast, ho
     code, out, _ = run_cli(capsys, "analyze", "--json", "--stall-threshold", THRESHOLD, v["session"])
     analyzed = json.loads(out)
     assert code == 0 and len(load_session(Path(v["session"])).attempts) == 3
-    for key in ("complete", "termination", "stop_reason", "event_count", "blocks", "text", "usage", "error"):
+    for key in ("complete", "termination", "stop_reason", "event_count", "blocks", "usage", "error"):
         assert analyzed[key] == fallback[key], key
+    assert (analyzed["text"], analyzed["seams"]) == (v["text"], v["seams"])
+    assert [(a["strategy"], a["termination"]) for a in analyzed["attempts"]] == [
+        (a["strategy"], a["termination"]) for a in v["attempts"]]
 
 
 def test_http_529_is_retried_after_the_servers_retry_after(capsys, server):

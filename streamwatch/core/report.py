@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 from streamwatch.core.accumulate import Block
+from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize
 
@@ -237,3 +238,36 @@ def tool_summary(block: Block, ended: bool) -> str:
         shape = "valid so far" if tracker is None or tracker.valid else f"BROKEN: {tracker.error}"
         state = "DIED HERE, never stopped" if ended else "streaming"
     return printable(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")
+
+
+def attempt_line(attempt: Attempt) -> str:
+    """`attempt 2 (resume, prefill): COMPLETE end_turn · 126 events · ... · re-paid 155 input tokens`."""
+    how = attempt.reason.value
+    if attempt.strategy is not None and attempt.strategy.value != how:
+        how += f", {attempt.strategy.value}"
+    _, words = live_status(attempt.state, attempt.state.last_t or 0.0)
+    line = f"attempt {attempt.number} ({how}): {words}"
+    repaid = attempt.repaid
+    if repaid is not None:
+        spent = f"{_tokens(repaid['input_tokens'])} input + {_tokens(repaid['output_tokens'])} output tokens"
+        line += f" · re-paid {spent}"
+    return printable(line)
+
+
+def recovery_lines(log: AttemptLog) -> list[str]:
+    """The attempts, the answer stitched across them and why recovery stopped, after a report."""
+    lines = ["Attempts"]
+    lines.extend(f"  {attempt_line(attempt)}" for attempt in log.attempts)
+    answer = log.answer()
+    if len(answer.parts) > 1:
+        joins = ", ".join(f"attempt {part.attempt} from character {part.start}" for part in answer.parts[1:])
+        lines.append(f"Answer: {len(answer.text)} characters: attempt {answer.parts[0].attempt}, then {joins}")
+    elif len(log.attempts) > 1 and answer.parts:
+        lines.append(f"Answer: {len(answer.text)} characters, all from attempt {answer.parts[0].attempt}")
+    if log.stopped:
+        lines.append(printable(f"Recovery stopped: {log.stopped}"))
+    return lines
+
+
+def _tokens(count: int | None) -> str:
+    return "?" if count is None else str(count)
