@@ -203,11 +203,12 @@ class Follower:
         return True
 
     def over(self, complete: bool) -> bool:
-        """Whether nothing more will be written, as far as can be told: the last attempt ended, and its
-        answer is `complete` (recovery never goes on after that) or its writer is gone (or cannot be
-        checked). While the writer runs, a broken attempt may still be followed by another: the writer
-        may be waiting to send it, or waiting for its user to press retry or resume."""
-        return self.ended and (complete or not self.writer_running())
+        """Whether nothing more will be written, as far as can be told: the writer is gone, or the last
+        attempt ended and its answer is `complete` (recovery never goes on after that) or its writer
+        cannot be checked. While the writer runs, a broken attempt may still be followed by another:
+        the writer may be waiting to send it, or waiting for its user to press retry or resume."""
+        running = self.writer_running()
+        return running is False or (self.ended and (complete or running is None))
 
 
 class SessionPlayer:
@@ -235,6 +236,11 @@ class SessionPlayer:
         self.elapsed = 0.0
         self._index = -1
         self._take_next()
+
+    def stop_following(self) -> None:
+        """The session will not grow any more (its writer is gone): play out what it holds, the last
+        recording to where it was cut off when it has no end record, and stay as a replay."""
+        self.live = self.player.live = False
 
     def _take_next(self) -> None:
         self._index += 1

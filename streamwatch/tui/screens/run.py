@@ -105,6 +105,16 @@ class Feed:
             return False
         return follower.over(log.complete) is over
 
+    def poll(self) -> None:
+        """Read what the followed file gained. Once its writer is gone (killed mid-stream, say), read
+        what it wrote last and play out what the file holds instead of waiting for more."""
+        follower, player = self.follower, self.player
+        assert follower is not None
+        follower.poll()
+        if isinstance(player, SessionPlayer) and player.live and follower.writer_running() is False:
+            follower.poll()
+            player.stop_following()
+
     def outcome(self) -> str | None:
         """What the application's code got from the SDK, when the recording says, once it is played to its end."""
         if self.player.state.ended is None:
@@ -308,7 +318,7 @@ class RunScreen(Screen[None]):
         feed = self.feed
         if feed.follower is not None:
             try:
-                feed.follower.poll()
+                feed.poll()
             except SessionError as exc:
                 self.notify(str(exc), severity="error", markup=False)
         now = self.clock()
