@@ -60,7 +60,8 @@ def write(
             writer.chunk(b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', 0.21)
             writer.end(End.EOF, 0.22)
             t = 1.0
-            writer.attempt(header(started, source, model, "retry")["request"], t)
+            writer.attempt(header(started, source, model, "retry")["request"], t, reason="retry", replaces=1,
+                           strategy="retry", dropped=[])
         content_type = "text/event-stream" if status < 400 else "application/json"
         writer.response(status, {"content-type": content_type}, t + 0.3)
         t += 0.3

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from streamwatch.core.attempts import attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, home_dir, load_session
@@ -175,7 +176,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         http_status=state.status,
         duration=None if end_t is None else round(latest.started_t + end_t, 3),
         events=len(state.events),
-        attempts=len(session.attempts),
+        attempts=attempt_count(session.attempts),
         skipped=len(session.skipped),
         sort_time=moment.timestamp() if moment else _file_time(path, mtime),
     )

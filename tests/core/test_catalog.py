@@ -9,6 +9,7 @@ import pytest
 from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import UNREADABLE, Catalog, render_sessions
 from streamwatch.core.diagnose import End
+from streamwatch.core.recording import SessionWriter
 from tests import sessions, streams as s
 
 UTC = datetime.timezone.utc
@@ -59,6 +60,21 @@ def test_each_summary_replays_the_file_through_the_core(folder):
     assert (error.badge, error.attempts) == ("ABNORMAL error_event", 2)
     assert error.duration == pytest.approx(1.0 + 0.3 + 6 * 0.05 + 0.01)
     assert corrupt.badge == UNREADABLE
+
+
+def test_a_redirect_followed_within_an_attempt_is_not_counted_as_another(folder):
+    folder.mkdir(parents=True)
+    writer = SessionWriter(folder / "redirect.jsonl", sessions.header("2026-11-22T10:00:00.000+00:00", "live", "m", "r"))
+    writer.response(307, {"location": "http://127.0.0.1:9/v1/messages"}, 0.1)
+    writer.end(End.EOF, 0.11)
+    writer.attempt({"method": "POST", "url": "http://127.0.0.1:9/v1/messages", "body": {}}, 0.12)
+    writer.response(200, {"content-type": "text/event-stream"}, 0.3)
+    for i, chunk in enumerate(s.complete_text()):
+        writer.chunk(chunk, 0.4 + i * 0.01)
+    writer.end(End.EOF, 0.6)
+    writer.close()
+    (summary,) = Catalog().summaries()
+    assert (summary.badge, summary.attempts) == ("COMPLETE end_turn", 1)
 
 
 def test_a_corrupt_file_is_listed_unreadable_with_the_reason(folder):
