@@ -212,6 +212,15 @@ class Recovery(AttemptLog):
             return Phase.BUSY
         return Phase.DONE if self.complete else Phase.BROKEN
 
+    @property
+    def sending(self) -> Attempt | None:
+        """The attempt planned or on its way whose request has not gone out yet (no recording), if any:
+        between one attempt's end and the next one's request the screen has nothing newer to show."""
+        if self.pending is not None:
+            return self.pending
+        current = self.current
+        return current if current is not None and current.run.recording is None else None
+
     def run(self) -> Attempt:
         """Send the request, then recover as `on_failure` says; the last attempt.
 

@@ -233,6 +233,24 @@ def test_skip_ends_a_long_wait_from_another_thread():
     assert rec.phase is Phase.DONE and rec.wait is None
 
 
+def test_an_attempt_is_sending_from_its_plan_until_its_request_goes_out():
+    seen = []
+
+    class Watch(RecoveryObserver):
+        def on_attempt(self, attempt):
+            seen.append(("planned", attempt.number, rec.sending and rec.sending.number))
+
+        def on_request(self, method, url):
+            seen.append(("sent", rec.current.number, rec.sending))
+
+    complete = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn"), s.message_stop()]
+    with StubServer([overloaded(10), Canned(chunks=complete)]) as stub:
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=Watch(), save=False)
+        rec.run()
+    assert seen == [("planned", 1, 1), ("sent", 1, None), ("planned", 2, 2), ("sent", 2, None)]
+    assert rec.complete and rec.sending is None
+
+
 def test_cancel_during_a_wait_sends_nothing_more():
     log = Log()
     with StubServer([overloaded(30_000)]) as stub:

@@ -240,6 +240,23 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
         process.kill()
 
 
+async def test_attach_shows_a_session_file_s_own_header_escaped(tmp_path):
+    from streamwatch.core.recording import SessionWriter
+    from streamwatch.tui.app import StreamwatchApp
+    from streamwatch.tui.launch import attach_feed
+
+    header = sessions.header("2026-11-22T10:00:00.000+00:00", "live\x1b[2J", "claude-sonnet-4-6", "9a9a9a9a")
+    writer = SessionWriter(tmp_path / "hostile.jsonl", {**header, "host": "box\x1b]0;pwned\x07\nx"})
+    writer.response(200, {}, 0.1)
+    feed = attach_feed(writer.path, 5.0)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        line = status(app)
+        assert "\x1b" not in line and "\x07" not in line and "\n" not in line
+        assert line.startswith(" ATTACHED live\\x1b[2J run, pid ") and "box\\x1b]0;pwned\\x07\\nx" in line
+
+
 async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_stops(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

@@ -339,10 +339,14 @@ class RunScreen(Screen[None]):
         if bindings_key != self._bindings_key:
             self._bindings_key = bindings_key
             self.refresh_bindings()
-        kind = self.query_one(StatusLine).show_status(state, player.position, self._prefix())
+        prefix = self._prefix()
+        kind = self.query_one(StatusLine).show_status(state, player.position, prefix)
         wait = feed.live.wait if feed.live is not None else None
+        sending = feed.live.sending if feed.live is not None else None
         if wait is not None:
-            self.query_one(StatusLine).show_wait(wait)
+            self.query_one(StatusLine).show_wait(wait, prefix)
+        elif sending is not None and sending.number > 1:
+            self.query_one(StatusLine).show_sending(sending.number, prefix)
         stall = None
         if kind == "stalled":
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"

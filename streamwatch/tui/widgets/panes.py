@@ -14,7 +14,7 @@ from streamwatch.core.diagnose import StreamState
 from streamwatch.core.recovery import Wait
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.accumulate import Block
-from streamwatch.core.report import JsonLayout, live_status, printable, tool_summary
+from streamwatch.core.report import JsonLayout, live_status, one_line, printable, tool_summary
 
 TOOL_TAIL_CHARS = 3000
 DIED_HERE = "⟂ the stream died here"
@@ -32,18 +32,23 @@ class StatusLine(Static):
         self._show(f"status-{kind}", f" {prefix}{words}")
         return kind
 
-    def show_wait(self, wait: Wait) -> None:
+    def show_wait(self, wait: Wait, prefix: str) -> None:
         """A countdown before the next attempt, which the user can skip or cancel."""
-        words = f" WAITING {wait.left:.1f} s before attempt {wait.before}: {wait.why} · s skip · x cancel"
-        self._show("status-stalled", printable(words))
+        before = f"WAITING {wait.left:.1f} s before attempt {wait.before}"
+        self._show("status-stalled", f" {prefix}{before}: {wait.why} · s skip · x cancel")
+
+    def show_sending(self, number: int, prefix: str) -> None:
+        """The next attempt is on its way: the previous one's end is no longer the news."""
+        self._show("status-waiting", f" {prefix}SENDING attempt {number} · x cancel")
 
     def _show(self, kind: str, words: str) -> None:
-        # Called every frame: an unchanged line costs nothing, a changed one repaints one row.
+        """`words` may hold a session file's own header (attach) or a server's: shown escaped.
+        Called every frame: an unchanged line costs nothing, a changed one repaints one row."""
         if (kind, words) == self._shown:
             return
         self._shown = (kind, words)
         self.set_classes(kind)
-        self.update(Text(words, no_wrap=True, overflow="ellipsis"), layout=False)
+        self.update(Text(one_line(words), no_wrap=True, overflow="ellipsis"), layout=False)
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
