@@ -26,7 +26,27 @@ from streamwatch.core.recording import Recording, Session, SessionError, apply_r
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
 
 
-class Player:
+class _Controls:
+    """What the user steers on any player: play or pause, and the speed (None: as fast as it goes)."""
+
+    def __init__(self, stall_threshold: float, speed: float | None, live: bool) -> None:
+        self.stall_threshold = stall_threshold
+        self.speed = speed
+        self.live = live
+        self.playing = True
+        self._clock: float | None = None
+
+    def toggle(self) -> None:
+        self.playing = not self.playing
+
+    def faster(self) -> None:
+        self.speed = _next_speed(self.speed, 1)
+
+    def slower(self) -> None:
+        self.speed = _next_speed(self.speed, -1)
+
+
+class Player(_Controls):
     """Plays one recording. With `live=True` the recording may still grow (a live run, a followed file);
     otherwise it is whole, and one without an end record plays to where it was cut off
     (`Recording.final_end`), as `analyze` reads it."""
@@ -34,12 +54,8 @@ class Player:
     def __init__(
         self, recording: Recording, stall_threshold: float, speed: float | None = 1.0, live: bool = False
     ) -> None:
+        super().__init__(stall_threshold, speed, live)
         self.recording = recording
-        self.stall_threshold = stall_threshold
-        self.speed = speed
-        self.live = live
-        self.playing = True
-        self._clock: float | None = None
         self._restart()
 
     def _restart(self) -> None:
@@ -110,15 +126,6 @@ class Player:
         `everything` recorded so far; until `deadline` (`time.perf_counter`) at most. True if anything changed."""
         self.position = max(self.position, position)
         return self._feed(None if everything else self.position, deadline)
-
-    def toggle(self) -> None:
-        self.playing = not self.playing
-
-    def faster(self) -> None:
-        self.speed = _next_speed(self.speed, 1)
-
-    def slower(self) -> None:
-        self.speed = _next_speed(self.speed, -1)
 
     def step(self) -> None:
         """Pause and show exactly one more event (or the end)."""
@@ -211,7 +218,7 @@ class Follower:
         return running is False or (self.ended and (complete or running is None))
 
 
-class SessionPlayer:
+class SessionPlayer(_Controls):
     """A session's recordings played one after another on the session's clock; see the module doc.
 
     It is steered as a `Player` is (tick, toggle, speed, step, start, end, next anomaly). `state`,
@@ -223,12 +230,8 @@ class SessionPlayer:
     def __init__(
         self, session: Session, stall_threshold: float, speed: float | None = 1.0, live: bool = False
     ) -> None:
+        super().__init__(stall_threshold, speed, live)
         self.session = session
-        self.stall_threshold = stall_threshold
-        self.speed = speed
-        self.live = live
-        self.playing = True
-        self._clock: float | None = None
         self._restart()
 
     def _restart(self) -> None:
@@ -317,15 +320,6 @@ class SessionPlayer:
         if self.player.finished and not self.attempt.finished:
             session = None if self.session.path is None else str(self.session.path)
             self.log.finish(self.attempt, self.state.verdict(session=session))
-
-    def toggle(self) -> None:
-        self.playing = not self.playing
-
-    def faster(self) -> None:
-        self.speed = _next_speed(self.speed, 1)
-
-    def slower(self) -> None:
-        self.speed = _next_speed(self.speed, -1)
 
     def step(self) -> None:
         """Pause and show exactly one more event (or the end), into the next attempt after an end."""

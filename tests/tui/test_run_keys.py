@@ -208,71 +208,65 @@ async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_
         assert "Attempt 1: first → eof\nAttempt 2: retry → complete" in panel
 
 
-def attached_writer(tmp_path, writer_pid):
+@pytest.fixture
+def writer_process():
+    """A process that stands for the one writing an attached session file."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def attached(tmp_path, **header):
+    """A session file with `header` over the usual one (this host, no pid), and the app attached to it."""
     from streamwatch.core.recording import SessionWriter
     from streamwatch.tui.app import StreamwatchApp
     from streamwatch.tui.launch import attach_feed
 
-    header = sessions.header("2026-11-22T10:00:00.000+00:00", "live", "claude-sonnet-4-6", "9a9a9a9a")
-    writer = SessionWriter(tmp_path / "writer.jsonl", {**header, "pid": writer_pid, "host": socket.gethostname()})
+    usual = sessions.header("2026-11-22T10:00:00.000+00:00", "live", "claude-sonnet-4-6", "9a9a9a9a")
+    writer = SessionWriter(tmp_path / "writer.jsonl", {**usual, "host": socket.gethostname(), **header})
     writer.response(200, {}, 0.1)
     feed = attach_feed(writer.path, 5.0)
     return writer, StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
 
 
-async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_path):
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        writer, app = attached_writer(tmp_path, process.pid)
-        async with app.run_test(size=(100, 30)) as pilot:
-            for i, chunk in enumerate(s.complete_text("first try")[:4]):
-                writer.chunk(chunk, 0.2 + i * 0.01)
-            writer.end(End.EOF, 0.3)
-            await pilot.pause(0.2)
-            assert status(app).startswith(f" ATTACHED live run, pid {process.pid} on ")
-            assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
-            process.kill()
-            process.wait()
-            await pilot.pause(0.2)
-            assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
-            assert ("less_than_sign", "Start") in offered(app)
-    finally:
-        process.kill()
+async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_path, writer_process):
+    writer, app = attached(tmp_path, pid=writer_process.pid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("first try")[:4]):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        writer.end(End.EOF, 0.3)
+        await pilot.pause(0.2)
+        assert status(app).startswith(f" ATTACHED live run, pid {writer_process.pid} on ")
+        assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
+        writer_process.kill()
+        writer_process.wait()
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
+        assert ("less_than_sign", "Start") in offered(app)
+
+
+async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_stops(tmp_path, writer_process):
+    writer, app = attached(tmp_path, pid=writer_process.pid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("cut short")[:4]):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        await pilot.pause(0.2)
+        assert "STREAMING" in status(app) and "REPLAY" not in status(app)
+        writer_process.kill()
+        writer_process.wait()
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x ") and "ABNORMAL cancelled" in status(app)
+        assert "the recording process stopped" in str(app.screen.query_one("#verdict").render())
 
 
 async def test_attach_shows_a_session_file_s_own_header_escaped(tmp_path):
-    from streamwatch.core.recording import SessionWriter
-    from streamwatch.tui.app import StreamwatchApp
-    from streamwatch.tui.launch import attach_feed
-
-    header = sessions.header("2026-11-22T10:00:00.000+00:00", "live\x1b[2J", "claude-sonnet-4-6", "9a9a9a9a")
-    writer = SessionWriter(tmp_path / "hostile.jsonl", {**header, "host": "box\x1b]0;pwned\x07\nx"})
-    writer.response(200, {}, 0.1)
-    feed = attach_feed(writer.path, 5.0)
-    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+    _, app = attached(tmp_path, source="live\x1b[2J", host="box\x1b]0;pwned\x07\nx")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.1)
         line = status(app)
         assert "\x1b" not in line and "\x07" not in line and "\n" not in line
         assert line.startswith(" ATTACHED live\\x1b[2J run, pid ") and "box\\x1b]0;pwned\\x07\\nx" in line
-
-
-async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_stops(tmp_path):
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        writer, app = attached_writer(tmp_path, process.pid)
-        async with app.run_test(size=(100, 30)) as pilot:
-            for i, chunk in enumerate(s.complete_text("cut short")[:4]):
-                writer.chunk(chunk, 0.2 + i * 0.01)
-            await pilot.pause(0.2)
-            assert "STREAMING" in status(app) and "REPLAY" not in status(app)
-            process.kill()
-            process.wait()
-            await pilot.pause(0.2)
-            assert status(app).startswith(" REPLAY PAUSED 1x ") and "ABNORMAL cancelled" in status(app)
-            assert "the recording process stopped" in str(app.screen.query_one("#verdict").render())
-    finally:
-        process.kill()
 
 
 async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
