@@ -74,6 +74,18 @@ async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
         assert line.row_count == total
 
 
+async def test_the_filter_box_types_the_letters_that_are_keys_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = replay_app(recording(timed(s.complete_text())), FixedClock())
+    async with app.run_test(size=(100, 30)) as pilot:
+        player = app.screen.feed.player
+        await pilot.press("slash", *"rcsxnNae", "space", "plus", "minus", "full_stop", "less_than_sign")
+        assert app.screen.query_one("#filter").value == "rcsxnNae +-.<"
+        assert player.playing and player.speed == 1.0 and list(tmp_path.iterdir()) == []
+        await pilot.press("escape", "space", "plus")
+        assert not player.playing and player.speed == 2.0
+
+
 async def test_enter_shows_the_raw_event_and_escape_closes_it():
     app = live_app("error_event")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -234,22 +234,26 @@ class AttemptsScreen(ModalScreen[None]):
 
 
 class RunScreen(Screen[None]):
+    # Priority, like the timeline's: a key acts when it arrives instead of after bubbling back up from
+    # the focused widget. While the filter box has focus they stand aside (check_action) and type.
     BINDINGS = [
-        Binding("r", "recover('retry')", "Retry", id="run.retry"),
-        Binding("c", "recover('resume')", "Resume", id="run.resume"),
-        Binding("s", "skip_wait", "Skip wait", id="run.skip_wait"),
-        Binding("x", "cancel", "Cancel", id="run.cancel"),
-        Binding("space", "toggle", "Pause/follow", id="run.toggle"),
-        Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly"),
-        Binding("N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", show=False),
-        Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
-        Binding("a", "attempts", "Attempts", id="run.attempts"),
-        Binding("e", "export", "Export", id="run.export"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+"),
-        Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-"),
-        Binding("full_stop", "step", "Step", id="replay.step", key_display="."),
-        Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<"),
-        Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">"),
+        Binding("r", "recover('retry')", "Retry", id="run.retry", priority=True),
+        Binding("c", "recover('resume')", "Resume", id="run.resume", priority=True),
+        Binding("s", "skip_wait", "Skip wait", id="run.skip_wait", priority=True),
+        Binding("x", "cancel", "Cancel", id="run.cancel", priority=True),
+        Binding("space", "toggle", "Pause/follow", id="run.toggle", priority=True),
+        Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly", priority=True),
+        Binding(
+            "N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", show=False, priority=True
+        ),
+        Binding("slash", "filter", "Filter", id="run.filter", key_display="/", priority=True),
+        Binding("a", "attempts", "Attempts", id="run.attempts", priority=True),
+        Binding("e", "export", "Export", id="run.export", priority=True),
+        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", priority=True),
+        Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-", priority=True),
+        Binding("full_stop", "step", "Step", id="replay.step", key_display=".", priority=True),
+        Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", priority=True),
+        Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", priority=True),
         Binding("escape", "close_filter", "Close filter / back", show=False),
     ]
 
@@ -465,7 +469,10 @@ class RunScreen(Screen[None]):
     # ----- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay controls exist only where there is a recording to steer, recovery keys only on a live run."""
+        """Replay controls exist only where there is a recording to steer, recovery keys only on a live run;
+        none while the filter box takes typing."""
+        if self.focused is not None and self.focused.id == "filter" and action != "close_filter":
+            return False
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
         if action in RECOVERY_ACTIONS:

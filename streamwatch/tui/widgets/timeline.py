@@ -33,14 +33,16 @@ class Timeline(LineView, can_focus=True):
         "timeline--end",
         "timeline--done",
     }
+    # Priority: taken when the key arrives, not after it has bubbled through four message queues
+    # behind frames of a fast stream. They are the timeline's own, so only while it has focus.
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-20)", "Page up", show=False),
-        Binding("pagedown", "move(20)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Raw event", id="timeline.raw", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False, priority=True),
+        Binding("down,j", "move(1)", "Down", show=False, priority=True),
+        Binding("pageup", "move(-20)", "Page up", show=False, priority=True),
+        Binding("pagedown", "move(20)", "Page down", show=False, priority=True),
+        Binding("home", "jump(0)", "First", show=False, priority=True),
+        Binding("end", "jump(-1)", "Last", show=False, priority=True),
+        Binding("enter", "select", "Raw event", id="timeline.raw", show=False, priority=True),
     ]
 
     cursor: reactive[int] = reactive(0)
