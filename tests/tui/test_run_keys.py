@@ -66,12 +66,14 @@ async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
     async with app.run_test(size=(100, 30)) as pilot:
         line = timeline(app)
         total = line.row_count
+        assert ("escape", "Close filter / back") not in offered(app)
         await pilot.press("slash")
+        assert ("escape", "Close filter / back") in offered(app)
         await pilot.press(*"stop", "enter")
         assert [line.event_at(r).type for r in range(line.row_count)] == ["content_block_stop", "message_stop"]
-        assert "filter 'stop': 2" in str(line.border_title)
+        assert "filter 'stop': 2" in str(line.border_title) and ("escape", "Close filter / back") in offered(app)
         await pilot.press("slash", "escape")
-        assert line.row_count == total
+        assert line.row_count == total and ("escape", "Close filter / back") not in offered(app)
 
 
 async def test_the_filter_box_types_the_letters_that_are_keys_elsewhere(tmp_path, monkeypatch):

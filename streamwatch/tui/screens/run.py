@@ -254,7 +254,7 @@ class RunScreen(Screen[None]):
         Binding("full_stop", "step", "Step", id="replay.step", key_display=".", priority=True),
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", priority=True),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", priority=True),
-        Binding("escape", "close_filter", "Close filter / back", show=False),
+        Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
     ]
 
     def __init__(self, feed: Feed, clock: Callable[[], float]) -> None:
@@ -471,7 +471,9 @@ class RunScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Replay controls exist only where there is a recording to steer, recovery keys only on a live run;
         none while the filter box takes typing."""
-        if self.focused is not None and self.focused.id == "filter" and action != "close_filter":
+        if action == "close_filter":
+            return self.query_one("#filter").display or len(self.app.screen_stack) > 2
+        if self.focused is not None and self.focused.id == "filter":
             return False
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
@@ -560,6 +562,7 @@ class RunScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        self.refresh_bindings()
 
     def action_close_filter(self) -> None:
         """Escape: close the filter if it is open, else go back to the screen this one was opened from."""
@@ -569,6 +572,7 @@ class RunScreen(Screen[None]):
             box.display = False
             self.query_one(Timeline).set_filter("")
             self.query_one(Timeline).focus()
+            self.refresh_bindings()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
 
@@ -578,6 +582,7 @@ class RunScreen(Screen[None]):
         timeline.set_filter(message.value)
         message.input.display = bool(message.value)
         timeline.focus()
+        self.refresh_bindings()
 
     def action_export(self) -> None:
         source = self.feed.session_path
