@@ -21,72 +21,44 @@ from pathlib import Path
 
 from streamwatch.core.attempts import Attempt, AttemptLog, attempt_count
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session
+from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session, process_facts
 
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
 
 
-class _Controls:
-    """What the user steers on any player: play or pause, and the speed (None: as fast as it goes)."""
-
-    def __init__(self, stall_threshold: float, speed: float | None, live: bool) -> None:
-        self.stall_threshold = stall_threshold
-        self.speed = speed
-        self.live = live
-        self.playing = True
-        self._clock: float | None = None
-
-    def toggle(self) -> None:
-        self.playing = not self.playing
-
-    def faster(self) -> None:
-        self.speed = _next_speed(self.speed, 1)
-
-    def slower(self) -> None:
-        self.speed = _next_speed(self.speed, -1)
-
-
-class Player(_Controls):
-    """Plays one recording. With `live=True` the recording may still grow (a live run, a followed file);
-    otherwise it is whole, and one without an end record plays to where it was cut off
+class Player:
+    """Feeds one recording into a fresh state, as far as its clock (`position`, seconds on the
+    recording's own clock) has got. With `live=True` the recording may still grow (a live run, a
+    followed file) and `tick` feeds what there is as it comes; otherwise it is whole (a replay, which
+    `SessionPlayer` paces), and one without an end record ends where it was cut off
     (`Recording.final_end`), as `analyze` reads it."""
 
-    def __init__(
-        self, recording: Recording, stall_threshold: float, speed: float | None = 1.0, live: bool = False
-    ) -> None:
-        super().__init__(stall_threshold, speed, live)
+    def __init__(self, recording: Recording, stall_threshold: float, live: bool = False) -> None:
         self.recording = recording
-        self._restart()
-
-    def _restart(self) -> None:
-        self.state = StreamState(self.stall_threshold)
+        self.live = live
+        self.state = StreamState(stall_threshold)
         self.position = 0.0
+        self._clock: float | None = None
         self._next = 0
         self._responded = False
+
+    @property
+    def stall_threshold(self) -> float:
+        return self.state.stall_threshold
 
     @property
     def finished(self) -> bool:
         """Every recorded byte has been fed and the recording says how it ended."""
         return self.state.ended is not None
 
-    @property
-    def duration(self) -> float:
-        _, end_t, _ = self.recording.final_end()
-        return end_t or 0.0
-
     def tick(self, now: float, budget: float = 0.015) -> bool:
-        """Advance to `now` (seconds, any monotonic clock), feeding for at most `budget` seconds of CPU
-        time so a screen stays responsive while a long recording plays at max speed; the rest is fed
-        on the next tick. True if anything changed."""
-        elapsed = 0.0 if self._clock is None else now - self._clock
+        """Keep the clock on `now` (seconds, any monotonic clock) and feed everything recorded so far,
+        for at most `budget` seconds of CPU time, so a screen stays responsive while a long recording
+        pours in; the rest is fed on the next tick. True if anything changed."""
+        if self._clock is not None and not self.finished:
+            self.position += now - self._clock
         self._clock = now
-        if self.playing and not self.finished:
-            if self.live or self.speed is None:
-                self.position += elapsed
-            else:
-                self.position += elapsed * self.speed
-        limit = None if (self.live or self.speed is None) else self.position
-        return self._feed(limit, time.perf_counter() + budget)
+        return self._feed(None, time.perf_counter() + budget)
 
     def _feed(self, limit: float | None, deadline: float | None = None, until_events: int | None = None) -> bool:
         recording, state = self.recording, self.state
@@ -108,7 +80,7 @@ class Player(_Controls):
             state.chunk(data, rel)
             self._next += 1
             changed = True
-            if rel is not None and (self.live or self.speed is None or until_events is not None):
+            if rel is not None:
                 self.position = max(self.position, rel)
         if self._next == len(chunks) and (whole or recording.ending is not None) and not self.finished:
             if until_events is not None and len(state.events) >= until_events:
@@ -128,19 +100,14 @@ class Player(_Controls):
         return self._feed(None if everything else self.position, deadline)
 
     def step(self) -> None:
-        """Pause and show exactly one more event (or the end)."""
-        self.playing = False
+        """Show exactly one more event (or the end)."""
         self._feed(None, until_events=len(self.state.events) + 1)
-
-    def to_start(self) -> None:
-        self._restart()
 
     def to_end(self) -> None:
         self._feed(None)
 
     def to_next_anomaly(self) -> bool:
-        """Feed until a new anomaly appears (or the end); pause there. True if one was found."""
-        self.playing = False
+        """Feed until a new anomaly appears (or the end); True if one was found."""
         seen = len(self.state.anomalies)
         while len(self.state.anomalies) == seen and not self.finished:
             if not self._feed(None, until_events=len(self.state.events) + 1):
@@ -166,19 +133,28 @@ class Follower:
         self.session = parse_session(complete, self.path)
         self._offset = len(complete)
         self._partial = b""
+        self.lost: str | None = None
 
     @property
     def ended(self) -> bool:
         return self.session.latest.ending is not None
 
     def poll(self) -> bool:
-        """Read what was appended since the last poll; True if new records arrived."""
+        """Read what was appended since the last poll; True if new records arrived. A file that went
+        away or shrank (rotated, truncated) is `lost`: said once (SessionError), then left alone."""
+        if self.lost is not None:
+            return False
         try:
             with open(self.path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
                 handle.seek(self._offset)
                 data = handle.read()
         except OSError as exc:
-            raise SessionError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            self.lost = f"cannot read {self.path}: {exc.strerror or exc}"
+            raise SessionError(self.lost) from None
+        if size < self._offset:
+            self.lost = f"{self.path} shrank to {size} bytes (truncated or replaced): showing what was read before"
+            raise SessionError(self.lost)
         if not data:
             return False
         self._offset += len(data)
@@ -193,32 +169,37 @@ class Follower:
         return bool(lines)
 
     def writer_running(self) -> bool | None:
-        """Whether the process writing the file still runs; None when that cannot be told (another host,
-        no pid in the header, not a POSIX system). A pid reused by a new process reads as running."""
+        """Whether the process writing the file still runs; None when that cannot be told: another host,
+        another pid namespace (a container), no pid in the header, not a POSIX system. Where the header
+        has the writer's start time (Linux), a pid since reused by another process reads as gone."""
         header = self.session.header
         pid = header.get("pid")
         if os.name != "posix" or header.get("host") != socket.gethostname():
             return None
         if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
             return None
+        ours = process_facts()
+        if "pid_ns" in header and header["pid_ns"] != ours.get("pid_ns"):
+            return None
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
-            return True
-        return True
+            pass
+        started, now = header.get("pid_started"), process_facts(pid).get("pid_started")
+        return started is None or now is None or now == started
 
     def over(self, complete: bool) -> bool:
-        """Whether nothing more will be written, as far as can be told: the writer is gone, or the last
+        """Whether nothing more will be read, as far as can be told: the file is lost, the writer is gone, or the last
         attempt ended and its answer is `complete` (recovery never goes on after that) or its writer
         cannot be checked. While the writer runs, a broken attempt may still be followed by another:
         the writer may be waiting to send it, or waiting for its user to press retry or resume."""
         running = self.writer_running()
-        return running is False or (self.ended and (complete or running is None))
+        return self.lost is not None or running is False or (self.ended and (complete or running is None))
 
 
-class SessionPlayer(_Controls):
+class SessionPlayer:
     """A session's recordings played one after another on the session's clock; see the module doc.
 
     It is steered as a `Player` is (tick, toggle, speed, step, start, end, next anomaly). `state`,
@@ -230,8 +211,12 @@ class SessionPlayer(_Controls):
     def __init__(
         self, session: Session, stall_threshold: float, speed: float | None = 1.0, live: bool = False
     ) -> None:
-        super().__init__(stall_threshold, speed, live)
         self.session = session
+        self.stall_threshold = stall_threshold
+        self.speed = speed
+        self.live = live
+        self.playing = True
+        self._clock: float | None = None
         self._restart()
 
     def _restart(self) -> None:
@@ -247,7 +232,7 @@ class SessionPlayer(_Controls):
 
     def _take_next(self) -> None:
         self._index += 1
-        self.player = Player(self.session.attempts[self._index], self.stall_threshold, speed=None, live=self.live)
+        self.player = Player(self.session.attempts[self._index], self.stall_threshold, live=self.live)
         self.attempt: Attempt = self.log.record(self.player.recording, self.player)
 
     @property
@@ -320,6 +305,15 @@ class SessionPlayer(_Controls):
         if self.player.finished and not self.attempt.finished:
             session = None if self.session.path is None else str(self.session.path)
             self.log.finish(self.attempt, self.state.verdict(session=session))
+
+    def toggle(self) -> None:
+        self.playing = not self.playing
+
+    def faster(self) -> None:
+        self.speed = _next_speed(self.speed, 1)
+
+    def slower(self) -> None:
+        self.speed = _next_speed(self.speed, -1)
 
     def step(self) -> None:
         """Pause and show exactly one more event (or the end), into the next attempt after an end."""

@@ -1,7 +1,8 @@
 """Session files: the recording of an HTTP exchange, one JSON Lines file per session.
 
 Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
-"pid", "host", "request": {"method", "url", "headers", "body"}}`. Every later line is one record
+"pid", "host", "request": {"method", "url", "headers", "body"}}`, on Linux also the writer's
+`pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]
@@ -26,6 +27,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import math
 import os
 import re
 import socket
@@ -179,6 +181,7 @@ class SessionWriter:
             "source": source,
             "pid": os.getpid(),
             "host": socket.gethostname(),
+            **process_facts(),
             **extra,
             "request": _redact_request(request, secrets),
         }
@@ -219,6 +222,20 @@ class SessionWriter:
             line = line.replace(secret, REDACTED)
         line = _SECRET_VALUE.sub(REDACTED, line)
         os.write(self._fd, (line + "\n").encode("utf-8"))
+
+
+def process_facts(pid: int | None = None) -> dict[str, int]:
+    """What tells a process from a later one with the same pid, where the system says (Linux /proc):
+    its start time in clock ticks after boot (`pid_started`) and the pid namespace it lives in
+    (`pid_ns`). This process's by default; empty where there is no /proc or the process is gone."""
+    where = Path("/proc") / ("self" if pid is None else str(pid))
+    facts: dict[str, int] = {}
+    try:
+        facts["pid_started"] = int((where / "stat").read_text().rpartition(")")[2].split()[19])
+        facts["pid_ns"] = os.stat(where / "ns" / "pid").st_ino
+    except (OSError, ValueError, IndexError):
+        pass
+    return facts
 
 
 def _redact_request(request: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
@@ -278,7 +295,7 @@ def apply_record(session: Session, line: bytes) -> str | None:
     if not (isinstance(record, list) and len(record) == 3 and isinstance(record[1], str)):
         return "not a [t, kind, payload] record"
     t, kind, payload = record
-    if not isinstance(t, (int, float)) or isinstance(t, bool):
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
         return "its time is not a number"
     current = session.latest
     if kind == "chunk" and isinstance(payload, str):
@@ -293,7 +310,7 @@ def apply_record(session: Session, line: bytes) -> str | None:
         headers = payload.get("headers")
         current.headers = dict(headers) if isinstance(headers, dict) else {}
         current.response_t = t
-    elif kind == "end" and isinstance(payload, dict) and payload.get("kind") in set(End):
+    elif kind == "end" and _is_end(payload):
         current.ending = {**payload, "t": t}
     elif kind == "attempt" and isinstance(payload, dict):
         request = payload.get("request")
@@ -304,6 +321,14 @@ def apply_record(session: Session, line: bytes) -> str | None:
     else:
         return f"unknown or malformed {kind!r} record"
     return None
+
+
+def _is_end(payload: object) -> bool:
+    """An end record's payload as streamwatch writes it: a known kind, and an error and an SDK outcome
+    that are objects when present (everything that reads them asks them for their fields)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("kind"), str) or payload["kind"] not in set(End):
+        return False
+    return all(payload.get(name) is None or isinstance(payload[name], dict) for name in ("error", "sdk"))
 
 
 def session_files() -> list[Path]:

@@ -14,7 +14,11 @@ from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""C0 and C1 controls (ESC, CSI, BEL, CR...), line and paragraph separators, bidirectional marks and
+overrides, and lone surrogates (which would reach a UTF-8 terminal as raw bytes, 0x9b is a CSI)."""
 
 
 def printable(text: str) -> str:

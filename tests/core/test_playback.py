@@ -8,7 +8,15 @@ import pytest
 
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.playback import Follower, Player, SessionPlayer
-from streamwatch.core.recording import RECORDING_CUT, Recording, SessionWriter, load_session
+from streamwatch.core.recording import (
+    RECORDING_CUT,
+    Recording,
+    Session,
+    SessionError,
+    SessionWriter,
+    load_session,
+    process_facts,
+)
 from streamwatch.core.sources import analyze
 from tests import sessions
 from tests import streams as s
@@ -27,9 +35,13 @@ def recording(times):
 TIMES = [0.5, 0.6, 0.7, 8.7, 8.8, 8.9, 9.0, 9.1, 9.2]
 
 
+def one_attempt(rec, speed=1.0):
+    return SessionPlayer(Session(path=None, header={}, attempts=[rec]), stall_threshold=5.0, speed=speed)
+
+
 def test_plays_at_the_recorded_pace_and_shows_the_stall_counting():
     rec, chunks = recording(TIMES)
-    player = Player(rec, stall_threshold=5.0)
+    player = one_attempt(rec)
     player.tick(100.0)
     player.tick(100.65)
     assert len(player.state.events) == 2
@@ -44,7 +56,7 @@ def test_plays_at_the_recorded_pace_and_shows_the_stall_counting():
 
 def test_speed_pause_step_and_jumps():
     rec, chunks = recording(TIMES)
-    player = Player(rec, stall_threshold=5.0, speed=10.0)
+    player = one_attempt(rec, speed=10.0)
     player.tick(0.0)
     player.tick(0.1)
     assert len(player.state.events) == 3
@@ -69,7 +81,7 @@ def test_speed_pause_step_and_jumps():
 
 def test_replay_ends_in_the_same_verdict_as_analysis():
     rec, _ = recording(TIMES)
-    player = Player(rec, stall_threshold=5.0, speed=None)
+    player = one_attempt(rec, speed=None)
     player.tick(0.0)
     assert player.finished
     assert player.state.verdict().to_dict() == rec.replay_into(StreamState()).verdict().to_dict()
@@ -187,3 +199,35 @@ def test_a_follower_says_the_session_may_go_on_while_its_writer_runs(tmp_path):
     elsewhere_path = sessions.write_resumed(tmp_path, "elsewhere.jsonl", pid=os.getpid(), host="not-" + socket.gethostname())
     elsewhere = Follower(elsewhere_path)
     assert elsewhere.writer_running() is None and elsewhere.over(complete=False)
+
+
+@pytest.mark.skipif(not process_facts(), reason="needs /proc (Linux) to tell processes apart")
+def test_a_follower_tells_a_reused_pid_and_another_pid_namespace_from_its_writer(tmp_path):
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
+    writer.response(200, {}, 0.1)
+    writer.close()
+    header, *records = writer.path.read_text().splitlines()
+    assert Follower(writer.path).writer_running() is True
+
+    def variant(name, **changes):
+        path = tmp_path / name
+        path.write_text("\n".join([json.dumps({**json.loads(header), **changes}), *records]) + "\n")
+        return Follower(path)
+
+    reused = variant("reused.jsonl", pid_started=process_facts()["pid_started"] - 1)
+    assert reused.writer_running() is False and reused.over(complete=False)
+    contained = variant("contained.jsonl", pid_ns=process_facts()["pid_ns"] + 1, pid=2**22 + 7)
+    assert contained.writer_running() is None
+
+
+def test_a_followed_file_that_shrinks_is_said_lost_once_and_over(tmp_path):
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
+    writer.response(200, {}, 0.1)
+    for i, chunk in enumerate(s.complete_text("rotated")[:3]):
+        writer.chunk(chunk, 0.2 + i * 0.01)
+    follower = Follower(writer.path)
+    writer.path.write_bytes(writer.path.read_bytes()[:40])
+    with pytest.raises(SessionError, match="shrank to 40 bytes"):
+        follower.poll()
+    assert not follower.poll() and follower.over(complete=False)
+    assert len(follower.session.latest.chunks) == 3

@@ -88,6 +88,29 @@ def test_redact_headers_by_name_and_by_value():
     }
 
 
+def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
+    path = write_session(s.complete_text("one two three four"))
+    lines = path.read_bytes().split(b"\n")
+    header, *records = [line for line in lines if line]
+    bad = [
+        b'[NaN, "chunk", "x"]',
+        b'[1e999, "chunk", "x"]',
+        b'[0.2, "end", {"kind": "transport_error", "error": "a string"}]',
+        b'[0.2, "end", {"kind": ["eof"]}]',
+        b'[0.2, "end", {"kind": "eof", "sdk": "raised?"}]',
+    ]
+    path.write_bytes(b"\n".join([header, *bad, *records]) + b"\n")
+    session = load_session(path)
+    assert session.skipped == [
+        "line 2: its time is not a number",
+        "line 3: its time is not a number",
+        "line 4: unknown or malformed 'end' record",
+        "line 5: unknown or malformed 'end' record",
+        "line 6: unknown or malformed 'end' record",
+    ]
+    assert session.latest.replay_into(StreamState()).verdict().complete
+
+
 def test_truncated_and_corrupt_files_recover_every_intact_line(home):
     path = write_session(s.complete_text("one two three four"))
     lines = path.read_bytes().split(b"\n")

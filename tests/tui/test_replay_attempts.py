@@ -1,6 +1,8 @@
 """Replaying a session of several attempts, as a user drives it: each attempt in turn, the gap between
 them, the stitched answer, the attempt lines, the attempts dialog, and every replay key across attempts."""
 
+import json
+
 import pytest
 
 from streamwatch.core.recording import load_session
@@ -132,3 +134,17 @@ async def test_what_the_sdk_gave_the_app_shows_once_the_replay_reaches_the_end()
         assert "STREAMING" in status(app) and "Your code would have seen" not in verdict(app)
         await at(pilot, clock, 100.0)
         assert "Your code would have seen: no exception, 6 events, stop_reason=end_turn" in verdict(app)
+
+
+async def test_the_attempts_dialog_shows_a_shared_file_s_requests_escaped(tmp_path):
+    path = sessions.write_resumed(tmp_path)
+    header, *records = path.read_text().splitlines()
+    header = json.loads(header)
+    header["request"].update(method="POST\x1b[5m", url="https://x/\x1b]0;PWNED\x07")
+    path.write_text("\n".join([json.dumps(header), *records]) + "\n")
+    app = replay_app(load_session(path), FixedClock(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("greater_than_sign", "a")
+        shown = str(app.screen.query_one("#raw-body").render())
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "POST\\x1b[5m https://x/\\x1b]0;PWNED\\x07" in shown

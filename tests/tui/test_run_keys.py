@@ -316,3 +316,30 @@ async def test_a_finished_screen_stays_idle_until_a_key(monkeypatch):
         await pilot.press("up")
         await pilot.pause(0.1)
         assert "Timeline" in painted
+
+
+@pytest.mark.parametrize("how", ["resize", "all_at_once"])
+async def test_a_following_timeline_keeps_its_last_row_in_view(how):
+    clock = FixedClock(0.0)
+    app = replay_app(recording(timed(s.complete_text("word " * 60))), clock)
+    size = (120, 50) if how == "resize" else (120, 30)
+    async with app.run_test(size=size) as pilot:
+        line = timeline(app)
+        clock.now = 1000.0
+        await pilot.pause(0.2)
+        if how == "resize":
+            await pilot.resize_terminal(120, 30)
+            await pilot.pause(0.2)
+        assert line.follow and line.cursor == line.row_count - 1
+        assert round(line.scroll_y) == line.row_count - line.size.height
+
+
+async def test_the_raw_event_view_shows_a_hostile_event_type_escaped():
+    evil = s.event({"type": "EVIL\x1b[5m\x1b]0;T\x1b\\"}, name="evil")
+    app = replay_app(recording(timed([s.message_start(), evil])), FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("end", "up", "enter")
+        assert isinstance(app.screen, RawEventScreen)
+        shown = str(app.screen.query_one("#raw-body").render())
+        assert "\x1b" not in shown and "Event #2 · EVIL\\x1b[5m\\x1b]0;T\\x1b\\ · " in shown

@@ -30,7 +30,7 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import printable
+from streamwatch.core.report import one_line, printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
@@ -107,13 +107,22 @@ class Feed:
 
     def poll(self) -> None:
         """Read what the followed file gained. Once its writer is gone (killed mid-stream, say), read
-        what it wrote last and play out what the file holds instead of waiting for more."""
-        follower, player = self.follower, self.player
+        what it wrote last and play out what the file holds instead of waiting for more; the same
+        when the file is lost (SessionError, said once)."""
+        follower = self.follower
         assert follower is not None
-        follower.poll()
-        if isinstance(player, SessionPlayer) and player.live and follower.writer_running() is False:
+        try:
             follower.poll()
-            player.stop_following()
+            if follower.writer_running() is False:
+                follower.poll()
+                self._stop_following()
+        except SessionError:
+            self._stop_following()
+            raise
+
+    def _stop_following(self) -> None:
+        if isinstance(self.player, SessionPlayer) and self.player.live:
+            self.player.stop_following()
 
     def outcome(self) -> str | None:
         """What the application's code got from the SDK, when the recording says, once it is played to its end."""
@@ -163,9 +172,9 @@ class RawEventScreen(ModalScreen[None]):
         wire = self.event.sse.raw.decode("utf-8", "replace")
         parsed = json.dumps(self.event.data, indent=2, ensure_ascii=False) if self.event.data else "(not JSON)"
         at = "no timing" if self.event.t is None else f"t={self.event.t:.3f}s"
-        body = Text(f"Event #{self.event.seq} · {self.event.type} · {at}\n\n", style="bold")
+        body = Text(f"Event #{self.event.seq} · {one_line(self.event.type)} · {at}\n\n", style="bold")
         body.append("Wire\n", style="bold")
-        body.append(printable(wire).replace("\\x0a", "\n") + "\n")
+        body.append(printable(wire) + "\n")
         body.append("Parsed\n", style="bold")
         body.append(printable(parsed))
         with Vertical(id="raw-dialog"):
@@ -225,8 +234,9 @@ class AttemptsScreen(ModalScreen[None]):
             request = attempt.request
             if request is not None:
                 sent = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
-                body.append(f"{request.get('method', 'POST')} {request.get('url', '')}\n", style="dim")
-                body.append(self.attempt_log.redact(printable(sent).replace("\\x0a", "\n")) + "\n\n")
+                line = one_line(f"{request.get('method', 'POST')} {request.get('url', '')}")
+                body.append(line + "\n", style="dim")
+                body.append(self.attempt_log.redact(printable(sent)) + "\n\n")
         with Vertical(id="raw-dialog"):
             with VerticalScroll(id="raw-scroll"):
                 yield Static(body, id="raw-body")

@@ -72,9 +72,10 @@ class Timeline(LineView, can_focus=True):
         Called every frame; when nothing it shows has changed it does nothing, so an idle screen stays idle."""
         key = (
             len(state.events), stall, state.ended, state.incomplete is not None, len(state.anomalies),
-            state.error_at, self.type_filter, self.follow, self.size.width,
+            state.error_at, self.type_filter, self.follow, self.size,
         )
-        if state is self.state and key == self._shown:
+        at_tail = not self.follow or round(self.scroll_y) == max(0, self.row_count - self.size.height)
+        if state is self.state and key == self._shown and at_tail:
             return
         self._shown = key
         self.stall = stall
@@ -92,7 +93,7 @@ class Timeline(LineView, can_focus=True):
         if self.follow:
             self._seen_rows = total
             self.cursor = max(0, total - 1)
-            self.scroll_to(y=max(0, total - self.size.height), animate=False, immediate=True)
+            self.scroll_to(y=max(0, total - self.size.height), animate=False, immediate=True, force=True)
         self.refresh()
         self._update_title()
 
