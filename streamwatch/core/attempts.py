@@ -157,8 +157,10 @@ class Attempt:
 class AttemptLog:
     """The attempts of one session, in order; see the module doc."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_failure: str | None = None) -> None:
         self.attempts: list[Attempt] = []
+        self.on_failure = on_failure
+        """What the run was told to do if the stream broke (`retry`, `resume`), when it was told."""
         self.stopped: str | None = None
         """Why recovery ended without a complete answer, in one sentence (None if it did not, or if
         nobody knows: a saved session does not say)."""
@@ -174,8 +176,8 @@ class AttemptLog:
 
     @property
     def recovered(self) -> bool:
-        """Whether the verdict speaks of attempts: more than one was sent."""
-        return len(self.attempts) > 1
+        """Whether the verdict speaks of attempts: more than one was sent, or recovery was asked for."""
+        return len(self.attempts) > 1 or self.on_failure in ("retry", "resume")
 
     def answer(self) -> Answer:
         current = self.current

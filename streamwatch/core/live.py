@@ -206,7 +206,9 @@ class LiveRun:
         observer: LiveObserver | None = None,
         follows: LiveRun | None = None,
         link: Mapping[str, Any] | None = None,
+        on_failure: str | None = None,
     ) -> None:
+        """`on_failure`: what the run was told to do if the stream broke, said in the session header."""
         self.body = dict(body)
         self.stall_threshold = stall_threshold
         self.state = StreamState(stall_threshold)
@@ -222,6 +224,7 @@ class LiveRun:
         self._observer = observer or LiveObserver()
         self._follows = follows
         self._link = dict(link or {})
+        self._on_failure = on_failure
         self._secrets: list[str] = []
         self._writer: SessionWriter | None = None
         self._session_t0: float | None = None
@@ -371,6 +374,7 @@ class LiveRun:
                         secrets=self._secrets,
                         directory=self._directory,
                         client=f"anthropic-python {anthropic.__version__}",
+                        **({} if self._on_failure is None else {"on_failure": self._on_failure}),
                     )
                     self.session_path = self._writer.path
         else:

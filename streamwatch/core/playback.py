@@ -220,7 +220,8 @@ class SessionPlayer:
         self._restart()
 
     def _restart(self) -> None:
-        self.log = AttemptLog()
+        on_failure = self.session.header.get("on_failure")
+        self.log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
         self.elapsed = 0.0
         self._index = -1
         self._take_next()

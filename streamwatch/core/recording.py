@@ -2,7 +2,8 @@
 
 Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
 "pid", "host", "request": {"method", "url", "headers", "body"}}`, on Linux also the writer's
-`pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid). Every later line is one record
+`pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid), and
+`on_failure` (`retry` or `resume`) when the run was told to recover. Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]

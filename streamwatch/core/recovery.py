@@ -199,11 +199,6 @@ class Recovery(AttemptLog):
         return self._cancelled.is_set()
 
     @property
-    def recovered(self) -> bool:
-        """A recovery was asked for, or more than one attempt made: the verdict speaks of attempts."""
-        return self.on_failure is not OnFailure.NONE or len(self.attempts) > 1
-
-    @property
     def phase(self) -> Phase:
         if self.wait is not None:
             return Phase.WAITING
@@ -323,6 +318,7 @@ class Recovery(AttemptLog):
             observer=self._observer,
             follows=None if previous is None else previous.run,
             link=link,
+            on_failure=None if self.on_failure is OnFailure.NONE else self.on_failure.value,
             **self._live,
         )
         attempt = Attempt(
