@@ -130,6 +130,15 @@ async def test_t_cycles_the_theme_and_question_mark_lists_every_key():
         assert isinstance(app.screen, RunScreen)
 
 
+@pytest.mark.parametrize("width", [80, 100, 120])
+async def test_an_overflowing_footer_ends_with_the_palette_key_and_no_stray_letter(width):
+    app = replay_app(recording(timed(seed_chunks())), FixedClock(0.0))
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause(0.1)
+        footer = app.screen._compositor.render_strips()[-1].text
+        assert footer.endswith("▏^p palette "), footer
+
+
 async def test_q_quits():
     app = live_app("complete")
     async with app.run_test(size=(100, 30)) as pilot:
