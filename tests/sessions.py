@@ -114,11 +114,13 @@ def write_resumed(
     gap: float = 2.0,
     stall_after: int | None = None,
     complete: bool = True,
+    stopped: str | None = None,
 ) -> Path:
     """Two attempts of one session, as `--on-failure resume` writes them. Attempt 1 answers from 0.3 s,
     one chunk every 0.05 s, and dies inside its text (no message_stop); `gap` seconds after its end,
     attempt 2 continues it after a user turn, on the same pace: with a 6 s silence after `stall_after`
-    of its chunks, and, unless `complete`, ending with an error event instead of message_stop."""
+    of its chunks, and, unless `complete`, ending with an error event instead of message_stop; then,
+    if `stopped`, why recovery went no further."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     first = header("2026-11-22T10:00:00.000+00:00", "demo", "claude-sonnet-4-6", "5e55e55e")
@@ -146,4 +148,6 @@ def write_resumed(
                 writer.chunk(chunk, round(t, 6))
             t = round(t + 0.01, 6)
             writer.end(End.EOF, t)
+        if stopped is not None:
+            writer.stop(stopped, t)
     return path

@@ -570,6 +570,8 @@ def test_max_attempts_bounds_the_attempts(capsys, fast, home, quick_backoff):
     assert err == f"streamwatch: recovery stopped: {v['stopped']}\n"
     [path] = sessions(home)
     assert len(load_session(path).attempts) == 2
+    code, out, _ = run_cli(capsys, "analyze", str(path))
+    assert code == 1 and f"Recovery stopped: {v['stopped']}" in out
 
 
 def test_on_failure_with_a_complete_answer_keeps_a_list_of_one_attempt(capsys, fast):

@@ -11,9 +11,10 @@ same facts: one `Recording` per request, each later one with the link its `attem
 attempts as the live run knew them, with the code the live run used: the answer a resume continues
 and where each attempt's text begins in it, why the attempt was sent (`about`), what it paid again.
 A recording without a link after the first is the SDK following a redirect: the same attempt goes
-on with it. What a file does not hold: why recovery stopped (`stopped` stays None), and the wait on
-its own: a recorded attempt's `waited` is the time from the previous attempt's end to its request
-(the wait, or the time the user took to press retry or resume).
+on with it. Why recovery stopped is the last recording's `stopped` (`SessionPlayer` sets it as it
+plays). What a file does not hold: the wait on its own: a recorded attempt's `waited` is the time
+from the previous attempt's end to its request (the wait, or the time the user took to press retry
+or resume).
 
 An attempt's `run` is where its request went: the `LiveRun` sending it, or the `Player` replaying
 its recording. Either has the stream's `state` so far and its `recording`.
@@ -163,7 +164,7 @@ class AttemptLog:
         """What the run was told to do if the stream broke (`retry`, `resume`), when it was told."""
         self.stopped: str | None = None
         """Why recovery ended without a complete answer, in one sentence (None if it did not, or if
-        nobody knows: a saved session does not say)."""
+        nobody knows: a session saved before streamwatch recorded it)."""
 
     @property
     def current(self) -> Attempt | None:

@@ -256,6 +256,20 @@ class LiveRun:
         self._cancelled.set()
         self._shut_socket()
 
+    def stop(self, why: str) -> None:
+        """Note, after the run, why recovery does not go on from it: in its recording and its file."""
+        if self.recording is None:
+            return
+        why = self.redact(why)
+        t = self._session_t(self._t())
+        self.recording.stop(why, t)
+        if self.session_path is not None:
+            try:
+                with SessionWriter.reopen(self.session_path, self._secrets) as writer:
+                    writer.stop(why, t)
+            except OSError:
+                pass  # the file was removed since the attempt ended: the screen still says why
+
     def preflight(self) -> None:
         """LiveError now if the request could not be sent (no key for a remote target, a bad base URL)."""
         self._client().close()

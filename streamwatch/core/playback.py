@@ -301,11 +301,14 @@ class SessionPlayer:
             changed = True
 
     def _settle(self) -> None:
-        """Keep the session clock up with what was fed; finish the attempt once its recording ended."""
+        """Keep the session clock up with what was fed; finish the attempt once its recording ended,
+        and say why recovery stopped after it, if it did, until the next attempt (live, the user saw
+        that while deciding to press retry or resume); attached, the file says so a moment after the end."""
         self.elapsed = max(self.elapsed, self.recording.started_t + self.player.position)
         if self.player.finished and not self.attempt.finished:
             session = None if self.session.path is None else str(self.session.path)
             self.log.finish(self.attempt, self.state.verdict(session=session))
+        self.log.stopped = self.recording.stopped if self.player.finished else None
 
     def toggle(self) -> None:
         self.playing = not self.playing

@@ -11,11 +11,15 @@ Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "star
     [t, "chunk64", "body bytes as base64"]    (anything else, e.g. half a character)
     [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
     [t, "attempt", {"request": {...}, ...}]   (another request: the records after it are its own)
+    [t, "stopped", {"why": "..."}]            (recovery stopped after the attempt before it, and why)
 
 An `attempt` record made by streamwatch's recovery also says why: `"reason": "retry"|"resume"`,
 `"replaces"` (the number of the attempt it replaces, from 1), `"strategy"` (`retry`, `prefill` or
 `user-turn`) and `"dropped"` (one sentence per block of the replaced attempt that did not go back).
-One the SDK made by itself (a redirect) has only its request.
+One the SDK made by itself (a redirect) has only its request. A `stopped` record follows the end
+of an attempt after which streamwatch's recovery did not go on by itself (attempts used up, a tool
+call awaiting the user's word, a failure not worth retrying, a cancel); pressing retry or resume
+later adds an `attempt` record after it.
 
 Each line is written with a single `write()` to a file opened for appending, so a process killed at
 any moment leaves every line it finished, and the reader recovers every intact line of a truncated
@@ -86,7 +90,7 @@ def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets:
 class Recording:
     """One attempt in memory: the request as sent (secrets redacted), and everything that came back.
 
-    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`), so a live source can
+    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`, `stop`), so a live source can
     write to both, and a loader fills it from a file. Times are session times (see the module doc).
     """
 
@@ -99,6 +103,8 @@ class Recording:
     ending: dict[str, Any] | None = None
     link: dict[str, Any] = field(default_factory=dict)
     """How this attempt follows the one before: its `attempt` record without the request."""
+    stopped: str | None = None
+    """Why recovery did not go on by itself after this attempt, when it was told to recover."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -108,6 +114,9 @@ class Recording:
 
     def end(self, kind: End, t: float | None, error: dict[str, Any] | None = None, **extra: Any) -> None:
         self.ending = {"kind": End(kind).value, "error": error, **extra, "t": t}
+
+    def stop(self, why: str, t: float | None) -> None:
+        self.stopped = why
 
     def relative(self, t: float | None) -> float | None:
         """A session time as seconds since this attempt's request was sent."""
@@ -202,6 +211,9 @@ class SessionWriter:
 
     def attempt(self, request: dict[str, Any], t: float, **extra: Any) -> None:
         self._record(t, "attempt", {"request": _redact_request(request, self._secrets), **extra})
+
+    def stop(self, why: str, t: float) -> None:
+        self._record(t, "stopped", {"why": why})
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -319,6 +331,8 @@ def apply_record(session: Session, line: bytes) -> str | None:
         session.attempts.append(
             Recording(request=request if isinstance(request, dict) else {}, started_t=t, link=link)
         )
+    elif kind == "stopped" and isinstance(payload, dict) and isinstance(payload.get("why"), str):
+        current.stopped = payload["why"]
     else:
         return f"unknown or malformed {kind!r} record"
     return None

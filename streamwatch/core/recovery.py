@@ -296,11 +296,17 @@ class Recovery(AttemptLog):
                 self.stopped = "cancelled before the next attempt was sent"
                 current = self.current
                 assert current is not None
-                return current
+                return self._stop(current)
             step = self._next(attempt)
             if step is None:
-                return attempt
+                return self._stop(attempt)
             plan, wait = step
+
+    def _stop(self, attempt: Attempt) -> Attempt:
+        """Recovery goes no further by itself after `attempt`: why goes into its session, if anything stopped it."""
+        if self.stopped is not None:
+            attempt.run.stop(self.stopped)
+        return attempt
 
     def _send(self, plan: _Plan, wait: float | None) -> Attempt | None:
         previous = self.current

@@ -98,6 +98,7 @@ def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
         b'[0.2, "end", {"kind": "transport_error", "error": "a string"}]',
         b'[0.2, "end", {"kind": ["eof"]}]',
         b'[0.2, "end", {"kind": "eof", "sdk": "raised?"}]',
+        b'[0.2, "stopped", {"why": ["cancelled"]}]',
     ]
     path.write_bytes(b"\n".join([header, *bad, *records]) + b"\n")
     session = load_session(path)
@@ -107,7 +108,9 @@ def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
         "line 4: unknown or malformed 'end' record",
         "line 5: unknown or malformed 'end' record",
         "line 6: unknown or malformed 'end' record",
+        "line 7: unknown or malformed 'stopped' record",
     ]
+    assert session.latest.stopped is None
     assert session.latest.replay_into(StreamState()).verdict().complete
 
 

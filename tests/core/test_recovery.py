@@ -215,6 +215,22 @@ def test_a_complete_tool_call_holds_recovery_until_the_user_says_so(on_failure):
         assert stub.bodies[1]["messages"][-2]["content"] == [{"type": "text", "text": "Let me write that file."}]
 
 
+def test_why_recovery_stopped_is_saved_after_the_attempt_even_if_the_file_went_away():
+    class RemoveTheFile(RecoveryObserver):
+        def on_attempt_end(self, attempt):
+            if attempt.number == 2:
+                attempt.run.session_path.unlink()
+
+    with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL)]) as stub:
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=RemoveTheFile())
+        first = rec.run()
+        session = load_session(first.run.session_path)
+        assert session.latest.stopped == rec.stopped and rec.stopped.startswith("attempt 1 broke after a complete tool")
+        second = rec.proceed()
+        assert second.number == 2 and not second.run.session_path.exists()
+        assert second.run.recording.stopped == rec.stopped and rec.stopped.startswith("attempt 2 broke")
+
+
 def test_skip_ends_a_long_wait_from_another_thread():
     log = Log()
     complete = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn"), s.message_stop()]

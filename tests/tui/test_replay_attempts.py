@@ -113,6 +113,19 @@ async def test_next_anomaly_and_step_go_on_into_the_next_attempt(tmp_path):
         assert text_pane(app).text == sessions.FIRST_DRAFT and len(text_pane(app).seams) == 1
 
 
+async def test_why_recovery_stopped_shows_once_the_replay_reaches_the_last_attempt_s_end(tmp_path):
+    why = "no complete answer after 2 attempts, the most allowed"
+    clock = FixedClock(0.0)
+    app = replay_app(load_session(sessions.write_resumed(tmp_path, complete=False, stopped=why)), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await at(pilot, clock, 1.5)
+        assert "ABNORMAL eof" in status(app) and "Recovery stopped" not in verdict(app)
+        await at(pilot, clock, 100.0)
+        assert f"Attempt 2: resume (user-turn) → error_event; re-paid 60 input and 0 output tokens\nRecovery stopped: {why}" in verdict(app)
+        await pilot.press("less_than_sign")
+        assert "Recovery stopped" not in verdict(app)
+
+
 async def test_a_session_of_one_attempt_replays_as_it_always_did():
     clock = FixedClock(0.0)
     app = replay_app(recording(timed(s.complete_text("only once"))), clock)
