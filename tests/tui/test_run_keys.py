@@ -175,6 +175,19 @@ async def test_replay_keys_play_pause_speed_step_and_jump():
         assert timeline(app).event_at(timeline(app).cursor).seq == 7
 
 
+async def test_jumping_back_to_the_start_of_a_max_speed_replay_plays_its_tool_call_again():
+    clock = FixedClock(0.0)
+    app = replay_app(recording(timed(seed_chunks())), clock, speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert "ABNORMAL eof" in status(app)
+        await pilot.press("less_than_sign")
+        await pilot.pause(0.1)
+        assert "ABNORMAL eof" in status(app)
+        [view] = app.screen.query(".tool-block")
+        assert "write_file" in str(view.render())
+
+
 async def test_status_counts_a_stall_up_live_and_then_completes():
     clock = FixedClock(0.0)
     chunks = [s.message_start(), s.ping(), *s.text_block(0, "slow answer"), s.message_delta("end_turn"),

@@ -64,10 +64,14 @@ class ToolPane(VerticalScroll):
         super().__init__(id=id)
         self._shown: dict[int, tuple[int, bool, bool]] = {}
         self._layouts: dict[int, tuple[JsonLayout, list[int]]] = {}
+        self._views: dict[int, Static] = {}
 
     def reset(self) -> None:
+        """Empty for another stream. The old views go on their own time: a view of the new stream's
+        block of the same index may be mounted before they have, so the views have no ids."""
         self._shown.clear()
         self._layouts.clear()
+        self._views.clear()
         self.remove_children()
 
     def _layout(self, block: Block) -> JsonLayout:
@@ -99,9 +103,10 @@ class ToolPane(VerticalScroll):
             if ended and not block.complete:
                 body.append(f"\n{DIED_HERE}", style="reverse")
             if fresh:
-                self.mount(Static(body, id=f"tool-{block.index}", classes="tool-block"))
+                self._views[block.index] = view = Static(body, classes="tool-block")
+                self.mount(view)
             else:
-                self.query_one(f"#tool-{block.index}", Static).update(body)
+                self._views[block.index].update(body)
             self.call_after_refresh(self.scroll_end, animate=False)
         self.display = bool(self._shown)
 
