@@ -224,6 +224,8 @@ class SessionPlayer:
         self.log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
         self.elapsed = 0.0
         self._index = -1
+        self._marks: list[list[int]] = []
+        """The events each recording played before the current one marked as anomalies."""
         self._take_next()
 
     def stop_following(self) -> None:
@@ -232,6 +234,8 @@ class SessionPlayer:
         self.live = self.player.live = False
 
     def _take_next(self) -> None:
+        if self._index >= 0:
+            self._marks.append([a.at_event for a in self.state.anomalies if a.at_event is not None])
         self._index += 1
         self.player = Player(self.session.attempts[self._index], self.stall_threshold, live=self.live)
         self.attempt: Attempt = self.log.record(self.player.recording, self.player)
@@ -282,7 +286,8 @@ class SessionPlayer:
 
     @property
     def _unpaced(self) -> bool:
-        return self.live or self.speed is None
+        """Everything recorded goes in at once: following a file, or playing at max speed (not paused)."""
+        return self.live or (self.speed is None and self.playing)
 
     def _has_next(self) -> bool:
         return self._index + 1 < len(self.session.attempts)
@@ -346,6 +351,25 @@ class SessionPlayer:
             self._settle()
             if found or not (self.player.finished and self._has_next()):
                 return found
+            self._take_next()
+
+
+    def to_previous_anomaly(self) -> int | None:
+        """Back to the last anomaly of the recordings before the current one: the session played again
+        from its start to the end of that recording, paused there. The event it marks, or None (and
+        nothing moves) if no earlier recording had one."""
+        earlier = [i for i, marks in enumerate(self._marks) if marks]
+        if not earlier:
+            return None
+        index = earlier[-1]
+        seq = max(self._marks[index])
+        self._restart()
+        self.playing = False
+        while True:
+            self.player.to_end()
+            self._settle()
+            if self._index == index:
+                return seq
             self._take_next()
 
 

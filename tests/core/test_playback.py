@@ -153,6 +153,19 @@ def test_speed_scales_the_gap_and_max_skips_it(tmp_path):
     assert fastest.finished and fastest.log.complete
 
 
+def test_at_max_speed_a_pause_holds_where_a_key_left_the_replay(tmp_path):
+    player = SessionPlayer(resumed(tmp_path, stall_after=2), stall_threshold=5.0, speed=None)
+    player.tick(0.0)
+    assert player.finished
+    assert player.to_previous_anomaly() == 2 and player.attempt.number == 1
+    player.tick(1.0)
+    player.tick(2.0)
+    assert player.attempt.number == 1 and player.player.finished and not player.finished
+    player.toggle()
+    player.tick(3.0)
+    assert player.finished
+
+
 def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
     player = SessionPlayer(resumed(tmp_path, stall_after=2), stall_threshold=5.0)
     assert player.to_next_anomaly() and player.attempt.number == 1 and not player.playing
@@ -163,6 +176,9 @@ def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
     assert player.to_next_anomaly() and player.attempt.number == 2
     assert [a.code for a in player.state.anomalies] == ["stall"] and len(player.state.events) == 3
     assert not player.to_next_anomaly() and player.finished
+    assert player.to_previous_anomaly() == 2 and player.attempt.number == 1 and player.player.finished
+    assert [a.code for a in player.state.anomalies] == ["block_not_stopped"] and not player.playing
+    assert player.to_previous_anomaly() is None and player.attempt.number == 1
     player.to_start()
     assert player.attempt.number == 1 and len(player.state.events) == 0 and player.elapsed == 0
     assert len(player.log.attempts) == 1 and not player.attempt.finished

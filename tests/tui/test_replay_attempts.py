@@ -107,6 +107,15 @@ async def test_next_anomaly_and_step_go_on_into_the_next_attempt(tmp_path):
         assert " · attempt 2/2 · STREAMING" in status(app) and "PAUSED" in status(app)
         assert cursor_event(app).seq == 4 and app.screen.feed.player.state.anomalies[0].code == "stall"
         assert "Attempt 2: resume (user-turn) → running" in verdict(app)
+        await pilot.press("full_stop", "full_stop")
+        assert str(app.screen.query_one(Timeline).border_title) == "Timeline · 6 events · PAUSED (2 new)"
+
+        await pilot.press("N")
+        assert " · attempt 1/2, attempt 2 in 2.0 s · ABNORMAL eof" in status(app) and "PAUSED" in status(app)
+        assert cursor_event(app).seq == 2 and text_pane(app).text == sessions.FIRST_DRAFT
+        assert str(app.screen.query_one(Timeline).border_title).endswith(" events · PAUSED")
+        await pilot.press("N")
+        assert cursor_event(app).seq == 2 and " · attempt 1/2" in status(app)
 
         await pilot.press("less_than_sign", "n", "full_stop")
         assert " · attempt 2/2 · " in status(app) and len(app.screen.feed.player.state.events) == 1

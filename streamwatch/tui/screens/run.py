@@ -563,6 +563,11 @@ class RunScreen(Screen[None]):
                     seq = 0
                 marks = [a.at_event for a in self.feed.player.state.anomalies if a.at_event is not None]
                 targets = [m for m in marks if m > seq]
+        if not targets and direction < 0 and self.feed.is_replay and isinstance(self.feed.player, SessionPlayer):
+            earlier = self.feed.player.to_previous_anomaly()
+            if earlier is not None:
+                self.refresh_frame()
+                targets = [earlier]
         if not targets:
             self.notify("No further anomaly" if direction > 0 else "No earlier anomaly")
             return

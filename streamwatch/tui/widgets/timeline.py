@@ -81,7 +81,7 @@ class Timeline(LineView, can_focus=True):
         self.stall = stall
         if state is not self.state:
             self.state = state
-            self._rows, self._scanned = [], 0
+            self._rows, self._scanned, self._seen_rows = [], 0, 0
         events = state.events
         for position in range(self._scanned, len(events)):
             if not self.type_filter or self.type_filter in _type_label(*events.kind(position)):
@@ -161,6 +161,8 @@ class Timeline(LineView, can_focus=True):
         if row is None:
             return False
         self.follow = False
+        self._seen_rows = self.row_count
+        self._update_title()
         self.cursor = row
         return True
 
