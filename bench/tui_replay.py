@@ -1,12 +1,14 @@
-"""Replay a 50 000-event session through the headless app at max speed.
+"""Replay a 50 000-event session through the headless app at max speed (or at its recorded pace).
 
 Prints, side by side with a baseline of the same recording fed through the core alone:
-total time to reach the verdict, the worst event-loop lag seen by a 10 ms probe, and the latency of
+total time to reach the verdict, the worst event-loop lag seen by a 10 ms probe, the latency of
 key presses (`up` in the timeline) made every 100 ms while the replay runs, from the key event to its
-action, median and worst (target: under 100 ms). On a shared machine CPU speed drifts between runs:
-compare the columns of one run, and runs by their core-only time.
+action, median and worst (target: under 100 ms), and how many frames a second the screen drew
+(the cap is 20). The recording's events are 0.5 ms apart: `--speed 1` plays it as a live stream of
+2 000 events a second would arrive. On a shared machine CPU speed drifts between runs: compare the
+columns of one run, and runs by their core-only time.
 
-Run: .venv/bin/python bench/tui_replay.py [--events 50000] [--size 120x35]
+Run: .venv/bin/python bench/tui_replay.py [--events 50000] [--size 120x35] [--speed max|1|...]
 """
 
 from __future__ import annotations
@@ -53,14 +55,23 @@ def core_only(path: Path) -> tuple[float, int]:
     return time.perf_counter() - start, len(state.events)
 
 
-async def through_app(path: Path, size: tuple[int, int]) -> dict[str, float]:
+async def through_app(path: Path, size: tuple[int, int], speed: float | None) -> dict[str, float]:
     load_start = time.perf_counter()
-    feed = replay_feed(path, 5.0, speed=None)
+    feed = replay_feed(path, 5.0, speed=speed)
     app = StreamwatchApp(lambda app: RunScreen(feed, app.clock))
     lags: list[float] = []
     presses: list[float] = []
-    async with app.run_test(size=size) as pilot:
+    frames: list[float] = []
+    async with app.run_test(size=size):
         start = time.perf_counter()
+        screen = app.screen
+        draw = screen.refresh_frame
+
+        def counted() -> None:
+            frames.append(time.perf_counter())
+            draw()
+
+        screen.refresh_frame = counted
 
         async def probe() -> None:
             while True:
@@ -95,6 +106,8 @@ async def through_app(path: Path, size: tuple[int, int]) -> dict[str, float]:
         "lag": max(lags, default=0.0),
         "key": max(presses, default=0.0),
         "key_median": sorted(presses)[len(presses) // 2] if presses else 0.0,
+        "fps": len(frames) / total,
+        "duration": feed.player.duration,
         "events": verdict.event_count,
     }
 
@@ -103,18 +116,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--size", default="120x35")
+    parser.add_argument("--speed", default="max", help="max, or a factor of the recorded pace")
     args = parser.parse_args()
     size = tuple(int(x) for x in args.size.split("x"))
+    speed = None if args.speed == "max" else float(args.speed)
     with tempfile.TemporaryDirectory() as folder:
         path = write_session(Path(folder), args.events)
         base, events = core_only(path)
-        app = asyncio.run(through_app(path, size))
-    print(f"{'':<28}{'core only':>12}{'app (max speed)':>18}{'ratio':>8}")
+        app = asyncio.run(through_app(path, size, speed))
+    label = "app (max speed)" if speed is None else f"app ({speed:g}x pace)"
+    print(f"{'':<28}{'core only':>12}{label:>18}{'ratio':>8}")
     print(f"{'events':<28}{events:>12}{app['events']:>18}")
+    if speed is not None:
+        print(f"{'recording at this pace (s)':<28}{'-':>12}{app['duration'] / speed:>18.3f}")
     print(f"{'time to verdict (s)':<28}{base:>12.3f}{app['total']:>18.3f}{app['total'] / base:>7.1f}x")
     print(f"{'worst event-loop lag (ms)':<28}{'-':>12}{app['lag'] * 1000:>18.1f}")
     print(f"{'median key press (ms)':<28}{'-':>12}{app['key_median'] * 1000:>18.1f}")
     print(f"{'worst key press (ms)':<28}{'-':>12}{app['key'] * 1000:>18.1f}   target < 100")
+    print(f"{'frames drawn per second':<28}{'-':>12}{app['fps']:>18.1f}   cap 20")
 
 
 if __name__ == "__main__":
