@@ -115,10 +115,12 @@ class StreamwatchApp(App[int]):
         self.push_screen(CommandPalette(providers=[ThemeCommands], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
+        """Every key of the screen: first those the footer shows, in its order (at 80 columns it cannot
+        show them all), then the rest (moving, scrolling)."""
         rows = []
         seen = set()
-        for key, active in self.screen.active_bindings.items():
-            binding = active.binding
+        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        for binding in sorted(bindings, key=lambda binding: not binding.show):
             if binding.description and binding.action not in seen:
                 seen.add(binding.action)
                 rows.append((binding.key_display or self.get_key_display(binding), binding.description))

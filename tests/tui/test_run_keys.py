@@ -124,8 +124,9 @@ async def test_t_cycles_the_theme_and_question_mark_lists_every_key():
         assert app.theme != first
         await pilot.press("question_mark")
         text = str(app.screen.query_one("Static").render())
-        for words in ("Pause/follow", "Next anomaly", "Filter", "Export", "Theme", "Quit", "Raw event"):
+        for words in ("Pause/follow", "Next anomaly", "Prev anomaly", "Filter", "Export", "Theme", "Quit", "Raw event"):
             assert words in text
+        assert text.index("Help") < text.index("Up") < text.index("Raw event"), "the footer's keys come first"
         await pilot.press("escape")
         assert isinstance(app.screen, RunScreen)
 

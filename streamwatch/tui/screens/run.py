@@ -243,6 +243,12 @@ class AttemptsScreen(ModalScreen[None]):
             yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
 
 
+# Keys shown together in the footer under one word, so the footer has room for more of them at 80 columns.
+ANOMALY = Binding.Group("Anomaly", compact=True)
+SPEED = Binding.Group("Speed", compact=True)
+JUMP = Binding.Group("Start/End", compact=True)
+
+
 class RunScreen(Screen[None]):
     # Priority, like the timeline's: a key acts when it arrives instead of after bubbling back up from
     # the focused widget. While the filter box has focus they stand aside (check_action) and type.
@@ -252,18 +258,18 @@ class RunScreen(Screen[None]):
         Binding("s", "skip_wait", "Skip wait", id="run.skip_wait", priority=True),
         Binding("x", "cancel", "Cancel", id="run.cancel", priority=True),
         Binding("space", "toggle", "Pause/follow", id="run.toggle", priority=True),
-        Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly", priority=True),
-        Binding(
-            "N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", show=False, priority=True
-        ),
+        Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly", group=ANOMALY, priority=True),
+        Binding("N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", group=ANOMALY,
+                priority=True),
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/", priority=True),
         Binding("a", "attempts", "Attempts", id="run.attempts", priority=True),
         Binding("e", "export", "Export", id="run.export", priority=True),
-        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", priority=True),
-        Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-", priority=True),
+        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", group=SPEED,
+                priority=True),
+        Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-", group=SPEED, priority=True),
         Binding("full_stop", "step", "Step", id="replay.step", key_display=".", priority=True),
-        Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", priority=True),
-        Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", priority=True),
+        Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", group=JUMP, priority=True),
+        Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", group=JUMP, priority=True),
         Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
     ]
 
