@@ -229,9 +229,12 @@ class SessionPlayer:
         self._take_next()
 
     def stop_following(self) -> None:
-        """The session will not grow any more (its writer is gone): play out what it holds, the last
-        recording to where it was cut off when it has no end record, and stay as a replay."""
+        """The session will not grow any more (its writer is gone): everything it holds is shown at once,
+        as following it showed what there was (the last recording ends where it was cut off when it
+        has no end record), and it stays as a replay, paused at its end."""
         self.live = self.player.live = False
+        self.playing = False
+        self.to_end()
 
     def _take_next(self) -> None:
         if self._index >= 0:

@@ -297,6 +297,19 @@ async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_sto
         assert "the recording process stopped" in str(app.screen.query_one("#verdict").render())
 
 
+async def test_attach_to_a_session_whose_writer_is_long_gone_opens_at_its_end(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    writer, app = attached(tmp_path, pid=gone.pid)
+    for i, chunk in enumerate(s.complete_text("finished an hour ago")):
+        writer.chunk(chunk, 0.2 + i * 0.5)
+    writer.end(End.EOF, 5.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x 5.0/5.0s · COMPLETE end_turn")
+        assert app.screen.query_one("#text").text == "finished an hour ago"
+
+
 async def test_attach_shows_a_session_file_s_own_header_escaped(tmp_path):
     _, app = attached(tmp_path, source="live\x1b[2J", host="box\x1b]0;pwned\x07\nx")
     async with app.run_test(size=(100, 30)) as pilot:
