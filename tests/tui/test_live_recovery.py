@@ -22,6 +22,7 @@ from streamwatch.tui.screens import run
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import AttemptsScreen, ConfirmScreen, RunScreen
 from streamwatch.tui.widgets.textview import TextView
+from streamwatch.tui.widgets.timeline import Timeline
 from tests import streams as s
 from tests.stub import Canned, StubServer
 from tests.tui.conftest import FixedClock
@@ -176,12 +177,17 @@ async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, requ
         await until(pilot, lambda: RECOVER <= offered(app))
         broken = text_pane(app).text
         assert broken and clean.startswith(broken) and broken != clean
+        await pilot.press("space")
+        assert "PAUSED" in str(app.screen.query_one(Timeline).border_title)
 
         await pilot.press("r")
         await until(pilot, lambda: "COMPLETE end_turn" in status(app))
         await until(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
         assert text_pane(app).text == clean
         assert text_pane(app).seams == []
+        timeline = app.screen.query_one(Timeline)
+        assert "PAUSED" not in str(timeline.border_title), "the new attempt is followed to its tail"
+        assert timeline.cursor == timeline.row_count - 1 and timeline.follow
 
 
 async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(server, request):

@@ -349,6 +349,7 @@ class RunScreen(Screen[None]):
         text = self.query_one("#text", TextView)
         if id(state) != self._state_id:
             self._state_id = id(state)
+            self.query_one(Timeline).follow = True  # another attempt: its tail, not where the last one was paused
             for pane in self.query(TextView):
                 pane.reset()
             self.query_one(ToolPane).reset()
