@@ -88,7 +88,7 @@ def status(app) -> str:
 
 
 def verdict(app) -> str:
-    return str(app.screen.query_one("#verdict").render())
+    return str(app.screen.query_one("#verdict-text").render())
 
 
 def text_pane(app) -> TextView:

@@ -140,6 +140,27 @@ async def test_an_overflowing_footer_ends_with_the_palette_key_and_no_stray_lett
         assert footer.endswith("▏^p palette "), footer
 
 
+async def test_v_reaches_a_verdict_too_long_for_80x24_and_the_arrows_read_the_rest():
+    app = live_app("eof_in_tool_use")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        panel = app.screen.query_one("#verdict")
+        assert panel.border_subtitle == "v, then ↑↓ to scroll" and panel.max_scroll_y > 0
+        await pilot.press("v", "end")
+        assert app.focused is panel
+        for _ in range(100):
+            if panel.scroll_y == panel.max_scroll_y:
+                break
+            await pilot.pause(0.02)
+        assert panel.scroll_y == panel.max_scroll_y, "it scrolls to the last line"
+        await pilot.pause()
+        strips = [strip.text for strip in app.screen._compositor.render_strips()]
+        shown = "".join(strips[-9:-1])
+        assert "Session:" in shown and "jsonl" in shown, "its last line is in sight"
+        await pilot.press("tab")
+        assert app.focused is timeline(app)
+
+
 async def test_q_quits():
     app = live_app("complete")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -241,7 +262,7 @@ async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_
         await pilot.pause(0.3)
         assert " · attempt 2/2 · COMPLETE end_turn" in status(app) and status(app).startswith(" REPLAY")
         assert app.screen.query_one("#text").text == "second try"
-        panel = str(app.screen.query_one("#verdict").render())
+        panel = str(app.screen.query_one("#verdict-text").render())
         assert "Attempt 1: first → eof\nAttempt 2: retry → complete" in panel
 
 
@@ -294,7 +315,7 @@ async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_sto
         writer_process.wait()
         await pilot.pause(0.2)
         assert status(app).startswith(" REPLAY PAUSED 1x ") and "ABNORMAL cancelled" in status(app)
-        assert "the recording process stopped" in str(app.screen.query_one("#verdict").render())
+        assert "the recording process stopped" in str(app.screen.query_one("#verdict-text").render())
 
 
 async def test_attach_to_a_session_whose_writer_is_long_gone_opens_at_its_end(tmp_path):

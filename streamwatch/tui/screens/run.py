@@ -264,6 +264,7 @@ class RunScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/", priority=True),
         Binding("a", "attempts", "Attempts", id="run.attempts", priority=True),
         Binding("e", "export", "Export", id="run.export", priority=True),
+        Binding("v", "verdict", "Verdict: scroll it with ↑↓", id="run.verdict", show=False, priority=True),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", group=SPEED,
                 priority=True),
         Binding("minus", "speed(-1)", "Slower", id="replay.slower", key_display="-", group=SPEED, priority=True),
@@ -579,6 +580,9 @@ class RunScreen(Screen[None]):
             self.notify("No further anomaly" if direction > 0 else "No earlier anomaly")
             return
         timeline.move_to_seq(targets[0] if direction > 0 else targets[-1])
+
+    def action_verdict(self) -> None:
+        self.query_one(VerdictPanel).focus()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

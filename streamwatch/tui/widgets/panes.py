@@ -7,6 +7,7 @@ frame, and everything untrusted is shown through `Text`/plain strings, never mar
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -111,8 +112,14 @@ class ToolPane(VerticalScroll):
         self.display = bool(self._shown)
 
 
-class VerdictPanel(Static):
-    """The verdict in plain words, the anomalies as they happen, and what the SDK raised."""
+class VerdictPanel(VerticalScroll):
+    """The verdict in plain words, the anomalies as they happen, and what the SDK raised.
+
+    On a small screen it may not hold it all: `v` (or `tab`) reaches it and the arrows scroll it,
+    and its border says so while it does not hold it all."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="verdict-text")
 
     def show_verdict(
         self, state: StreamState, outcome: str | None, session: str | None, attempts: list[str] | None = None
@@ -129,4 +136,11 @@ class VerdictPanel(Static):
             lines.append(Text.assemble(("Your code would have seen: ", "bold"), printable(outcome)))
         if session:
             lines.append(Text.assemble(("Session: ", "bold"), printable(session)))
-        self.update(Text("\n").join(lines))
+        self.query_one("#verdict-text", Static).update(Text("\n").join(lines))
+        self.call_after_refresh(self._hint)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._hint)
+
+    def _hint(self) -> None:
+        self.border_subtitle = "v, then ↑↓ to scroll" if self.max_scroll_y > 0 else ""
