@@ -182,6 +182,11 @@ class StreamState:
         return max(0.0, now - self._anchor_t)
 
     @property
+    def anomaly_events(self) -> list[int]:
+        """The events the anomalies so far point at, in order, each once (`n`/`N` visit them)."""
+        return sorted({a.at_event for a in self.anomalies if a.at_event is not None})
+
+    @property
     def pings_in_silence(self) -> int:
         return self._pings_since
 

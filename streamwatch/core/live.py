@@ -261,12 +261,11 @@ class LiveRun:
         if self.recording is None:
             return
         why = self.redact(why)
-        t = self._session_t(self._t())
-        self.recording.stop(why, t)
+        self.recording.stop(why)
         if self.session_path is not None:
             try:
                 with SessionWriter.reopen(self.session_path, self._secrets) as writer:
-                    writer.stop(why, t)
+                    writer.stop(why, self._session_t(self._t()))
             except OSError:
                 pass  # the file was removed since the attempt ended: the screen still says why
 

@@ -238,7 +238,7 @@ class SessionPlayer:
 
     def _take_next(self) -> None:
         if self._index >= 0:
-            self._marks.append([a.at_event for a in self.state.anomalies if a.at_event is not None])
+            self._marks.append(self.state.anomaly_events)
         self._index += 1
         self.player = Player(self.session.attempts[self._index], self.stall_threshold, live=self.live)
         self.attempt: Attempt = self.log.record(self.player.recording, self.player)
@@ -365,7 +365,7 @@ class SessionPlayer:
         if not earlier:
             return None
         index = earlier[-1]
-        seq = max(self._marks[index])
+        seq = self._marks[index][-1]
         self._restart()
         self.playing = False
         while True:

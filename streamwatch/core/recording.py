@@ -11,7 +11,8 @@ Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "star
     [t, "chunk64", "body bytes as base64"]    (anything else, e.g. half a character)
     [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
     [t, "attempt", {"request": {...}, ...}]   (another request: the records after it are its own)
-    [t, "stopped", {"why": "..."}]            (recovery stopped after the attempt before it, and why)
+    [t, "stopped", {"why": "..."}]            (recovery stopped after the attempt before it, and why;
+                                               the last one counts)
 
 An `attempt` record made by streamwatch's recovery also says why: `"reason": "retry"|"resume"`,
 `"replaces"` (the number of the attempt it replaces, from 1), `"strategy"` (`retry`, `prefill` or
@@ -90,7 +91,7 @@ def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets:
 class Recording:
     """One attempt in memory: the request as sent (secrets redacted), and everything that came back.
 
-    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`, `stop`), so a live source can
+    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`; `stop` without a time), so a live source can
     write to both, and a loader fills it from a file. Times are session times (see the module doc).
     """
 
@@ -104,7 +105,8 @@ class Recording:
     link: dict[str, Any] = field(default_factory=dict)
     """How this attempt follows the one before: its `attempt` record without the request."""
     stopped: str | None = None
-    """Why recovery did not go on by itself after this attempt, when it was told to recover."""
+    """Why recovery did not go on by itself after this attempt, when it was told to recover (the
+    latest reason: a retry the user pressed after it may have stopped too, before it was sent)."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -115,7 +117,7 @@ class Recording:
     def end(self, kind: End, t: float | None, error: dict[str, Any] | None = None, **extra: Any) -> None:
         self.ending = {"kind": End(kind).value, "error": error, **extra, "t": t}
 
-    def stop(self, why: str, t: float | None) -> None:
+    def stop(self, why: str) -> None:
         self.stopped = why
 
     def relative(self, t: float | None) -> float | None:

@@ -235,7 +235,7 @@ def test_skip_ends_a_long_wait_from_another_thread():
     log = Log()
     complete = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn"), s.message_stop()]
     with StubServer([overloaded(30_000), Canned(chunks=complete)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log, save=False)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log)
         worker = threading.Thread(target=rec.run)
         started = time.monotonic()
         worker.start()
@@ -270,7 +270,7 @@ def test_an_attempt_is_sending_from_its_plan_until_its_request_goes_out():
 def test_cancel_during_a_wait_sends_nothing_more():
     log = Log()
     with StubServer([overloaded(30_000)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log, save=False)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log)
         worker = threading.Thread(target=rec.run)
         started = time.monotonic()
         worker.start()
@@ -282,6 +282,8 @@ def test_cancel_during_a_wait_sends_nothing_more():
     assert rec.cancelled and stub.requests == 1 and len(rec.attempts) == 1 and rec.pending is None
     assert rec.stopped == "cancelled before the next attempt was sent"
     assert not log.waits[-1].skipped and log.waits[-1].left == 0
+    session = load_session(rec.current.run.session_path)
+    assert len(session.attempts) == 1 and session.latest.stopped == rec.stopped
 
 
 def wait_for(condition, timeout=10.0):

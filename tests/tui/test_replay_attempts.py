@@ -135,6 +135,21 @@ async def test_why_recovery_stopped_shows_once_the_replay_reaches_the_last_attem
         assert "Recovery stopped" not in verdict(app)
 
 
+async def test_shift_n_from_the_end_visits_the_last_attempt_s_anomalies_first(tmp_path):
+    clock = FixedClock(0.0)
+    app = replay_app(load_session(sessions.write_resumed(tmp_path, stall_after=3, complete=False)), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("greater_than_sign")
+        assert " · attempt 2/2 · ABNORMAL" in status(app)
+        marks = app.screen.feed.player.state.anomaly_events
+        assert len(marks) >= 1
+        for seq in reversed(marks):
+            await pilot.press("N")
+            assert " · attempt 2/2 · ABNORMAL" in status(app) and cursor_event(app).seq == seq
+        await pilot.press("N")
+        assert " · attempt 1/2" in status(app) and cursor_event(app).seq == 2
+
+
 async def test_a_session_of_one_attempt_replays_as_it_always_did():
     clock = FixedClock(0.0)
     app = replay_app(recording(timed(s.complete_text("only once"))), clock)

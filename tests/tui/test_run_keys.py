@@ -304,6 +304,34 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
         assert ("less_than_sign", "Start") in offered(app)
 
 
+async def test_attach_says_why_recovery_stopped_when_the_writer_says_it_after_the_end(tmp_path, writer_process):
+    writer, app = attached(tmp_path, pid=writer_process.pid, on_failure="retry")
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("first try")[:4]):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        writer.end(End.EOF, 0.3)
+        await pilot.pause(0.2)
+        assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
+        assert "Recovery stopped" not in str(app.screen.query_one("#verdict-text").render())
+        writer.stop("cancelled before the next attempt was sent", 2.5)
+        await pilot.pause(0.2)
+        assert "Recovery stopped: cancelled before the next attempt was sent" in str(
+            app.screen.query_one("#verdict-text").render())
+
+
+async def test_a_complete_attached_session_is_steered_as_a_replay_while_its_writer_runs(tmp_path, writer_process):
+    writer, app = attached(tmp_path, pid=writer_process.pid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for i, chunk in enumerate(s.complete_text("all there")):
+            writer.chunk(chunk, 0.2 + i * 0.01)
+        writer.end(End.EOF, 0.3)
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · COMPLETE end_turn")
+        await pilot.press("less_than_sign")
+        await pilot.pause(0.2)
+        assert status(app).startswith(" REPLAY PAUSED 1x 0.0/0.3s") and not app.screen.feed.player.state.events
+
+
 async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_stops(tmp_path, writer_process):
     writer, app = attached(tmp_path, pid=writer_process.pid)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -91,7 +91,9 @@ class Feed:
 
     @property
     def is_replay(self) -> bool:
-        return self.kind == "replay" or self._followed_to_the_end(over=True)
+        """A replay, or an attach to a session that will not grow any more."""
+        stopped_following = self.follower is not None and not self.player.live
+        return self.kind == "replay" or stopped_following or self._followed_to_the_end(over=True)
 
     @property
     def awaits_attempt(self) -> bool:
@@ -108,13 +110,16 @@ class Feed:
     def poll(self) -> None:
         """Read what the followed file gained. Once its writer is gone (killed mid-stream, say), read
         what it wrote last and play out what the file holds instead of waiting for more; the same
-        when the file is lost (SessionError, said once)."""
+        when the file is lost (SessionError, said once), and once the session is over (its answer
+        complete), so that it is steered as a replay."""
         follower = self.follower
         assert follower is not None
         try:
             follower.poll()
             if follower.writer_running() is False:
                 follower.poll()
+                self._stop_following()
+            elif self.is_replay:
                 self._stop_following()
         except SessionError:
             self._stop_following()
@@ -391,7 +396,9 @@ class RunScreen(Screen[None]):
         self.query_one(ToolPane).update_state(state)
         log = feed.log
         attempts = len(log.attempts) if log is not None else 0
-        key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished)
+        stopped = log.stopped if log is not None else None
+        key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished,
+               stopped)
         if key != self._verdict_key:
             self._verdict_key = key
             path = str(feed.session_path) if feed.session_path else None
@@ -560,8 +567,11 @@ class RunScreen(Screen[None]):
     def action_anomaly(self, direction: int) -> None:
         timeline = self.query_one(Timeline)
         current = timeline.event_at(timeline.cursor)
-        seq = current.seq if current else 0
-        marks = sorted({a.at_event for a in self.feed.player.state.anomalies if a.at_event is not None})
+        if current is not None:
+            seq = current.seq
+        else:  # on a row after the events (the end, a stall): n starts from the top, N from the bottom
+            seq = 0 if direction > 0 else len(self.feed.player.state.events) + 1
+        marks = self.feed.player.state.anomaly_events
         targets = [m for m in marks if (m > seq if direction > 0 else m < seq)]
         if not targets and direction > 0 and self.feed.is_replay and not self.feed.player.finished:
             state = self.feed.player.state
@@ -569,8 +579,7 @@ class RunScreen(Screen[None]):
                 self.refresh_frame()
                 if self.feed.player.state is not state:
                     seq = 0
-                marks = [a.at_event for a in self.feed.player.state.anomalies if a.at_event is not None]
-                targets = [m for m in marks if m > seq]
+                targets = [m for m in self.feed.player.state.anomaly_events if m > seq]
         if not targets and direction < 0 and self.feed.is_replay and isinstance(self.feed.player, SessionPlayer):
             earlier = self.feed.player.to_previous_anomaly()
             if earlier is not None:
