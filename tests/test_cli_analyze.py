@@ -122,7 +122,7 @@ def test_a_resumed_session_is_every_attempt_and_the_stitched_answer(tmp_path, ca
         "Attempts\n"
         "  attempt 1 (first): ABNORMAL eof · died inside text block 0 at 40 chars · 10 events · 1.3 KB\n"
         "  attempt 2 (resume, user-turn): COMPLETE end_turn · 14 events · 1.7 KB · 1.010s"
-        " · re-paid 60 input + 0 output tokens\n"
+        " · re-paid 60 input and 0 output tokens\n"
         "Answer: 81 characters: attempt 1, then attempt 2 from character 40\n"
     )
 

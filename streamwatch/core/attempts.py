@@ -119,11 +119,21 @@ class Attempt:
         return self.verdict is not None
 
     @property
-    def usage(self) -> dict[str, int | None]:
-        """Its tokens; none at all for an HTTP error status (no stream, nothing generated)."""
-        if self.state.is_http_error:
-            return {"input_tokens": 0, "output_tokens": 0}
-        return {"input_tokens": self.state.input_tokens, "output_tokens": self.state.output_tokens}
+    def how(self) -> str:
+        """Why it was sent, and how when that says more: `first`, `retry`, `resume (prefill)`."""
+        strategy = self.strategy
+        return self.reason.value + (f" ({strategy.value})" if strategy and strategy.value != self.reason.value else "")
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Its tokens (none at all for an HTTP error status: no stream, nothing generated), whether the
+        output count is the final one, and how many characters of output it streamed."""
+        state = self.state
+        if state.is_http_error:
+            return {"input_tokens": 0, "output_tokens": 0, "output_final": True, "output_chars": 0}
+        chars = sum(block.chars for block in state.blocks.values())
+        return {"input_tokens": state.input_tokens, "output_tokens": state.output_tokens,
+                "output_final": state.usage_final, "output_chars": chars}
 
     @property
     def base_answer(self) -> Answer:

@@ -251,11 +251,18 @@ def attempt_line(attempt: Attempt) -> str:
         how += f", {attempt.strategy.value}"
     _, words = live_status(attempt.state, attempt.state.last_t or 0.0)
     line = f"attempt {attempt.number} ({how}): {words}"
-    repaid = attempt.repaid
-    if repaid is not None:
-        spent = f"{_tokens(repaid['input_tokens'])} input + {_tokens(repaid['output_tokens'])} output tokens"
-        line += f" · re-paid {spent}"
+    if attempt.repaid is not None:
+        line += f" · re-paid {repaid_words(attempt.repaid)}"
     return printable(line)
+
+
+def repaid_words(repaid: dict) -> str:
+    """`12 input and ~196 output tokens (an estimate: ...)`, for what an attempt paid again."""
+    output = _tokens(repaid.get("output_tokens"))
+    words = f"{_tokens(repaid.get('input_tokens'))} input and "
+    if repaid.get("output_estimated"):
+        return words + f"~{output} output tokens (estimated from its characters: the broken stream never said)"
+    return words + f"{output} output tokens"
 
 
 def recovery_lines(log: AttemptLog) -> list[str]:

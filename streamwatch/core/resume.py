@@ -537,8 +537,12 @@ def continued(earlier: Salvage, later: Salvage) -> Salvage:
 # ----- what it cost -----------------------------------------------------------------------------
 
 
+CHARS_PER_TOKEN = 4
+"""About how many characters of English text or JSON one output token carries, for an estimate."""
+
+
 def repaid(
-    previous_usage: Mapping[str, int | None], attempt_usage: Mapping[str, int | None], strategy: str
+    previous_usage: Mapping[str, Any], attempt_usage: Mapping[str, Any], strategy: str
 ) -> dict[str, Any]:
     """The tokens an attempt paid for again, compared with the failed attempt before it.
 
@@ -546,18 +550,25 @@ def repaid(
     (`input_tokens`: the attempt's input; a resume's includes the kept output, read as input).
     A retry regenerates all the output the failed attempt produced (`output_tokens`); a resume none
     of the output it kept, though it does regenerate what `salvage` dropped (a tool call, a thinking
-    block cut off), which usage cannot separate. A failed stream reports only the output count of its
-    last `message_start` or `message_delta`, so its figure is a lower bound. None: not reported.
+    block cut off), which usage cannot separate. A stream that broke before its `message_delta`
+    reported only `message_start`'s placeholder output count: then (`output_final` False in the
+    usage) the output a retry pays again is estimated from the characters it streamed
+    (`output_chars`), never below the count reported, and `output_estimated` says so. None: not reported.
     """
     strategy = Strategy(strategy)
     if strategy is Strategy.AUTO:
         raise ValueError("repaid needs the strategy the attempt used: retry, prefill or user-turn")
     input_tokens = attempt_usage.get("input_tokens")
     output_tokens = previous_usage.get("output_tokens") if strategy is Strategy.RETRY else 0
+    estimated = strategy is Strategy.RETRY and previous_usage.get("output_final") is False
+    if estimated:
+        guess = math.ceil((previous_usage.get("output_chars") or 0) / CHARS_PER_TOKEN)
+        output_tokens = max(output_tokens or 0, guess)
     total = None if input_tokens is None or output_tokens is None else input_tokens + output_tokens
     return {
         "strategy": strategy.value,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
+        "output_estimated": estimated,
         "total_tokens": total,
     }

@@ -185,7 +185,7 @@ def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
     player.to_end()
     assert player.finished and [a.verdict.termination for a in player.log.attempts] == ["eof", "message_stop"]
     assert player.log.attempts[1].repaid == {"strategy": "user-turn", "input_tokens": 60, "output_tokens": 0,
-                                             "total_tokens": 60}
+                                             "output_estimated": False, "total_tokens": 60}
     assert player.log.attempts[1].waited == pytest.approx(2.0)
 
 

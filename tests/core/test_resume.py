@@ -660,15 +660,27 @@ def test_a_retry_repays_the_input_and_regenerates_all_the_output():
         "strategy": "retry",
         "input_tokens": 500,
         "output_tokens": 300,
+        "output_estimated": False,
         "total_tokens": 800,
     }
+
+
+def test_a_retry_of_a_stream_that_never_reported_its_output_estimates_it_from_the_characters():
+    broken = {"input_tokens": 12, "output_tokens": 1, "output_final": False, "output_chars": 784}
+    cost = repaid(broken, {"input_tokens": 12, "output_tokens": 300, "output_final": True}, "retry")
+
+    assert cost == {"strategy": "retry", "input_tokens": 12, "output_tokens": 196, "output_estimated": True,
+                    "total_tokens": 208}
+    assert repaid({**broken, "output_tokens": 250}, {"input_tokens": 12}, "retry")["output_tokens"] == 250
+    assert repaid(broken, {"input_tokens": 800}, "user-turn")["output_estimated"] is False
 
 
 @pytest.mark.parametrize("strategy", ["prefill", "user-turn"])
 def test_a_resume_repays_the_input_but_none_of_the_kept_output(strategy):
     cost = repaid({"input_tokens": 500, "output_tokens": 300}, {"input_tokens": 820, "output_tokens": 600}, strategy)
 
-    assert cost == {"strategy": strategy, "input_tokens": 820, "output_tokens": 0, "total_tokens": 820}
+    assert cost == {"strategy": strategy, "input_tokens": 820, "output_tokens": 0, "output_estimated": False,
+                    "total_tokens": 820}
 
 
 def test_unreported_usage_stays_unknown():

@@ -185,6 +185,9 @@ async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, requ
         await until(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
         assert text_pane(app).text == clean
         assert text_pane(app).seams == []
+        broken_tokens = -(-sum(b.chars for b in live(app).attempts[0].state.blocks.values()) // 4)
+        assert " output tokens (estimated from its characters" in verdict(app)
+        assert f"re-paid {live(app).attempts[1].state.input_tokens} input and ~{broken_tokens} output" in verdict(app)
         timeline = app.screen.query_one(Timeline)
         assert "PAUSED" not in str(timeline.border_title), "the new attempt is followed to its tail"
         assert timeline.cursor == timeline.row_count - 1 and timeline.follow

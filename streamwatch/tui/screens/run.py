@@ -30,7 +30,7 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import one_line, printable
+from streamwatch.core.report import one_line, printable, repaid_words
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
@@ -228,14 +228,13 @@ class AttemptsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         body = Text()
         for attempt in self.attempt_log.attempts:
-            how = attempt.reason.value + (f" ({attempt.strategy.value})" if attempt.strategy else "")
-            body.append(f"Attempt {attempt.number}: {how}\n", style="bold")
+            body.append(f"Attempt {attempt.number}: {attempt.how}\n", style="bold")
             if attempt.about:
                 body.append(printable(attempt.about) + "\n")
             for note in attempt.dropped:
                 body.append(printable(f"dropped: {note}") + "\n")
             if attempt.repaid:
-                body.append(printable(f"re-paid: {json.dumps(attempt.repaid)}") + "\n")
+                body.append(printable(f"re-paid {repaid_words(attempt.repaid)}") + "\n")
             request = attempt.request
             if request is not None:
                 sent = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
@@ -428,15 +427,9 @@ class RunScreen(Screen[None]):
             outcome = "running" if verdict is None else (
                 "complete" if verdict.complete else f"{verdict.termination}"
             )
-            how = attempt.reason.value + (
-                f" ({attempt.strategy.value})" if attempt.strategy and attempt.strategy != attempt.reason else ""
-            )
-            line = f"Attempt {attempt.number}: {how} → {outcome}"
+            line = f"Attempt {attempt.number}: {attempt.how} → {outcome}"
             if attempt.repaid:
-                line += (
-                    f"; re-paid {attempt.repaid.get('input_tokens') or 0} input and "
-                    f"{attempt.repaid.get('output_tokens') or 0} output tokens"
-                )
+                line += f"; re-paid {repaid_words(attempt.repaid)}"
             lines.append(line)
             lines.extend(f"  dropped: {note}" for note in attempt.dropped)
         if log.stopped:
