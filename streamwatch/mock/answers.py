@@ -37,12 +37,13 @@ WORDS = (
 ).split()
 
 
-def answer_text(seed: bytes) -> str:
-    """The full text answer: paragraphs separated by blank lines, no trailing whitespace."""
+def answer_text(seed: bytes, at_least: int = ANSWER_WORDS) -> str:
+    """The full text answer: paragraphs separated by blank lines, no trailing whitespace, of
+    `at_least` words or a few more (the same start for any length)."""
     rng = _rng(seed, b"answer")
     paragraphs: list[str] = []
     words = 0
-    while words < ANSWER_WORDS:
+    while words < at_least:
         paragraph = " ".join(_sentence(rng) for _ in range(_between(rng, 2, 5)))
         paragraphs.append(paragraph)
         words += len(paragraph.split())

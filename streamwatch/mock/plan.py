@@ -162,7 +162,8 @@ def _content(
     """The blocks still to send (a continuation skips what the client has) and the stop reason."""
     seed = request.conversation.digest
     partial = request.conversation.partial
-    full = answers.answer_text(seed)
+    # A model that runs out of max_tokens goes on for as long as it is let.
+    full = answers.answer_text(seed, request.max_tokens + 1) if cut_at_max_tokens else answers.answer_text(seed)
     text = full[partial.resume_offset(full) :] if partial else full
     stop_reason = "end_turn"
     if cut_at_max_tokens:

@@ -6,7 +6,7 @@ Pick one per request with the `x-streamwatch-scenario` header or a model named `
     ok                a text answer of a few hundred words
     tool_big          the text, then a large write_file tool call (stop_reason tool_use)
     thinking          a thinking block ending with a signature_delta, then the text
-    max_tokens        the text cut after `max_tokens` words (stop_reason max_tokens)
+    max_tokens        a text that goes on until it is cut after `max_tokens` words (stop_reason max_tokens)
     stall             8 s of total silence halfway through, then a normal finish
     slow_first_token  the first content after 6 s, with pings meanwhile
     keepalive_only    message_start, then 20 s of nothing but pings, then the answer

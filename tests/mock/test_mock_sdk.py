@@ -73,6 +73,15 @@ def test_max_tokens_cuts_the_text_at_that_many_words(ask: Ask) -> None:
     assert message.usage.output_tokens == 25
 
 
+def test_max_tokens_is_reached_even_above_the_usual_answer_s_length(ask: Ask) -> None:
+    full = ask("mock-ok").content[0].text
+    message = ask("mock-max_tokens", max_tokens=1024)
+
+    assert len(full.split()) < 1024
+    assert message.stop_reason == "max_tokens" and len(message.content[0].text.split()) == 1024
+    assert message.content[0].text.startswith(full)
+
+
 def test_drop_eof_gives_a_partial_message_and_no_error(ask: Ask) -> None:
     complete = ask("mock-tool_big")
 
