@@ -139,10 +139,19 @@ async def test_enter_after_filtering_opens_the_match(home):
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"proxy", "enter")
-        assert table(app).has_focus
-        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunScreen) and app.screen.feed.session_path == home[2]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen) and table(app).has_focus
+
+
+async def test_enter_in_a_filter_that_matches_nothing_opens_nothing(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *"zzzz", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and table(app).row_count == 0
 
 
 async def test_an_unreadable_session_says_why_instead_of_opening(home):

@@ -274,7 +274,9 @@ class HomeScreen(Screen[None]):
 
     @on(Input.Submitted, "#session-filter")
     def _filter_submitted(self) -> None:
+        """`enter` in the filter replays the highlighted match at once (the top one, unless moved to)."""
         self.query_one(SessionTable).focus()
+        self._open_highlighted()
 
     def _fill_table(self) -> None:
         if self._summaries is None:
