@@ -178,6 +178,7 @@ async def test_replay_keys_play_pause_speed_step_and_jump():
         await pilot.pause(0.1)
         assert len(player.state.events) == 5
         assert "REPLAY PLAY 1x" in status(app)
+        assert ("space", "Play/pause") in offered(app) and ("space", "Pause/follow") not in offered(app)
         await pilot.press("space")
         clock.now = 3.0
         await pilot.pause(0.1)

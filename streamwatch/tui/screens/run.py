@@ -40,7 +40,7 @@ FEED_SLICE = 0.005
 FEED_SLICES = 3
 """A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
 press travels through several message queues, and each hop waits for whatever runs before it."""
-REPLAY_ACTIONS = frozenset({"speed", "step", "to_start", "to_end"})
+REPLAY_ACTIONS = frozenset({"play", "speed", "step", "to_start", "to_end"})
 RECOVERY_ACTIONS = frozenset({"recover", "skip_wait", "cancel", "attempts"})
 TOUR_PAUSE = 4.0
 
@@ -261,7 +261,8 @@ class RunScreen(Screen[None]):
         Binding("c", "recover('resume')", "Resume", id="run.resume", priority=True),
         Binding("s", "skip_wait", "Skip wait", id="run.skip_wait", priority=True),
         Binding("x", "cancel", "Cancel", id="run.cancel", priority=True),
-        Binding("space", "toggle", "Pause/follow", id="run.toggle", priority=True),
+        Binding("space", "follow", "Pause/follow", id="run.toggle", priority=True),
+        Binding("space", "play", "Play/pause", id="replay.toggle", priority=True),
         Binding("n", "anomaly(1)", "Next anomaly", id="run.next_anomaly", group=ANOMALY, priority=True),
         Binding("N", "anomaly(-1)", "Prev anomaly", id="run.prev_anomaly", key_display="N", group=ANOMALY,
                 priority=True),
@@ -495,6 +496,8 @@ class RunScreen(Screen[None]):
             return False
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
+        if action == "follow":
+            return not self.feed.is_replay
         if action in RECOVERY_ACTIONS:
             phase = self._phase()
             if action == "recover":
@@ -526,17 +529,18 @@ class RunScreen(Screen[None]):
         if log is not None:
             self.app.push_screen(AttemptsScreen(log))
 
-    def action_toggle(self) -> None:
-        if self.feed.is_replay:
-            player = self.feed.player
-            if player.finished:
-                player.to_start()
-                self.query_one(Timeline).follow = True
-            else:
-                player.toggle()
+    def action_follow(self) -> None:
+        timeline = self.query_one(Timeline)
+        timeline.follow = not timeline.follow
+        self.refresh_frame()
+
+    def action_play(self) -> None:
+        player = self.feed.player
+        if player.finished:
+            player.to_start()
+            self.query_one(Timeline).follow = True
         else:
-            timeline = self.query_one(Timeline)
-            timeline.follow = not timeline.follow
+            player.toggle()
         self.refresh_frame()
 
     def action_speed(self, direction: int) -> None:
