@@ -520,6 +520,11 @@ def explain(state: StreamState) -> str:
             parts.append(
                 f"The server accepted the request (HTTP {state.status}) but the body ended without one event."
             )
+        elif state.incomplete is not None:
+            parts.append(
+                f"The body ended without an error but in the middle of an event ({len(state.incomplete.raw)} bytes "
+                f"of it never completed) and without message_stop, {where(state)} ({produced})."
+            )
         else:
             parts.append(f"The body ended cleanly without message_stop, {where(state)} ({produced}).")
         parts.append(

@@ -101,6 +101,17 @@ def test_seed_case_clean_eof_inside_big_tool_input():
     assert state.blocks[1].json.valid
 
 
+def test_a_clean_end_in_the_middle_of_an_event_says_so_instead_of_cleanly():
+    body = b"".join(s.complete_text("A long answer that will be cut."))
+    cut = body.index(b"data: {\"type\":\"content_block_stop\"") + 15
+    state, verdict = run([body[:cut]], end=End.EOF)
+    assert verdict.termination == "eof" and "incomplete_event" in codes(verdict)
+    assert verdict.explanation.startswith(
+        f"The body ended without an error but in the middle of an event ({len(state.incomplete.raw)} bytes of it "
+        "never completed) and without message_stop, inside text block 0")
+    assert "cleanly" not in verdict.explanation
+
+
 def test_transport_error_cut_in_the_middle_of_an_event():
     body = b"".join(s.complete_text("A long answer that will be cut."))
     cut = body.index(b"data: {\"type\":\"content_block_stop\"") + 15
