@@ -8,7 +8,8 @@ Summaries are cached in memory by (path, mtime, size): listing again only replay
 `SessionSummary.to_dict()` is the JSON shape of `streamwatch sessions --json` (one object per file):
 
     {"path": str, "file": str, "id": str|null, "started": str|null (ISO 8601, as recorded),
-     "source": str|null, "model": str|null, "badge": str, "complete": bool|null,
+     "source": str|null, "scenario": str|null (the embedded server's, when it played one),
+     "model": str|null, "badge": str, "complete": bool|null,
      "termination": str|null, "stop_reason": str|null, "http_status": int|null,
      "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
      "skipped": int (damaged lines left out), "error": str|null (why it is unreadable)}
@@ -31,6 +32,7 @@ from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, home_dir, load_session
 from streamwatch.core.report import printable
 from streamwatch.core.sources import analyze
+from streamwatch.mock.request import SCENARIO_HEADER
 
 UNREADABLE = "unreadable"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -46,6 +48,7 @@ class SessionSummary:
     id: str | None = None
     started: str | None = None
     source: str | None = None
+    scenario: str | None = None
     model: str | None = None
     badge: str
     complete: bool | None = None
@@ -72,15 +75,20 @@ class SessionSummary:
     def columns(
         self, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT
     ) -> tuple[str, str, str, str, str, str]:
-        """Started, source, model, verdict, duration, size: terminal-safe text for tables."""
+        """Started, source, model (without its `claude-`), verdict, duration, size: terminal-safe text
+        for tables that fit 80 columns."""
         return (
             started_text(self.started, tz, time_format),
             _cell(self.source or "?"),
-            _cell(self.model or "-"),
+            _cell(_short_model(self.model) or "-"),
             _cell(self.badge),
             "-" if self.duration is None else f"{self.duration:.1f}s",
             size_text(self.size),
         )
+
+
+def _short_model(model: str | None) -> str | None:
+    return model[len("claude-"):] if model and model.startswith("claude-") and len(model) > 7 else model
 
 
 def started_text(started: str | None, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT) -> str:
@@ -166,6 +174,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         path=path,
         started=started,
         source=_text(header.get("source")),
+        scenario=_scenario(session),
         model=_request_model(session) or _text(state.message.get("model")),
         badge=badge,
         size=size,
@@ -201,6 +210,18 @@ def _request_model(session: Session) -> str | None:
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             return body["model"]
     return None
+
+
+def _scenario(session: Session) -> str | None:
+    """The mock scenario the first request asked for: by header, else by a `mock-<scenario>` model."""
+    request = session.attempts[0].request
+    headers = request.get("headers")
+    if isinstance(headers, dict):
+        for name, value in headers.items():
+            if isinstance(name, str) and name.lower() == SCENARIO_HEADER and _text(value):
+                return value
+    model = _request_model(session)
+    return model[len("mock-"):] or None if model and model.startswith("mock-") else None
 
 
 def _text(value: Any) -> str | None:

@@ -157,7 +157,7 @@ def test_to_dict_is_the_json_shape(folder):
     sessions.write_sample(folder)
     complete, *_, corrupt = Catalog().summaries()
     data = complete.to_dict()
-    assert list(data) == ["path", "file", "id", "started", "source", "model", "badge", "complete", "termination",
+    assert list(data) == ["path", "file", "id", "started", "source", "scenario", "model", "badge", "complete", "termination",
                           "stop_reason", "http_status", "duration", "size", "events", "attempts", "skipped",
                           "error"]
     assert data["path"] == str(complete.path) and data["file"] == complete.path.name
@@ -171,7 +171,7 @@ def test_render_sessions_is_a_plain_aligned_table(folder):
     lines = text.splitlines()
     assert lines[0].split() == ["STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS",
                                 "FILE"]
-    assert lines[1].startswith("2026-11-22 09:15  demo    claude-sonnet-4-6  COMPLETE end_turn")
+    assert lines[1].startswith("2026-11-22 09:15  demo    sonnet-4-6  COMPLETE end_turn")
     assert lines[1].endswith("20261122-091500-demo-a1b2c3d4.jsonl")
     assert len({line.index("20261") for line in lines[1:6]}) == 1
     assert lines[6] == (f"{sessions.CORRUPT}: unreadable: this file is not a streamwatch session file "
@@ -219,3 +219,19 @@ def test_the_catalog_and_config_never_import_textual_or_rich(tmp_path):
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("headers", "model", "scenario"), [
+    ({"X-Streamwatch-Scenario": "drop_eof"}, "claude-sonnet-4-6", "drop_eof"),
+    ({}, "mock-stall", "stall"),
+    ({}, "claude-sonnet-4-6", None),
+])
+def test_the_embedded_server_s_scenario_is_in_the_summary(folder, headers, model, scenario):
+    header = sessions.header("2026-11-22T09:15:00.000+00:00", "demo", model, "5ce7a210")
+    header["request"]["headers"].update(headers)
+    folder.mkdir(parents=True)
+    with SessionWriter(folder / "20261122-091500-demo-5ce7a210.jsonl", header) as writer:
+        writer.response(200, {"content-type": "text/event-stream"}, 0.3)
+        writer.end(End.EOF, 0.4)
+    [summary] = Catalog().summaries()
+    assert summary.scenario == scenario and summary.to_dict()["scenario"] == scenario

@@ -8,6 +8,8 @@ import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
 from streamwatch.core.catalog import Catalog
+from streamwatch.core.diagnose import End
+from streamwatch.core.recording import SessionWriter
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RunScreen
@@ -63,10 +65,10 @@ async def test_the_list_shows_saved_sessions_newest_first(home):
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         assert [row[:4] for row in rows(app)] == [
-            ["11-22 09:15", "demo", "claude-sonnet-4-6", "COMPLETE end_turn"],
-            ["11-22 08:40", "live", "claude-opus-4-1", "ABNORMAL eof"],
-            ["11-21 17:05", "proxy", "claude-haiku-4-5", "HTTP 529"],
-            ["11-21 12:00", "live", "claude-sonnet-4-6", "ABNORMAL error_event"],
+            ["11-22 09:15", "demo", "sonnet-4-6", "COMPLETE end_turn"],
+            ["11-22 08:40", "live", "opus-4-1", "ABNORMAL eof"],
+            ["11-21 17:05", "proxy", "haiku-4-5", "HTTP 529"],
+            ["11-21 12:00", "live", "sonnet-4-6", "ABNORMAL error_event"],
             ["-", "?", "-", "unreadable"],
         ]
         assert [key.value for key in table(app).rows] == [str(p) for p in home]
@@ -152,6 +154,20 @@ async def test_enter_in_a_filter_that_matches_nothing_opens_nothing(home):
         await pilot.press("slash", *"zzzz", "enter")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen) and table(app).row_count == 0
+
+
+async def test_a_demo_session_says_its_scenario_and_the_filter_finds_it(home):
+    header = sessions.header("2026-11-22T09:30:00.000+00:00", "demo", "claude-sonnet-4-6", "5ce7a210")
+    header["request"]["headers"]["x-streamwatch-scenario"] = "drop_eof"
+    with SessionWriter(home[0].parent / "20261122-093000-demo-5ce7a210.jsonl", header) as writer:
+        writer.response(200, {"content-type": "text/event-stream"}, 0.3)
+        writer.end(End.EOF, 0.4)
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", *"drop_eof")
+        assert len(rows(app)) == 1
+        assert "scenario drop_eof · 0 events · 1 attempt" in text_of(app, "#session-detail")
 
 
 async def test_an_unreadable_session_says_why_instead_of_opening(home):

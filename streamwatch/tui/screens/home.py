@@ -285,7 +285,7 @@ class HomeScreen(Screen[None]):
         keep = self._highlighted()
         words = self.query_one("#session-filter", Input).value.strip().lower()
         rows = [(s, s.columns(time_format=SHORT_TIME_FORMAT)) for s in self._summaries]
-        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name))]
+        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name, s.scenario or ""))]
         self._shown = [s for s, _ in rows]
         table.clear()
         for summary, cells in rows:
@@ -330,6 +330,8 @@ class HomeScreen(Screen[None]):
             else:
                 attempts = f"{summary.attempts} attempt{'s' if summary.attempts != 1 else ''}"
                 facts = [f"{summary.events} events", attempts]
+                if summary.scenario:
+                    facts.insert(0, f"scenario {printable(summary.scenario)}")
                 if summary.skipped:
                     facts.append(f"{summary.skipped} damaged lines skipped")
                 detail.append("\n" + " · ".join(facts))
