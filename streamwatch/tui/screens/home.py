@@ -292,7 +292,10 @@ class HomeScreen(Screen[None]):
             kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
             texts = [Text(cell) for cell in cells]
             texts[3].stylize(table.get_component_rich_style(f"sessions--{kind}", partial=True))
-            table.add_row(*texts, key=str(summary.path))
+            # height=None (measured, still one line): Textual 8.2.8 renews the table's rendered lines
+            # after measuring new rows only for such rows, so a frame drawn before the columns were
+            # measured would otherwise stay, every column cut to its header's width.
+            table.add_row(*texts, key=str(summary.path), height=None)
         if keep is not None and keep in self._shown:
             table.move_cursor(row=self._shown.index(keep), animate=False)
         self._show_count(words)
