@@ -22,6 +22,9 @@ of an attempt after which streamwatch's recovery did not go on by itself (attemp
 call awaiting the user's word, a failure not worth retrying, a cancel); pressing retry or resume
 later adds an `attempt` record after it.
 
+A reader passes over a record of a kind it does not know whose payload is an object, without
+calling it damage: a later version adds kinds that way, and a file it wrote stays readable here.
+
 Each line is written with a single `write()` to a file opened for appending, so a process killed at
 any moment leaves every line it finished, and the reader recovers every intact line of a truncated
 or partly corrupt file, saying what it skipped. Secrets never reach the file: credential headers are
@@ -299,6 +302,10 @@ def parse_session(data: bytes, path: Path) -> Session:
     return session
 
 
+KINDS = frozenset({"chunk", "chunk64", "response", "end", "attempt", "stopped"})
+"""The record kinds this version reads; a later version's new kinds carry an object payload."""
+
+
 def apply_record(session: Session, line: bytes) -> str | None:
     """Add one record line to the session; the reason it was skipped, or None."""
     try:
@@ -335,6 +342,8 @@ def apply_record(session: Session, line: bytes) -> str | None:
         )
     elif kind == "stopped" and isinstance(payload, dict) and isinstance(payload.get("why"), str):
         current.stopped = payload["why"]
+    elif kind not in KINDS and isinstance(payload, dict):
+        pass  # a kind a newer streamwatch records (always with an object): nothing this version shows
     else:
         return f"unknown or malformed {kind!r} record"
     return None

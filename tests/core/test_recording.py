@@ -99,6 +99,8 @@ def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
         b'[0.2, "end", {"kind": ["eof"]}]',
         b'[0.2, "end", {"kind": "eof", "sdk": "raised?"}]',
         b'[0.2, "stopped", {"why": ["cancelled"]}]',
+        b'[0.2, "chunks", "a kind nobody writes, with a text payload"]',
+        b'[0.2, "annotation", {"from": "a later streamwatch"}]',
     ]
     path.write_bytes(b"\n".join([header, *bad, *records]) + b"\n")
     session = load_session(path)
@@ -109,6 +111,7 @@ def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
         "line 5: unknown or malformed 'end' record",
         "line 6: unknown or malformed 'end' record",
         "line 7: unknown or malformed 'stopped' record",
+        "line 8: unknown or malformed 'chunks' record",
     ]
     assert session.latest.stopped is None
     assert session.latest.replay_into(StreamState()).verdict().complete
