@@ -129,12 +129,13 @@ def _wants_tui(args: argparse.Namespace) -> bool:
     return not (args.headless or args.json) and sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _preflight(body: dict[str, Any], base_url: str | None) -> None:
-    """The one-line error (no key, bad base URL) before the screen opens, not inside it."""
+def _preflight(args: argparse.Namespace, body: dict[str, Any], base_url: str | None) -> None:
+    """The one-line error (no key, bad base URL, no folder for the session) before the screen opens,
+    not inside it."""
     from streamwatch.core.live import LiveError, LiveRun
 
     try:
-        LiveRun(body, base_url=base_url, save=False).preflight()
+        LiveRun(body, base_url=base_url, save=not args.no_save).preflight()
     except LiveError as exc:
         raise UsageError(str(exc)) from None
 
@@ -188,7 +189,7 @@ def _live(
 
     label = str(body["model"]) + ("" if scenario is None else f" (scenario {scenario})")
     if _wants_tui(args):
-        _preflight(body, base_url)
+        _preflight(args, body, base_url)
         title = "DEMO " + scenario if source == "demo" and scenario else ""
         return _run_screen(args, [_live_feed(args, body, base_url, scenario, source, title)])
     view = None if args.json else HeadlessView(sys.stdout, label)
@@ -250,6 +251,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     status = EXIT_COMPLETE
     with MockServer(time_scale=args.time_scale) as server:
         if _wants_tui(args):
+            _preflight(args, body, server.base_url)
             feeds = [
                 _live_feed(args, body, server.base_url, scenario, "demo",
                            f"DEMO {number}/{len(tour)} {scenario}" if len(tour) > 1 else f"DEMO {scenario}")

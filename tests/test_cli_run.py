@@ -258,6 +258,18 @@ def test_no_save_writes_nothing(capsys, server, home):
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))
 
 
+@pytest.mark.parametrize("command", [("run", "--headless", "--scenario", "ok"), ("demo", "ok", "--json")])
+def test_a_session_folder_that_cannot_be_made_is_one_line_before_anything_is_sent(capsys, tmp_path, monkeypatch,
+                                                                                   command):
+    in_the_way = tmp_path / "not-a-folder"
+    in_the_way.write_text("a file where the sessions should go")
+    monkeypatch.setenv("STREAMWATCH_HOME", str(in_the_way))
+    code, out, err = run_cli(capsys, *command)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"streamwatch: error: cannot save sessions in {in_the_way / 'sessions'}: {in_the_way}: ")
+    assert "--no-save" in err
+
+
 def test_request_file_is_sent_as_written(capsys, server, home, tmp_path):
     path = tmp_path / "request.json"
     tools = [{"name": "write_file", "description": "Write a file", "input_schema": {"type": "object"}}]

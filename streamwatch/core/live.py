@@ -37,7 +37,7 @@ from anthropic._utils._httpx import get_environment_proxies
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
 from streamwatch.core.events import Event
-from streamwatch.core.recording import REDACTED, Recording, SessionWriter, redact_headers
+from streamwatch.core.recording import REDACTED, Recording, SessionWriter, home_dir, redact_headers, sessions_dir
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
@@ -270,11 +270,14 @@ class LiveRun:
                 pass  # the file was removed since the attempt ended: the screen still says why
 
     def preflight(self) -> None:
-        """LiveError now if the request could not be sent (no key for a remote target, a bad base URL)."""
+        """LiveError now if the request could not be sent (no key for a remote target, a bad base URL),
+        or its session could not be saved."""
         self._client().close()
+        self._check_folder()
 
     def run(self) -> LiveResult:
         """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""
+        self._check_folder()
         client = self._client()
         raised: BaseException | None = None
         events = 0
@@ -305,6 +308,24 @@ class LiveRun:
         if self._session_t0 is None and raised is not None:
             raise LiveError(f"the SDK refused the request before sending it: {describe_exception(raised)}")
         return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled))
+
+    def _check_folder(self) -> None:
+        """LiveError if a new session file could not be made where it goes: said before sending, not
+        taken for a failure of the stream (the file is made when the request goes out)."""
+        if not self._save or self._follows is not None:
+            return
+        folder = self._directory or home_dir() / "sessions"
+        try:
+            if self._directory is None:
+                sessions_dir()
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+            raise LiveError(
+                f"cannot save sessions in {folder}: {why}; set STREAMWATCH_HOME to a folder you can write, "
+                "or use --no-save"
+            ) from None
 
     # ----- building the client ----------------------------------------------------------------
 
