@@ -277,13 +277,13 @@ class LiveRun:
 
     def run(self) -> LiveResult:
         """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""
-        self._check_folder()
         client = self._client()
         raised: BaseException | None = None
         events = 0
         stop_reason: str | None = None
         message_stop = False
         with client:
+            self._check_folder()
             try:
                 stream = client.messages.create(
                     model=self.body["model"],
