@@ -602,7 +602,7 @@ def _explain_timing(state: StreamState) -> list[str]:
         longest = max(state.stalls, key=lambda s: s.seconds)
         kind = f"pings kept arriving ({longest.pings})" if longest.pings else "nothing arrived at all"
         notes.append(
-            f"It stalled {len(state.stalls)} time(s) (threshold {state.stall_threshold:g} s); the longest, "
+            f"It stalled {_times(len(state.stalls))} (threshold {state.stall_threshold:g} s); the longest, "
             f"{longest.seconds:.1f} s after event #{longest.after_event}, {kind}."
         )
     if any(a.code == "burst" for a in state.anomalies):
@@ -617,3 +617,7 @@ def _explain_timing(state: StreamState) -> list[str]:
         kinds = ", ".join(f"{k} x{n}" for k, n in state.unknown.items())
         notes.append(f"Unknown types were kept but not interpreted: {kinds}.")
     return notes
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count} times"

@@ -233,7 +233,7 @@ def test_stalls_silent_with_pings_and_before_first_byte():
         {"after_event": 6, "seconds": 8.8, "pings": 0},
     ]
     assert codes(verdict) == ["stall"] * 3
-    assert "It stalled 3 time(s)" in verdict.explanation
+    assert "It stalled 3 times" in verdict.explanation
     _, relaxed = run(chunks, times=times, threshold=10)
     assert relaxed.stalls == []
 

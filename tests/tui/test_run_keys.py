@@ -380,6 +380,10 @@ async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
         await pilot.press("space")
         assert not player.finished and player.position < 1.0
         assert "REPLAY PLAY" in status(app)
+        await pilot.press("full_stop", "greater_than_sign")
+        assert player.finished and "REPLAY PAUSED" in status(app)
+        await pilot.press("space")
+        assert not player.finished and "REPLAY PLAY" in status(app), "played again, even after a step paused it"
 
 
 async def test_a_finished_screen_stays_idle_until_a_key(monkeypatch):

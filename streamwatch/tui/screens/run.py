@@ -538,6 +538,7 @@ class RunScreen(Screen[None]):
         player = self.feed.player
         if player.finished:
             player.to_start()
+            player.playing = True
             self.query_one(Timeline).follow = True
         else:
             player.toggle()
