@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from streamwatch.core.catalog import SHORT_TIME_FORMAT, started_text
 from streamwatch.core.config import load_config, save_theme
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.recording import Recording, load_session
@@ -31,9 +32,11 @@ def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed
 def attach_feed(path: Path, stall_threshold: float) -> Feed:
     follower = Follower(path)
     header = follower.session.header
+    # Short enough for 80 columns to leave room for where the stream stands: `demo pid 4242@vm 11-30 03:55`.
+    started = header.get("started")
     owner = (
-        f"{header.get('source', '?')} run, pid {header.get('pid', '?')} on {header.get('host', '?')}, "
-        f"started {header.get('started', '?')}"
+        f"{header.get('source', '?')} pid {header.get('pid', '?')}@{header.get('host', '?')} "
+        f"{started_text(started if isinstance(started, str) else None, time_format=SHORT_TIME_FORMAT)}"
     )
     player = SessionPlayer(follower.session, stall_threshold, live=True)
     return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner)

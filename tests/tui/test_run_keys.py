@@ -247,7 +247,7 @@ async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_
         for i, chunk in enumerate(s.complete_text("first try")[:4]):
             writer.chunk(chunk, 0.2 + i * 0.01)
         await pilot.pause(0.2)
-        assert status(app).startswith(" ATTACHED live run, pid ")
+        assert status(app).startswith(" ATTACHED live pid ")
         assert len(app.screen.feed.player.state.events) == 4
         writer.end(End.EOF, 0.3)
         await pilot.pause(0.2)
@@ -296,7 +296,7 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
             writer.chunk(chunk, 0.2 + i * 0.01)
         writer.end(End.EOF, 0.3)
         await pilot.pause(0.2)
-        assert status(app).startswith(f" ATTACHED live run, pid {writer_process.pid} on ")
+        assert status(app).startswith(f" ATTACHED live pid {writer_process.pid}@")
         assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
         writer_process.kill()
         writer_process.wait()
@@ -366,7 +366,7 @@ async def test_attach_shows_a_session_file_s_own_header_escaped(tmp_path):
         await pilot.pause(0.1)
         line = status(app)
         assert "\x1b" not in line and "\x07" not in line and "\n" not in line
-        assert line.startswith(" ATTACHED live\\x1b[2J run, pid ") and "box\\x1b]0;pwned\\x07\\nx" in line
+        assert line.startswith(" ATTACHED live\\x1b[2J pid ") and "box\\x1b]0;pwned\\x07\\nx" in line
 
 
 async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
