@@ -252,16 +252,19 @@ def attempt_line(attempt: Attempt) -> str:
     _, words = live_status(attempt.state, attempt.state.last_t or 0.0)
     line = f"attempt {attempt.number} ({how}): {words}"
     if attempt.repaid is not None:
-        line += f" · re-paid {repaid_words(attempt.repaid)}"
+        line += f" · re-paid {repaid_words(attempt.repaid, bool(attempt.dropped))}"
     return printable(line)
 
 
-def repaid_words(repaid: dict) -> str:
-    """`12 input and ~196 output tokens (an estimate: ...)`, for what an attempt paid again."""
+def repaid_words(repaid: dict, dropped: bool = False) -> str:
+    """`12 input and ~196 output tokens (an estimate: ...)`, for what an attempt paid again; a resume
+    that `dropped` blocks of the broken answer also pays again for the output that makes them anew."""
     output = _tokens(repaid.get("output_tokens"))
     words = f"{_tokens(repaid.get('input_tokens'))} input and "
     if repaid.get("output_estimated"):
         return words + f"~{output} output tokens (estimated from its characters: the broken stream never said)"
+    if dropped and repaid.get("strategy") != "retry":
+        return words + f"{output} output tokens, plus the output that makes the dropped blocks again"
     return words + f"{output} output tokens"
 
 

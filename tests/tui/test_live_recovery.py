@@ -152,6 +152,7 @@ async def test_c_resumes_a_stream_that_ended_early_and_stitches_the_answer(serve
         panel = verdict(app)
         assert "Attempt 1: first → eof" in panel
         assert "dropped: tool_use `write_file` (block 1): cut off after" in panel
+        assert " input and 0 output tokens, plus the output that makes the dropped blocks again" in panel
         assert text_pane(app).text == clean
         assert seam_offsets(text_pane(app)) == [len(first_text)]
         assert not RECOVER & offered(app)

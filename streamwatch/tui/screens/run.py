@@ -234,7 +234,7 @@ class AttemptsScreen(ModalScreen[None]):
             for note in attempt.dropped:
                 body.append(printable(f"dropped: {note}") + "\n")
             if attempt.repaid:
-                body.append(printable(f"re-paid {repaid_words(attempt.repaid)}") + "\n")
+                body.append(printable(f"re-paid {repaid_words(attempt.repaid, bool(attempt.dropped))}") + "\n")
             request = attempt.request
             if request is not None:
                 sent = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
@@ -430,7 +430,7 @@ class RunScreen(Screen[None]):
             )
             line = f"Attempt {attempt.number}: {attempt.how} → {outcome}"
             if attempt.repaid:
-                line += f"; re-paid {repaid_words(attempt.repaid)}"
+                line += f"; re-paid {repaid_words(attempt.repaid, bool(attempt.dropped))}"
             lines.append(line)
             lines.extend(f"  dropped: {note}" for note in attempt.dropped)
         if log.stopped:
