@@ -96,12 +96,15 @@ class StreamwatchApp(App[int]):
     def choose_theme(self, name: str) -> None:
         """Switch to a theme the user picked (`t` or the command palette) and remember it."""
         self.theme = name
-        self.notify(f"Theme: {name}", timeout=2, markup=False)
-        if self._save_theme is not None:
-            try:
-                self._save_theme(name)
-            except ConfigError as exc:
-                self.notify(str(exc), title="Theme not saved", severity="warning", markup=False)
+        if self._save_theme is None:
+            self.notify(f"Theme: {name}", timeout=2, markup=False)
+            return
+        try:
+            self._save_theme(name)
+        except ConfigError as exc:
+            self.notify(str(exc), title=f"Theme: {name}, not saved", severity="warning", markup=False)
+        else:
+            self.notify(f"Theme: {name} (saved in config.toml, used from now on)", timeout=3, markup=False)
 
     def on_home_screen_run_requested(self, message: Any) -> None:
         """A new request from the home screen: watch it on a run screen; escape comes back home."""

@@ -150,6 +150,8 @@ async def test_t_cycles_streamwatchs_themes_in_order_and_remembers_the_choice(co
             await pilot.press("t")
             seen.append(app.theme)
             assert load_config().theme == app.theme
+        said = [n.message for n in app._notifications]
+        assert "Theme: light (saved in config.toml, used from now on)" in said
     assert seen == ["light", "high-contrast", "ansi", "dark"]
 
 
