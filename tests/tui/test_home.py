@@ -348,6 +348,19 @@ async def test_an_invalid_tools_file_is_a_one_line_error(home, tmp_path, content
     assert sent == [] and words in shown and "\n" not in shown and focused == "form-tools"
 
 
+async def test_the_form_s_error_goes_when_a_field_is_edited(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n")
+        app.screen.query_one("#form-model", Input).value = ""
+        await pilot.press("ctrl+s")
+        assert text_of(app, "#form-error") == "model: give a model name (no spaces)"
+        assert app.screen.query_one("#form-model", Input).has_focus
+        await pilot.press(*"claude-x")
+        assert text_of(app, "#form-error") == ""
+
+
 async def test_enter_in_a_form_field_sends_too(home):
     app = home_app()
     sent = []

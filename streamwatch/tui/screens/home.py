@@ -408,6 +408,12 @@ class HomeScreen(Screen[None]):
             notice.append("Target: the base URL below.")
         self.query_one("#target-notice", Static).update(notice)
 
+    @on(Input.Changed, "#request-form Input")
+    @on(TextArea.Changed, "#request-form TextArea")
+    def _edited(self) -> None:
+        """The form's last error goes once the user edits a field (it may be the fix)."""
+        self.query_one("#form-error", Static).update("")
+
     @on(Input.Submitted, "#request-form Input")
     @on(Button.Pressed, "#form-send")
     def action_send(self) -> None:
