@@ -217,6 +217,7 @@ class SessionPlayer:
         self.live = live
         self.playing = True
         self._clock: float | None = None
+        self._anomaly_counts: list[int] | None = None
         self._restart()
 
     def _restart(self) -> None:
@@ -347,8 +348,11 @@ class SessionPlayer:
             self._take_next()
 
     def to_next_anomaly(self) -> bool:
-        """Feed until a new anomaly appears (or the end of the session); pause there. True if one was found."""
+        """Feed until a new anomaly appears; pause there. True if one was found. A whole session (not
+        one still followed) with no anomaly left is not played on to its end: nothing moves."""
         self.playing = False
+        if not self.live and not self._anomaly_ahead():
+            return False
         while True:
             found = self.player.to_next_anomaly()
             self._settle()
@@ -356,6 +360,22 @@ class SessionPlayer:
                 return found
             self._take_next()
 
+    def _anomaly_ahead(self) -> bool:
+        """Whether the rest of the session holds an anomaly not shown yet: the session is played once,
+        on the side, to count each recording's anomalies."""
+        if self._anomaly_counts is None:
+            scratch = SessionPlayer(self.session, self.stall_threshold, speed=None)
+            counts = []
+            while True:
+                scratch.player.to_end()
+                scratch._settle()
+                counts.append(len(scratch.state.anomalies))
+                if not scratch._has_next():
+                    break
+                scratch._take_next()
+            self._anomaly_counts = counts
+        shown = len(self.state.anomalies)
+        return self._anomaly_counts[self._index] > shown or any(self._anomaly_counts[self._index + 1:])
 
     def to_previous_anomaly(self) -> int | None:
         """Back to the last anomaly of the recordings before the current one: the session played again

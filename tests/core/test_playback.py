@@ -175,7 +175,8 @@ def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
     assert player.elapsed == pytest.approx(3.16)
     assert player.to_next_anomaly() and player.attempt.number == 2
     assert [a.code for a in player.state.anomalies] == ["stall"] and len(player.state.events) == 3
-    assert not player.to_next_anomaly() and player.finished
+    assert not player.to_next_anomaly() and not player.finished, "none left: the replay stays where it is"
+    assert player.attempt.number == 2 and len(player.state.events) == 3
     assert player.to_previous_anomaly() == 2 and player.attempt.number == 1 and player.player.finished
     assert [a.code for a in player.state.anomalies] == ["block_not_stopped"] and not player.playing
     assert player.to_previous_anomaly() is None and player.attempt.number == 1

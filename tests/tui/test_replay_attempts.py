@@ -107,6 +107,8 @@ async def test_next_anomaly_and_step_go_on_into_the_next_attempt(tmp_path):
         assert " · attempt 2/2 · STREAMING" in status(app) and "PAUSED" in status(app)
         assert cursor_event(app).seq == 4 and app.screen.feed.player.state.anomalies[0].code == "stall"
         assert "Attempt 2: resume (user-turn) → running" in verdict(app)
+        await pilot.press("n")
+        assert " · attempt 2/2 · STREAMING" in status(app) and cursor_event(app).seq == 4, "no anomaly left: it stays"
         await pilot.press("full_stop", "full_stop")
         assert str(app.screen.query_one(Timeline).border_title) == "Timeline · 6 events · PAUSED (2 new)"
 
