@@ -136,24 +136,18 @@ async def test_enter_replays_the_highlighted_session(home):
         assert app.screen.clock is app.clock
 
 
-async def test_enter_after_filtering_opens_the_match(home):
-    app = home_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot)
-        await pilot.press("slash", *"proxy", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, RunScreen) and app.screen.feed.session_path == home[2]
-        await pilot.press("escape")
-        assert isinstance(app.screen, HomeScreen) and table(app).has_focus
-
-
-async def test_enter_in_a_filter_that_matches_nothing_opens_nothing(home):
+async def test_enter_after_filtering_opens_the_match_and_nothing_when_none_matches(home):
     app = home_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", *"zzzz", "enter")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen) and table(app).row_count == 0
+        await pilot.press("escape", "slash", *"proxy", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen) and app.screen.feed.session_path == home[2]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen) and table(app).has_focus
 
 
 async def test_a_demo_session_says_its_scenario_and_the_filter_finds_it(home):
