@@ -75,13 +75,13 @@ class SessionSummary:
     def columns(
         self, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT
     ) -> tuple[str, str, str, str, str, str]:
-        """Started, source, model (without its `claude-`), verdict, duration, size: terminal-safe text
-        for tables that fit 80 columns."""
+        """Started, source, model (without its `claude-`), verdict (`↻2`: reached in 2 attempts),
+        duration, size: terminal-safe text for tables that fit 80 columns."""
         return (
             started_text(self.started, tz, time_format),
             _cell(self.source or "?"),
             _cell(_short_model(self.model) or "-"),
-            _cell(self.badge),
+            _cell(self.badge + (f" ↻{self.attempts}" if self.attempts > 1 else "")),
             "-" if self.duration is None else f"{self.duration:.1f}s",
             size_text(self.size),
         )

@@ -68,7 +68,7 @@ async def test_the_list_shows_saved_sessions_newest_first(home):
             ["11-22 09:15", "demo", "sonnet-4-6", "COMPLETE end_turn"],
             ["11-22 08:40", "live", "opus-4-1", "ABNORMAL eof"],
             ["11-21 17:05", "proxy", "haiku-4-5", "HTTP 529"],
-            ["11-21 12:00", "live", "sonnet-4-6", "ABNORMAL error_event"],
+            ["11-21 12:00", "live", "sonnet-4-6", "ABNORMAL error_event ↻2"],
             ["-", "?", "-", "unreadable"],
         ]
         assert [key.value for key in table(app).rows] == [str(p) for p in home]
@@ -98,9 +98,9 @@ async def test_typing_in_the_filter_narrows_the_list_as_you_type(home):
         await pilot.press("slash")
         assert app.screen.query_one("#session-filter", Input).has_focus
         await pilot.press(*"live")
-        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event", "unreadable"]
+        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event ↻2", "unreadable"]
         await pilot.press("space", *"abn")
-        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event"]
+        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event ↻2"]
         assert text_of(app, "#home-status") == "2 of 5 sessions match 'live abn'"
         await pilot.press("escape")
         assert table(app).row_count == 5 and table(app).has_focus
@@ -110,7 +110,7 @@ async def test_typing_in_the_filter_narrows_the_list_as_you_type(home):
     ("PROXY", ["HTTP 529"]),
     ("opus", ["ABNORMAL eof"]),
     ("529", ["HTTP 529"]),
-    ("11-21", ["HTTP 529", "ABNORMAL error_event"]),
+    ("11-21", ["HTTP 529", "ABNORMAL error_event ↻2"]),
     ("unread", ["unreadable"]),
     ("e5f6a7b8", ["ABNORMAL eof"]),
     ("demo end_turn", ["COMPLETE end_turn"]),
