@@ -266,7 +266,7 @@ def test_a_session_folder_that_cannot_be_made_is_one_line_before_anything_is_sen
     monkeypatch.setenv("STREAMWATCH_HOME", str(in_the_way))
     code, out, err = run_cli(capsys, *command)
     assert code == 2 and out == "" and err.count("\n") == 1
-    assert err.startswith(f"streamwatch: error: cannot save sessions in {in_the_way / 'sessions'}: {in_the_way}: ")
+    assert err.startswith(f"streamwatch: error: cannot save sessions under {in_the_way}: {in_the_way}: ")
     assert "--no-save" in err
 
 

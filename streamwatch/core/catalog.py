@@ -221,7 +221,9 @@ def _scenario(session: Session) -> str | None:
             if isinstance(name, str) and name.lower() == SCENARIO_HEADER and _text(value):
                 return value
     model = _request_model(session)
-    return model[len("mock-"):] or None if model and model.startswith("mock-") else None
+    if model is None or not model.startswith("mock-"):
+        return None
+    return model[len("mock-"):] or None
 
 
 def _text(value: Any) -> str | None:

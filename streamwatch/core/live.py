@@ -310,21 +310,17 @@ class LiveRun:
         return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled))
 
     def _check_folder(self) -> None:
-        """LiveError if a new session file could not be made where it goes: said before sending, not
-        taken for a failure of the stream (the file is made when the request goes out)."""
-        if not self._save or self._follows is not None:
+        """LiveError if the sessions folder cannot be made: said before sending, not taken for a failure
+        of the stream (the session file is made when the request goes out)."""
+        if not self._save or self._follows is not None or self._directory is not None:
             return
-        folder = self._directory or home_dir() / "sessions"
         try:
-            if self._directory is None:
-                sessions_dir()
-            else:
-                folder.mkdir(parents=True, exist_ok=True)
+            sessions_dir()
         except OSError as exc:
             why = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
             raise LiveError(
-                f"cannot save sessions in {folder}: {why}; set STREAMWATCH_HOME to a folder you can write, "
-                "or use --no-save"
+                f"cannot save sessions under {home_dir()}: {why}; set STREAMWATCH_HOME to a folder you can "
+                "write, or use --no-save"
             ) from None
 
     # ----- building the client ----------------------------------------------------------------

@@ -94,8 +94,8 @@ def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets:
 class Recording:
     """One attempt in memory: the request as sent (secrets redacted), and everything that came back.
 
-    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`; `stop` without a time), so a live source can
-    write to both, and a loader fills it from a file. Times are session times (see the module doc).
+    It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`; `stop` without a time),
+    so a live source can write to both, and a loader fills it from a file. Times are session times (see the module doc).
     """
 
     request: dict[str, Any]
