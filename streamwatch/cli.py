@@ -199,7 +199,7 @@ def _live(
     except LiveError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        print(recovery.redact(json.dumps(recovery.verdict(), ensure_ascii=True)))
+        print(json.dumps(recovery.redact(recovery.verdict()), ensure_ascii=True))
         if recovery.stopped and not recovery.cancelled:
             print(recovery.redact(f"streamwatch: recovery stopped: {printable(recovery.stopped)}"), file=sys.stderr)
     if recovery.cancelled:

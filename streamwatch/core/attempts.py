@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from streamwatch.core.diagnose import StreamState, Termination, Verdict
 from streamwatch.core.recording import Recording
+from streamwatch.core.redact import JSON
 from streamwatch.core.resume import Salvage, Stitched, Strategy, continued, is_prefill_refusal, repaid, salvage, stitch
 
 
@@ -194,9 +195,10 @@ class AttemptLog:
         current = self.current
         return Answer("", ()) if current is None else current.answer
 
-    def redact(self, text: str) -> str:
-        """The text as it may be shown: a saved session's secrets were redacted when it was written."""
-        return text
+    def redact(self, value: JSON) -> JSON:
+        """A text or a JSON value as it may be shown: a saved session's secrets were redacted when it
+        was written."""
+        return value
 
     def verdict(self) -> dict[str, Any]:
         """The JSON verdict: the last attempt's, and, when `recovered`, the answer across attempts

@@ -11,7 +11,11 @@ what the SDK raised, verbatim with its cause chain, or that it raised nothing.
 Nothing here prints. `run()` blocks on the calling thread and calls the observer on that thread;
 `cancel()` may be called from any thread: it shuts the connection's socket, so a blocked read
 returns at once, and the run ends as `cancelled`. A KeyboardInterrupt during `run()` counts as a
-cancel. No secret reaches the session file (the writer redacts them) or the verdict.
+cancel.
+
+No secret reaches the session file, the state or the verdict: everything the tap sees passes
+`core/redact.py` before it reaches any of them (the request as sent, the response head, each body
+chunk, and what the SDK raised). What the SDK itself reads is left as it came.
 
 A run made with `follows=<an earlier run>` is another attempt of the same session: its request is
 appended to the earlier run's session file as an `attempt` record (with the `link` facts: why it
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 import sys
 import threading
@@ -37,7 +42,8 @@ from anthropic._utils._httpx import get_environment_proxies
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
 from streamwatch.core.events import Event
-from streamwatch.core.recording import REDACTED, Recording, SessionWriter, home_dir, redact_headers, sessions_dir
+from streamwatch.core.recording import Recording, SessionWriter, home_dir, sessions_dir
+from streamwatch.core.redact import JSON, Redactor
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
@@ -225,7 +231,7 @@ class LiveRun:
         self._follows = follows
         self._link = dict(link or {})
         self._on_failure = on_failure
-        self._secrets: list[str] = []
+        self._redactor = Redactor()
         self._writer: SessionWriter | None = None
         self._session_t0: float | None = None
         self._attempt_t0 = 0.0
@@ -245,11 +251,10 @@ class LiveRun:
         """Seconds since the current attempt was sent (None before it is), on the state's clock."""
         return None if self._session_t0 is None else time.monotonic() - self._attempt_t0
 
-    def redact(self, text: str) -> str:
-        """The text with every secret of this run replaced, for anything shown to the user."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+    def redact(self, value: JSON) -> JSON:
+        """A text or a JSON value as it may be shown: this run's secrets and anything key-shaped in
+        its strings replaced (see `Redactor.value`: a JSON value keeps its structure)."""
+        return self._redactor.value(value)
 
     def cancel(self) -> None:
         """Stop the run from any thread: the connection is shut, the session records `cancelled`."""
@@ -260,11 +265,11 @@ class LiveRun:
         """Note, after the run, why recovery does not go on from it: in its recording and its file."""
         if self.recording is None:
             return
-        why = self.redact(why)
+        why = self._redactor.message(why)
         self.recording.stop(why)
         if self.session_path is not None:
             try:
-                with SessionWriter.reopen(self.session_path, self._secrets) as writer:
+                with SessionWriter.reopen(self.session_path) as writer:
                     writer.stop(why, self._session_t(self._t()))
             except OSError:
                 pass  # the file was removed since the attempt ended: the screen still says why
@@ -306,7 +311,9 @@ class LiveRun:
             finally:
                 self._settle_stream()
         if self._session_t0 is None and raised is not None:
-            raise LiveError(f"the SDK refused the request before sending it: {describe_exception(raised)}")
+            raise LiveError(
+                self._redactor.message(f"the SDK refused the request before sending it: {describe_exception(raised)}")
+            )
         return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled))
 
     def _check_folder(self) -> None:
@@ -331,19 +338,21 @@ class LiveRun:
             probe = anthropic.Anthropic(base_url=self._base_url, api_key=self._api_key, max_retries=0)
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             message = " ".join(str(exc).split())
-            raise LiveError(f"the Anthropic SDK cannot be set up from your environment: {message}") from None
+            raise LiveError(
+                self._redactor.message(f"the Anthropic SDK cannot be set up from your environment: {message}")
+            ) from None
         with probe:
             base_url = probe.base_url
             has_credentials = any(c is not None for c in (probe.api_key, probe.auth_token, probe.credentials))
         if base_url.scheme not in ("http", "https") or not base_url.host:
-            raise LiveError(f"not an http:// or https:// base URL: {str(base_url).rstrip('/')}")
+            raise LiveError(f"not an http:// or https:// base URL: {self._redactor.url(str(base_url).rstrip('/'))}")
         loopback = is_loopback(base_url)
         api_key = self._api_key
         if not has_credentials:
             if not loopback:
                 raise LiveError(
-                    f"no API key to call {base_url}: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), "
-                    "or run `streamwatch demo` to watch a stream from the built-in mock server"
+                    f"no API key to call {self._redactor.url(str(base_url))}: set ANTHROPIC_API_KEY (or "
+                    "ANTHROPIC_AUTH_TOKEN), or run `streamwatch demo` to watch a stream from the built-in mock server"
                 )
             api_key = LOOPBACK_KEY
         client = anthropic.Anthropic(
@@ -353,7 +362,9 @@ class LiveRun:
             timeout=httpx2.Timeout(self._timeout, connect=CONNECT_TIMEOUT) if self._timeout else anthropic.NOT_GIVEN,
             http_client=self._http_client(trust_env=not loopback),
         )
-        self._secrets = sorted({s for s in (client.api_key, client.auth_token) if s}, key=len, reverse=True)
+        self._redactor.add([client.api_key, client.auth_token])
+        # The base URL as written: the SDK appends its path to a query, so a query value is whole only here.
+        self._redactor.learn(self._base_url or os.environ.get("ANTHROPIC_BASE_URL"))
         return client
 
     def _http_client(self, trust_env: bool) -> httpx2.Client:
@@ -378,12 +389,10 @@ class LiveRun:
 
     def _begin(self, request: httpx2.Request) -> None:
         now = time.monotonic()
-        recorded = {
-            "method": request.method,
-            "url": str(request.url),
-            "headers": redact_headers(request.headers.multi_items(), self._secrets),
-            "body": _request_json(request),
-        }
+        self._redactor.learn(str(request.url), request.headers.multi_items())
+        recorded = self._redactor.request(
+            request.method, str(request.url), request.headers.multi_items(), _request_json(request)
+        )
         link: dict[str, Any] = {}
         if self._session_t0 is None:
             self._attempt_t0 = now  # before the session clock: `now()` reads both from other threads
@@ -392,7 +401,7 @@ class LiveRun:
                 self._session_t0 = follows._session_t0
                 link = self._link
                 if self._save and follows.session_path is not None:
-                    self._writer = SessionWriter.reopen(follows.session_path, self._secrets)
+                    self._writer = SessionWriter.reopen(follows.session_path)
                     self.session_path = self._writer.path
                     self._writer.attempt(recorded, round(now - self._session_t0, 6), **link)
             else:
@@ -401,7 +410,6 @@ class LiveRun:
                     self._writer = SessionWriter.create(
                         self._source,
                         recorded,
-                        secrets=self._secrets,
                         directory=self._directory,
                         client=f"anthropic-python {anthropic.__version__}",
                         **({} if self._on_failure is None else {"on_failure": self._on_failure}),
@@ -417,7 +425,7 @@ class LiveRun:
         self._attempt_t0 = now
         self._ending = None
         request.extensions = {**request.extensions, "trace": self._trace}
-        self._observer.on_request(request.method, str(request.url))
+        self._observer.on_request(request.method, recorded["url"])
 
     def _trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: keep the newest network stream, so `cancel()` can shut its socket."""
@@ -440,7 +448,7 @@ class LiveRun:
 
     def _response(self, response: httpx2.Response) -> None:
         t = self._t()
-        headers = redact_headers(response.headers.multi_items(), self._secrets)
+        headers = self._redactor.headers(response.headers.multi_items())
         self.state.response(response.status_code, headers)
         for record in self._records():
             record.response(response.status_code, headers, self._session_t(t))
@@ -448,6 +456,7 @@ class LiveRun:
 
     def _chunk(self, data: bytes) -> None:
         t = self._t()
+        data = self._redactor.chunk(data)
         for record in self._records():
             record.chunk(data, self._session_t(t))
         events = self.state.chunk(data, t)
@@ -466,7 +475,7 @@ class LiveRun:
             kind = End.TRANSPORT_ERROR
         error = None
         if exc is not None and kind != End.CANCELLED:
-            error = {"type": exception_name(exc), "message": self.redact(str(exc))}
+            error = {"type": exception_name(exc), "message": self._redactor.message(str(exc))}
         self._ending = (kind, t, error)
 
     def _settle_stream(self) -> None:
@@ -480,8 +489,8 @@ class LiveRun:
     def _finish(self, sdk: dict[str, Any]) -> LiveResult:
         for key in ("raised", "seen"):
             if sdk[key] is not None:
-                sdk[key] = self.redact(sdk[key])
-        sdk["chain"] = [self.redact(line) for line in sdk["chain"]]
+                sdk[key] = self._redactor.message(sdk[key])
+        sdk["chain"] = [self._redactor.message(line) for line in sdk["chain"]]
         self._write_end(sdk)
         if self._writer is not None:
             self._writer.close()

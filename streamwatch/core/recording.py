@@ -27,8 +27,9 @@ calling it damage: a later version adds kinds that way, and a file it wrote stay
 
 Each line is written with a single `write()` to a file opened for appending, so a process killed at
 any moment leaves every line it finished, and the reader recovers every intact line of a truncated
-or partly corrupt file, saying what it skipped. Secrets never reach the file: credential headers are
-replaced by `[redacted]`, and every known secret value is scrubbed from every line.
+or partly corrupt file, saying what it skipped. The writer writes what it is given, as it is given: the
+source redacts every fact before it records it (`core/redact.py`, structure-aware, so it never
+touches a serialised line), which keeps secrets out of the file and leaves every line valid JSON.
 """
 
 from __future__ import annotations
@@ -38,10 +39,8 @@ import datetime
 import json
 import math
 import os
-import re
 import socket
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +50,6 @@ import platformdirs
 from streamwatch.core.diagnose import End, StreamState
 
 VERSION = 1
-REDACTED = "[redacted]"
-_SECRET_HEADER = re.compile(r"key|auth|token|secret|password|cookie|credential", re.IGNORECASE)
-_SECRET_VALUE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 
 
 RECORDING_CUT = {
@@ -79,20 +75,10 @@ def sessions_dir() -> Path:
     return path
 
 
-def redact_headers(headers: Iterable[tuple[str, str]] | dict[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, dict) else headers
-    secrets = [s for s in secrets if s]
-    out: dict[str, str] = {}
-    for name, value in items:
-        if _SECRET_HEADER.search(name) or any(s in value for s in secrets) or _SECRET_VALUE.search(value):
-            value = REDACTED
-        out[name.lower()] = value
-    return out
-
-
 @dataclass
 class Recording:
-    """One attempt in memory: the request as sent (secrets redacted), and everything that came back.
+    """One attempt in memory: the request as sent, and everything that came back (secrets redacted by
+    the source, as in the file).
 
     It takes the same calls as `SessionWriter` (`response`, `chunk`, `end`; `stop` without a time),
     so a live source can write to both, and a loader fills it from a file. Times are session times (see the module doc).
@@ -158,20 +144,19 @@ class Session:
 class SessionWriter:
     """Appends one session's records as they happen; every line is on disk when its call returns."""
 
-    def __init__(self, path: Path, header: dict[str, Any], secrets: Iterable[str] = ()) -> None:
-        self._open(path, secrets, os.O_CREAT | os.O_EXCL)
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self._open(path, os.O_CREAT | os.O_EXCL)
         self._write(header)
 
     @classmethod
-    def reopen(cls, path: Path, secrets: Iterable[str] = ()) -> SessionWriter:
+    def reopen(cls, path: Path) -> SessionWriter:
         """A writer appending to a session file written before (to add another attempt to it)."""
         writer = cls.__new__(cls)
-        writer._open(path, secrets, 0)
+        writer._open(path, 0)
         return writer
 
-    def _open(self, path: Path, secrets: Iterable[str], flags: int) -> None:
+    def _open(self, path: Path, flags: int) -> None:
         self.path = path
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | flags, 0o600)
 
     @classmethod
@@ -179,7 +164,6 @@ class SessionWriter:
         cls,
         source: str,
         request: dict[str, Any],
-        secrets: Iterable[str] = (),
         directory: Path | None = None,
         **extra: Any,
     ) -> SessionWriter:
@@ -187,7 +171,6 @@ class SessionWriter:
         session_id = uuid.uuid4().hex[:8]
         folder = directory or sessions_dir()
         path = folder / f"{now:%Y%m%d-%H%M%S}-{source}-{session_id}.jsonl"
-        secrets = list(secrets)
         header = {
             "streamwatch": "session",
             "version": VERSION,
@@ -198,12 +181,12 @@ class SessionWriter:
             "host": socket.gethostname(),
             **process_facts(),
             **extra,
-            "request": _redact_request(request, secrets),
+            "request": request,
         }
-        return cls(path, header, secrets)
+        return cls(path, header)
 
-    def response(self, status: int, headers: dict[str, str] | Iterable[tuple[str, str]], t: float) -> None:
-        self._record(t, "response", {"status": status, "headers": redact_headers(headers, self._secrets)})
+    def response(self, status: int, headers: dict[str, str], t: float) -> None:
+        self._record(t, "response", {"status": status, "headers": headers})
 
     def chunk(self, data: bytes, t: float) -> None:
         try:
@@ -215,7 +198,7 @@ class SessionWriter:
         self._record(t, "end", {"kind": End(kind).value, "error": error, **extra})
 
     def attempt(self, request: dict[str, Any], t: float, **extra: Any) -> None:
-        self._record(t, "attempt", {"request": _redact_request(request, self._secrets), **extra})
+        self._record(t, "attempt", {"request": request, **extra})
 
     def stop(self, why: str, t: float) -> None:
         self._record(t, "stopped", {"why": why})
@@ -236,9 +219,6 @@ class SessionWriter:
 
     def _write(self, obj: Any) -> None:
         line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-        for secret in self._secrets:
-            line = line.replace(secret, REDACTED)
-        line = _SECRET_VALUE.sub(REDACTED, line)
         os.write(self._fd, (line + "\n").encode("utf-8"))
 
 
@@ -254,13 +234,6 @@ def process_facts(pid: int | None = None) -> dict[str, int]:
     except (OSError, ValueError, IndexError):
         pass
     return facts
-
-
-def _redact_request(request: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
-    out = dict(request)
-    if "headers" in out:
-        out["headers"] = redact_headers(out["headers"], secrets)
-    return out
 
 
 def is_session_file(head: bytes) -> bool:

@@ -63,6 +63,7 @@ from streamwatch.core.attempts import (
     retry_about,
 )
 from streamwatch.core.live import LiveObserver, LiveRun
+from streamwatch.core.redact import JSON
 from streamwatch.core.resume import (
     Salvage,
     Strategy,
@@ -260,10 +261,10 @@ class Recovery(AttemptLog):
             self._skip.set()
             self._wake.set()
 
-    def redact(self, text: str) -> str:
-        """The text with every secret of this session replaced, for anything shown to the user."""
+    def redact(self, value: JSON) -> JSON:
+        """A text or a JSON value as it may be shown (see `LiveRun.redact`)."""
         current = self.current
-        return text if current is None else current.run.redact(text)
+        return value if current is None else current.run.redact(value)
 
     # ----- one attempt after another ----------------------------------------------------------
 

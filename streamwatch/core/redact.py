@@ -1,0 +1,201 @@
+"""What may be recorded or shown: the one place that decides which parts of an exchange are secret.
+
+A `Redactor` knows one run's secrets and applies one rule per kind of thing:
+
+- **Headers, by allow-list.** A header whose name is in `HARMLESS_HEADERS` or starts with one of
+  `HARMLESS_PREFIXES` (content type and encoding, dates, request ids, retry advice, rate limits, the
+  SDK's `x-stainless-*` client facts, the mock's `x-streamwatch-*` controls, ...) keeps its value;
+  every other header keeps its name, so a user sees it was sent, and its value becomes `[redacted]`.
+- **URLs.** The user-info (`user:password@`) becomes `[redacted]@`, every query value and the
+  fragment become `[redacted]` (the query's names stay), and a path segment that looks like a token
+  (key-shaped, a known secret, or 16 or more token characters mixing letters and digits) becomes
+  `[redacted]`.
+- **Text** (body bytes, model output, the request body, any JSON string value): key-shaped runs
+  (`KEY_SHAPES`: `sk-ant-` and 8 or more key characters, `sk-` and 20 or more at the start of a word,
+  `Bearer ` and 16 or more token characters) and every known secret of at least `MIN_SECRET` (8)
+  characters become `[redacted]`. A shorter value is never scrubbed from text: a key `e` or `any`
+  would rewrite every word holding it. It stays off disk by the header and URL rules alone.
+- **Messages** about the exchange (what the SDK raised, its cause chain, streamwatch's own lines):
+  the text rule, and the URL rule on every URL in them. (The text rule leaves URLs alone: a URL in
+  an answer or a search result is data.)
+- **JSON** (`value`): the text rule on every string value; keys, numbers and the structure are left
+  alone, so a redacted document is still the same valid JSON. Never redact a serialised line.
+- **Body chunks** (`chunk`): the text rule on the bytes of each chunk as it arrives.
+
+Known secrets: the values the redactor is given (the client's API key and auth token), and what
+`learn` finds in the request as it is sent and in the base URL as written: the URL's user name and
+password, and the value of a query parameter or of a header off the allow-list whose name says it
+holds a credential (key, auth, token, secret, password, cookie, credential, session, signature) or
+whose value looks like a token; of a value `Scheme credential` (`Bearer ...`, `Basic ...`), the
+credential alone. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbed there too, while
+`X-Env: production` is redacted in the headers but never scrubbed from the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+_REDACTED = REDACTED.encode()
+MIN_SECRET = 8
+"""Known secrets shorter than this are not scrubbed from text (too ambiguous to find by value)."""
+
+HARMLESS_HEADERS = frozenset({
+    # the exchange itself
+    "accept", "accept-encoding", "age", "cache-control", "connection", "content-encoding",
+    "content-length", "content-type", "date", "expires", "host", "keep-alive", "server",
+    "transfer-encoding", "user-agent", "vary", "via",
+    # retry advice, which retries and the diagnosis read
+    "retry-after", "retry-after-ms", "x-should-retry",
+    # what identifies a request to support, not to the API
+    "request-id", "x-request-id", "cf-ray", "cf-cache-status", "x-envoy-upstream-service-time",
+    # the API's own
+    "anthropic-version", "anthropic-beta",
+})
+HARMLESS_PREFIXES = (
+    "anthropic-ratelimit-",  # limits and resets, no identity
+    "x-stainless-",  # the SDK's client facts: lang, package version, os, arch, runtime, retry count, timeout
+    "x-streamwatch-",  # the embedded server's controls: scenario, failure, sizes
+)
+
+KEY_CHARS = "A-Za-z0-9_-"
+TOKEN_CHARS = "A-Za-z0-9._~+/=-"
+KEY_SHAPES = (
+    ("sk-ant-", KEY_CHARS, 8, False),
+    ("sk-", KEY_CHARS, 20, False),
+    ("bearer ", TOKEN_CHARS, 16, True),
+)
+"""(prefix, characters, at least how many, whether the prefix stays): a run of those characters after
+the prefix is a key. A prefix matches in any case, at the start of a word (or after a JSON escape
+such as `\\n`): `sk-ant-api03-...` goes whole, `Bearer abc...` becomes `Bearer [redacted]`."""
+
+_WORD_START = rf"(?:(?<![{KEY_CHARS}])|(?<=\\[nrtbf]))"
+_SHAPES = [
+    _WORD_START + (f"(?<=(?i:{re.escape(prefix)}))" if stays else f"(?i:{re.escape(prefix)})") + f"[{chars}]{{{least},}}"
+    for prefix, chars, least, stays in KEY_SHAPES
+]
+_PREFIXES = tuple(prefix for prefix, _, _, _ in KEY_SHAPES)
+_PREFIX_BYTES = tuple(prefix.encode() for prefix in _PREFIXES)
+_CREDENTIAL_NAME = re.compile(r"key|auth|token|secret|passw|cookie|credential|session|signature", re.IGNORECASE)
+_TOKEN_LIKE = re.compile(rf"(?=[{TOKEN_CHARS}]*[0-9])(?=[{TOKEN_CHARS}]*[A-Za-z])[{TOKEN_CHARS}]{{16,}}")
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+
+JSON = TypeVar("JSON")
+
+
+class Redactor:
+    """One run's secrets and the rules above; see the module doc."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._known: set[str] = set()
+        self._compile()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        """More secret values (empty ones are ignored)."""
+        new = {s for s in secrets if s} - self._known
+        if new:
+            self._known |= new
+            self._compile()
+
+    def learn(self, url: str | None = None, headers: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        """Take the secrets a request carries (see the module doc), before anything of it is recorded."""
+        found: list[str] = []
+        try:
+            parts = urlsplit(url or "")
+            found += [parts.username, parts.password]
+        except ValueError:
+            parts = urlsplit("")
+        for pair in parts.query.split("&"):
+            name, _, value = pair.partition("=")
+            found += _credentials(name, value)
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in items:
+            if not _harmless(name):
+                found += _credentials(name, value)
+        self.add(found)
+
+    # ----- the rules --------------------------------------------------------------------------
+
+    def headers(self, headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
+        """Names lower-cased and kept; values kept (text rule) on the allow-list, else `[redacted]`."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        return {name.lower(): self.text(value) if _harmless(name) else REDACTED for name, value in items}
+
+    def url(self, url: str) -> str:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.text(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+        path = "/".join(REDACTED if self._token_like(segment) else segment for segment in parts.path.split("/"))
+        query = "&".join(
+            f"{name}={REDACTED}" if sep else REDACTED
+            for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&") if pair)
+        )
+        fragment = REDACTED if parts.fragment else ""
+        return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+    def text(self, text: str) -> str:
+        return self._text.sub(REDACTED, text) if self._may_match(text) else text
+
+    def message(self, text: str) -> str:
+        return self.text(_URL.sub(lambda m: self.url(m.group()), text))
+
+    def value(self, value: JSON) -> JSON:
+        """A JSON value with the text rule applied to each string in it, and nothing else changed."""
+        if isinstance(value, str):
+            return self.text(value)  # type: ignore[return-value]
+        if isinstance(value, dict):
+            return {key: self.value(item) for key, item in value.items()}  # type: ignore[return-value]
+        if isinstance(value, list):
+            return [self.value(item) for item in value]  # type: ignore[return-value]
+        return value
+
+    def request(self, method: str, url: str, headers: Iterable[tuple[str, str]], body: Any) -> dict[str, Any]:
+        """A request as a session records it."""
+        return {"method": method, "url": self.url(url), "headers": self.headers(headers), "body": self.value(body)}
+
+    def chunk(self, data: bytes) -> bytes:
+        """The text rule on body bytes."""
+        return self._bytes.sub(_REDACTED, data) if self._may_match(data) else data
+
+    # ----- underneath -------------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        self._long = sorted((s for s in self._known if len(s) >= MIN_SECRET), key=len, reverse=True)
+        self._long_bytes = [s.encode("utf-8") for s in self._long]
+        sources = [re.escape(s) for s in self._long] + _SHAPES
+        self._text = re.compile("|".join(sources))
+        self._bytes = re.compile("|".join(sources).encode("utf-8"))
+
+    def _may_match(self, text: str | bytes) -> bool:
+        """Whether the text rule could find anything: a quick look for the literal parts, far faster
+        than the full search it saves on almost every chunk."""
+        lower = text.lower()
+        if isinstance(text, bytes):
+            return any(p in lower for p in _PREFIX_BYTES) or any(s in text for s in self._long_bytes)
+        return any(p in lower for p in _PREFIXES) or any(s in text for s in self._long)
+
+    def _token_like(self, segment: str) -> bool:
+        return bool(segment) and (self.text(segment) != segment or _TOKEN_LIKE.fullmatch(segment) is not None)
+
+
+def _harmless(name: str) -> bool:
+    name = name.lower()
+    return name in HARMLESS_HEADERS or name.startswith(HARMLESS_PREFIXES)
+
+
+def _credentials(name: str, value: str) -> list[str]:
+    """A value that holds a credential (by its name, or because it looks like a token); of a value
+    `Scheme credential`, the credential alone."""
+    value = value.strip()
+    parts = value.split()
+    if not (_CREDENTIAL_NAME.search(name) or any(_TOKEN_LIKE.fullmatch(part) for part in parts)):
+        return []
+    return [parts[1]] if len(parts) == 2 else [value]

@@ -1,0 +1,89 @@
+"""The redaction rules on their own: headers by allow-list, URLs, key shapes, known secrets, JSON values."""
+
+import json
+
+import pytest
+
+from streamwatch.core.redact import Redactor
+
+KEY = "swtest-redact-key-4Hq8ZtW2nV"
+"""Long enough to be scrubbed by value, and not key-shaped: only the exact-value rule can find it."""
+SHAPED = "sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz-AbCdEf"
+"""A key the run does not know: only its shape can find it."""
+
+
+def test_harmless_headers_stay_verbatim_and_every_other_value_is_redacted_under_its_name():
+    redactor = Redactor([KEY])
+    headers = redactor.headers([
+        ("Request-Id", "req_011CZabc"), ("retry-after", "7"), ("retry-after-ms", "6500"), ("x-should-retry", "false"),
+        ("Content-Encoding", "gzip"), ("content-type", "text/event-stream"), ("anthropic-version", "2026-10-21"),
+        ("anthropic-ratelimit-tokens-remaining", "39000"), ("x-stainless-os", "Linux"),
+        ("x-streamwatch-scenario", "drop_eof"), ("user-agent", "Anthropic/Python 2.14.0"),
+        ("Authorization", "Bearer e"), ("x-api-key", "any"), ("Cookie", "sid=1"), ("set-cookie", "sid=2"),
+        ("X-Custom-Auth", "hunter2hunter2"), ("X-Gateway-Tenant", "acme-prod"), ("anthropic-organization-id", "org"),
+    ])
+    assert headers == {
+        "request-id": "req_011CZabc", "retry-after": "7", "retry-after-ms": "6500", "x-should-retry": "false",
+        "content-encoding": "gzip", "content-type": "text/event-stream", "anthropic-version": "2026-10-21",
+        "anthropic-ratelimit-tokens-remaining": "39000", "x-stainless-os": "Linux",
+        "x-streamwatch-scenario": "drop_eof", "user-agent": "Anthropic/Python 2.14.0",
+        "authorization": "[redacted]", "x-api-key": "[redacted]", "cookie": "[redacted]", "set-cookie": "[redacted]",
+        "x-custom-auth": "[redacted]", "x-gateway-tenant": "[redacted]", "anthropic-organization-id": "[redacted]",
+    }
+
+
+@pytest.mark.parametrize("short", ["e", "any", "a", "\"", ":", "1234567"])
+def test_a_short_secret_never_changes_a_json_document(short):
+    document = {"complete": True, "termination": "message_stop", "text": "Any answer: many keys, one per line",
+                "blocks": [{"index": 0, "type": "text"}], "error": None, "quote": "\"", "n": 1234567}
+    redacted = Redactor([short]).value(document)
+    assert redacted == document
+    assert json.loads(json.dumps(redacted)) == document
+
+
+def test_long_secrets_and_key_shapes_go_from_strings_and_only_they():
+    redactor = Redactor([KEY])
+    document = {
+        "text": f"echo {KEY} and {SHAPED}; Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig; a bearer of news",
+        KEY: ["sk-proj-abcdefghijklmnopqrstuvwxyz0123", "task-management-system-design-notes", "sk-ant-..."],
+    }
+    assert redactor.value(document) == {
+        "text": "echo [redacted] and [redacted]; Authorization: Bearer [redacted]; a bearer of news",
+        KEY: ["[redacted]", "task-management-system-design-notes", "sk-ant-..."],
+    }, "keys of a JSON object are structure: they stay"
+
+
+def test_a_key_after_a_json_escape_is_found_in_raw_json():
+    raw = json.dumps({"text": f"line one\n{SHAPED}\tand\n{KEY}"})
+    assert SHAPED not in Redactor([KEY]).text(raw) and KEY not in Redactor([KEY]).text(raw)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://user:pass@127.0.0.1:8080/x?key=SECRET", "http://[redacted]@127.0.0.1:8080/x?key=[redacted]"),
+    ("https://gw.example.com/v1/a27447ab22e61c4d67472937fa91be3c/anthropic/v1/messages?beta=true&x",
+     "https://gw.example.com/v1/[redacted]/anthropic/v1/messages?beta=[redacted]&[redacted]"),
+    (f"https://proxy.example.com/{SHAPED}/v1/messages#token=abc", "https://proxy.example.com/[redacted]/v1/messages#[redacted]"),
+    ("https://api.anthropic.com/v1/messages", "https://api.anthropic.com/v1/messages"),
+])
+def test_urls_lose_user_info_query_values_and_token_segments(url, shown):
+    assert Redactor().url(url) == shown
+
+
+def test_urls_in_messages_are_redacted_and_the_rest_kept():
+    message = "httpx2.HTTPStatusError: Client error '404 Not Found' for url 'http://u:pass@h:1/x?key=SECRET/v1/messages'"
+    assert Redactor().message(message) == (
+        "httpx2.HTTPStatusError: Client error '404 Not Found' for url 'http://[redacted]@h:1/x?key=[redacted]'"
+    )
+
+
+def test_a_request_teaches_its_credentials_but_not_its_harmless_values():
+    redactor = Redactor()
+    redactor.learn(
+        "http://alice:pw-7Hs93KdLmPq2@h/x?key=qv-Zr8Kq3LmW5x&env=staging",
+        [("X-Custom-Auth", "hunter2hunter2"), ("Authorization", "Basic YWxpY2U6cHctN0hz"),
+         ("X-Trace", "550e8400-e29b-41d4-a716-446655440000"), ("X-Env", "production"), ("user-agent", "Python/3.11.7")],
+    )
+    text = ("hunter2hunter2 pw-7Hs93KdLmPq2 qv-Zr8Kq3LmW5x YWxpY2U6cHctN0hz 550e8400-e29b-41d4-a716-446655440000 "
+            "production staging alice Basic Python/3.11.7")
+    assert redactor.text(text) == "[redacted] [redacted] [redacted] [redacted] [redacted] production staging alice " \
+                                  "Basic Python/3.11.7"
