@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +20,9 @@ class Canned:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "text/event-stream"})
     chunks: list[bytes] = field(default_factory=list)
+    after_chunk: Callable[[int], None] | None = None
+    """Called once chunk i is sent, before the next: a test waits there until the client has read it,
+    so every chunk arrives in a read of its own."""
 
 
 def overloaded(retry_after_ms: int) -> Canned:
@@ -44,9 +48,11 @@ class StubServer:
                 for name, value in canned.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                for chunk in canned.chunks:
+                for number, chunk in enumerate(canned.chunks):
                     self.wfile.write(chunk)
                     self.wfile.flush()
+                    if canned.after_chunk is not None:
+                        canned.after_chunk(number)
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -1,12 +1,14 @@
 """No secret on disk or on screen, and never at the cost of the data: real runs through the SDK against
 local servers, checked by grepping every byte under STREAMWATCH_HOME and everything printed."""
 
+import itertools
 import json
+import threading
 
 import pytest
 
 from streamwatch.cli import main
-from streamwatch.core.live import LiveRun, request_body
+from streamwatch.core.live import LiveObserver, LiveRun, request_body
 from streamwatch.core.recording import load_session
 from streamwatch.mock import MockServer
 from tests import streams as s
@@ -122,3 +124,47 @@ def test_custom_headers_are_recorded_by_name_with_their_values_redacted(capsys, 
     for secret in ("hunter2hunter2", "acme-prod", "abc123def456"):
         assert secret not in out + err
         assert secret.encode() not in saved(home)
+
+
+class Reads(LiveObserver):
+    """Counts the body reads the run has taken in, for a server that sends the next chunk only then."""
+
+    def __init__(self):
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def on_events(self, state, events):
+        with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    def wait_for(self, number):
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.count >= number, timeout=10), "the run stopped reading"
+
+
+def test_a_secret_echoed_across_reads_never_reaches_the_file_in_pieces(capsys, home):
+    """Split at every point of the run's key, in the middle of a key-shaped one, and one read per byte
+    around both (tests/core/test_redact.py splits a body at every point and pair of points). The key is
+    short, but long enough to be scrubbed by value: every run builds an SDK client, which takes time."""
+    key = "swk-Qm7Vx2Lp9"
+    text = f"The server echoes {key} and {SHAPED} back."
+    body = b"".join(sse(text))
+    spans = [range(body.index(secret.encode()), body.index(secret.encode()) + len(secret)) for secret in (key, SHAPED)]
+    splits = [[point] for point in spans[0][1:]] + [[spans[1].start + len(spans[1]) // 2]]
+    splits.append([point for span in spans for point in range(span.start - 2, span.stop + 2)])
+    reads = Reads()
+    cuts = [[body[a:b] for a, b in itertools.pairwise([0, *points, len(body)])] for points in splits]
+    canned = [Canned(chunks=chunks, after_chunk=lambda number: reads.wait_for(number + 1)) for chunks in cuts]
+    with StubServer(canned) as stub:
+        for chunks in cuts:
+            reads.count = 0
+            result = LiveRun(request_body(prompt="echo"), base_url=stub.base_url, api_key=key, observer=reads).run()
+            assert reads.count == len(chunks), "each chunk arrived in a read of its own"
+            recorded = b"".join(data for _, data in load_session(result.session_path).latest.chunks)
+            clean = body.replace(key.encode(), b"[redacted]").replace(SHAPED.encode(), b"[redacted]")
+            assert recorded == clean, [len(chunk) for chunk in chunks]
+            assert result.verdict.complete and result.verdict.text == "The server echoes [redacted] and [redacted] back."
+    code, out, _ = run_cli(capsys, "analyze", result.session_path, "--json")
+    assert code == 0 and json.loads(out)["text"] == "The server echoes [redacted] and [redacted] back."
+    assert key.encode() not in saved(home) and SHAPED.encode() not in saved(home)

@@ -14,8 +14,9 @@ returns at once, and the run ends as `cancelled`. A KeyboardInterrupt during `ru
 cancel.
 
 No secret reaches the session file, the state or the verdict: everything the tap sees passes
-`core/redact.py` before it reaches any of them (the request as sent, the response head, each body
-chunk, and what the SDK raised). What the SDK itself reads is left as it came.
+`core/redact.py` before it reaches any of them (the request as sent, the response head, the body
+through one `ChunkScrubber` per response, so a secret split across reads is caught whole, and what
+the SDK raised). What the SDK itself reads is left as it came.
 
 A run made with `follows=<an earlier run>` is another attempt of the same session: its request is
 appended to the earlier run's session file as an `attempt` record (with the `link` facts: why it
@@ -232,6 +233,8 @@ class LiveRun:
         self._link = dict(link or {})
         self._on_failure = on_failure
         self._redactor = Redactor()
+        self._scrubber = self._redactor.scrubber()
+        self._chunk_t = 0.0
         self._writer: SessionWriter | None = None
         self._session_t0: float | None = None
         self._attempt_t0 = 0.0
@@ -424,6 +427,7 @@ class LiveRun:
         self.recording = Recording(request=recorded, started_t=round(now - self._session_t0, 6), link=link)
         self._attempt_t0 = now
         self._ending = None
+        self._scrubber = self._redactor.scrubber()
         request.extensions = {**request.extensions, "trace": self._trace}
         self._observer.on_request(request.method, recorded["url"])
 
@@ -449,18 +453,25 @@ class LiveRun:
     def _response(self, response: httpx2.Response) -> None:
         t = self._t()
         headers = self._redactor.headers(response.headers.multi_items())
+        self._scrubber = self._redactor.scrubber(headers.get("content-encoding"))
         self.state.response(response.status_code, headers)
         for record in self._records():
             record.response(response.status_code, headers, self._session_t(t))
         self._observer.on_response(self.state)
 
     def _chunk(self, data: bytes) -> None:
-        t = self._t()
-        data = self._redactor.chunk(data)
+        t = self._chunk_t = self._t()
+        events = self._deliver(self._scrubber.feed(data), t)
+        self._observer.on_events(self.state, events)
+
+    def _deliver(self, data: bytes, t: float) -> list[Event]:
+        """Scrubbed body bytes (maybe none: the scrubber may hold a chunk back) to the recording, the
+        file and the state; the events they completed."""
+        if not data:
+            return []
         for record in self._records():
             record.chunk(data, self._session_t(t))
-        events = self.state.chunk(data, t)
-        self._observer.on_events(self.state, events)
+        return self.state.chunk(data, t)
 
     def _ended(self, exc: BaseException | None) -> None:
         t = self._t()
@@ -500,6 +511,7 @@ class LiveRun:
     def _write_end(self, sdk: dict[str, Any] | None) -> None:
         if self._session_t0 is None:
             return
+        self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
         if self._ending is None:
             self._ending = (End.CANCELLED if self.cancelled else End.EOF, self._t(), None)
         kind, t, error = self._ending

@@ -20,7 +20,7 @@ A `Redactor` knows one run's secrets and applies one rule per kind of thing:
   an answer or a search result is data.)
 - **JSON** (`value`): the text rule on every string value; keys, numbers and the structure are left
   alone, so a redacted document is still the same valid JSON. Never redact a serialised line.
-- **Body chunks** (`chunk`): the text rule on the bytes of each chunk as it arrives.
+- **Body chunks** (`scrubber`): the text rule across read boundaries. See `ChunkScrubber`.
 
 Known secrets: the values the redactor is given (the client's API key and auth token), and what
 `learn` finds in the request as it is sent and in the base URL as written: the URL's user name and
@@ -34,6 +34,7 @@ credential alone. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbe
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -77,8 +78,19 @@ _SHAPES = [
     _WORD_START + (f"(?<=(?i:{re.escape(prefix)}))" if stays else f"(?i:{re.escape(prefix)})") + f"[{chars}]{{{least},}}"
     for prefix, chars, least, stays in KEY_SHAPES
 ]
+_TAIL = re.compile(
+    "(?:{})\\Z".format("|".join(
+        f"(?i:{re.escape(prefix[:n])})" + (f"[{chars}]*" if n == len(prefix) else "")
+        for prefix, chars, _, _ in KEY_SHAPES
+        for n in range(1, len(prefix) + 1)
+    )).encode()
+)
+"""What the end of a chunk holds when more bytes could make it a key: a prefix of a key shape's
+prefix, or the whole prefix and a run of its characters that the next bytes may continue."""
 _PREFIXES = tuple(prefix for prefix, _, _, _ in KEY_SHAPES)
 _PREFIX_BYTES = tuple(prefix.encode() for prefix in _PREFIXES)
+_TAIL_BYTES = (string.ascii_letters + string.digits + "._~+/=- ").encode()
+"""Every byte such a tail can hold: it is searched for only after the last byte of another kind."""
 _CREDENTIAL_NAME = re.compile(r"key|auth|token|secret|passw|cookie|credential|session|signature", re.IGNORECASE)
 _TOKEN_LIKE = re.compile(rf"(?=[{TOKEN_CHARS}]*[0-9])(?=[{TOKEN_CHARS}]*[A-Za-z])[{TOKEN_CHARS}]{{16,}}")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
@@ -161,9 +173,9 @@ class Redactor:
         """A request as a session records it."""
         return {"method": method, "url": self.url(url), "headers": self.headers(headers), "body": self.value(body)}
 
-    def chunk(self, data: bytes) -> bytes:
-        """The text rule on body bytes."""
-        return self._bytes.sub(_REDACTED, data) if self._may_match(data) else data
+    def scrubber(self, content_encoding: str | None = None) -> ChunkScrubber:
+        """A scrubber for one response body, which came with this `content-encoding`."""
+        return ChunkScrubber(self, encoded=(content_encoding or "identity").strip().lower() != "identity")
 
     # ----- underneath -------------------------------------------------------------------------
 
@@ -199,3 +211,73 @@ def _credentials(name: str, value: str) -> list[str]:
     if not (_CREDENTIAL_NAME.search(name) or any(_TOKEN_LIKE.fullmatch(part) for part in parts)):
         return []
     return [parts[1]] if len(parts) == 2 else [value]
+
+
+class ChunkScrubber:
+    """The text rule on one response body as it arrives in chunks, so a secret split across reads is
+    caught whole and never recorded in halves.
+
+    `feed` returns what may be recorded now: what was held before, then the chunk, scrubbed, less
+    the tail that could be the start of a secret (a proper prefix of a known secret, or the start of
+    a key shape, or a key-shaped run reaching the end, which the next bytes may continue). The tail
+    is held until the next chunk (with which it is recorded, at that chunk's time) or `flush` at the
+    end. Every byte is recorded: only the characters of a secret change, and none of the SSE framing
+    (no key shape holds a line break, nor can a header or URL value, so a held tail is always inside
+    an event that is not complete yet, and holding it delays no event).
+
+    A compressed body (`content-encoding` other than identity) passes unchanged: its bytes mean
+    nothing until decoded, a byte-wise scrub could only corrupt them, and a secret echoed inside it
+    stays in the file, compressed.
+    """
+
+    def __init__(self, redactor: Redactor, encoded: bool = False) -> None:
+        self._redactor = redactor
+        self._encoded = encoded
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        if self._encoded:
+            return data
+        buffer = self._held + data
+        cut = self._hold_from(buffer)
+        out: list[bytes] = []
+        done = 0
+        for match in self._redactor._bytes.finditer(buffer) if self._redactor._may_match(buffer) else ():
+            if match.start() < cut < match.end():
+                cut = match.start()  # never cut a secret in two: hold all of it
+            if match.end() > cut:
+                break
+            out += [buffer[done:match.start()], _REDACTED]
+            done = match.end()
+        out.append(buffer[done:cut])
+        self._held = buffer[cut:]
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        """What is still held, scrubbed, when the body ends: the start of a key shape is kept (nothing
+        followed it, so it is no key), a start of a known secret of at least `MIN_SECRET` is redacted."""
+        held, self._held = self._held, b""
+        cut = self._secret_start(held, 0, len(held))
+        tail = _REDACTED if len(held) - cut >= MIN_SECRET else held[cut:]
+        return self._redactor._bytes.sub(_REDACTED, held[:cut]) + tail
+
+    def _hold_from(self, buffer: bytes) -> int:
+        """Where the tail that could be the start of a secret begins (the end if there is none).
+        Only what follows the last line break can be: no secret holds one."""
+        line = buffer.rfind(b"\n") + 1
+        if line == len(buffer):
+            return line
+        match = _TAIL.search(buffer, max(line, len(buffer.rstrip(_TAIL_BYTES))))
+        return self._secret_start(buffer, line, len(buffer) if match is None else match.start())
+
+    def _secret_start(self, buffer: bytes, start: int, cut: int) -> int:
+        """The first place from `start` (and before `cut`) where the rest of `buffer` is a proper prefix
+        of a known secret; else `cut`."""
+        for secret in self._redactor._long_bytes:
+            at = buffer.find(secret[:1], max(start, len(buffer) - len(secret) + 1), cut)
+            while at != -1:
+                if secret.startswith(buffer[at:]):
+                    cut = at
+                    break
+                at = buffer.find(secret[:1], at + 1, cut)
+        return cut

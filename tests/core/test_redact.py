@@ -1,10 +1,15 @@
-"""The redaction rules on their own: headers by allow-list, URLs, key shapes, known secrets, JSON values."""
+"""The redaction rules on their own: headers by allow-list, URLs, key shapes, known secrets, JSON values,
+and a body scrubbed across chunk boundaries."""
 
+import gzip
+import itertools
 import json
 
 import pytest
 
+from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.redact import Redactor
+from tests import streams as s
 
 KEY = "swtest-redact-key-4Hq8ZtW2nV"
 """Long enough to be scrubbed by value, and not key-shaped: only the exact-value rule can find it."""
@@ -87,3 +92,62 @@ def test_a_request_teaches_its_credentials_but_not_its_harmless_values():
             "production staging alice Basic Python/3.11.7")
     assert redactor.text(text) == "[redacted] [redacted] [redacted] [redacted] [redacted] production staging alice " \
                                   "Basic Python/3.11.7"
+
+
+TEXT = f"The server echoes {KEY} and {SHAPED} back, then ends."
+BODY = b"".join([s.message_start(), *s.text_block(0, TEXT, piece=len(TEXT)), s.message_delta("end_turn"), s.message_stop()])
+CLEAN = BODY.replace(KEY.encode(), b"[redacted]").replace(SHAPED.encode(), b"[redacted]")
+
+
+def scrubbed(chunks, redactor=None):
+    scrubber = (redactor or Redactor([KEY])).scrubber()
+    return [scrubber.feed(chunk) for chunk in chunks] + [scrubber.flush()]
+
+
+def cut(body, points):
+    bounds = [0, *points, len(body)]
+    return [body[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@pytest.mark.parametrize("secret", [KEY, SHAPED])
+def test_a_secret_split_at_any_point_of_two_or_three_reads_is_scrubbed_whole(secret):
+    start = BODY.index(secret.encode())
+    span = range(start - 1, start + len(secret) + 1)
+    for point in span:
+        assert b"".join(scrubbed(cut(BODY, [point]))) == CLEAN, point
+    for first, second in itertools.combinations(span, 2):
+        assert b"".join(scrubbed(cut(BODY, [first, second]))) == CLEAN, (first, second)
+
+
+def test_a_body_read_one_byte_at_a_time_is_scrubbed_and_decodes_to_the_same_events():
+    pieces = scrubbed([BODY[i:i + 1] for i in range(len(BODY))])
+    assert b"".join(pieces) == CLEAN
+    whole, split = StreamState(), StreamState()
+    whole.chunk(CLEAN, 0.0)
+    for i, piece in enumerate(pieces):
+        split.chunk(piece, i * 0.001)
+    for state in (whole, split):
+        state.end(End.EOF, 1.0)
+    assert [e.sse.raw for e in split.events] == [e.sse.raw for e in whole.events]
+    assert split.text == "The server echoes [redacted] and [redacted] back, then ends."
+
+
+def test_only_what_could_start_a_secret_is_held_and_every_byte_comes_out():
+    scrubber = Redactor([KEY]).scrubber()
+    assert scrubber.feed(b"data: {\"text\":\"done\"}\n\n") == b"data: {\"text\":\"done\"}\n\n"
+    assert scrubber.feed(b"data: {\"text\":\"plain words, then swtest-re") == b"data: {\"text\":\"plain words, then "
+    assert scrubber.feed(b"ading on\"}\n\n") == b"swtest-reading on\"}\n\n"
+    assert scrubber.feed(b"data: {\"text\":\"sk-ant-a") == b"data: {\"text\":\""
+    assert scrubber.flush() == b"sk-ant-a", "a body that ends there ended before any key"
+
+
+def test_a_body_cut_inside_a_known_secret_keeps_none_of_it():
+    scrubber = Redactor([KEY]).scrubber()
+    out = scrubber.feed(b"data: {\"text\":\"" + KEY[:12].encode()) + scrubber.flush()
+    assert out == b"data: {\"text\":\"[redacted]"
+
+
+def test_a_compressed_body_is_recorded_as_it_came():
+    compressed = gzip.compress(BODY)
+    scrubber = Redactor([KEY]).scrubber("gzip")
+    assert b"".join([scrubber.feed(compressed[:40]), scrubber.feed(compressed[40:]), scrubber.flush()]) == compressed
