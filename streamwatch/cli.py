@@ -90,7 +90,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: str) -> dict[str, str]:
     if scenario is None:
         return {}
-    from streamwatch.mock.request import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
+    from streamwatch.protocol import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
 
     headers = {SCENARIO_HEADER: scenario}
     if args.fail_always:

@@ -24,13 +24,14 @@ from streamwatch.mock.conversation import (
     text_of,
 )
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario
+from streamwatch.protocol import (
+    FAIL_ALWAYS_HEADER,
+    SCENARIO_HEADER,
+    SCENARIO_MODEL_PREFIX,
+    TIME_SCALE_HEADER,
+    TOOL_BYTES_HEADER,
+)
 
-SCENARIO_HEADER = "x-streamwatch-scenario"
-TOOL_BYTES_HEADER = "x-streamwatch-tool-bytes"
-FAIL_ALWAYS_HEADER = "x-streamwatch-fail-always"
-TIME_SCALE_HEADER = "x-streamwatch-time-scale"
-
-MODEL_PREFIX = "mock-"
 DEFAULT_TOOL_BYTES = 40_000
 _TOOL_BYTES_RANGE = (100, 50_000_000)
 _ROLES = ("user", "assistant")
@@ -137,7 +138,9 @@ def _scenario(headers: Mapping[str, str], model: str) -> Scenario:
     name = headers.get(SCENARIO_HEADER)
     if name is None:
         name = (
-            model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else DEFAULT_SCENARIO
+            model.removeprefix(SCENARIO_MODEL_PREFIX)
+            if model.startswith(SCENARIO_MODEL_PREFIX)
+            else DEFAULT_SCENARIO
         )
     if name not in SCENARIOS:
         raise InvalidRequest(
