@@ -14,6 +14,7 @@ from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
 from streamwatch.core.report import printable, recovery_lines, render_report
 from streamwatch.core.sources import is_stream, load_input
+from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_TOOL_BYTES = 12_000
@@ -50,7 +51,9 @@ def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool],
 
 _threshold = _number(float, "a number of seconds", lambda x: x > 0, "must be more than 0 seconds")
 _positive_int = _number(int, "a whole number", lambda x: x >= 1, "must be 1 or more")
-_time_scale = _number(float, "a number", lambda x: x >= 0, "must be 0 or more")
+_time_scale = _number(
+    float, "a number", lambda x: 0 <= x <= MAX_TIME_SCALE, f"must be from 0 to {MAX_TIME_SCALE:g}"
+)
 _port = _number(int, "a port number", lambda x: 0 <= x <= 65535, "must be between 0 and 65535")
 
 

@@ -47,7 +47,7 @@ class MockApp:
     async def _messages(self, request: Request) -> Response:
         ids = Ids.fresh()
         try:
-            parsed = parse_request(await request.body(), request.headers)
+            parsed = parse_request(await request.body(), request.headers.items())
         except InvalidRequest as error:
             return self._play(error_plan(400, "invalid_request_error", str(error), ids.request))
         key = (parsed.conversation.digest, parsed.scenario.name)

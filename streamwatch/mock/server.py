@@ -6,11 +6,13 @@ stops.
 
 from __future__ import annotations
 
+import math
 import socket
 from types import TracebackType
 
 from streamwatch.mock.app import MockApp
 from streamwatch.mock.plan import Pace
+from streamwatch.protocol import MAX_TIME_SCALE
 from streamwatch.server import BackgroundServer
 from streamwatch.server import serve as serve_app
 
@@ -100,6 +102,8 @@ def serve(
 
 
 def _pace(time_scale: float, first_token_delay: float) -> Pace:
-    if time_scale < 0 or first_token_delay < 0:
-        raise ValueError("time_scale and first_token_delay must be 0 or more")
+    if not 0 <= time_scale <= MAX_TIME_SCALE:
+        raise ValueError(f"time_scale must be from 0 to {MAX_TIME_SCALE:g}")
+    if not 0 <= first_token_delay < math.inf:
+        raise ValueError("first_token_delay must be 0 or more seconds")
     return Pace(scale=time_scale, first_token=first_token_delay)
