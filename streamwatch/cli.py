@@ -14,6 +14,7 @@ from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
 from streamwatch.core.report import printable, recovery_lines, render_report
 from streamwatch.core.sources import is_stream, load_input
+from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_TOOL_BYTES = 12_000
@@ -50,7 +51,9 @@ def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool],
 
 _threshold = _number(float, "a number of seconds", lambda x: x > 0, "must be more than 0 seconds")
 _positive_int = _number(int, "a whole number", lambda x: x >= 1, "must be 1 or more")
-_time_scale = _number(float, "a number", lambda x: x >= 0, "must be 0 or more")
+_time_scale = _number(
+    float, "a number", lambda x: 0 <= x <= MAX_TIME_SCALE, f"must be from 0 to {MAX_TIME_SCALE:g}"
+)
 _port = _number(int, "a port number", lambda x: 0 <= x <= 65535, "must be between 0 and 65535")
 
 
@@ -90,7 +93,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: str) -> dict[str, str]:
     if scenario is None:
         return {}
-    from streamwatch.mock.request import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
+    from streamwatch.protocol import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
 
     headers = {SCENARIO_HEADER: scenario}
     if args.fail_always:
@@ -271,22 +274,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
-    import socket
-
     from streamwatch.mock import DEFAULT_PORT, serve
+    from streamwatch.server import BindError, bind, exposure, local_url, url_of
 
-    port = DEFAULT_PORT if args.port is None else args.port
     try:
-        sock = socket.create_server((args.host, port))
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
-    url = f"http://{args.host}:{sock.getsockname()[1]}"
+        sock = bind(args.host, DEFAULT_PORT if args.port is None else args.port)
+    except BindError as exc:
+        raise UsageError(printable(str(exc))) from None
+    address = sock.getsockname()
     print(
-        f"streamwatch mock: serving the mock Messages API on {url} (Ctrl-C to stop); try "
-        f"`streamwatch run --headless --base-url {url} --scenario drop_eof`",
+        f"streamwatch mock: serving the mock Messages API on {url_of(address)} (Ctrl-C to stop); try "
+        f"`streamwatch run --headless --base-url {local_url(address)} --scenario drop_eof`",
         file=sys.stderr,
     )
-    serve(sock, time_scale=args.time_scale)
+    warning = exposure(address)
+    if warning is not None:
+        print(f"streamwatch mock: WARNING: {warning}", file=sys.stderr)
+    with sock:
+        serve(sock, time_scale=args.time_scale)
     return EXIT_COMPLETE
 
 
@@ -505,7 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the mock Anthropic Messages API. Pick a scenario per request with the "
         "x-streamwatch-scenario header or the model mock-<scenario>.",
     )
-    mock_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    mock_cmd.add_argument(
+        "--host", default="127.0.0.1",
+        help="address or name to listen on (default 127.0.0.1; ::1 for IPv6; 0.0.0.0 or :: lets other machines in)",
+    )
     mock_cmd.add_argument("--port", type=_port, metavar="N", help="port to listen on (default: the mock's standard port)")
     _add_time_scale(mock_cmd, "multiply every delay (0.1: ten times faster; default 1)")
     mock_cmd.set_defaults(func=cmd_mock)

@@ -32,7 +32,7 @@ from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, home_dir, load_session
 from streamwatch.core.report import printable
 from streamwatch.core.sources import analyze
-from streamwatch.mock.request import SCENARIO_HEADER
+from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
 UNREADABLE = "unreadable"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -221,9 +221,9 @@ def _scenario(session: Session) -> str | None:
             if isinstance(name, str) and name.lower() == SCENARIO_HEADER and _text(value):
                 return value
     model = _request_model(session)
-    if model is None or not model.startswith("mock-"):
+    if model is None or not model.startswith(SCENARIO_MODEL_PREFIX):
         return None
-    return model[len("mock-"):] or None
+    return model.removeprefix(SCENARIO_MODEL_PREFIX) or None
 
 
 def _text(value: Any) -> str | None:

@@ -12,7 +12,6 @@ never reads or logs the key.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -25,15 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, plan_response
 from streamwatch.mock.request import InvalidRequest, parse_request
-
-
-class StreamCut(Exception):
-    """Raised mid-body so that the server closes the connection without ending the body."""
-
-
-def hide_stream_cuts(record: logging.LogRecord) -> bool:
-    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error."""
-    return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
+from streamwatch.server import StreamCut
 
 
 class MockApp:
@@ -56,7 +47,7 @@ class MockApp:
     async def _messages(self, request: Request) -> Response:
         ids = Ids.fresh()
         try:
-            parsed = parse_request(await request.body(), request.headers)
+            parsed = parse_request(await request.body(), request.headers.items())
         except InvalidRequest as error:
             return self._play(error_plan(400, "invalid_request_error", str(error), ids.request))
         key = (parsed.conversation.digest, parsed.scenario.name)

@@ -1,18 +1,24 @@
 """Reading and validating a `POST /v1/messages` request, like the real API does for bad ones.
 
-Headers the mock understands (all optional):
+Control headers the mock reads (all optional), each checked by `read_controls`:
 
     x-streamwatch-scenario     a scenario name (see `streamwatch.mock.scenarios`)
-    x-streamwatch-tool-bytes   size of the tool input JSON in tool scenarios (default 40000)
-    x-streamwatch-fail-always  "1" or "true": the fault fires on every request, not just the first
-    x-streamwatch-time-scale   overrides the server's time scale for this request
+    x-streamwatch-tool-bytes   size of the tool input JSON in tool scenarios: 100 to 50000000
+                               (default 40000)
+    x-streamwatch-fail-always  1 or true: the fault fires on every request, not just the first
+                               (0 or false: the default)
+    x-streamwatch-time-scale   overrides the server's time scale for this request: 0 to 1000
+
+A value that breaks its header's rule, a header given twice, or an `x-streamwatch-` header the mock
+does not read (a typo would otherwise play the wrong scenario silently) is a 400 whose message names
+the header and the rule.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,15 +30,22 @@ from streamwatch.mock.conversation import (
     text_of,
 )
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario
+from streamwatch.protocol import (
+    CONTROL_HEADER_PREFIX,
+    FAIL_ALWAYS_HEADER,
+    MAX_TIME_SCALE,
+    SCENARIO_HEADER,
+    SCENARIO_MODEL_PREFIX,
+    TIME_SCALE_HEADER,
+    TOOL_BYTES_HEADER,
+)
 
-SCENARIO_HEADER = "x-streamwatch-scenario"
-TOOL_BYTES_HEADER = "x-streamwatch-tool-bytes"
-FAIL_ALWAYS_HEADER = "x-streamwatch-fail-always"
-TIME_SCALE_HEADER = "x-streamwatch-time-scale"
-
-MODEL_PREFIX = "mock-"
 DEFAULT_TOOL_BYTES = 40_000
 _TOOL_BYTES_RANGE = (100, 50_000_000)
+_WHOLE = re.compile(r"[0-9]{1,9}")
+_DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_SWITCH = {"1": True, "true": True, "0": False, "false": False}
+_SHOWN = 40
 _ROLES = ("user", "assistant")
 
 
@@ -41,6 +54,16 @@ TRAILING_WHITESPACE = "messages: final assistant content cannot end with trailin
 
 class InvalidRequest(ValueError):
     """The request is malformed: answered with 400 invalid_request_error and this message."""
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the control headers ask for; None: the header was not sent."""
+
+    scenario: Scenario | None = None
+    tool_bytes: int = DEFAULT_TOOL_BYTES
+    fail_always: bool = False
+    time_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +79,9 @@ class MockRequest:
     time_scale: float | None
 
 
-def parse_request(raw: bytes, headers: Mapping[str, str]) -> MockRequest:
-    """Validate the body and the mock's headers; raise InvalidRequest on anything wrong."""
+def parse_request(raw: bytes, headers: Iterable[tuple[str, str]]) -> MockRequest:
+    """Validate the body and the control headers (every name, value pair, repeats included); raise
+    InvalidRequest on anything wrong."""
     try:
         body = json.loads(raw)
     except ValueError:
@@ -81,17 +105,39 @@ def parse_request(raw: bytes, headers: Mapping[str, str]) -> MockRequest:
             raise InvalidRequest(PREFILL_REFUSAL)
         if text_of(messages[-1]["content"]) != text_of(messages[-1]["content"]).rstrip():
             raise InvalidRequest(TRAILING_WHITESPACE)
+    controls = read_controls(headers)
     return MockRequest(
         model=model,
         max_tokens=max_tokens,
         stream=stream,
         conversation=read_conversation(system, messages),
         input_tokens=_count_words(system, messages),
-        scenario=_scenario(headers, model),
-        tool_bytes=_tool_bytes(headers),
-        fail_always=headers.get(FAIL_ALWAYS_HEADER, "").lower() in ("1", "true"),
-        time_scale=_time_scale(headers),
+        scenario=controls.scenario or _model_scenario(model),
+        tool_bytes=controls.tool_bytes,
+        fail_always=controls.fail_always,
+        time_scale=controls.time_scale,
     )
+
+
+def read_controls(headers: Iterable[tuple[str, str]]) -> Controls:
+    """The control headers checked against their rules: the one place the mock reads them."""
+    values: dict[str, Any] = {}
+    for name, raw in headers:
+        name = name.lower()
+        if not name.startswith(CONTROL_HEADER_PREFIX):
+            continue
+        if name not in _CONTROLS:
+            raise InvalidRequest(
+                f"{name}: not a header the mock reads; it reads {', '.join(_CONTROLS)}."
+            )
+        control = _CONTROLS[name]
+        if control.field in values:
+            raise InvalidRequest(f"{name}: expected once, sent more than once.")
+        value = control.parse(raw)
+        if value is None:
+            raise InvalidRequest(f"{name}: expected {control.rule}; got {_shown(raw)}.")
+        values[control.field] = value
+    return Controls(**values)
 
 
 def _field(body: dict[str, Any], name: str, kind: type) -> Any:
@@ -133,12 +179,10 @@ def _count_words(system: str | list[Any], messages: list[dict[str, Any]]) -> int
     return max(1, sum(len(t.split()) for t in texts))
 
 
-def _scenario(headers: Mapping[str, str], model: str) -> Scenario:
-    name = headers.get(SCENARIO_HEADER)
-    if name is None:
-        name = (
-            model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else DEFAULT_SCENARIO
-        )
+def _model_scenario(model: str) -> Scenario:
+    if not model.startswith(SCENARIO_MODEL_PREFIX):
+        return SCENARIOS[DEFAULT_SCENARIO]
+    name = model.removeprefix(SCENARIO_MODEL_PREFIX)
     if name not in SCENARIOS:
         raise InvalidRequest(
             f"Unknown streamwatch scenario {name!r}; choose one of: {', '.join(SCENARIOS)}."
@@ -146,24 +190,42 @@ def _scenario(headers: Mapping[str, str], model: str) -> Scenario:
     return SCENARIOS[name]
 
 
-def _tool_bytes(headers: Mapping[str, str]) -> int:
-    raw = headers.get(TOOL_BYTES_HEADER)
-    if raw is None:
-        return DEFAULT_TOOL_BYTES
+def _tool_bytes(raw: str) -> int | None:
     low, high = _TOOL_BYTES_RANGE
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidRequest(f"{TOOL_BYTES_HEADER}: expected a whole number from {low} to {high}.")
-    return int(raw)
+    size = int(raw) if _WHOLE.fullmatch(raw) else 0
+    return size if low <= size <= high else None
 
 
-def _time_scale(headers: Mapping[str, str]) -> float | None:
-    raw = headers.get(TIME_SCALE_HEADER)
-    if raw is None:
-        return None
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = math.nan
-    if not 0 <= scale < math.inf:
-        raise InvalidRequest(f"{TIME_SCALE_HEADER}: expected a number of 0 or more.")
-    return scale
+def _time_scale(raw: str) -> float | None:
+    scale = float(raw) if _DECIMAL.fullmatch(raw) else -1.0
+    return scale if 0 <= scale <= MAX_TIME_SCALE else None
+
+
+def _shown(raw: str) -> str:
+    """The value as sent, quoted with any control character escaped, and cut if long."""
+    return repr(raw) if len(raw) <= _SHOWN else f"{raw[:_SHOWN]!r}... ({len(raw)} characters)"
+
+
+@dataclass(frozen=True)
+class _Control:
+    field: str
+    """The `Controls` field the header sets."""
+    rule: str
+    parse: Callable[[str], Any]
+    """The value, or None when the text breaks the rule."""
+
+
+_CONTROLS = {
+    SCENARIO_HEADER: _Control("scenario", f"one of {', '.join(SCENARIOS)}", SCENARIOS.get),
+    TOOL_BYTES_HEADER: _Control(
+        "tool_bytes",
+        f"a whole number from {_TOOL_BYTES_RANGE[0]} to {_TOOL_BYTES_RANGE[1]}",
+        _tool_bytes,
+    ),
+    FAIL_ALWAYS_HEADER: _Control(
+        "fail_always", "1, true, 0 or false", lambda raw: _SWITCH.get(raw.lower())
+    ),
+    TIME_SCALE_HEADER: _Control(
+        "time_scale", f"a number from 0 to {MAX_TIME_SCALE:g}", _time_scale
+    ),
+}

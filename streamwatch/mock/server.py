@@ -1,23 +1,23 @@
-"""Running the mock: `MockServer` in a background thread, `serve()` in the foreground."""
+"""Running the mock: `MockServer` in a background thread, `serve()` in the foreground.
+
+Both serve a fresh `MockApp` with `streamwatch.server`, which cuts the mock's open streams when it
+stops.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import math
 import socket
-import threading
 from types import TracebackType
-from typing import Any
 
-import uvicorn
-
-from streamwatch.mock.app import MockApp, hide_stream_cuts
+from streamwatch.mock.app import MockApp
 from streamwatch.mock.plan import Pace
+from streamwatch.protocol import MAX_TIME_SCALE
+from streamwatch.server import BackgroundServer
+from streamwatch.server import serve as serve_app
 
-LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8719
 FIRST_TOKEN_DELAY = Pace.first_token
-_STOP_TIMEOUT = 10.0
 
 
 class MockServer:
@@ -39,9 +39,7 @@ class MockServer:
     ) -> None:
         self._pace = _pace(time_scale, first_token_delay)
         self._requested_port = port
-        self._port: int | None = None
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def time_scale(self) -> float:
@@ -49,40 +47,32 @@ class MockServer:
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the mock server is not running")
-        return self._port
+        return self._running().port
 
     @property
     def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return self._running().url
 
     def start(self) -> MockServer:
         """Bind the port and serve; returns once the server accepts connections."""
-        if self._thread is not None:
+        if self._server is not None:
             raise RuntimeError("the mock server is already running")
-        sock = socket.create_server((LOOPBACK, self._requested_port))
         app = MockApp(self._pace)
-        server = _Server(_config(app, log_level="warning", access_log=False, log_config=None), app)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="streamwatch-mock", daemon=True
-        )
-        thread.start()
-        while not server.ready.wait(0.05):
-            if not thread.is_alive():
-                sock.close()
-                raise RuntimeError("the mock server failed to start")
-        self._port = sock.getsockname()[1]
-        self._server, self._thread = server, thread
+        self._server = BackgroundServer(
+            app, port=self._requested_port, on_shutdown=app.cut_streams, name="streamwatch-mock"
+        ).start()
         return self
 
     def stop(self) -> None:
         """Cut the streams still open, close the port and wait for the thread to end."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(_STOP_TIMEOUT)
-        self._server = self._thread = self._port = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def _running(self) -> BackgroundServer:
+        if self._server is None:
+            raise RuntimeError("the mock server is not running")
+        return self._server
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -104,41 +94,16 @@ def serve(
 ) -> None:
     """Serve the mock on a bound socket in the foreground until Ctrl+C, logging one line per request.
 
-    The caller binds (`socket.create_server`), so it knows the port before serving, even port 0's.
-    Ctrl+C cuts the streams still open and returns.
+    The caller binds, so it knows the port before serving, even port 0's. Ctrl+C cuts the streams
+    still open and returns.
     """
-    host, port = sock.getsockname()[:2]
     app = MockApp(_pace(time_scale, first_token_delay))
-    server = _Server(_config(app, host=host, port=port, log_level="info"), app)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[sock])
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that cuts the mock's open streams on shutdown instead of waiting for them."""
-
-    def __init__(self, config: uvicorn.Config, app: MockApp) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-        self._app = app
-        logging.getLogger("uvicorn.error").addFilter(hide_stream_cuts)
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self._app.cut_streams()
-        await super().shutdown(sockets)
-
-
-def _config(app: MockApp, **options: Any) -> uvicorn.Config:
-    return uvicorn.Config(
-        app, http="h11", interface="asgi3", lifespan="off", server_header=False, **options
-    )
+    serve_app(app, sock, on_shutdown=app.cut_streams)
 
 
 def _pace(time_scale: float, first_token_delay: float) -> Pace:
-    if time_scale < 0 or first_token_delay < 0:
-        raise ValueError("time_scale and first_token_delay must be 0 or more")
+    if not 0 <= time_scale <= MAX_TIME_SCALE:
+        raise ValueError(f"time_scale must be from 0 to {MAX_TIME_SCALE:g}")
+    if not 0 <= first_token_delay < math.inf:
+        raise ValueError("first_token_delay must be 0 or more seconds")
     return Pace(scale=time_scale, first_token=first_token_delay)

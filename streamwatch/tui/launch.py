@@ -11,7 +11,7 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.recording import Recording, load_session
 from streamwatch.core.recovery import Recovery
 from streamwatch.mock import MockServer
-from streamwatch.mock.request import SCENARIO_HEADER
+from streamwatch.protocol import SCENARIO_HEADER
 from typing import TYPE_CHECKING
 
 from textual.screen import Screen

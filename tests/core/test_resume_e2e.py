@@ -22,7 +22,7 @@ from streamwatch.core.resume import (
     salvage,
 )
 from streamwatch.mock import MockServer
-from streamwatch.mock.request import SCENARIO_HEADER
+from streamwatch.protocol import SCENARIO_HEADER
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated")
 

@@ -14,7 +14,7 @@ from streamwatch.core.live import LiveRun, request_body
 from streamwatch.core.recording import load_session
 from streamwatch.core.recovery import Recovery
 from streamwatch.mock import MockServer
-from streamwatch.mock.request import SCENARIO_HEADER, TIME_SCALE_HEADER, TOOL_BYTES_HEADER
+from streamwatch.protocol import SCENARIO_HEADER, TIME_SCALE_HEADER, TOOL_BYTES_HEADER
 from streamwatch.tui import launch
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.launch import Runs, live_feed, make_app

@@ -1,0 +1,229 @@
+"""Serving an ASGI app with uvicorn: `BackgroundServer` in a daemon thread, `serve()` in the foreground.
+
+Shared by the mock and the proxy: each hands over its app, this module binds, serves, says where and
+stops. Where it listens is decided here and nowhere else:
+
+- `bind(host, port)` binds like a server: '' is every interface, a name is looked up, an IPv6
+  address binds IPv6 ('::' takes IPv4 too where the system allows).
+- `url_of(address)` is the URL of a bound address (`http://[::1]:8719` for IPv6), `local_url` the
+  one a client on this machine uses (loopback for a wildcard).
+- `exposure(address)` says, when the address is not loopback, that other machines can reach it.
+
+A response body may raise `StreamCut` to close the connection mid-body on purpose; the server does
+not log it as an error. `on_shutdown` runs on the server's loop before it stops (the mock cuts its
+open streams there, so stopping never waits for a long stream).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+ASGIApp = Callable[..., Awaitable[None]]
+_STOP_TIMEOUT = 10.0
+
+
+class StreamCut(Exception):
+    """Raised in a response body so that the server closes the connection without ending the body."""
+
+
+class BindError(Exception):
+    """`bind` cannot listen there: the message says where and why, on one line."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host` ('' for every interface) and `port` (0 for a free one).
+
+    An IPv6 address may come in brackets, as in a URL. A name that resolves to several addresses
+    binds the first that works.
+    """
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return _bind(bare, port)
+    except UnicodeError:  # from the name's IDNA encoding: an empty label or one over 63 characters
+        reason = "not a valid host name"
+    except OSError as error:
+        reason = error.strerror or str(error)
+    where = f"[{bare}]" if ":" in bare else bare or "*"
+    raise BindError(f"cannot listen on {where}:{port}: {reason}")
+
+
+def url_of(address: tuple[Any, ...]) -> str:
+    """`http://host:port` for a bound address (a socket's `getsockname()`), IPv6 in brackets."""
+    host, port = address[:2]
+    if ":" in host:
+        host = "[" + host.replace("%", "%25") + "]"
+    return f"http://{host}:{port}"
+
+
+def local_url(address: tuple[Any, ...]) -> str:
+    """The URL a client on this machine uses: the bound one, or loopback for a wildcard address."""
+    if _is_wildcard(address):
+        return url_of(("::1" if ":" in address[0] else LOOPBACK, address[1]))
+    return url_of(address)
+
+
+def exposure(address: tuple[Any, ...]) -> str | None:
+    """None for a loopback address; else one sentence saying that other machines can reach it."""
+    ip = _ip(address)
+    if ip.is_loopback:
+        return None
+    where = "every network interface" if ip.is_unspecified else address[0]
+    return (
+        f"listening on {where}, so other machines can connect and use it without a key; "
+        f"--host 127.0.0.1 keeps it to this machine"
+    )
+
+
+class BackgroundServer:
+    """`app` served on `host`:`port` (default: a free loopback port) by a daemon thread.
+
+        with BackgroundServer(app) as server:
+            httpx.get(server.url + "/path")
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        on_shutdown: Callable[[], None] | None = None,
+        name: str = "streamwatch-server",
+    ) -> None:
+        self._app = app
+        self._host, self._requested_port = host, port
+        self._on_shutdown = on_shutdown
+        self._name = name
+        self._address: tuple[Any, ...] | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[Any, ...]:
+        if self._address is None:
+            raise RuntimeError(f"{self._name} is not running")
+        return self._address
+
+    @property
+    def port(self) -> int:
+        return int(self.address[1])
+
+    @property
+    def url(self) -> str:
+        return url_of(self.address)
+
+    def start(self) -> BackgroundServer:
+        """Bind and serve; returns once the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError(f"{self._name} is already running")
+        sock = bind(self._host, self._requested_port)
+        config = _config(self._app, log_level="warning", access_log=False, log_config=None)
+        server = _Server(config, self._on_shutdown)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=self._name, daemon=True
+        )
+        thread.start()
+        while not server.ready.wait(0.05):
+            if not thread.is_alive():
+                sock.close()
+                raise RuntimeError(f"{self._name} failed to start")
+        self._address = sock.getsockname()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Run `on_shutdown`, close the port and wait for the thread to end."""
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(_STOP_TIMEOUT)
+        self._server = self._thread = self._address = None
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    app: ASGIApp, sock: socket.socket, *, on_shutdown: Callable[[], None] | None = None
+) -> None:
+    """Serve `app` on a bound socket in the foreground until Ctrl+C, logging one line per request.
+
+    The caller binds (`bind`), so it knows the port before serving, even port 0's. Ctrl+C runs
+    `on_shutdown`, closes the socket and returns.
+    """
+    host, port = sock.getsockname()[:2]
+    server = _Server(_config(app, host=host, port=port, log_level="info"), on_shutdown)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+
+
+def _hide_stream_cuts(record: logging.LogRecord) -> bool:
+    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that says when it accepts connections and runs `on_shutdown` before it stops."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+        self._on_shutdown = on_shutdown
+        logging.getLogger("uvicorn.error").addFilter(_hide_stream_cuts)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_shutdown is not None:
+            self._on_shutdown()
+        await super().shutdown(sockets)
+
+
+def _config(app: ASGIApp, **options: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, http="h11", interface="asgi3", lifespan="off", server_header=False, **options
+    )
+
+
+def _ip(address: tuple[Any, ...]) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(address[0].partition("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_wildcard(address: tuple[Any, ...]) -> bool:
+    return _ip(address).is_unspecified
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    failure: OSError | None = None
+    for family, _, _, _, address in found:
+        both = family == socket.AF_INET6 and _is_wildcard(address) and socket.has_dualstack_ipv6()
+        try:
+            return socket.create_server(address, family=family, dualstack_ipv6=both)
+        except OSError as error:
+            failure = error
+    assert failure is not None, "getaddrinfo returns an address or raises"
+    raise failure
