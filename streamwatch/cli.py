@@ -12,7 +12,8 @@ from typing import Any
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
-from streamwatch.core.report import printable, recovery_lines, render_report
+from streamwatch.core.report import recovery_lines, render_report
+from streamwatch.core.safe import printable
 from streamwatch.core.sources import is_stream, load_input
 from streamwatch.protocol import MAX_TIME_SCALE
 

@@ -16,12 +16,12 @@ from streamwatch.core.recovery import Attempt, Hold, OnFailure, Reason, Recovery
 from streamwatch.core.report import (
     attempt_line,
     live_status,
-    printable,
     recovery_lines,
     render_report,
     row_line,
     timeline_row,
 )
+from streamwatch.core.safe import printable
 
 WATCH_INTERVAL = 0.1
 """How often the stall watch looks at the clock, in seconds."""

@@ -30,7 +30,7 @@ from streamwatch.core.attempts import attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, home_dir, load_session
-from streamwatch.core.report import printable
+from streamwatch.core.safe import printable
 from streamwatch.core.sources import analyze
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 

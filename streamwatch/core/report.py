@@ -1,34 +1,19 @@
 """Plain-text views of a stream's state: timeline rows and the `analyze` report.
 
-Everything here is untrusted-text safe: model output, JSON and error messages pass through
-`printable()`, so no control sequence from a stream ever reaches the terminal.
+Everything here is untrusted-text safe: model output, JSON, error messages and every other value
+from the wire pass through `safe.printable()` (`one_line()` within a line), so no control sequence or
+invisible character from a stream reaches the terminal as such.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize
-
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-"""C0 and C1 controls (ESC, CSI, BEL, CR...), line and paragraph separators, bidirectional marks and
-overrides, and lone surrogates (which would reach a UTF-8 terminal as raw bytes, 0x9b is a CSI)."""
-
-
-def printable(text: str) -> str:
-    """The text with control characters (ESC, CR, bidi overrides, ...) shown as escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
-
-
-def one_line(text: str) -> str:
-    """`printable`, kept on one row: line breaks shown as \\n, tabs as spaces."""
-    return printable(text).replace("\n", "\\n").replace("\t", " ")
+from streamwatch.core.safe import one_line, printable
 
 
 def seconds(value: float | None) -> str:

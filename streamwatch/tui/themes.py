@@ -23,7 +23,7 @@ from textual.css.stylesheet import Stylesheet, StylesheetParseError
 from textual.theme import Theme, ThemeProvider
 
 from streamwatch.core.config import THEME_NAME, themes_dir
-from streamwatch.core.report import printable
+from streamwatch.core.safe import printable
 
 DEFAULT_THEME = "dark"
 BUILTIN = ("dark", "light", "high-contrast", "ansi")

@@ -28,7 +28,7 @@ from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 from streamwatch.core.recording import SessionError
-from streamwatch.core.report import printable
+from streamwatch.core.safe import printable
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen

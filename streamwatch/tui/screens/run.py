@@ -30,7 +30,8 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import one_line, printable, repaid_words
+from streamwatch.core.report import repaid_words
+from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline

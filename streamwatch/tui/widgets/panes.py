@@ -15,7 +15,8 @@ from streamwatch.core.diagnose import StreamState
 from streamwatch.core.recovery import Wait
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.accumulate import Block
-from streamwatch.core.report import JsonLayout, live_status, one_line, printable, tool_summary
+from streamwatch.core.report import JsonLayout, live_status, tool_summary
+from streamwatch.core.safe import one_line, printable
 
 TOOL_TAIL_CHARS = 3000
 DIED_HERE = "⟂ the stream died here"

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
 
-from streamwatch.core.report import printable
+from streamwatch.core.safe import printable
 from streamwatch.tui.widgets.lines import LineView
 
 

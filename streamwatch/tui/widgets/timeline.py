@@ -16,7 +16,8 @@ from textual.strip import Strip
 
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import SHORT_TYPE, Event, EventType
-from streamwatch.core.report import one_line, printable, timeline_row
+from streamwatch.core.report import timeline_row
+from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.lines import LineView
 
 GLYPH_STALL, GLYPH_ERROR, GLYPH_ANOMALY, GLYPH_END = "‖", "✗", "▲", "■"
