@@ -194,3 +194,14 @@ def test_an_unknown_theme_is_refused_even_without_a_terminal(capsys, tmp_path, m
     code = main(["demo", "--theme", "nope"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "unknown theme 'nope'" in err
+
+
+def test_a_lone_surrogate_in_tool_input_is_counted_not_a_crash(tmp_path, capsys):
+    """A JSON escape such as \\udc9b puts a lone surrogate in a string, which UTF-8 cannot encode."""
+    start = s.block_start(0, {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}})
+    piece = {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"a": "\udc9b'}}
+    delta = f"event: content_block_delta\ndata: {json.dumps(piece)}\n\n".encode()
+    path = write(tmp_path, "surrogate.sse", s.message_start() + start + delta)
+    code, out, err = analyze(capsys, path)
+    assert code == 1 and err == ""
+    assert "#3" in out and "json +10 B" in out and "inside tool_use `write_file` after 10 B of input JSON" in out

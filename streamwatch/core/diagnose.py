@@ -22,6 +22,7 @@ from streamwatch.core.events import (
     EventType,
     parse_event,
     size_text,
+    utf8_size,
 )
 from streamwatch.core.eventlog import EventLog
 from streamwatch.core.sse import IncompleteEvent, SSEDecoder
@@ -462,7 +463,7 @@ def where(state: StreamState) -> str:
     block = state.open_block
     if block is not None:
         if block.json is not None or block.type in TOOL_BLOCK_TYPES:
-            size = size_text(len(block.json_text.encode()))
+            size = size_text(utf8_size(block.json_text))
             shape = "still a valid prefix" if block.json is None or block.json.valid else "already broken"
             return f"inside {_block_label(block)} after {size} of input JSON, {shape}"
         unit = "thinking" if block.type == BlockType.THINKING else "text"

@@ -180,6 +180,12 @@ def size_text(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def utf8_size(text: str) -> int:
+    """The bytes the text takes as UTF-8; a lone surrogate (which a JSON escape such as \\udc9b can
+    put in any string from the wire) counted as the three bytes it would take, not raised on."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def summarize(event: Event) -> str:
     """A short, one-line description of an event for timelines and reports."""
     if event.parse_error:
@@ -200,7 +206,7 @@ def summarize(event: Event) -> str:
                 return f"citation of {len(str(cited))} chars"
             payload = delta_payload(event)
             if event.delta_type == DeltaType.INPUT_JSON:
-                return f"json +{size_text(len(payload.encode()))}"
+                return f"json +{size_text(utf8_size(payload))}"
             if event.delta_type == DeltaType.SIGNATURE:
                 return f"signature {len(payload)} chars"
             label = SHORT_DELTA.get(event.delta_type or "", event.delta_type)

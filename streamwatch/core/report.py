@@ -12,7 +12,7 @@ from collections import Counter
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
-from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize
+from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
 from streamwatch.core.safe import one_line, printable
 
 
@@ -81,7 +81,7 @@ def render_report(
             status = "complete" if block.complete else "OPEN (never stopped)"
             detail = f"{block.chars} chars"
             if block.json is not None:
-                detail = f"{size_text(len(block.json_text.encode()))} input JSON, " + (
+                detail = f"{size_text(utf8_size(block.json_text))} input JSON, " + (
                     ("valid" if block.json_valid else f"INVALID: {block.input_error}")
                     if block.complete
                     else ("valid prefix, unclosed" if block.json.valid else f"BROKEN: {block.json.error}")
@@ -158,7 +158,7 @@ def short_where(state: StreamState) -> str:
     if block is not None:
         name = f" `{block.name}`" if block.name else ""
         if block.json is not None or block.type in TOOL_BLOCK_TYPES:
-            return f"died inside {block.type}{name} at {size_text(len(block.json_text.encode()))} of JSON"
+            return f"died inside {block.type}{name} at {size_text(utf8_size(block.json_text))} of JSON"
         return f"died inside {block.type} block {block.index} at {block.chars} chars"
     return f"after {len(state.events)} events"
 
@@ -218,7 +218,7 @@ class JsonLayout:
 
 def tool_summary(block: Block, ended: bool) -> str:
     """One line per tool block: name, bytes so far, and whether its input is (still) valid JSON."""
-    size = size_text(len(block.json_text.encode()))
+    size = size_text(utf8_size(block.json_text))
     if block.complete:
         shape = "valid JSON" if block.json_valid is not False else f"INVALID JSON: {block.input_error}"
         state = "complete"

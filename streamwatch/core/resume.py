@@ -43,7 +43,7 @@ from typing import Any
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType, size_text
+from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType, size_text, utf8_size
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
@@ -296,7 +296,7 @@ def _unsendable(block: Block, later: list[Block], paired: set[str]) -> str | Non
     if kind in TOOL_BLOCK_TYPES:
         what = "tool call" if kind == BlockType.TOOL_USE else "server tool call"
         if not block.complete:
-            size = size_text(len(block.json_text.encode()))
+            size = size_text(utf8_size(block.json_text))
             return f"cut off after {size} of input JSON; a {what} cannot be partly recovered, the model makes it again"
         if block.input_error is not None:
             return "its input JSON is broken; the model makes the call again"
