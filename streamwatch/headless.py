@@ -1,7 +1,7 @@
 """The plain-text live view of a run: one line per event as it arrives, a note when a stall begins,
 the report at the end. With recovery: a header per later attempt (why, what was dropped), a line
 when a wait begins (and one more halfway through a long one), a line per finished attempt, and the
-attempts and the stitched answer after the report. Everything it prints passes through `printable`
+attempts and the stitched answer after the report. Every value it prints passes through `one_line`
 and the session's `redact`.
 """
 
@@ -21,7 +21,7 @@ from streamwatch.core.report import (
     row_line,
     timeline_row,
 )
-from streamwatch.core.safe import printable
+from streamwatch.core.safe import one_line
 
 WATCH_INTERVAL = 0.1
 """How often the stall watch looks at the clock, in seconds."""
@@ -68,14 +68,14 @@ class HeadlessView(RecoveryObserver):
         limit = self._recovery.max_attempts if self._recovery is not None else attempt.number
         of = f"/{limit}" if attempt.number <= limit else ""
         lines = ["", f"== attempt {attempt.number}{of}: {how}, replacing attempt {attempt.replaces}"]
-        lines.append(printable(f"   {attempt.about}"))
-        lines.extend(printable(f"   dropped: {note}") for note in attempt.dropped)
+        lines.append(one_line(f"   {attempt.about}"))
+        lines.extend(one_line(f"   dropped: {note}") for note in attempt.dropped)
         self._write(lines)
 
     def on_wait(self, wait: Wait) -> None:
         if self._wait_lines == 0:
             self._wait_lines = 1
-            self._write([printable(f"  .. waiting {_seconds(wait.seconds)} before attempt {wait.before}: {wait.why}")])
+            self._write([one_line(f"  .. waiting {_seconds(wait.seconds)} before attempt {wait.before}: {wait.why}")])
         elif self._wait_lines == 1 and wait.left and wait.seconds >= LONG_WAIT and wait.left <= wait.seconds / 2:
             self._wait_lines = 2
             self._write([f"  .. {_seconds(wait.left)} left before attempt {wait.before}"])
@@ -90,18 +90,18 @@ class HeadlessView(RecoveryObserver):
             self._write([f"  => {attempt_line(attempt)}"])
 
     def on_hold(self, hold: Hold) -> None:
-        self._write([printable(f"  !! {hold.reason}")])
+        self._write([one_line(f"  !! {hold.reason}")])
 
     def on_request(self, method: str, url: str) -> None:
         self._previous_t = 0.0
         self._anomalies_shown = 0
         with self._lock:
             self._stall_noted = False
-        self._write([printable(f"streamwatch run: {self.label} · {method} {url}")])
+        self._write([one_line(f"streamwatch run: {self.label} · {method} {url}")])
 
     def on_response(self, state: StreamState) -> None:
         request_id = state.headers.get("request-id")
-        self._write([printable(f"HTTP {state.status}" + (f" · request-id {request_id}" if request_id else ""))])
+        self._write([one_line(f"HTTP {state.status}" + (f" · request-id {request_id}" if request_id else ""))])
 
     def on_events(self, state: StreamState, events: list[Event]) -> None:
         new = state.anomalies[self._anomalies_shown:]
@@ -149,7 +149,7 @@ class HeadlessView(RecoveryObserver):
 
 
 def _anomaly_line(anomaly: Anomaly) -> str:
-    return f"  !! {anomaly.code}: {printable(anomaly.message)}"
+    return f"  !! {anomaly.code}: {one_line(anomaly.message)}"
 
 
 def _seconds(value: float) -> str:

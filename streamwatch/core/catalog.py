@@ -30,7 +30,7 @@ from streamwatch.core.attempts import attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, home_dir, load_session
-from streamwatch.core.safe import printable
+from streamwatch.core.safe import one_line
 from streamwatch.core.sources import analyze
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
@@ -100,7 +100,7 @@ def started_text(started: str | None, tz: datetime.tzinfo | None = None, time_fo
 
 
 def _cell(value: str) -> str:
-    text = printable(value)
+    text = one_line(value)
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
 
@@ -197,11 +197,12 @@ def _unreadable(path: Path, size: int, reason: str, mtime: float | None) -> Sess
 
 
 def _reason(exc: Exception, path: Path) -> str:
-    """One line, naming the file as "this file" (the summary already says which)."""
+    """Why, naming the file as "this file" (the summary already says which). Whole: what it quotes
+    from the file may hold any line break, which a table shows escaped, on one line."""
     if isinstance(exc, MemoryError):
         return "this file is too large to read"
     text = str(exc).replace(str(path), "this file").strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text or type(exc).__name__
 
 
 def _request_model(session: Session) -> str | None:
@@ -256,7 +257,7 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
     head = ("STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
     rows = [
         (*s.columns(tz), str(s.events) if s.readable else "-", str(s.attempts) if s.readable else "-",
-         printable(s.path.name))
+         one_line(s.path.name))
         for s in summaries
     ]
     widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
@@ -268,5 +269,5 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
     ]
     for s in summaries:
         if s.error is not None:
-            lines.append(f"{printable(s.path.name)}: {UNREADABLE}: {printable(s.error)}")
+            lines.append(f"{one_line(s.path.name)}: {UNREADABLE}: {one_line(s.error)}")
     return "\n".join(lines)

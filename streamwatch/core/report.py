@@ -1,7 +1,7 @@
 """Plain-text views of a stream's state: timeline rows and the `analyze` report.
 
 Everything here is untrusted-text safe: model output, JSON, error messages and every other value
-from the wire pass through `safe.printable()` (`one_line()` within a line), so no control sequence or
+from the wire pass through `safe.one_line()` (each value kept on its line), so no control sequence or
 invisible character from a stream reaches the terminal as such.
 """
 
@@ -13,7 +13,7 @@ from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
-from streamwatch.core.safe import one_line, printable
+from streamwatch.core.safe import one_line
 
 
 def seconds(value: float | None) -> str:
@@ -34,7 +34,7 @@ def status_word(state: StreamState) -> str:
     if termination is None:
         return "STREAMING"
     if state.complete:
-        return f"COMPLETE {state.stop_reason or ''}".rstrip()
+        return f"COMPLETE {one_line(state.stop_reason or '')}".rstrip()
     return f"ABNORMAL {termination.value}"
 
 
@@ -42,7 +42,7 @@ def render_report(
     state: StreamState, verdict: Verdict, source: str, tail: int = 8, title: str = "streamwatch analyze"
 ) -> str:
     """The whole report; `tail` events are listed one per line (0: only the counts)."""
-    lines = [f"{title}: {printable(source)}"]
+    lines = [f"{title}: {one_line(source)}"]
     timing = verdict.timing
     facts = [f"HTTP {state.status}" if state.status is not None else "no response head"]
     facts.append(f"{verdict.event_count} events")
@@ -77,7 +77,7 @@ def render_report(
     if state.blocks:
         lines += ["", "Blocks"]
         for block in state.blocks.values():
-            name = f" {printable(block.name)}" if block.name else ""
+            name = f" {one_line(block.name)}" if block.name else ""
             status = "complete" if block.complete else "OPEN (never stopped)"
             detail = f"{block.chars} chars"
             if block.json is not None:
@@ -86,7 +86,7 @@ def render_report(
                     if block.complete
                     else ("valid prefix, unclosed" if block.json.valid else f"BROKEN: {block.json.error}")
                 )
-            lines.append(f"  [{block.index}] {printable(block.type)}{name}  {status}  {printable(detail)}")
+            lines.append(f"  [{block.index}] {one_line(block.type)}{name}  {status}  {one_line(detail)}")
     if state.stalls:
         lines += ["", "Stalls"]
         for stall in state.stalls:
@@ -97,14 +97,14 @@ def render_report(
         lines += ["", "Anomalies"]
         for anomaly in state.anomalies:
             at = f"#{anomaly.at_event}" if anomaly.at_event is not None else "-"
-            lines.append(f"  {anomaly.code:<18} {at:>7}  {printable(anomaly.message)}")
+            lines.append(f"  {anomaly.code:<18} {at:>7}  {one_line(anomaly.message)}")
     lines += ["", f"Verdict: {status_word(state)}" + _verdict_detail(verdict)]
-    lines.append(printable(verdict.explanation))
+    lines.append(one_line(verdict.explanation))
     if verdict.sdk:
         mark = "!! " if verdict.sdk.get("silent") else ""
-        lines.append(f"{mark}Your code would have seen: {printable(str(verdict.sdk.get('seen')))}")
+        lines.append(f"{mark}Your code would have seen: {one_line(str(verdict.sdk.get('seen')))}")
     if verdict.session:
-        lines.append(f"Session: {printable(verdict.session)}")
+        lines.append(f"Session: {one_line(verdict.session)}")
     return "\n".join(lines)
 
 
@@ -112,7 +112,7 @@ def _verdict_detail(verdict: Verdict) -> str:
     if verdict.termination == Termination.MESSAGE_STOP and verdict.complete:
         return ""
     error = verdict.error
-    return f" ({printable(error['type'])})" if error else ""
+    return f" ({one_line(str(error.get('type')))})" if error else ""
 
 
 def row_line(row: tuple[str, ...]) -> str:
@@ -135,13 +135,13 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
     if termination is not None and state.ended is not None:
         duration = seconds(state.end_t)
         if state.complete:
-            return "complete", f"COMPLETE {state.stop_reason or ''} · {progress} · {duration}"
-        short = f"{termination.value} · {printable(short_where(state))}"
+            return "complete", f"COMPLETE {one_line(state.stop_reason or '')} · {progress} · {duration}"
+        short = f"{termination.value} · {one_line(short_where(state))}"
         if termination == Termination.HTTP_ERROR:
             error = state.error or {}
-            short = f"HTTP {state.status or '?'} {printable(str(error.get('type', '')))}"
+            short = f"HTTP {state.status or '?'} {one_line(str(error.get('type', '')))}"
         elif state.error_at is not None and state.error:
-            short = f"error event {printable(state.error['type'])} · {printable(short_where(state))}"
+            short = f"error event {one_line(str(state.error.get('type')))} · {one_line(short_where(state))}"
         return "abnormal", f"ABNORMAL {short} · {progress}"
     silence = state.silence(now)
     if silence > state.stall_threshold:
@@ -226,7 +226,7 @@ def tool_summary(block: Block, ended: bool) -> str:
         tracker = block.json
         shape = "valid so far" if tracker is None or tracker.valid else f"BROKEN: {tracker.error}"
         state = "DIED HERE, never stopped" if ended else "streaming"
-    return printable(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")
+    return one_line(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")
 
 
 def attempt_line(attempt: Attempt) -> str:
@@ -238,7 +238,7 @@ def attempt_line(attempt: Attempt) -> str:
     line = f"attempt {attempt.number} ({how}): {words}"
     if attempt.repaid is not None:
         line += f" · re-paid {repaid_words(attempt.repaid, bool(attempt.dropped))}"
-    return printable(line)
+    return one_line(line)
 
 
 def repaid_words(repaid: dict, dropped: bool = False) -> str:
@@ -264,7 +264,7 @@ def recovery_lines(log: AttemptLog) -> list[str]:
     elif len(log.attempts) > 1 and answer.parts:
         lines.append(f"Answer: {len(answer.text)} characters, all from attempt {answer.parts[0].attempt}")
     if log.stopped:
-        lines.append(printable(f"Recovery stopped: {log.stopped}"))
+        lines.append(one_line(f"Recovery stopped: {log.stopped}"))
     return lines
 
 
