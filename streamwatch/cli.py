@@ -1,9 +1,17 @@
-"""The streamwatch command line: one function per subcommand, the work itself is in the core."""
+"""The streamwatch command line: one function per subcommand, the work itself is in the core.
+
+`main()` writes stdout and stderr through `safe.SafeWriter`: whatever a command prints (a report, a
+warning naming a file, an error quoting a session header) reaches the terminal with its controls and
+invisible characters shown as escapes, in what the terminal's encoding can hold. When the reader of
+stdout goes away (`streamwatch analyze x | head -1`), the command ends quietly with status 141, as a
+process that a shell saw killed by SIGPIPE; a live run stops and its session says why.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,11 +21,11 @@ from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
 from streamwatch.core.report import recovery_lines, render_report
-from streamwatch.core.safe import printable
+from streamwatch.core.safe import SafeWriter, one_line
 from streamwatch.core.sources import is_stream, load_input
 from streamwatch.protocol import MAX_TIME_SCALE
 
-EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
 DEMO_TOOL_BYTES = 12_000
 """The demo's tool inputs: big enough to watch, small enough for a short tour."""
 DEMO_TOUR = (
@@ -32,7 +40,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool], rule: str) -> Callable[[str], Any]:
@@ -75,7 +83,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
-        print(f"streamwatch: warning: {printable(skipped)}", file=sys.stderr)
+        print(f"streamwatch: warning: {one_line(skipped)}", file=sys.stderr)
     log = replay_attempts(session, args.stall_threshold)
     last = log.attempts[-1]
     if not is_stream(session, last.state):
@@ -205,7 +213,7 @@ def _live(
     if args.json:
         print(json.dumps(recovery.redact(recovery.verdict()), ensure_ascii=True))
         if recovery.stopped and not recovery.cancelled:
-            print(recovery.redact(f"streamwatch: recovery stopped: {printable(recovery.stopped)}"), file=sys.stderr)
+            print(recovery.redact(f"streamwatch: recovery stopped: {one_line(recovery.stopped)}"), file=sys.stderr)
     if recovery.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_COMPLETE if last.state.complete else EXIT_ABNORMAL
@@ -281,7 +289,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
     try:
         sock = bind(args.host, DEFAULT_PORT if args.port is None else args.port)
     except BindError as exc:
-        raise UsageError(printable(str(exc))) from None
+        raise UsageError(str(exc)) from None
     address = sock.getsockname()
     print(
         f"streamwatch mock: serving the mock Messages API on {url_of(address)} (Ctrl-C to stop); try "
@@ -554,6 +562,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    guards = [None if stream is None else SafeWriter(stream) for stream in streams]
+    sys.stdout, sys.stderr = guards
+    try:
+        status = _command(argv)
+        if guards[0] is not None:
+            guards[0].flush()  # a reader gone is found here, not by the interpreter's last flush
+    except BrokenPipeError:
+        if not any(guard is not None and guard.broken for guard in guards):
+            raise
+        status = EXIT_OUTPUT_CLOSED
+    finally:
+        sys.stdout, sys.stderr = streams
+    broken = [guard.stream for guard in guards if guard is not None and guard.broken]
+    for stream in broken:
+        _discard(stream)
+    return EXIT_OUTPUT_CLOSED if broken else status
+
+
+def _command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -561,10 +589,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             _apply_config(args)
         return args.func(args)
     except UsageError as exc:
-        print(f"streamwatch: error: {exc}", file=sys.stderr)
+        print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _discard(stream: Any) -> None:
+    """Point a stream whose reader went away at /dev/null, so that Python's flush at exit, which
+    would find the same closed pipe, has nothing to complain about."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
 
 
 if __name__ == "__main__":
