@@ -170,7 +170,8 @@ def serve(
     `on_shutdown`, closes the socket and returns.
     """
     host, port = sock.getsockname()[:2]
-    server = _Server(_config(app, host=host, port=port, log_level="info"), on_shutdown)
+    # Plain log lines: they pass the command line's output guard, which would show colours as escapes.
+    server = _Server(_config(app, host=host, port=port, log_level="info", use_colors=False), on_shutdown)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
 

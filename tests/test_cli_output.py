@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,26 @@ def test_a_closed_output_ends_the_command_quietly_with_141(home, args):
     finally:
         os.close(write)
     assert (result.returncode, result.stderr) == (141, b"")
+
+
+def test_the_mock_logs_plain_lines_on_a_terminal(home):
+    """Its log passes the output guard too, so it must not colour what the guard would show escaped."""
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "streamwatch.cli", "mock", "--port", "0"],
+                               stdin=child, stdout=child, stderr=child, env=env(home))
+    os.close(child)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"Started server process" not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([main], [], [], 0.5)[0]:
+                seen += os.read(main, 4096)
+        while not seen.endswith(b"\n"):
+            seen += os.read(main, 4096)
+    finally:
+        process.terminate()
+        process.wait(10)
+        os.close(main)
+    line = seen[seen.index(b"Started server process"):].split(b"\n")[0]
+    assert b"\\x1b" not in seen and b"\x1b" not in seen and line.startswith(b"Started server process [")
