@@ -2,7 +2,9 @@
 the report at the end. With recovery: a header per later attempt (why, what was dropped), a line
 when a wait begins (and one more halfway through a long one), a line per finished attempt, and the
 attempts and the stitched answer after the report. Every value it prints passes through `one_line`
-and the session's `redact`.
+and the session's `redact`. When its output's reader goes away (`| head -1`), it prints nothing more
+and stops the run, whose session then says so (`cancelled`, OUTPUT_CLOSED), so that a closed pipe
+is never taken for a network failure.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ WATCH_INTERVAL = 0.1
 """How often the stall watch looks at the clock, in seconds."""
 LONG_WAIT = 4.0
 """A wait at least this long gets a second line when half of it is over."""
+OUTPUT_CLOSED = "the output (stdout) was closed"
 
 
 class HeadlessView(RecoveryObserver):
@@ -40,6 +43,8 @@ class HeadlessView(RecoveryObserver):
         self._stall_noted = False
         self._wait_lines = 0
         self._stop = threading.Event()
+        self.closed = False
+        """The output's reader went away: nothing more is written, and the run was stopped."""
 
     def play(self, recovery: Recovery) -> Attempt:
         """Run it, printing as it streams, then print the report; the last attempt."""
@@ -144,8 +149,15 @@ class HeadlessView(RecoveryObserver):
         if self._recovery is not None:
             text = self._recovery.redact(text)
         with self._lock:
-            self._out.write(text)
-            self._out.flush()
+            if self.closed:
+                return
+            try:
+                self._out.write(text)
+                self._out.flush()
+            except BrokenPipeError:
+                self.closed = True
+        if self.closed and self._recovery is not None:
+            self._recovery.cancel(OUTPUT_CLOSED)
 
 
 def _anomaly_line(anomaly: Anomaly) -> str:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from streamwatch.core.recording import load_session
+from streamwatch.core.sources import analyze
+from streamwatch.mock import MockServer
 from tests import sessions
 from tests import streams as s
 
@@ -90,3 +93,34 @@ def test_the_mock_logs_plain_lines_on_a_terminal(home):
         os.close(main)
     line = seen[seen.index(b"Started server process"):].split(b"\n")[0]
     assert b"\\x1b" not in seen and b"\x1b" not in seen and line.startswith(b"Started server process [")
+
+
+def test_a_live_run_whose_output_closes_stops_and_says_so_in_its_session(no_credentials, tmp_path):
+    """`streamwatch run --headless | head -1`: the run stops quietly, and its session blames the closed
+    output, not the network."""
+    with MockServer(time_scale=1.0) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url,
+             "--scenario", "ok", "--prompt", "head -1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(tmp_path),
+        )
+        try:
+            first = process.stdout.readline()
+            process.stdout.close()
+            status = process.wait(30)
+            err = process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.stderr.close()
+    assert first.startswith(b"streamwatch run: ") and (status, err) == (141, b"")
+    [path] = (tmp_path / "sessions").iterdir()
+    session = load_session(path)
+    closed = "the output (stdout) was closed"
+    assert session.latest.ending["kind"] == "cancelled"
+    assert session.latest.ending["error"] == {"type": "stopped_locally", "message": closed}
+    assert session.latest.stopped == f"cancelled: {closed}"
+    verdict = analyze(session.latest, 5.0).verdict()
+    assert verdict.termination == "cancelled" and closed in verdict.explanation
+    assert "proxy" not in verdict.explanation and "network" not in verdict.explanation
+    assert verdict.sdk["seen"].startswith("nothing more: the run was stopped locally after ")

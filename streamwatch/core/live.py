@@ -10,8 +10,9 @@ what the SDK raised, verbatim with its cause chain, or that it raised nothing.
 
 Nothing here prints. `run()` blocks on the calling thread and calls the observer on that thread;
 `cancel()` may be called from any thread: it shuts the connection's socket, so a blocked read
-returns at once, and the run ends as `cancelled`. A KeyboardInterrupt during `run()` counts as a
-cancel.
+returns at once, and the run ends as `cancelled` (with why, when the caller says: the end record's
+error is then `{"type": "stopped_locally", "message": why}`). A KeyboardInterrupt during `run()`
+counts as a cancel.
 
 No secret reaches the session file, the state or the verdict: everything the tap sees passes
 `core/redact.py` before it reaches any of them (the request as sent, the response head, the body
@@ -167,12 +168,16 @@ def cause_chain(exc: BaseException) -> list[str]:
 
 
 def sdk_outcome(
-    raised: BaseException | None, events: int, stop_reason: str | None, message_stop: bool, cancelled: bool
+    raised: BaseException | None, events: int, stop_reason: str | None, message_stop: bool, cancelled: bool,
+    why: str | None = None,
 ) -> dict[str, Any]:
-    """What the application's own code got from the SDK, and the line that tells the user."""
+    """What the application's own code got from the SDK, and the line that tells the user; `why` a
+    cancel came, when not from the user."""
     silent = raised is None and not message_stop and not cancelled
     if cancelled:
-        seen = f"nothing more: you cancelled after {events} events"
+        seen = f"nothing more: the run was stopped locally after {events} events ({why})" if why else (
+            f"nothing more: you cancelled after {events} events"
+        )
         if raised is not None:
             seen += f" (the SDK then raised {describe_exception(raised)})"
     elif raised is not None:
@@ -242,6 +247,7 @@ class LiveRun:
         self._ending: tuple[End, float, dict[str, Any] | None] | None = None
         self._network: Any = None
         self._cancelled = threading.Event()
+        self._cancel_why: str | None = None
         self._lock = threading.Lock()
 
     # ----- the public surface -----------------------------------------------------------------
@@ -259,8 +265,11 @@ class LiveRun:
         its strings replaced (see `Redactor.value`: a JSON value keeps its structure)."""
         return self._redactor.value(value)
 
-    def cancel(self) -> None:
-        """Stop the run from any thread: the connection is shut, the session records `cancelled`."""
+    def cancel(self, why: str | None = None) -> None:
+        """Stop the run from any thread: the connection is shut, the session records `cancelled`, and
+        `why` when it is not the user who stopped it (`the output (stdout) was closed`)."""
+        if why is not None and not self.cancelled:
+            self._cancel_why = why
         self._cancelled.set()
         self._shut_socket()
 
@@ -317,7 +326,7 @@ class LiveRun:
             raise LiveError(
                 self._redactor.message(f"the SDK refused the request before sending it: {describe_exception(raised)}")
             )
-        return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled))
+        return self._finish(sdk_outcome(raised, events, stop_reason, message_stop, self.cancelled, self._cancel_why))
 
     def _check_folder(self) -> None:
         """LiveError if the sessions folder cannot be made: said before sending, not taken for a failure
@@ -484,10 +493,15 @@ class LiveRun:
             kind = End.TIMEOUT
         else:
             kind = End.TRANSPORT_ERROR
-        error = None
+        error = self._cancel_error()
         if exc is not None and kind != End.CANCELLED:
             error = {"type": exception_name(exc), "message": self._redactor.message(str(exc))}
         self._ending = (kind, t, error)
+
+    def _cancel_error(self) -> dict[str, Any] | None:
+        """The end record's error for a cancel that says why (none for one the user asked for)."""
+        why = self._cancel_why if self.cancelled else None
+        return None if why is None else {"type": "stopped_locally", "message": self._redactor.message(why)}
 
     def _settle_stream(self) -> None:
         """Read what the SDK left unread (after it raised on an `event: error`), then close the body."""
@@ -513,7 +527,7 @@ class LiveRun:
             return
         self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
         if self._ending is None:
-            self._ending = (End.CANCELLED if self.cancelled else End.EOF, self._t(), None)
+            self._ending = (End.CANCELLED if self.cancelled else End.EOF, self._t(), self._cancel_error())
         kind, t, error = self._ending
         self.state.end(kind, t, error, sdk=sdk)
         extra = {} if sdk is None else {"sdk": sdk}

@@ -190,6 +190,7 @@ class Recovery(AttemptLog):
         self._prefill_refused = False
         self._busy = threading.Lock()
         self._cancelled = threading.Event()
+        self._cancel_why: str | None = None
         self._skip = threading.Event()
         self._wake = threading.Event()
 
@@ -247,13 +248,16 @@ class Recovery(AttemptLog):
             raise RecoveryError("nothing is waiting for confirmation")
         return self.retry() if hold.action is Reason.RETRY else self.resume()
 
-    def cancel(self) -> None:
-        """From any thread: stop the attempt under way or the wait; nothing more is sent by itself."""
+    def cancel(self, why: str | None = None) -> None:
+        """From any thread: stop the attempt under way or the wait; nothing more is sent by itself.
+        `why`: what stopped it when not the user, said in the session (`LiveRun.cancel`)."""
+        if not self.cancelled:
+            self._cancel_why = why
         self._cancelled.set()
         self._wake.set()
         current = self.current
         if current is not None and not current.finished:
-            current.run.cancel()
+            current.run.cancel(why)
 
     def skip_wait(self) -> None:
         """From any thread: end the wait under way now and send its attempt."""
@@ -289,6 +293,7 @@ class Recovery(AttemptLog):
     def _go(self, plan: _Plan, wait: float | None) -> Attempt:
         """Send the plan, then the plans the policy makes, until one does not come."""
         self._cancelled.clear()
+        self._cancel_why = None
         self.hold = None
         self.stopped = None
         while True:
@@ -362,7 +367,7 @@ class Recovery(AttemptLog):
             return None
         if self.cancelled or attempt.run.cancelled:
             self._cancelled.set()
-            self.stopped = "cancelled"
+            self.stopped = "cancelled" if self._cancel_why is None else f"cancelled: {self._cancel_why}"
             return None
         room = len(self.attempts) < self.max_attempts
         if attempt.strategy is Strategy.PREFILL and is_prefill_refusal(state.status, state.error):
