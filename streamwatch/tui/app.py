@@ -1,4 +1,8 @@
-"""The streamwatch Textual app: screens for runs, replays and attaches, help, themes."""
+"""The streamwatch Textual app: screens for runs, replays and attaches, help, themes.
+
+Every notification, from any screen, goes through `StreamwatchApp.notify`: its message and title are
+plain text on one line (never markup), with controls and invisible characters shown as escapes,
+since they often quote a file name, a session header or an error from the wire."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from streamwatch.core.config import ConfigError
+from streamwatch.core.safe import one_line
 from streamwatch.tui.themes import ThemeCommands, ThemeSet, register
 
 
@@ -81,6 +87,18 @@ class StreamwatchApp(App[int]):
     @property
     def theme_names(self) -> list[str]:
         return list(self._themes)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification, its text shown as it is: `markup` is refused, the text made inert."""
+        super().notify(one_line(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         gc.freeze()

@@ -3,7 +3,8 @@
 The list comes from the core's `Catalog` in a worker thread that only posts a message; the screen's
 handlers own the table. `enter` replays the highlighted session; `n` opens the request form, which
 checks what was typed and posts `HomeScreen.RunRequested` for the app to run. Untrusted text (model
-names, file names, stop reasons, error messages) is shown as `Text` through `printable`.
+names, file names, stop reasons, error messages) is shown as `Text` through `one_line`; notifications
+are made inert by the app (`StreamwatchApp.notify`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 from streamwatch.core.recording import SessionError
-from streamwatch.core.safe import printable
+from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
@@ -47,12 +48,12 @@ class FormError(Exception):
 
 
 def shown_path(path: Path) -> str:
-    """A path for the screen: under the home folder as `~/...`, terminal-safe."""
+    """A path for the screen: under the home folder as `~/...`, terminal-safe, on one line."""
     try:
         text = f"~/{path.relative_to(Path.home())}"
     except (ValueError, RuntimeError):
         text = str(path)
-    return printable(text)
+    return one_line(text)
 
 
 def has_api_key() -> bool:
@@ -309,7 +310,7 @@ class HomeScreen(Screen[None]):
         if not total:
             self._status(Text(f"No saved sessions yet in {folder}; press n for a new request"))
         elif words:
-            self._status(Text(f"{len(self._shown)} of {total} sessions match {printable(words)!r}"))
+            self._status(Text(f"{len(self._shown)} of {total} sessions match {one_line(words)!r}"))
         else:
             self._status(Text(f"{total} session{'s' if total != 1 else ''} in {folder}"))
 
@@ -329,12 +330,12 @@ class HomeScreen(Screen[None]):
         if summary is not None:
             detail.append(shown_path(summary.path))
             if summary.error is not None:
-                detail.append(f"\nunreadable: {printable(summary.error)}")
+                detail.append(f"\nunreadable: {one_line(summary.error)}")
             else:
                 attempts = f"{summary.attempts} attempt{'s' if summary.attempts != 1 else ''}"
                 facts = [f"{summary.events} events", attempts]
                 if summary.scenario:
-                    facts.insert(0, f"scenario {printable(summary.scenario)}")
+                    facts.insert(0, f"scenario {one_line(summary.scenario)}")
                 if summary.skipped:
                     facts.append(f"{summary.skipped} damaged lines skipped")
                 detail.append("\n" + " · ".join(facts))
@@ -431,7 +432,7 @@ class HomeScreen(Screen[None]):
                 has_key=self.has_key,
             )
         except FormError as exc:
-            self.query_one("#form-error", Static).update(Text(printable(str(exc))))
+            self.query_one("#form-error", Static).update(Text(one_line(str(exc))))
             self.query_one(f"#{exc.field}").focus()
             return
         self.query_one("#form-error", Static).update("")
