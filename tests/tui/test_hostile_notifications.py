@@ -1,4 +1,5 @@
-"""Notifications and titles made from a crafted session file name or header hold no raw controls.
+"""Notifications, titles and panes made from a crafted session file name, header or stream hold no raw
+controls and keep each value on its line.
 
 Every hostile string of tests/test_hostile_output.py, joined into one, is put into a session file's
 name and header; the notifications the home and run screens raise from them (recorded with
@@ -18,8 +19,9 @@ from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import HomeScreen
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
 from tests import sessions
+from tests import streams as s
 from tests.test_hostile_output import HOSTILE, file_part
-from tests.tui.conftest import FixedClock, live_app
+from tests.tui.conftest import SESSION, FixedClock, live_app, recording, replay_app, timed
 
 pytestmark = pytest.mark.anyio
 
@@ -105,3 +107,18 @@ async def test_exporting_a_session_with_a_crafted_name(tmp_path, monkeypatch):
     notes, _ = await notified(app, ["e"], before=export_this)
     [note] = [n for n in notes if n.title == "Export"]
     assert plain_line(note.message) == f"Session exported to {tmp_path}/{SHOWN_NAME}"
+
+
+async def test_the_verdict_panel_keeps_each_value_on_its_line():
+    """A stop reason with a line break cannot forge a line of the verdict."""
+    rec = recording(timed([s.message_start(), *s.text_block(0, "Hi."), s.message_delta("end\nSession: /forged"),
+                           s.message_stop()]))
+    app = replay_app(rec, FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):
+            panel = str(app.screen.query_one("#verdict-text").render())
+            if "Complete" in panel:
+                break
+            await pilot.pause()
+    assert "stop_reason end\\nSession: /forged" in panel
+    assert [line for line in panel.split("\n") if line.startswith("Session: ")] == [f"Session: {SESSION}"]

@@ -125,18 +125,18 @@ class VerdictPanel(VerticalScroll):
     def show_verdict(
         self, state: StreamState, outcome: str | None, session: str | None, attempts: list[str] | None = None
     ) -> None:
-        lines: list[Text] = [Text(printable(line)) for line in attempts or []]
+        lines: list[Text] = [Text(one_line(line)) for line in attempts or []]
         if state.ended is not None:
-            lines.append(Text(printable(state.verdict().explanation)))
+            lines.append(Text(one_line(state.verdict().explanation)))
         for anomaly in state.anomalies[-4:]:
             at = f"#{anomaly.at_event} " if anomaly.at_event is not None else ""
-            lines.append(Text.assemble((f"▲ {anomaly.code} {at}", "bold"), printable(anomaly.message)))
+            lines.append(Text.assemble((f"▲ {anomaly.code} {at}", "bold"), one_line(anomaly.message)))
         if len(state.anomalies) > 4:
             lines.append(Text(f"  … {len(state.anomalies) - 4} more (n / N to visit them)"))
         if outcome:
-            lines.append(Text.assemble(("Your code would have seen: ", "bold"), printable(outcome)))
+            lines.append(Text.assemble(("Your code would have seen: ", "bold"), one_line(outcome)))
         if session:
-            lines.append(Text.assemble(("Session: ", "bold"), printable(session)))
+            lines.append(Text.assemble(("Session: ", "bold"), one_line(session)))
         self.query_one("#verdict-text", Static).update(Text("\n").join(lines))
         self.call_after_refresh(self._hint)
 
