@@ -205,3 +205,17 @@ def test_a_lone_surrogate_in_tool_input_is_counted_not_a_crash(tmp_path, capsys)
     code, out, err = analyze(capsys, path)
     assert code == 1 and err == ""
     assert "#3" in out and "json +10 B" in out and "inside tool_use `write_file` after 10 B of input JSON" in out
+
+
+ANSWER = "The whole answer, as the SDK got it."
+BODY = b"".join(s.complete_text(ANSWER))
+
+
+def test_a_delta_that_is_not_json_is_not_complete_and_exits_1(tmp_path, capsys):
+    body = BODY.replace(b'"text":"The w"', b'"text":"The w"}')
+    assert body != BODY
+    code, verdict = verdict_of(capsys, write(tmp_path, "bad.sse", body))
+    assert code == 1 and not verdict["complete"] and verdict["termination"] == "message_stop"
+    assert "invalid_event_json" in [a["code"] for a in verdict["anomalies"]]
+    code, out, _ = analyze(capsys, write(tmp_path, "bad.sse", body))
+    assert code == 1 and "Verdict: ABNORMAL message_stop (invalid_event_json)" in out

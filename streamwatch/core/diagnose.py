@@ -5,11 +5,16 @@ with the time each arrived (`chunk`), and how the body ended (`end`). Times are 
 request was sent, or None for captures made without timing. It decodes, types and accumulates as the
 bytes arrive, so the state is current at every moment of a live stream, and `verdict()` says how the
 stream ended, why, and what to do, in plain words and as JSON.
+
+A stream is complete when message_stop arrived, nothing failed (an error event, the connection)
+and every event of it was read: an event that cannot be parsed leaves an answer that cannot be
+trusted as received, whatever ended it (`DAMAGE`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,6 +25,7 @@ from streamwatch.core.events import (
     BlockType,
     Event,
     EventType,
+    not_json,
     parse_event,
     size_text,
     utf8_size,
@@ -31,6 +37,8 @@ DEFAULT_STALL_THRESHOLD = 5.0
 BURST_MIN_EVENTS = 20
 BURST_WINDOW = 0.010
 BURST_MIN_SILENCE = 1.0
+DAMAGE = frozenset({"invalid_event_json"})
+"""Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
 
 
 class Termination(StrEnum):
@@ -135,6 +143,11 @@ class StreamState:
         self._pings_since = 0
         self._burst: _Burst | None = None
         self._warned: set[tuple[str, str]] = set()
+        self._damaged = False
+        self.sdk_events = 0
+        """Events the Python SDK's event loop yields before it raises (it skips pings)."""
+        self.sdk_raises_at: tuple[int, str] | None = None
+        """The event where that loop raises before the body ends, if it does, and what it raises."""
 
     # ----- what the byte source reports -------------------------------------------------------
 
@@ -215,7 +228,13 @@ class StreamState:
             self.termination == Termination.MESSAGE_STOP
             and self.error is None
             and self.ended not in (End.TRANSPORT_ERROR, End.TIMEOUT)
+            and not self._damaged
         )
+
+    @property
+    def damage(self) -> list[Anomaly]:
+        """What makes the answer not as sent (see `DAMAGE`)."""
+        return [a for a in self.anomalies if a.code in DAMAGE] if self._damaged else []
 
     @property
     def text(self) -> str:
@@ -240,6 +259,7 @@ class StreamState:
     def _take(self, event: Event) -> None:
         self.events.append(event)
         self._timing(event)
+        self._sdk_reads(event)
         if self.message_stop_at is not None and event.type != EventType.PING:
             self._anomaly_once(
                 "after_message_stop",
@@ -248,7 +268,7 @@ class StreamState:
                 event.seq,
             )
         if event.parse_error:
-            self._anomaly("invalid_event_json", f"event #{event.seq} ({event.type}): {event.parse_error}", event.seq)
+            self._anomaly("invalid_event_json", _unreadable(event), event.seq)
             return
         if not event.known:
             kind = event.delta_type or event.block_type or event.type
@@ -278,6 +298,21 @@ class StreamState:
                 error = event.error
                 self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
                 self.error_at = event.seq
+
+    def _sdk_reads(self, event: Event) -> None:
+        """Where the Python SDK's event loop would raise, if it does before the end of the body: at the
+        first `event: error` (APIStatusError), or at the first event that is not JSON (it skips pings)."""
+        if self.sdk_raises_at is not None:
+            return
+        name = event.sse.event
+        if name == EventType.ERROR:
+            error = event.error if not event.parse_error else {}
+            raised = f"anthropic.APIStatusError: {error.get('type', 'error')} (status_code 200)"
+            self.sdk_raises_at = (event.seq, raised)
+        elif name != EventType.PING and (reason := not_json(event)) is not None:
+            self.sdk_raises_at = (event.seq, f"json.JSONDecodeError: {reason}")
+        elif name != EventType.PING:
+            self.sdk_events += 1
 
     def _block_start(self, event: Event) -> None:
         if event.index is None:
@@ -364,6 +399,7 @@ class StreamState:
 
     def _anomaly(self, code: str, message: str, at_event: int | None) -> None:
         self.anomalies.append(Anomaly(code=code, message=message, at_event=at_event))
+        self._damaged = self._damaged or code in DAMAGE
 
     def _anomaly_once(self, code: str, key: str, message: str, at_event: int | None) -> None:
         if (code, key) not in self._warned:
@@ -449,6 +485,22 @@ class StreamState:
         )
 
 
+_INDEX = re.compile(r'"index"\s*:\s*(\d+)')
+
+
+def _unreadable(event: Event) -> str:
+    """An event that could not be parsed: what it claimed to be, and what went missing with it."""
+    data = event.sse.data
+    name = event.sse.event
+    found = _INDEX.search(data) if name.startswith("content_block") else None
+    block = f", block {found.group(1)}" if found else ""
+    size = size_text(utf8_size(data))
+    return (
+        f"event #{event.seq} ({name}{block}) cannot be read: {event.parse_error}; the {size} of data it carried "
+        "are missing from the answer"
+    )
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
@@ -493,7 +545,13 @@ def explain(state: StreamState) -> str:
     events = len(state.events)
     produced = f"{events} events, {size_text(state.bytes_received)}"
     if termination == Termination.MESSAGE_STOP:
-        parts.append(f"Complete: message_stop arrived (stop_reason {state.stop_reason}); {produced}.")
+        if state.damage:
+            parts.append(
+                f"Not clean: message_stop arrived (stop_reason {state.stop_reason}; {produced}), but the answer "
+                "is not the one that was sent."
+            )
+        else:
+            parts.append(f"Complete: message_stop arrived (stop_reason {state.stop_reason}); {produced}.")
         note = _STOP_REASON_NOTES.get(state.stop_reason or "")
         if note:
             parts.append(note)
@@ -531,11 +589,12 @@ def explain(state: StreamState) -> str:
         parts.append(
             "Likely cause: a proxy, gateway or load balancer closed the response early, or the server cut it off."
         )
-        parts.append(
-            "The official Python SDK raises NO error here: iteration just stops and get_final_message() "
-            "returns stop_reason=None, so code that only catches exceptions takes this truncated answer as "
-            "finished."
-        )
+        if state.sdk_raises_at is None:
+            parts.append(
+                "The official Python SDK raises NO error here: iteration just stops and get_final_message() "
+                "returns stop_reason=None, so code that only catches exceptions takes this truncated answer as "
+                "finished."
+            )
         open_block = state.open_block
         if open_block is not None and open_block.json is not None:
             parts.append("Its partial tool input silently loses the value that was still streaming.")
@@ -574,8 +633,28 @@ def explain(state: StreamState) -> str:
         parts.append("Resume or retry to finish it.")
     else:
         parts.append(f"Still streaming: {produced} so far.")
+    if termination != Termination.HTTP_ERROR:
+        parts.extend(_explain_damage(state))
     parts.extend(_explain_timing(state))
     return " ".join(parts)
+
+
+def _explain_damage(state: StreamState) -> list[str]:
+    """What of the answer was lost to events that could not be read, and where the SDK would have raised
+    on it."""
+    notes: list[str] = []
+    unreadable = [a for a in state.damage if a.code == "invalid_event_json"]
+    if unreadable:
+        more = len(unreadable) - 1
+        also = f" ({more} more event{'s' if more > 1 else ''} could not be read either)" if more else ""
+        notes.append(f"{unreadable[0].message[0].upper()}{unreadable[0].message[1:]}{also}.")
+    seq, raised = state.sdk_raises_at or (None, "")
+    if any(a.at_event == seq for a in unreadable):
+        notes.append(
+            f"The Python SDK raises {raised.split(':')[0]} at event #{seq}, so your code gets "
+            f"{state.sdk_events} events and an exception; nothing after it reaches your code."
+        )
+    return notes
 
 
 def _explain_http(state: StreamState) -> str:

@@ -118,12 +118,15 @@ class Event:
         return value if isinstance(value, dict) else {}
 
 
+NOT_JSON = "data is not JSON: "
+
+
 def parse_event(sse: SSEEvent, seq: int) -> Event:
     try:
         data = json.loads(sse.data)
         error = None if isinstance(data, dict) else "data is not a JSON object"
     except ValueError as exc:
-        data, error = None, f"data is not JSON: {exc}"
+        data, error = None, f"{NOT_JSON}{exc}"
     except RecursionError:
         data, error = None, "data is JSON nested too deeply to read"
     if not isinstance(data, dict):
@@ -140,6 +143,12 @@ def parse_event(sse: SSEEvent, seq: int) -> Event:
         delta_type = event.delta.get("type")
         event.delta_type = delta_type if isinstance(delta_type, str) else "?"
     return event
+
+
+def not_json(event: Event) -> str | None:
+    """Why the event's data is not JSON at all, in json.JSONDecodeError's words; None if it is."""
+    error = event.parse_error
+    return error.removeprefix(NOT_JSON) if error is not None and error.startswith(NOT_JSON) else None
 
 
 def delta_payload(event: Event) -> str:

@@ -11,7 +11,7 @@ from collections import Counter
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
-from streamwatch.core.diagnose import StreamState, Termination, Verdict, where
+from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict, where
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
 from streamwatch.core.safe import one_line
 
@@ -63,7 +63,8 @@ def render_report(
         lines.append("  " + ", ".join(f"{one_line(kind)} x{n}" for kind, n in counts.items()))
         deltas = Counter(delta for kind, _, delta in kinds if kind == EventType.CONTENT_BLOCK_DELTA)
         if deltas:
-            lines.append("  deltas: " + ", ".join(f"{one_line(str(kind))} x{n}" for kind, n in deltas.items()))
+            named = (f"{one_line(kind or 'unreadable')} x{n}" for kind, n in deltas.items())
+            lines.append("  deltas: " + ", ".join(named))
         shown = state.events[-tail:] if tail else []
         if tail and len(state.events) > tail:
             lines.append(f"  ... {len(state.events) - tail} earlier events; the last {tail}:")
@@ -112,7 +113,10 @@ def _verdict_detail(verdict: Verdict) -> str:
     if verdict.termination == Termination.MESSAGE_STOP and verdict.complete:
         return ""
     error = verdict.error
-    return f" ({one_line(str(error.get('type')))})" if error else ""
+    if error:
+        return f" ({one_line(str(error.get('type')))})"
+    damage = [a["code"] for a in verdict.anomalies if a["code"] in DAMAGE]
+    return f" ({damage[0]})" if damage else ""
 
 
 def row_line(row: tuple[str, ...]) -> str:
@@ -137,6 +141,11 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
         if state.complete:
             return "complete", f"COMPLETE {one_line(state.stop_reason or '')} · {progress} · {duration}"
         short = f"{termination.value} · {one_line(short_where(state))}"
+        damage = state.damage
+        if damage and termination == Termination.MESSAGE_STOP:
+            short = f"{termination.value} · {damage[0].code}" + (
+                f" at #{damage[0].at_event}" if damage[0].at_event is not None else ""
+            )
         if termination == Termination.HTTP_ERROR:
             error = state.error or {}
             short = f"HTTP {state.status or '?'} {one_line(str(error.get('type', '')))}"

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from streamwatch.core.diagnose import End, StreamState
 from tests import streams as s
 
@@ -308,3 +310,27 @@ def test_tool_without_deltas_keeps_its_start_input():
               s.block_stop(0), s.message_delta("tool_use"), s.message_stop()]
     state, verdict = run(chunks)
     assert state.blocks[0].input == {"a": 1} and verdict.blocks[0]["json_valid"] is None
+
+
+def test_a_delta_that_is_not_json_makes_the_stream_not_complete_and_says_what_was_lost():
+    chunks = s.complete_text("Hello world, all here.")
+    assert b'"text":" worl"' in chunks[4]
+    chunks[4] = broken = chunks[4].replace(b'"text":"', b'"text":"\\q')
+    state, verdict = run(chunks)
+    assert verdict.termination == "message_stop" and not verdict.complete
+    assert verdict.text == "Hellod, all here."
+    [bad] = [a for a in verdict.anomalies if a["code"] == "invalid_event_json"]
+    assert bad["at_event"] == 5
+    assert "event #5 (content_block_delta, block 0) cannot be read" in bad["message"]
+    data = len(broken) - len("event: content_block_delta\ndata: ") - 2
+    assert f"the {data} B of data it carried are missing" in bad["message"]
+    assert verdict.explanation.startswith("Not clean: message_stop arrived")
+    assert "json.JSONDecodeError at event #5, so your code gets 3 events" in verdict.explanation
+
+
+@pytest.mark.parametrize("where", [1, 6, 10])
+def test_any_unreadable_event_spoils_the_stream(where):
+    chunks = s.complete_text("Some answer.")
+    chunks.insert(where, b"event: content_block_delta\ndata: {not json\n\n")
+    _, verdict = run(chunks)
+    assert not verdict.complete and "invalid_event_json" in codes(verdict)

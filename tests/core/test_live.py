@@ -20,8 +20,11 @@ from streamwatch.core.live import (
     request_body,
 )
 from streamwatch.core.recording import load_session
+from streamwatch.core.report import live_status
 from streamwatch.core.sources import analyze
 from streamwatch.mock import MockServer
+from tests import streams
+from tests.stub import Canned, StubServer
 
 TIME_SCALE = 0.05
 KEY = "swtest-live-key-7Q2xN9fVb4"
@@ -266,3 +269,16 @@ def test_exception_names_are_the_ones_to_catch():
     except httpx2.ReadError as exc:
         assert describe_exception(exc) == "httpx2.ReadError: boom"
         assert cause_chain(exc) == ["OSError: reset"]
+
+
+def test_a_delta_that_is_not_json_is_not_complete_and_the_sdk_raised_on_it():
+    events = streams.complete_text("Hello world, all here.")
+    events[4] = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":\n\n'
+    with StubServer([Canned(chunks=events)]) as stub:
+        result = LiveRun(request_body(prompt="bad json"), base_url=stub.base_url, save=False).run()
+    verdict = result.verdict
+    assert verdict.sdk["raised"].startswith("json.JSONDecodeError")
+    assert verdict.termination == "message_stop" and not verdict.complete
+    assert "Event #5 (content_block_delta, block 0) cannot be read" in verdict.explanation
+    kind, words = live_status(result.state, 1.0)
+    assert kind == "abnormal" and words.startswith("ABNORMAL message_stop · invalid_event_json at #5")
