@@ -1,3 +1,4 @@
+import gzip
 import json
 import subprocess
 import sys
@@ -209,6 +210,26 @@ def test_a_lone_surrogate_in_tool_input_is_counted_not_a_crash(tmp_path, capsys)
 
 ANSWER = "The whole answer, as the SDK got it."
 BODY = b"".join(s.complete_text(ANSWER))
+
+
+def chunk_framed(data, size=64):
+    """A body as `curl --raw` writes it: each piece after its hex size line, then the zero-size chunk."""
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def test_a_curl_i_capture_of_a_gzip_body_is_the_complete_answer(tmp_path, capsys):
+    head = HEAD_200.replace(b"\r\n\r\n", b"\r\ncontent-encoding: gzip\r\n\r\n")
+    code, verdict = verdict_of(capsys, write(tmp_path, "gzip.txt", head + gzip.compress(BODY)))
+    assert code == 0 and verdict["complete"] and verdict["text"] == ANSWER and verdict["anomalies"] == []
+    assert verdict["body"]["encoding"] == "gzip" and verdict["body"]["bytes"] == len(BODY)
+
+
+@pytest.mark.parametrize("head", [HEAD_200, b""], ids=["curl -i --raw", "curl --raw"])
+def test_a_curl_raw_capture_keeps_its_chunk_framing_and_is_read_through_it(tmp_path, capsys, head):
+    code, verdict = verdict_of(capsys, write(tmp_path, "raw.txt", head + chunk_framed(BODY)))
+    assert code == 0 and verdict["complete"] and verdict["text"] == ANSWER and verdict["anomalies"] == []
+    assert verdict["event_count"] == len(s.complete_text(ANSWER)) and verdict["body"]["chunked"]
 
 
 def test_a_delta_that_is_not_json_is_not_complete_and_exits_1(tmp_path, capsys):

@@ -2,13 +2,14 @@
 
 `StreamState` takes what a byte source saw, in order: the response head (`response`), body chunks
 with the time each arrived (`chunk`), and how the body ended (`end`). Times are seconds since the
-request was sent, or None for captures made without timing. It decodes, types and accumulates as the
-bytes arrive, so the state is current at every moment of a live stream, and `verdict()` says how the
-stream ended, why, and what to do, in plain words and as JSON.
+request was sent, or None for captures made without timing. It undoes the body's content coding
+(core/body.py), decodes, types and accumulates as the bytes arrive, so the state is current at every
+moment of a live stream, and `verdict()` says how the stream ended, why, and what to do, in plain
+words and as JSON.
 
 A stream is complete when message_stop arrived, nothing failed (an error event, the connection)
-and every event of it was read: an event that cannot be parsed leaves an answer that cannot be
-trusted as received, whatever ended it (`DAMAGE`).
+and every byte of it was read as the protocol says: an event that cannot be parsed, or a body that
+cannot be decoded, leaves an answer that cannot be trusted as received, whatever ended it (`DAMAGE`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from streamwatch.core.accumulate import Block, new_block
+from streamwatch.core.body import BodyDecoder
 from streamwatch.core.events import (
     TOOL_BLOCK_TYPES,
     BlockType,
@@ -37,7 +39,7 @@ DEFAULT_STALL_THRESHOLD = 5.0
 BURST_MIN_EVENTS = 20
 BURST_WINDOW = 0.010
 BURST_MIN_SILENCE = 1.0
-DAMAGE = frozenset({"invalid_event_json"})
+DAMAGE = frozenset({"invalid_event_json", "undecodable_body"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
 
 
@@ -94,6 +96,7 @@ class Verdict:
     explanation: str
     session: str | None = None
     sdk: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,7 +138,10 @@ class StreamState:
         self.end_error: dict[str, Any] | None = None
         self.incomplete: IncompleteEvent | None = None
         self.sdk: dict[str, Any] | None = None
+        self.capture: dict[str, Any] | None = None
+        """What is known of how a raw capture was made; None for a live tap's bytes."""
         self.body_kind: str | None = None
+        self.body = BodyDecoder()
         self._decoder = SSEDecoder()
         self._json_body = bytearray()
         self._anchor_t = 0.0
@@ -151,11 +157,18 @@ class StreamState:
 
     # ----- what the byte source reports -------------------------------------------------------
 
-    def response(self, status: int | None, headers: dict[str, str] | None = None) -> None:
+    def response(
+        self, status: int | None, headers: dict[str, str] | None = None, capture: dict[str, Any] | None = None
+    ) -> None:
+        """The response head. `capture`: the body is a raw capture a client wrote, not a live tap's wire
+        bytes (see core/body.py)."""
         self.status = status
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.capture = None if capture is None else dict(capture)
+        self.body = BodyDecoder(self.headers, capture=capture is not None)
 
     def chunk(self, data: bytes, t: float | None = None) -> list[Event]:
+        """Wire bytes as they arrived; the events they completed."""
         if not data:
             return []
         if self.ttfb is None and t is not None:
@@ -163,6 +176,13 @@ class StreamState:
         self.bytes_received += len(data)
         if t is not None:
             self.last_t = t
+        new = self._decoded(self.body.feed(data), t)
+        self._body_problems()
+        return new
+
+    def _decoded(self, data: bytes, t: float | None) -> list[Event]:
+        if not data:
+            return []
         if self.body_kind is None:
             head = data.lstrip()
             if not head:
@@ -172,13 +192,14 @@ class StreamState:
         if self.body_kind == "json":
             self._json_body += data
             return []
-        new = [self._event(sse) for sse in self._decoder.feed(data, t)]
-        return new
+        return [self._event(sse) for sse in self._decoder.feed(data, t)]
 
     def end(
         self, kind: End, t: float | None = None, error: dict[str, Any] | None = None, sdk: dict[str, Any] | None = None
     ) -> None:
         """`sdk`: what the SDK consuming this stream raised, when a live run knows (see core/live.py)."""
+        self._decoded(self.body.finish(), self.last_t)
+        self._body_problems()
         self.ended = End(kind)
         self.sdk = sdk
         self.end_t = t
@@ -401,6 +422,10 @@ class StreamState:
         self.anomalies.append(Anomaly(code=code, message=message, at_event=at_event))
         self._damaged = self._damaged or code in DAMAGE
 
+    def _body_problems(self) -> None:
+        for problem in self.body.take_problems():
+            self._anomaly(problem.code, problem.message, len(self.events) or None)
+
     def _anomaly_once(self, code: str, key: str, message: str, at_event: int | None) -> None:
         if (code, key) not in self._warned:
             self._warned.add((code, key))
@@ -482,7 +507,22 @@ class StreamState:
             explanation=explain(self),
             session=session,
             sdk=self.sdk,
+            body=self._body_facts(),
         )
+
+    def _body_facts(self) -> dict[str, Any] | None:
+        """How the body came (null for a plain body): what was undone, its size on the wire and decoded,
+        and how much of it could not be decoded."""
+        body = self.body
+        if body.encoding is None and not body.chunked:
+            return None
+        return {
+            "encoding": body.encoding,
+            "chunked": body.chunked,
+            "wire_bytes": body.wire_bytes,
+            "bytes": body.bytes,
+            "undecoded_bytes": body.lost,
+        }
 
 
 _INDEX = re.compile(r'"index"\s*:\s*(\d+)')
@@ -544,6 +584,8 @@ def explain(state: StreamState) -> str:
     parts: list[str] = []
     events = len(state.events)
     produced = f"{events} events, {size_text(state.bytes_received)}"
+    if state.body.encoding is not None:
+        produced += f" of {state.body.encoding} ({size_text(state.body.bytes)} decoded)"
     if termination == Termination.MESSAGE_STOP:
         if state.damage:
             parts.append(
@@ -640,14 +682,18 @@ def explain(state: StreamState) -> str:
 
 
 def _explain_damage(state: StreamState) -> list[str]:
-    """What of the answer was lost to events that could not be read, and where the SDK would have raised
-    on it."""
+    """What of the answer was lost to events that could not be read or a body that could not be decoded,
+    and where the SDK would have raised on it."""
     notes: list[str] = []
     unreadable = [a for a in state.damage if a.code == "invalid_event_json"]
     if unreadable:
         more = len(unreadable) - 1
         also = f" ({more} more event{'s' if more > 1 else ''} could not be read either)" if more else ""
         notes.append(f"{unreadable[0].message[0].upper()}{unreadable[0].message[1:]}{also}.")
+    broken = [a for a in state.damage if a.code == "undecodable_body"]
+    if broken:
+        lost = f"; {size_text(state.body.lost)} of the body never became events" if state.body.lost else ""
+        notes.append(f"{broken[0].message[0].upper()}{broken[0].message[1:]}{lost}.")
     seq, raised = state.sdk_raises_at or (None, "")
     if any(a.at_event == seq for a in unreadable):
         notes.append(

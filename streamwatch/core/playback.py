@@ -65,7 +65,7 @@ class Player:
         changed = False
         whole = not self.live
         if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
-            state.response(recording.status, recording.headers)
+            state.response(recording.status, recording.headers, recording.capture)
             self._responded = changed = True
         chunks = recording.chunks
         while self._next < len(chunks):

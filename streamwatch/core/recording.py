@@ -96,6 +96,9 @@ class Recording:
     stopped: str | None = None
     """Why recovery did not go on by itself after this attempt, when it was told to recover (the
     latest reason: a retry the user pressed after it may have stopped too, before it was sent)."""
+    capture: dict[str, Any] | None = None
+    """For a raw capture (never a session file): the body is what a client wrote, not wire bytes, and
+    what is known of how it ended (see core/sources.py)."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -122,7 +125,7 @@ class Recording:
 
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""
-        state.response(self.status, self.headers)
+        state.response(self.status, self.headers, self.capture)
         for t, data in self.chunks:
             state.chunk(data, self.relative(t))
         state.end(*self.final_end(), sdk=(self.ending or {}).get("sdk"))

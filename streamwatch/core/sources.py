@@ -2,6 +2,9 @@
 
 A raw capture is an SSE body (`curl -N ... > out.sse`), optionally preceded by the HTTP response
 head as `curl -i` writes it, or a JSON error body. It has no timing, so its chunks carry no time.
+
+Its body is what curl wrote: still compressed (`curl -i` without `--compressed`) or not, still
+chunk-framed (`curl --raw`) or not; `StreamState` tells which (core/body.py).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def load_input(path: Path) -> Session:
 
 
 def parse_capture(data: bytes) -> Recording:
-    recording = Recording(request={})
+    recording = Recording(request={}, capture={})
     body = data
     while True:
         match = _STATUS_LINE.match(body)

@@ -4,6 +4,7 @@ import json
 import socket
 import threading
 import time
+import zlib
 
 import httpx2
 import pytest
@@ -269,6 +270,39 @@ def test_exception_names_are_the_ones_to_catch():
     except httpx2.ReadError as exc:
         assert describe_exception(exc) == "httpx2.ReadError: boom"
         assert cause_chain(exc) == ["OSError: reset"]
+
+
+def gzip_per_event(events):
+    """A gateway compressing the stream, flushing after every event as it comes."""
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    return [compressor.compress(e) + compressor.flush(zlib.Z_SYNC_FLUSH) for e in events] + [compressor.flush()]
+
+
+GZIP_HEADERS = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+
+
+def test_a_compressed_stream_is_the_complete_answer_the_sdk_got():
+    events = streams.complete_text("Compressed on the wire, whole in the SDK.")
+    with StubServer([Canned(200, GZIP_HEADERS, gzip_per_event(events))]) as stub:
+        result = LiveRun(request_body(prompt="gzip"), base_url=stub.base_url).run()
+    verdict = result.verdict
+    assert verdict.complete and verdict.termination == "message_stop"
+    assert verdict.text == "Compressed on the wire, whole in the SDK." and verdict.event_count == len(events)
+    assert verdict.sdk["raised"] is None and verdict.sdk["message_stop"]
+    assert verdict.body["encoding"] == "gzip" and verdict.body["bytes"] == len(b"".join(events))
+    recording = load_session(result.session_path).latest
+    assert recording.headers["content-encoding"] == "gzip"
+    assert b"".join(data for _, data in recording.chunks)[:2] == b"\x1f\x8b", "the wire bytes are recorded"
+    assert analyze(recording, 5.0).verdict(session=str(result.session_path)).to_dict() == verdict.to_dict()
+
+
+def test_a_corrupt_compressed_stream_is_what_the_sdk_raised_on():
+    chunks = gzip_per_event(streams.complete_text("word " * 200))
+    chunks[6] = b"\xff" * len(chunks[6])
+    with StubServer([Canned(200, GZIP_HEADERS, chunks)]) as stub:
+        verdict = LiveRun(request_body(prompt="corrupt"), base_url=stub.base_url, save=False).run().verdict
+    assert verdict.sdk["raised"].startswith("httpx2.DecodingError")
+    assert not verdict.complete and "undecodable_body" in [a["code"] for a in verdict.anomalies]
 
 
 def test_a_delta_that_is_not_json_is_not_complete_and_the_sdk_raised_on_it():

@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import zlib
 
 import pytest
 
@@ -113,6 +114,25 @@ def test_follower_sees_a_file_grow_and_end(tmp_path):
     assert follower.ended and player.finished and player.state.complete
     assert follower.session.skipped == []
     assert player.state.text == "followed"
+
+
+def test_attach_to_a_compressed_session_decodes_each_event_as_its_bytes_are_written(tmp_path):
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
+    writer.response(200, {"content-type": "text/event-stream", "content-encoding": "gzip"}, 0.1)
+    follower = Follower(writer.path)
+    player = Player(follower.session.latest, stall_threshold=5.0, live=True)
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    chunks = s.complete_text("compressed and followed")
+    for i, chunk in enumerate(chunks):
+        writer.chunk(compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH), 0.2 + i * 0.01)
+        follower.poll()
+        player.tick(1.0 + i)
+        assert len(player.state.events) == i + 1
+    writer.chunk(compressor.flush(), 0.4)
+    writer.end(End.EOF, 0.4)
+    follower.poll()
+    player.tick(20.0)
+    assert player.finished and player.state.complete and player.state.text == "compressed and followed"
 
 
 def resumed(tmp_path, **options):
