@@ -64,6 +64,7 @@ _time_scale = _number(
     float, "a number", lambda x: 0 <= x <= MAX_TIME_SCALE, f"must be from 0 to {MAX_TIME_SCALE:g}"
 )
 _port = _number(int, "a port number", lambda x: 0 <= x <= 65535, "must be between 0 and 65535")
+_exit_status = _number(int, "an exit status", lambda x: 0 <= x <= 255, "must be between 0 and 255")
 
 
 def _scenario(name: str) -> str:
@@ -79,7 +80,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not path.exists():
         path = _session_path(args.path)
     try:
-        session = load_input(path)
+        session = load_input(path, args.curl_exit)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
@@ -482,6 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_cmd.add_argument(
         "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
         help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
+    )
+    analyze_cmd.add_argument(
+        "--curl-exit", type=_exit_status, metavar="N",
+        help="for a capture: the exit status of the curl that made it, which says how its connection ended "
+        "(0 a clean close, 18 or 56 a cut, 23 or 28 curl stopped first); without it both outcomes are given",
     )
     analyze_cmd.set_defaults(func=cmd_analyze)
 

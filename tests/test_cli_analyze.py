@@ -223,6 +223,7 @@ def test_a_curl_i_capture_of_a_gzip_body_is_the_complete_answer(tmp_path, capsys
     code, verdict = verdict_of(capsys, write(tmp_path, "gzip.txt", head + gzip.compress(BODY)))
     assert code == 0 and verdict["complete"] and verdict["text"] == ANSWER and verdict["anomalies"] == []
     assert verdict["body"]["encoding"] == "gzip" and verdict["body"]["bytes"] == len(BODY)
+    assert verdict["sdk"]["raised"] is None and verdict["sdk"]["message_stop"]
 
 
 @pytest.mark.parametrize("head", [HEAD_200, b""], ids=["curl -i --raw", "curl --raw"])
@@ -232,11 +233,63 @@ def test_a_curl_raw_capture_keeps_its_chunk_framing_and_is_read_through_it(tmp_p
     assert verdict["event_count"] == len(s.complete_text(ANSWER)) and verdict["body"]["chunked"]
 
 
+def test_a_curl_raw_capture_without_its_last_chunk_was_cut(tmp_path, capsys):
+    framed = chunk_framed(BODY)
+    code, verdict = verdict_of(capsys, write(tmp_path, "raw-cut.txt", HEAD_200 + framed[: len(framed) // 2]))
+    assert code == 1 and verdict["termination"] == "transport_error"
+    assert verdict["sdk"]["points_to"] == "cut" and "incomplete chunked read" in verdict["sdk"]["raised"]
+
+
 def test_a_delta_that_is_not_json_is_not_complete_and_exits_1(tmp_path, capsys):
     body = BODY.replace(b'"text":"The w"', b'"text":"The w"}')
     assert body != BODY
     code, verdict = verdict_of(capsys, write(tmp_path, "bad.sse", body))
     assert code == 1 and not verdict["complete"] and verdict["termination"] == "message_stop"
     assert "invalid_event_json" in [a["code"] for a in verdict["anomalies"]]
+    assert verdict["sdk"]["raised"].startswith("json.JSONDecodeError")
     code, out, _ = analyze(capsys, write(tmp_path, "bad.sse", body))
     assert code == 1 and "Verdict: ABNORMAL message_stop (invalid_event_json)" in out
+
+
+MID_EVENT = BODY[: BODY.index(b"event: content_block_stop") + 30]
+
+
+def test_a_capture_ending_mid_event_gives_both_outcomes(tmp_path, capsys):
+    code, verdict = verdict_of(capsys, write(tmp_path, "cut.sse", MID_EVENT))
+    assert code == 1 and verdict["termination"] == "eof"
+    sdk = verdict["sdk"]
+    assert sdk["predicted"] and sdk["points_to"] is None and sdk["silent"] is None and sdk["raised"] is None
+    assert sdk["if_clean"].startswith("no exception, stop_reason=None")
+    assert sdk["if_cut"].startswith("httpx2.RemoteProtocolError") and "incomplete chunked read" in sdk["if_cut"]
+    assert "raises NO error" in verdict["explanation"] and "if it was cut" in verdict["explanation"]
+    assert "--curl-exit" in verdict["explanation"]
+    code, out, _ = analyze(capsys, write(tmp_path, "cut.sse", MID_EVENT))
+    assert "Your code would have seen: if the connection closed cleanly, no exception" in out
+
+
+@pytest.mark.parametrize(
+    ("curl_exit", "termination", "points_to", "raised", "silent"),
+    [
+        ("0", "eof", "clean", None, True),
+        ("18", "transport_error", "cut", "httpx2.RemoteProtocolError", False),
+        ("56", "transport_error", "cut", "httpx2.ReadError", False),
+        ("28", "cancelled", None, None, None),
+    ],
+)
+def test_curls_exit_status_says_which_end_it_was(tmp_path, capsys, curl_exit, termination, points_to, raised, silent):
+    code, verdict = verdict_of(capsys, write(tmp_path, "cut.sse", MID_EVENT), "--curl-exit", curl_exit)
+    assert code == 1 and verdict["termination"] == termination
+    sdk = verdict["sdk"]
+    assert sdk["curl_exit"] == int(curl_exit) and sdk["points_to"] == points_to and sdk["silent"] is silent
+    assert (sdk["raised"] or "").startswith(raised or "")
+    assert "A capture cannot tell" not in verdict["explanation"]
+
+
+def test_curl_exit_is_for_captures_only(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
+    path = sessions.write_resumed(tmp_path)
+    code, out, err = analyze(capsys, path, "--curl-exit", "18")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "curl exit status is for raw captures" in err
+    with pytest.raises(SystemExit) as exit:
+        analyze(capsys, write(tmp_path, "ok.sse", BODY), "--curl-exit", "300")
+    assert exit.value.code == 2 and "must be between 0 and 255" in capsys.readouterr().err

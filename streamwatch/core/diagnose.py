@@ -41,6 +41,11 @@ BURST_WINDOW = 0.010
 BURST_MIN_SILENCE = 1.0
 DAMAGE = frozenset({"invalid_event_json", "undecodable_body"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
+CUT_ERROR = (
+    "httpx2.RemoteProtocolError: peer closed connection without sending complete message body "
+    "(incomplete chunked read)"
+)
+"""What the Python SDK raises when the connection is cut mid-body."""
 
 
 class Termination(StrEnum):
@@ -139,7 +144,7 @@ class StreamState:
         self.incomplete: IncompleteEvent | None = None
         self.sdk: dict[str, Any] | None = None
         self.capture: dict[str, Any] | None = None
-        """What is known of how a raw capture was made; None for a live tap's bytes."""
+        """What is known of how a raw capture was made (`curl_exit`, `raises`); None for a live tap's bytes."""
         self.body_kind: str | None = None
         self.body = BodyDecoder()
         self._decoder = SSEDecoder()
@@ -161,7 +166,7 @@ class StreamState:
         self, status: int | None, headers: dict[str, str] | None = None, capture: dict[str, Any] | None = None
     ) -> None:
         """The response head. `capture`: the body is a raw capture a client wrote, not a live tap's wire
-        bytes (see core/body.py)."""
+        bytes, with what is known of how it ended (see core/sources.py)."""
         self.status = status
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.capture = None if capture is None else dict(capture)
@@ -197,9 +202,16 @@ class StreamState:
     def end(
         self, kind: End, t: float | None = None, error: dict[str, Any] | None = None, sdk: dict[str, Any] | None = None
     ) -> None:
-        """`sdk`: what the SDK consuming this stream raised, when a live run knows (see core/live.py)."""
+        """`sdk`: what the SDK consuming this stream raised, when a live run knows (see core/live.py); for
+        a raw capture, what it would have raised is worked out here (`predicted_sdk`)."""
         self._decoded(self.body.finish(), self.last_t)
         self._body_problems()
+        if self.capture is not None and kind == End.EOF and self.body.cut:
+            kind, error = End.TRANSPORT_ERROR, {
+                "type": "incomplete chunked body",
+                "message": "the capture's chunked framing stops before its last chunk: the connection was cut",
+            }
+            self.capture.setdefault("raises", CUT_ERROR)
         self.ended = End(kind)
         self.sdk = sdk
         self.end_t = t
@@ -209,6 +221,8 @@ class StreamState:
         else:
             self.incomplete = self._decoder.finish()
         self._finish()
+        if self.sdk is None and self.capture is not None:
+            self.sdk = predicted_sdk(self)
 
     # ----- live questions ---------------------------------------------------------------------
 
@@ -453,10 +467,10 @@ class StreamState:
         if self.status is not None and self.status < 400 and self.bytes_received == 0:
             self._anomaly("zero_bytes", f"HTTP {self.status} and headers arrived, but not one body byte", None)
         if self.incomplete is not None:
-            name = self.incomplete.event or "event"
+            name = f"a {self.incomplete.event} event" if self.incomplete.event else "an event"
             self._anomaly(
                 "incomplete_event",
-                f"the body ended inside a {name} event: {len(self.incomplete.raw)} bytes that never completed",
+                f"the body ended inside {name}: {len(self.incomplete.raw)} bytes that never completed",
                 None,
             )
         if self.stop_reason is not None and self.message_stop_at is None:
@@ -541,6 +555,63 @@ def _unreadable(event: Event) -> str:
     )
 
 
+def predicted_sdk(state: StreamState) -> dict[str, Any] | None:
+    """What the Python SDK's event loop would have got from a raw capture (None for an HTTP error status,
+    which `explain` covers). A capture cannot tell a clean close from a cut: both outcomes are given
+    (`if_clean`, `if_cut`), and the one the capture points to (`points_to`: `clean`, `cut` or null), from
+    curl's exit status or chunked framing that stops before its last chunk. An error event or an event
+    that is not JSON makes the SDK raise there, whatever the end."""
+    if state.is_http_error:
+        return None
+    capture = state.capture or {}
+    curl_exit = capture.get("curl_exit")
+    events, stop, stopped_at = state.sdk_events, state.stop_reason, state.message_stop_at
+    in_stream = state.sdk_raises_at
+    message_stop = stopped_at is not None and (in_stream is None or in_stream[0] > stopped_at)
+    cut_raises = capture.get("raises") or CUT_ERROR
+    if in_stream is not None:
+        clean = cut = f"{in_stream[1]} (at event #{in_stream[0]}, after {events} events)"
+    elif message_stop:
+        clean = f"no exception, {events} events, stop_reason={stop}"
+        cut = f"{cut_raises} (after {events} events)"
+    elif events:
+        clean = (
+            f"no exception, stop_reason={stop}: after {events} events the SDK ended iteration as if the answer "
+            "were finished"
+        )
+        cut = f"{cut_raises} (after {events} events)"
+    else:
+        clean = "no exception and no event: iteration ended at once (get_final_message() raises AssertionError)"
+        cut = f"{cut_raises} (before any event)"
+    points_to = None
+    if state.ended in (End.TRANSPORT_ERROR, End.TIMEOUT):
+        points_to = "cut"
+    elif state.ended == End.EOF and curl_exit is not None:
+        points_to = "clean"
+    known = points_to is not None or in_stream is not None or message_stop
+    if points_to == "cut":
+        seen, raised = cut, in_stream[1] if in_stream else cut_raises
+    elif known:
+        seen, raised = clean, in_stream[1] if in_stream else None
+    else:
+        seen, raised = f"if the connection closed cleanly, {clean}; if it was cut, {cut}", None
+    silent = (raised is None and not message_stop) if known else None
+    return {
+        "raised": raised,
+        "chain": [],
+        "events": events,
+        "stop_reason": stop,
+        "message_stop": message_stop,
+        "silent": silent,
+        "seen": seen,
+        "predicted": True,
+        "curl_exit": curl_exit,
+        "points_to": points_to,
+        "if_clean": clean,
+        "if_cut": cut,
+    }
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
@@ -622,26 +693,24 @@ def explain(state: StreamState) -> str:
                 f"The server accepted the request (HTTP {state.status}) but the body ended without one event."
             )
         elif state.incomplete is not None:
+            ended = "The capture ends" if _end_unknown(state) else "The body ended without an error but"
             parts.append(
-                f"The body ended without an error but in the middle of an event ({len(state.incomplete.raw)} bytes "
-                f"of it never completed) and without message_stop, {where(state)} ({produced})."
+                f"{ended} in the middle of an event ({len(state.incomplete.raw)} bytes of it never completed) and "
+                f"without message_stop, {where(state)} ({produced})."
             )
         else:
-            parts.append(f"The body ended cleanly without message_stop, {where(state)} ({produced}).")
+            ended = "The capture ends" if _end_unknown(state) else "The body ended cleanly"
+            parts.append(f"{ended} without message_stop, {where(state)} ({produced}).")
         parts.append(
             "Likely cause: a proxy, gateway or load balancer closed the response early, or the server cut it off."
         )
         if state.sdk_raises_at is None:
-            parts.append(
-                "The official Python SDK raises NO error here: iteration just stops and get_final_message() "
-                "returns stop_reason=None, so code that only catches exceptions takes this truncated answer as "
-                "finished."
-            )
+            parts.append(_sdk_on_early_end(state))
         open_block = state.open_block
         if open_block is not None and open_block.json is not None:
             parts.append("Its partial tool input silently loses the value that was still streaming.")
         parts.append("Resume or retry.")
-    elif termination == Termination.TRANSPORT_ERROR and state.status is None:
+    elif termination == Termination.TRANSPORT_ERROR and state.status is None and not state.bytes_received:
         error = state.end_error or {}
         parts.append(
             f"No response arrived: {error.get('type')}: {error.get('message')}. The server could not be reached "
@@ -658,7 +727,7 @@ def explain(state: StreamState) -> str:
             "The Python SDK raises the raw httpx2 error (not wrapped in anthropic.APIConnectionError) and "
             "never retries a mid-stream failure. Resume or retry."
         )
-    elif termination == Termination.TIMEOUT and state.status is None:
+    elif termination == Termination.TIMEOUT and state.status is None and not state.bytes_received:
         parts.append(
             "The client gave up before any response arrived: the server did not answer within the connect or "
             "read timeout. Check that the base URL is reachable, then retry."
@@ -679,6 +748,30 @@ def explain(state: StreamState) -> str:
         parts.extend(_explain_damage(state))
     parts.extend(_explain_timing(state))
     return " ".join(parts)
+
+
+_SILENT = (
+    "iteration just stops and get_final_message() returns stop_reason=None, so code that only catches "
+    "exceptions takes this truncated answer as finished"
+)
+
+
+def _end_unknown(state: StreamState) -> bool:
+    """A raw capture that does not say how its connection ended (no curl exit status)."""
+    return state.capture is not None and state.capture.get("curl_exit") is None
+
+
+def _sdk_on_early_end(state: StreamState) -> str:
+    """What the SDK does when the body ends without message_stop: nothing, if the close was clean; a
+    capture cannot tell a clean close from a cut, so it gets both."""
+    if not _end_unknown(state):
+        why = "curl exited 0, a clean close, so the" if state.capture is not None else "The"
+        return f"{why} official Python SDK raises NO error here: {_SILENT}."
+    return (
+        "A capture cannot tell a clean close from a cut connection: if the connection closed cleanly, the "
+        f"official Python SDK raises NO error ({_SILENT}); if it was cut, the SDK raises {CUT_ERROR}. Give "
+        "analyze curl's exit status to tell which (--curl-exit N: 0 a clean close, 18 or 56 a cut)."
+    )
 
 
 def _explain_damage(state: StreamState) -> list[str]:

@@ -5,6 +5,9 @@ head as `curl -i` writes it, or a JSON error body. It has no timing, so its chun
 
 Its body is what curl wrote: still compressed (`curl -i` without `--compressed`) or not, still
 chunk-framed (`curl --raw`) or not; `StreamState` tells which (core/body.py).
+
+A capture does not say how its connection ended, a clean close or a cut, unless curl's exit status
+is given (`CURL_EXITS`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,42 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from streamwatch.core.diagnose import End, StreamState
+from streamwatch.core.diagnose import CUT_ERROR, End, StreamState
 from streamwatch.core.recording import Recording, Session, SessionError, is_session_file, load_session
 
 _STATUS_LINE = re.compile(rb"HTTP/[0-9.]+ +(\d{3})[^\r\n]*\r?\n")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
+CURL_EXITS: dict[int, tuple[End, str, str | None]] = {
+    0: (End.EOF, "the transfer ended normally: the connection closed cleanly", None),
+    18: (End.TRANSPORT_ERROR, "partial file: the connection closed before the whole body arrived", CUT_ERROR),
+    56: (
+        End.TRANSPORT_ERROR,
+        "failure receiving network data: the connection was reset",
+        "httpx2.ReadError: [Errno 104] Connection reset by peer",
+    ),
+    92: (End.TRANSPORT_ERROR, "HTTP/2 stream error: the stream was reset", "httpx2.RemoteProtocolError (stream reset)"),
+    28: (
+        End.CANCELLED,
+        "curl's own time limit ran out (--max-time, --speed-limit): the capture stops there, the stream may "
+        "have gone on",
+        None,
+    ),
+    23: (
+        End.CANCELLED,
+        "curl could not write the body (a full disk, or a reader that went away, as with | head): the capture "
+        "stops there, the stream may have gone on",
+        None,
+    ),
+}
+"""curl's exit status: how the capture's byte source stopped, what that means, and what the Python SDK
+raises on such an end (None: it depends on what came after the capture stopped). Any other non-zero
+status is a transport error of curl's."""
 
-def load_input(path: Path) -> Session:
-    """A session file or a raw capture, as a session; SessionError when it is neither readable nor either."""
+
+def load_input(path: Path, curl_exit: int | None = None) -> Session:
+    """A session file or a raw capture, as a session; SessionError when it is neither readable nor either.
+    `curl_exit`: the exit status of the curl that made the capture, if known."""
     try:
         data = Path(path).read_bytes()
     except IsADirectoryError:
@@ -28,12 +58,17 @@ def load_input(path: Path) -> Session:
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
     if is_session_file(data[:65536]):
+        if curl_exit is not None:
+            raise SessionError(
+                f"{path} is a session file, which says how its stream ended: a curl exit status is for raw captures"
+            )
         return load_session(path)
-    return Session(path=None, header={"source": "capture", "file": str(path)}, attempts=[parse_capture(data)])
+    capture = parse_capture(data, curl_exit)
+    return Session(path=None, header={"source": "capture", "file": str(path)}, attempts=[capture])
 
 
-def parse_capture(data: bytes) -> Recording:
-    recording = Recording(request={}, capture={})
+def parse_capture(data: bytes, curl_exit: int | None = None) -> Recording:
+    recording = Recording(request={}, capture={"curl_exit": curl_exit})
     body = data
     while True:
         match = _STATUS_LINE.match(body)
@@ -52,7 +87,14 @@ def parse_capture(data: bytes) -> Recording:
         recording.status, recording.headers = status, headers
     if body:
         recording.chunks.append((None, body))
-    recording.end(End.EOF, None)
+    if curl_exit is None:
+        recording.end(End.EOF, None)
+        return recording
+    kind, meaning, raises = CURL_EXITS.get(
+        curl_exit, (End.TRANSPORT_ERROR, f"curl failed with exit status {curl_exit}", "an httpx2 transport error")
+    )
+    recording.end(kind, None, None if kind == End.EOF else {"type": f"curl exit {curl_exit}", "message": meaning})
+    recording.capture = {"curl_exit": curl_exit, "raises": raises}
     return recording
 
 

@@ -146,6 +146,15 @@ def test_a_live_body_is_never_taken_for_chunk_framing():
     assert not verdict.complete and verdict.body is None
 
 
+def test_a_capture_whose_chunk_framing_stops_early_was_cut():
+    wire = chunked(BODY, 64)
+    cut = wire[: wire.index(b"message_stop") - 20]
+    _, verdict = verdict_of([cut], {}, capture={})
+    assert not verdict.complete and verdict.termination == "transport_error"
+    assert "truncated_body" in codes(verdict)
+    assert verdict.sdk["points_to"] == "cut" and verdict.sdk["raised"].startswith("httpx2.RemoteProtocolError")
+
+
 def test_broken_chunk_framing_is_undecodable_from_there():
     wire = chunked(BODY, 64)
     broken = wire[:200] + b"zz\r\n" + wire[200:]
