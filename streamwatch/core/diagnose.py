@@ -8,8 +8,9 @@ moment of a live stream, and `verdict()` says how the stream ended, why, and wha
 words and as JSON.
 
 A stream is complete when message_stop arrived, nothing failed (an error event, the connection)
-and every byte of it was read as the protocol says: an event that cannot be parsed, or a body that
-cannot be decoded, leaves an answer that cannot be trusted as received, whatever ended it (`DAMAGE`).
+and every byte of it was read as the protocol says: an event that cannot be parsed, a body that
+cannot be decoded, or a message lifecycle out of order (a second message_start, an event before
+message_start) leaves an answer that cannot be trusted as received, whatever ended it (`DAMAGE`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DEFAULT_STALL_THRESHOLD = 5.0
 BURST_MIN_EVENTS = 20
 BURST_WINDOW = 0.010
 BURST_MIN_SILENCE = 1.0
-DAMAGE = frozenset({"invalid_event_json", "undecodable_body"})
+DAMAGE = frozenset({"invalid_event_json", "undecodable_body", "out_of_order"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
 CUT_ERROR = (
     "httpx2.RemoteProtocolError: peer closed connection without sending complete message body "
@@ -146,6 +147,7 @@ class StreamState:
         self.capture: dict[str, Any] | None = None
         """What is known of how a raw capture was made (`curl_exit`, `raises`); None for a live tap's bytes."""
         self.body_kind: str | None = None
+        self.message_start_at: int | None = None
         self.body = BodyDecoder()
         self._decoder = SSEDecoder()
         self._json_body = bytearray()
@@ -295,7 +297,7 @@ class StreamState:
         self.events.append(event)
         self._timing(event)
         self._sdk_reads(event)
-        if self.message_stop_at is not None and event.type != EventType.PING:
+        if self.message_stop_at is not None and event.type not in (EventType.PING, EventType.MESSAGE_START):
             self._anomaly_once(
                 "after_message_stop",
                 "",
@@ -305,12 +307,16 @@ class StreamState:
         if event.parse_error:
             self._anomaly("invalid_event_json", _unreadable(event), event.seq)
             return
+        self._order(event)
         if not event.known:
             kind = event.delta_type or event.block_type or event.type
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
             self._anomaly_once("unknown_event", kind, f"unknown type {kind!r} kept but not interpreted", event.seq)
         match event.type:
             case EventType.MESSAGE_START:
+                if self.message_start_at is not None:
+                    return
+                self.message_start_at = event.seq
                 message = event.data.get("message")
                 self.message = message if isinstance(message, dict) else {}
                 self._usage(self.message.get("usage"))
@@ -333,6 +339,26 @@ class StreamState:
                 error = event.error
                 self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
                 self.error_at = event.seq
+
+    def _order(self, event: Event) -> None:
+        """The message lifecycle: one message_start, before everything but pings and errors."""
+        kind, seq = event.type, event.seq
+        if kind == EventType.MESSAGE_START and self.message_start_at is not None:
+            after = f", after message_stop #{self.message_stop_at}" if self.message_stop_at is not None else ""
+            self._anomaly(
+                "out_of_order",
+                f"a second message_start (#{seq}; the first was #{self.message_start_at}{after}): a second answer "
+                "in the same body, whose blocks mix with the first one's",
+                seq,
+            )
+        elif self.message_start_at is None and kind in _IN_A_MESSAGE:
+            self._anomaly_once(
+                "out_of_order",
+                "before message_start",
+                f"{kind} #{seq} came before any message_start: not part of a message (the SDK's messages.stream() "
+                f'raises RuntimeError: Unexpected event order, got {kind} before "message_start")',
+                seq,
+            )
 
     def _sdk_reads(self, event: Event) -> None:
         """Where the Python SDK's event loop would raise, if it does before the end of the body: at the
@@ -539,6 +565,13 @@ class StreamState:
         }
 
 
+_IN_A_MESSAGE = frozenset({
+    EventType.CONTENT_BLOCK_START,
+    EventType.CONTENT_BLOCK_DELTA,
+    EventType.CONTENT_BLOCK_STOP,
+    EventType.MESSAGE_DELTA,
+    EventType.MESSAGE_STOP,
+})
 _INDEX = re.compile(r'"index"\s*:\s*(\d+)')
 
 
@@ -775,8 +808,8 @@ def _sdk_on_early_end(state: StreamState) -> str:
 
 
 def _explain_damage(state: StreamState) -> list[str]:
-    """What of the answer was lost to events that could not be read or a body that could not be decoded,
-    and where the SDK would have raised on it."""
+    """What of the answer was lost to events that could not be read, a body that could not be decoded,
+    or events out of order; and where the SDK would have raised on it."""
     notes: list[str] = []
     unreadable = [a for a in state.damage if a.code == "invalid_event_json"]
     if unreadable:
@@ -787,6 +820,9 @@ def _explain_damage(state: StreamState) -> list[str]:
     if broken:
         lost = f"; {size_text(state.body.lost)} of the body never became events" if state.body.lost else ""
         notes.append(f"{broken[0].message[0].upper()}{broken[0].message[1:]}{lost}.")
+    order = [a for a in state.damage if a.code == "out_of_order"]
+    if order:
+        notes.append(f"Out of order: {order[0].message}.")
     seq, raised = state.sdk_raises_at or (None, "")
     if any(a.at_event == seq for a in unreadable):
         notes.append(

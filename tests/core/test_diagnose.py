@@ -334,3 +334,35 @@ def test_any_unreadable_event_spoils_the_stream(where):
     chunks.insert(where, b"event: content_block_delta\ndata: {not json\n\n")
     _, verdict = run(chunks)
     assert not verdict.complete and "invalid_event_json" in codes(verdict)
+
+
+def test_a_second_message_start_is_out_of_order():
+    first = s.complete_text("First answer.")
+    chunks = [*first[:-1], s.message_start(), *s.text_block(0, "Second."), first[-1]]
+    _, verdict = run(chunks)
+    assert not verdict.complete
+    [order] = [a for a in verdict.anomalies if a["code"] == "out_of_order"]
+    assert order["at_event"] == len(first) and "a second message_start" in order["message"]
+    assert "Out of order" in verdict.explanation
+
+
+def test_a_second_message_after_message_stop_is_out_of_order():
+    chunks = s.complete_text("First.") + s.complete_text("Second.")
+    _, verdict = run(chunks)
+    assert not verdict.complete and "out_of_order" in codes(verdict)
+    assert "after message_stop" in next(a["message"] for a in verdict.anomalies if a["code"] == "out_of_order")
+
+
+@pytest.mark.parametrize("first", ["message_stop", "content_block_start", "message_delta"])
+def test_a_message_event_before_any_message_start_is_out_of_order(first):
+    chunks = [c for c in s.complete_text("Hi.") if c != s.message_start()]
+    chunks = chunks[[c.split(b"\n")[0] for c in chunks].index(f"event: {first}".encode()):]
+    _, verdict = run(chunks)
+    assert not verdict.complete
+    [order] = [a for a in verdict.anomalies if a["code"] == "out_of_order"]
+    assert order["at_event"] == 1 and f"{first} #1 came before any message_start" in order["message"]
+
+
+def test_pings_and_errors_may_come_before_message_start():
+    _, verdict = run([s.ping(), *s.complete_text("Fine.")])
+    assert verdict.complete and verdict.anomalies == []
