@@ -88,7 +88,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     log = replay_attempts(session, args.stall_threshold)
     last = log.attempts[-1]
     if not is_stream(session, last.state):
-        raise UsageError(f"{args.path} holds neither an SSE event nor an HTTP error response")
+        raise UsageError(f"{args.path} holds no SSE event, HTTP error response or Messages API answer")
     if args.json:
         print(json.dumps(log.verdict(), ensure_ascii=True))
     elif log.recovered:

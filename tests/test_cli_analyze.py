@@ -158,9 +158,9 @@ def test_hostile_event_types_and_error_messages_stay_on_their_timeline_row(tmp_p
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("garbage.bin", b"\x00\x01 not a stream at all", "holds neither an SSE event nor an HTTP error response"),
-        ("empty.sse", b"", "holds neither"),
-        ("message.json", b'{"type":"message","content":[]}', "holds neither"),
+        ("garbage.bin", b"\x00\x01 not a stream at all", "holds no SSE event, HTTP error response or Messages"),
+        ("empty.sse", b"", "holds no SSE event"),
+        ("other.json", b'{"type":"completion","content":[]}', "holds no SSE event"),
         ("fake.jsonl", b'{"streamwatch": "session", "version": 7}\n', "newer streamwatch"),
     ],
 )
@@ -293,3 +293,14 @@ def test_curl_exit_is_for_captures_only(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit:
         analyze(capsys, write(tmp_path, "ok.sse", BODY), "--curl-exit", "300")
     assert exit.value.code == 2 and "must be between 0 and 255" in capsys.readouterr().err
+
+
+def test_a_non_streaming_answer_is_said_to_be_one(tmp_path, capsys):
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+               "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn",
+               "usage": {"input_tokens": 9, "output_tokens": 8}}
+    code, verdict = verdict_of(capsys, write(tmp_path, "message.json", json.dumps(message).encode()))
+    assert code == 1 and verdict["text"] == ANSWER and verdict["stop_reason"] == "end_turn"
+    assert [a["code"] for a in verdict["anomalies"]] == ["not_a_stream"]
+    assert verdict["explanation"].startswith("Not a stream: the body is a complete non-streaming Message")
+    assert verdict["sdk"]["silent"] and verdict["sdk"]["events"] == 0

@@ -98,7 +98,14 @@ class Block:
 
 
 def new_block(event: Event) -> Block:
-    block = Block(index=event.index or 0, type=event.block_type or "?", start=event.block, started_at=event.seq)
+    return block_from_content(event.index or 0, event.block, event.seq)
+
+
+def block_from_content(index: int, content: dict[str, Any], started_at: int = 0) -> Block:
+    """A block as its content_block_start gives it (text or thinking it starts with included); a whole
+    block of a non-streaming Message is one that starts with all of it (`started_at` 0: no event)."""
+    kind = content.get("type")
+    block = Block(index=index, type=kind if isinstance(kind, str) else "?", start=content, started_at=started_at)
     if block.type in (BlockType.TEXT, BlockType.THINKING):
         initial = block.start.get(block.type)
         if isinstance(initial, str) and initial:

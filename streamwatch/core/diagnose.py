@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from streamwatch.core.accumulate import Block, new_block
+from streamwatch.core.accumulate import Block, block_from_content, new_block
 from streamwatch.core.body import BodyDecoder
 from streamwatch.core.events import (
     TOOL_BLOCK_TYPES,
@@ -147,6 +147,8 @@ class StreamState:
         self.capture: dict[str, Any] | None = None
         """What is known of how a raw capture was made (`curl_exit`, `raises`); None for a live tap's bytes."""
         self.body_kind: str | None = None
+        self.json_message: dict[str, Any] | None = None
+        """A complete non-streaming Message that came as the body instead of a stream."""
         self.message_start_at: int | None = None
         self.body = BodyDecoder()
         self._decoder = SSEDecoder()
@@ -195,7 +197,7 @@ class StreamState:
             if not head:
                 return []
             is_error_status = self.status is not None and self.status >= 400
-            self.body_kind = "json" if is_error_status or (self.status is None and head[:1] == b"{") else "sse"
+            self.body_kind = "json" if is_error_status or head[:1] == b"{" else "sse"
         if self.body_kind == "json":
             self._json_body += data
             return []
@@ -484,6 +486,30 @@ class StreamState:
         elif self.is_http_error:
             text = self._json_body.decode("utf-8", "replace").strip()
             self.error = {"type": f"http_{self.status}", "message": text[:500]}
+        elif isinstance(body, dict) and body.get("type") == "message":
+            self._take_message(body)
+        else:
+            size = size_text(len(self._json_body))
+            self._anomaly("not_a_stream", f"the body is {size} of JSON, not an event stream", None)
+
+    def _take_message(self, message: dict[str, Any]) -> None:
+        """A whole non-streaming Message as the body: its content, stop reason and usage, as a stream's would be."""
+        self.json_message = self.message = message
+        content = message.get("content")
+        for index, item in enumerate(content if isinstance(content, list) else []):
+            if isinstance(item, dict):
+                block = self.blocks[index] = block_from_content(index, item)
+                block.stop(0)
+        stop_reason = message.get("stop_reason")
+        self.stop_reason = stop_reason if isinstance(stop_reason, str) else None
+        self._usage(message.get("usage"))
+        self.usage_final = True
+        self._anomaly(
+            "not_a_stream",
+            f"the body is a complete non-streaming Message (JSON, stop_reason {self.stop_reason}, "
+            f"{len(self.text)} characters of text), not an event stream",
+            None,
+        )
 
     def _finish(self) -> None:
         if self.body_kind == "json":
@@ -619,7 +645,7 @@ def predicted_sdk(state: StreamState) -> dict[str, Any] | None:
     points_to = None
     if state.ended in (End.TRANSPORT_ERROR, End.TIMEOUT):
         points_to = "cut"
-    elif state.ended == End.EOF and curl_exit is not None:
+    elif state.ended == End.EOF and (curl_exit is not None or state.json_message is not None):
         points_to = "clean"
     known = points_to is not None or in_stream is not None or message_stop
     if points_to == "cut":
@@ -720,6 +746,8 @@ def explain(state: StreamState) -> str:
             "The Python SDK raises anthropic.APIStatusError with status_code 200 and does not retry a "
             "mid-stream error. Resume to keep the partial output, or retry with backoff."
         )
+    elif termination == Termination.EOF and state.body_kind == "json":
+        parts.append(_explain_json_body(state, produced))
     elif termination == Termination.EOF:
         if not state.events and state.status is not None:
             parts.append(
@@ -804,6 +832,24 @@ def _sdk_on_early_end(state: StreamState) -> str:
         "A capture cannot tell a clean close from a cut connection: if the connection closed cleanly, the "
         f"official Python SDK raises NO error ({_SILENT}); if it was cut, the SDK raises {CUT_ERROR}. Give "
         "analyze curl's exit status to tell which (--curl-exit N: 0 a clean close, 18 or 56 a cut)."
+    )
+
+
+def _explain_json_body(state: StreamState, produced: str) -> str:
+    message = state.json_message
+    if message is None:
+        return (
+            f"Not a stream: the body is JSON that is neither an error nor a Message ({produced}). A client that "
+            "asked for a stream gets no event from it, and no error."
+        )
+    blocks = ", ".join(block.type for block in state.blocks.values()) or "no content"
+    usage = f"usage {state.input_tokens} input / {state.output_tokens} output tokens"
+    return (
+        f"Not a stream: the body is a complete non-streaming Message ({message.get('id', 'no id')}, "
+        f"stop_reason {state.stop_reason}, {blocks}, {len(state.text)} characters of text, {usage}). The request "
+        "was sent without `stream: true`, or something on the way turned the stream into one response. A client "
+        "that asked for a stream gets no event from it: the Python SDK's iteration ends at once without an "
+        "error, and messages.stream()'s get_final_message() raises AssertionError."
     )
 
 

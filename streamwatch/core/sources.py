@@ -1,7 +1,8 @@
 """Where recorded bytes come from: a saved session, or a raw capture made with curl.
 
 A raw capture is an SSE body (`curl -N ... > out.sse`), optionally preceded by the HTTP response
-head as `curl -i` writes it, or a JSON error body. It has no timing, so its chunks carry no time.
+head as `curl -i` writes it, or a JSON body (an error, or a whole non-streaming answer). It has no
+timing, so its chunks carry no time.
 
 Its body is what curl wrote: still compressed (`curl -i` without `--compressed`) or not, still
 chunk-framed (`curl --raw`) or not; `StreamState` tells which (core/body.py).
@@ -103,10 +104,11 @@ def analyze(recording: Recording, stall_threshold: float) -> StreamState:
 
 
 def is_stream(session: Session, state: StreamState) -> bool:
-    """A session is always an exchange; a capture must hold an SSE event, an HTTP head or an error."""
+    """A session is always an exchange; a capture must hold an SSE event, an HTTP head, an error or a Message."""
     if session.path is not None:
         return True
     recording = session.latest
     incomplete = state.incomplete
     looks_like_sse = incomplete is not None and (incomplete.event is not None or incomplete.data != "")
-    return bool(state.events or looks_like_sse or recording.status is not None or state.is_http_error)
+    answered = state.is_http_error or state.json_message is not None
+    return bool(state.events or looks_like_sse or recording.status is not None or answered)

@@ -366,3 +366,25 @@ def test_a_message_event_before_any_message_start_is_out_of_order(first):
 def test_pings_and_errors_may_come_before_message_start():
     _, verdict = run([s.ping(), *s.complete_text("Fine.")])
     assert verdict.complete and verdict.anomalies == []
+
+
+MESSAGE = {
+    "id": "msg_01ABC", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+    "content": [{"type": "text", "text": "A whole answer."},
+                {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}}],
+    "stop_reason": "tool_use", "stop_sequence": None, "usage": {"input_tokens": 30, "output_tokens": 12},
+}
+
+
+@pytest.mark.parametrize("status", [200, None])
+def test_a_non_streaming_message_is_said_to_be_one(status):
+    body = json.dumps(MESSAGE).encode()
+    state, verdict = run([body[:40], body[40:]], status=status, headers={"content-type": "application/json"})
+    assert not verdict.complete and verdict.termination == "eof" and verdict.event_count == 0
+    assert verdict.text == "A whole answer." and verdict.stop_reason == "tool_use"
+    assert verdict.usage == {"input_tokens": 30, "output_tokens": 12}
+    assert [(b["type"], b["complete"]) for b in verdict.blocks] == [("text", True), ("tool_use", True)]
+    assert state.blocks[1].input == {"q": "x"}
+    assert codes(verdict) == ["not_a_stream"]
+    assert verdict.explanation.startswith("Not a stream: the body is a complete non-streaming Message (msg_01ABC")
+    assert "truncated" not in verdict.explanation and "ended without" not in verdict.explanation
