@@ -37,9 +37,14 @@ from streamwatch.core.eventlog import EventLog
 from streamwatch.core.sse import IncompleteEvent, SSEDecoder
 
 DEFAULT_STALL_THRESHOLD = 5.0
-BURST_MIN_EVENTS = 20
 BURST_WINDOW = 0.010
+"""Events that arrive this close together came in one read: faster than any model writes them."""
 BURST_MIN_SILENCE = 1.0
+BURST_SHARE = 0.5
+"""A first read, after a silence, holding more than this share of the stream's events is an answer held
+back and released at once, however short the answer: the first byte came with most of the rest."""
+BURST_MIN_EVENTS = 20
+"""So many events within BURST_WINDOW after a silence were held back, wherever they are in the stream."""
 DAMAGE = frozenset({"invalid_event_json", "undecodable_body", "out_of_order"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
 CUT_ERROR = (
@@ -110,8 +115,11 @@ class Verdict:
 
 @dataclass(slots=True)
 class _Burst:
+    """Events that arrived within BURST_WINDOW of the first, which came after `gap_before` seconds of silence."""
+
     start_t: float
     gap_before: float
+    first: int
     count: int = 1
     reported: bool = False
 
@@ -157,6 +165,7 @@ class StreamState:
         self._anchor_seq = 0
         self._pings_since = 0
         self._burst: _Burst | None = None
+        self._first_read: _Burst | None = None
         self._warned: set[tuple[str, str]] = set()
         self._damaged = False
         self.sdk_events = 0
@@ -433,7 +442,9 @@ class StreamState:
         burst = self._burst
         if burst is None or t - burst.start_t > BURST_WINDOW:
             previous = self.events.time(len(self.events) - 2) if len(self.events) > 1 else 0.0
-            self._burst = burst = _Burst(start_t=t, gap_before=t - (previous or 0.0))
+            self._burst = burst = _Burst(start_t=t, gap_before=t - (previous or 0.0), first=event.seq)
+            if event.seq == 1:
+                self._first_read = burst
         else:
             burst.count += 1
         if burst.count >= BURST_MIN_EVENTS and burst.gap_before >= BURST_MIN_SILENCE and not burst.reported:
@@ -441,8 +452,8 @@ class StreamState:
             self._anomaly(
                 "burst",
                 f"{burst.count}+ events arrived within {BURST_WINDOW * 1000:.0f} ms after {burst.gap_before:.1f} s "
-                "of silence: the mark of a buffering proxy",
-                event.seq,
+                "of silence: faster than any model writes, the mark of a buffering proxy",
+                burst.first,
             )
         if not event.is_content:
             self._pings_since += 1
@@ -514,6 +525,7 @@ class StreamState:
     def _finish(self) -> None:
         if self.body_kind == "json":
             return
+        self._held_back()
         if self.end_t is not None and self.termination != Termination.MESSAGE_STOP:
             self._close_silence(self.end_t, None)
         if self.status is not None and self.status < 400 and self.bytes_received == 0:
@@ -534,6 +546,23 @@ class StreamState:
                     f"{_block_label(block)} started at event #{block.started_at} and never stopped",
                     block.started_at,
                 )
+
+    def _held_back(self) -> None:
+        """The first read came after a silence and holds more than BURST_SHARE of the stream: the first
+        byte came with most of the rest, released at once by something that held it back."""
+        burst, total = self._first_read, len(self.events)
+        if burst is None or burst.reported or burst.gap_before < BURST_MIN_SILENCE:
+            return
+        if burst.count < 2 or burst.count <= BURST_SHARE * total:
+            return
+        burst.reported = True
+        share = "all" if burst.count == total else f"{burst.count} ({burst.count * 100 // total}%)"
+        self._anomaly(
+            "burst",
+            f"{share} of the stream's {total} events came in its first read, after {burst.gap_before:.1f} s of "
+            "silence: the mark of a buffering proxy",
+            burst.first,
+        )
 
     # ----- the verdict ------------------------------------------------------------------------
 

@@ -268,6 +268,47 @@ def test_burst_after_silence_is_a_buffering_proxy():
     assert "burst" not in codes(verdict)
 
 
+SHORT = [s.message_start(), *s.text_block(0, "Hi."), s.message_delta("end_turn", 2), s.message_stop()]
+
+
+def test_a_short_answer_in_one_read_after_a_silence_is_held_back():
+    """Five events at once after 3 s: a buffering proxy, however short the answer."""
+    assert len(SHORT) == 6
+    _, verdict = run([b"".join(SHORT)], times=[3.0])
+    [burst] = [a for a in verdict.anomalies if a["code"] == "burst"]
+    assert burst["at_event"] == 1 and "all of the stream's 6 events came in its first read, after 3.0 s" in (
+        burst["message"])
+    assert "buffering" in verdict.explanation
+
+
+def test_most_of_an_answer_in_its_first_read_after_a_silence_is_held_back():
+    _, verdict = run([b"".join(SHORT[:4]), *SHORT[4:]], times=[2.0, 2.3, 2.6])
+    [burst] = [a for a in verdict.anomalies if a["code"] == "burst"]
+    assert "4 (66%) of the stream's 6 events came in its first read" in burst["message"]
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        [1.5 * (i + 1) for i in range(6)],
+        [0.2 + 0.004 * i for i in range(6)],
+        [1.2, 1.2, 1.2, 1.9, 2.3, 2.3],
+        [0.4, 2.5, 2.5, 2.5, 2.5, 2.5],
+    ],
+    ids=["steady slow", "fast", "half in the first read", "message_start, then the answer in one step"],
+)
+def test_streams_that_arrive_as_written_are_not_bursts(times):
+    _, verdict = run(SHORT, times=times)
+    assert "burst" not in codes(verdict)
+
+
+def test_a_long_fast_stream_after_a_slow_first_byte_is_not_a_burst():
+    chunks = s.complete_text("y" * 1000)
+    times = [1.6 + 0.002 * i for i in range(len(chunks))]
+    _, verdict = run(chunks, times=times)
+    assert "burst" not in codes(verdict)
+
+
 def test_timing():
     chunks = s.complete_text("0123456789" * 3)
     times = [0.4 + 0.1 * i for i in range(len(chunks))]
