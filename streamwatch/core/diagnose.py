@@ -45,7 +45,7 @@ BURST_SHARE = 0.5
 back and released at once, however short the answer: the first byte came with most of the rest."""
 BURST_MIN_EVENTS = 20
 """So many events within BURST_WINDOW after a silence were held back, wherever they are in the stream."""
-DAMAGE = frozenset({"invalid_event_json", "undecodable_body", "out_of_order"})
+DAMAGE = frozenset({"invalid_event_json", "undecodable_body", "out_of_order", "skipped_event"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
 CUT_ERROR = (
     "httpx2.RemoteProtocolError: peer closed connection without sending complete message body "
@@ -318,6 +318,7 @@ class StreamState:
         if event.parse_error:
             self._anomaly("invalid_event_json", _unreadable(event), event.seq)
             return
+        self._named(event)
         self._order(event)
         if not event.known:
             kind = event.delta_type or event.block_type or event.type
@@ -371,12 +372,40 @@ class StreamState:
                 seq,
             )
 
+    def _named(self, event: Event) -> None:
+        """The SDKs go by the `event:` name, not only by the data: the Python SDK skips an event with no
+        name or named `ping` and dispatches the rest by the data's type; the TypeScript SDK dispatches
+        by the name and drops names it does not know. So content under no name or under `ping` never
+        reaches the app (the answer is not as sent), and a name that disagrees with the data reaches
+        one SDK and not the other."""
+        name, kind = event.sse.event, event.type
+        if kind == EventType.PING or name == kind:
+            return
+        if name is None or name == EventType.PING:
+            how = "has no `event:` line" if name is None else "is named `ping`"
+            self._anomaly(
+                "skipped_event",
+                f"event #{event.seq} ({kind}) {how}: the Python and TypeScript SDKs skip it, so your app "
+                "never got it",
+                event.seq,
+            )
+        else:
+            self._anomaly_once(
+                "event_name_mismatch",
+                f"{name}/{kind}",
+                f"event #{event.seq} is named `{name}` but its data says {kind}: the Python SDK goes by the "
+                "data, the TypeScript SDK by the name (it drops a name it does not know)",
+                event.seq,
+            )
+
     def _sdk_reads(self, event: Event) -> None:
         """Where the Python SDK's event loop would raise, if it does before the end of the body: at the
         first `event: error` (APIStatusError), or at the first event that is not JSON (it skips pings)."""
         if self.sdk_raises_at is not None:
             return
         name = event.sse.event
+        if name is None:
+            return  # the SDK skips an event without an `event:` line (see `_named`)
         if name == EventType.ERROR:
             error = event.error if not event.parse_error else {}
             raised = f"anthropic.APIStatusError: {error.get('type', 'error')} (status_code 200)"
@@ -633,7 +662,7 @@ _INDEX = re.compile(r'"index"\s*:\s*(\d+)')
 def _unreadable(event: Event) -> str:
     """An event that could not be parsed: what it claimed to be, and what went missing with it."""
     data = event.sse.data
-    name = event.sse.event
+    name = event.sse.event or "unnamed event"
     found = _INDEX.search(data) if name.startswith("content_block") else None
     block = f", block {found.group(1)}" if found else ""
     size = size_text(utf8_size(data))
@@ -898,6 +927,13 @@ def _explain_damage(state: StreamState) -> list[str]:
     order = [a for a in state.damage if a.code == "out_of_order"]
     if order:
         notes.append(f"Out of order: {order[0].message}.")
+    skipped = [a for a in state.damage if a.code == "skipped_event"]
+    if skipped:
+        more = f" ({len(skipped) - 1} more like it)" if len(skipped) > 1 else ""
+        notes.append(
+            f"{skipped[0].message[0].upper()}{skipped[0].message[1:]}{more}: a gateway that rewrites the stream "
+            "may have dropped the `event:` lines."
+        )
     seq, raised = state.sdk_raises_at or (None, "")
     if any(a.at_event == seq for a in unreadable):
         notes.append(

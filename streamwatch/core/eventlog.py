@@ -128,7 +128,7 @@ class EventLog(Sequence[Event]):
         index = self._index[position]
         retry = self._retry[position]
         sse = SSEEvent(
-            event=name(self._event_name[position]) or "",
+            event=name(self._event_name[position]),
             data=self._data[data_start : self._data_end[position]].decode(),
             id=name(self._id[position]),
             retry=None if retry == _NO_INT else retry,

@@ -130,9 +130,9 @@ def parse_event(sse: SSEEvent, seq: int) -> Event:
     except RecursionError:
         data, error = None, "data is JSON nested too deeply to read"
     if not isinstance(data, dict):
-        return Event(seq=seq, type=sse.event, t=sse.t, sse=sse, parse_error=error)
+        return Event(seq=seq, type=sse.event or "message", t=sse.t, sse=sse, parse_error=error)
     kind = data.get("type")
-    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event, t=sse.t, sse=sse, parsed=data)
+    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event or "message", t=sse.t, sse=sse, parsed=data)
     index = data.get("index")
     if isinstance(index, int) and not isinstance(index, bool):
         event.index = index

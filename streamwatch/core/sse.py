@@ -20,9 +20,11 @@ _RETRY_DIGITS = 18
 
 
 class SSEEvent(NamedTuple):
-    """One dispatched event: its fields, its wire bytes and when its last byte arrived."""
+    """One dispatched event: its fields, its wire bytes and when its last byte arrived. `event` is
+    the `event:` field as the wire gave it, None when the event had none (WHATWG would call it
+    `message`; the Anthropic SDKs skip it, so the difference matters)."""
 
-    event: str
+    event: str | None
     data: str
     id: str | None
     retry: int | None
@@ -116,7 +118,7 @@ class SSEDecoder:
         if not data:
             return None
         return SSEEvent(
-            event=event or "message",
+            event=event,
             data="\n".join(data),
             id=self._last_id,
             retry=self._retry,

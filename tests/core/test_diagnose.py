@@ -429,3 +429,51 @@ def test_a_non_streaming_message_is_said_to_be_one(status):
     assert codes(verdict) == ["not_a_stream"]
     assert verdict.explanation.startswith("Not a stream: the body is a complete non-streaming Message (msg_01ABC")
     assert "truncated" not in verdict.explanation and "ended without" not in verdict.explanation
+
+
+def _without_name(chunk: bytes) -> bytes:
+    return chunk.split(b"\n", 1)[1]
+
+
+def test_content_without_an_event_line_never_reaches_the_app_so_the_stream_is_not_complete():
+    chunks = s.complete_text("Hello there, general.")
+    chunks[3] = _without_name(chunks[3])  # the first text delta, as a gateway that drops `event:` lines sends it
+    _, verdict = run(chunks)
+    assert verdict.complete is False
+    assert codes(verdict) == ["skipped_event"]
+    assert verdict.anomalies[0]["at_event"] == 4
+    assert "no `event:` line" in verdict.explanation and "your app never got it" in verdict.explanation
+
+
+def test_content_named_ping_is_skipped_too():
+    chunks = s.complete_text()
+    chunks[3] = s.event(json.loads(chunks[3].split(b"data: ", 1)[1]), name="ping")
+    _, verdict = run(chunks)
+    assert verdict.complete is False
+    assert "is named `ping`" in verdict.anomalies[0]["message"]
+
+
+def test_a_name_that_disagrees_with_the_data_is_flagged_once_but_the_python_sdk_still_reads_it():
+    chunks = s.complete_text()
+    chunks[3:5] = [s.event(json.loads(c.split(b"data: ", 1)[1]), name="delta") for c in chunks[3:5]]
+    _, verdict = run(chunks)
+    assert verdict.complete is True
+    assert codes(verdict) == ["event_name_mismatch"]
+    assert "named `delta` but its data says content_block_delta" in verdict.anomalies[0]["message"]
+
+
+def test_unnamed_events_are_what_the_python_sdk_skips(tmp_path):
+    """The rule above is the SDK's: it yields nothing for an event without an `event:` line."""
+    import anthropic
+    import httpx2
+
+    chunks = s.complete_text("Hello there, general.")
+    body = b"".join(_without_name(c) if b"content_block_delta" in c else c for c in chunks)
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    client = anthropic.Anthropic(api_key="k", http_client=httpx2.Client(transport=transport), max_retries=0)
+    seen = [e.type for e in client.messages.create(model="m", max_tokens=1, messages=[], stream=True)]
+    assert "content_block_delta" not in seen and "message_stop" in seen
+    _, verdict = run([body])
+    assert verdict.complete is False and verdict.text == "Hello there, general."  # what the server sent

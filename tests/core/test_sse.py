@@ -17,7 +17,7 @@ def fields(events):
 WIRE = b"event: a\ndata: one\ndata: two\n\n: a comment\nid: 7\nretry: 3000\ndata:three\n\nevent: b\ndata: {\"x\": \"\xc3\xa9\xf0\x9f\x98\x80\"}\n\n"
 EXPECTED = [
     ("a", "one\ntwo", None, None),
-    ("message", "three", "7", 3000),
+    (None, "three", "7", 3000),
     ("b", '{"x": "é😀"}', "7", 3000),
 ]
 
@@ -52,7 +52,7 @@ def test_byte_by_byte_keeps_utf8_characters_whole():
 
 def test_crlf_split_across_chunks_is_one_line_end():
     events, _ = decode([b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"])
-    assert fields(events) == [("message", "a\nb", None, None)]
+    assert fields(events) == [(None, "a\nb", None, None)]
 
 
 def test_event_time_is_when_its_last_byte_arrived():
@@ -80,17 +80,17 @@ def test_last_data_line_complete_but_blank_line_missing_is_incomplete():
 
 def test_bom_is_skipped_even_split():
     events, _ = decode([b"\xef\xbb", b"\xbfdata: x\n\n"])
-    assert fields(events) == [("message", "x", None, None)]
+    assert fields(events) == [(None, "x", None, None)]
 
 
 def test_data_only_with_no_space_and_unknown_fields():
     events, _ = decode([b"data\nfoo: bar\ndata:x\nretry: soon\n\n"])
-    assert fields(events) == [("message", "\nx", None, None)]
+    assert fields(events) == [(None, "\nx", None, None)]
 
 
 def test_an_absurd_retry_is_ignored_and_decoding_goes_on():
     events, _ = decode([b"retry: 1500\ndata: a\n\nretry: " + b"9" * 5000 + b"\ndata: b\n\n"])
-    assert fields(events) == [("message", "a", None, 1500), ("message", "b", None, 1500)]
+    assert fields(events) == [(None, "a", None, 1500), (None, "b", None, 1500)]
 
 
 def test_blank_lines_without_data_dispatch_nothing():
