@@ -116,16 +116,16 @@ def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: st
 def _recovery(
     args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
 ) -> Callable[[Any], Any]:
-    """How to build this run's Recovery, given the observer that watches it."""
+    """How to build this run's Recovery, given the hook that watches it."""
     from streamwatch.core.recovery import Recovery
 
-    def make(observer: Any) -> Recovery:
+    def make(hook: Any) -> Recovery:
         return Recovery(
             body,
             on_failure=args.on_failure,
             strategy=args.resume_strategy or "auto",
             max_attempts=args.max_attempts,
-            observer=observer,
+            hooks=[hook],
             base_url=base_url,
             headers=_scenario_headers(args, scenario, source),
             timeout=args.timeout,

@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from streamwatch.cli import main
-from streamwatch.core.live import LiveObserver, LiveRun, request_body
+from streamwatch.core.live import LiveRun, request_body
+from streamwatch.core.recorder import Hook
 from streamwatch.core.recording import load_session
 from streamwatch.mock import MockServer
 from tests import streams as s
@@ -126,7 +127,7 @@ def test_custom_headers_are_recorded_by_name_with_their_values_redacted(capsys, 
         assert secret.encode() not in saved(home)
 
 
-class Reads(LiveObserver):
+class Reads(Hook):
     """Counts the body reads the run has taken in, for a server that sends the next chunk only then."""
 
     def __init__(self):
@@ -159,7 +160,7 @@ def test_a_secret_echoed_across_reads_never_reaches_the_file_in_pieces(capsys, h
     with StubServer(canned) as stub:
         for chunks in cuts:
             reads.count = 0
-            result = LiveRun(request_body(prompt="echo"), base_url=stub.base_url, api_key=key, observer=reads).run()
+            result = LiveRun(request_body(prompt="echo"), base_url=stub.base_url, api_key=key, hooks=[reads]).run()
             assert reads.count == len(chunks), "each chunk arrived in a read of its own"
             recorded = b"".join(data for _, data in load_session(result.session_path).latest.chunks)
             clean = body.replace(key.encode(), b"[redacted]").replace(SHAPED.encode(), b"[redacted]")

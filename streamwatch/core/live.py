@@ -1,27 +1,30 @@
-"""One Messages request through the official Python SDK, watched byte by byte as it streams.
+"""One Messages request through the official Python SDK, watched byte by byte as it streams: the SDK tap.
 
 `LiveRun` sends the request with `anthropic.Anthropic` (so the key, base URL, headers and errors
 are the user's own) with `max_retries=0`, so every attempt is visible, and consumes the raw events of
 `messages.create(stream=True)` to the end as an application would (never the SDK's quadratic
-`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport sees every body chunk
-the moment it arrives: it is appended to the session file, fed to a `StreamState`, and the observer
-is told about the new events. When the SDK is done, the end record says how the body ended and
-what the SDK raised, verbatim with its cause chain, or that it raised nothing.
+`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport sees the request, the
+response head and every body chunk the moment it arrives, and hands each to a `Recorder`
+(core/recorder.py), which redacts it, times it and fans it out: the session file, the in-memory
+`Recording`, the `StreamState`, the hooks. When the SDK is done, the end record says how the body
+ended and what the SDK raised, verbatim with its cause chain, or that it raised nothing. What is
+left here is what only the SDK source knows: building the client, the tap, cancelling by shutting
+the socket, reading what the SDK left unread, and what it raised.
 
-Nothing here prints. `run()` blocks on the calling thread and calls the observer on that thread;
+Nothing here prints. `run()` blocks on the calling thread and calls the hooks on that thread;
 `cancel()` may be called from any thread: it shuts the connection's socket, so a blocked read
 returns at once, and the run ends as `cancelled` (with why, when the caller says: the end record's
 error is then `{"type": "stopped_locally", "message": why}`). A KeyboardInterrupt during `run()`
 counts as a cancel.
 
-No secret reaches the session file, the state or the verdict: everything the tap sees passes
-`core/redact.py` before it reaches any of them (the request as sent, the response head, the body
-through one `ChunkScrubber` per response, so a secret split across reads is caught whole, and what
-the SDK raised). What the SDK itself reads is left as it came.
+No secret reaches the session file, the state or the verdict: the recorder redacts every fact
+where it enters (see core/recorder.py); the SDK's own key and token, and the base URL as written,
+are taught to its `Redactor` when the client is built. What the SDK itself reads is left as it came.
 
-A run made with `follows=<an earlier run>` is another attempt of the same session: its request is
-appended to the earlier run's session file as an `attempt` record (with the `link` facts: why it
-was made), and its times are on that session's clock. Its `now()` is still its own.
+A run made with `follows=<an earlier run>` is another attempt of the same session: it is recorded by
+the earlier run's recorder, so its request is appended to that session file as an `attempt` record
+(with the `link` facts: why it was made), its times are on that session's clock, and the same hooks
+hear of it. Its `now()`, `state` and `recording` are still its own.
 """
 
 from __future__ import annotations
@@ -32,8 +35,7 @@ import os
 import socket
 import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +45,9 @@ import httpx2
 from anthropic._utils._httpx import get_environment_proxies
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
-from streamwatch.core.events import Event
-from streamwatch.core.recording import Recording, SessionWriter, home_dir, sessions_dir
-from streamwatch.core.redact import JSON, Redactor
+from streamwatch.core.recorder import Hook, Hooks, Recorder
+from streamwatch.core.recording import Recording, home_dir, sessions_dir
+from streamwatch.core.redact import JSON
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
@@ -57,19 +59,6 @@ LOOPBACK_KEY = "streamwatch-loopback-no-key"
 
 class LiveError(Exception):
     """A request that cannot be sent as asked (the message is one line, for the user)."""
-
-
-class LiveObserver:
-    """Told about a run's progress, on the thread that runs it. Override what you need."""
-
-    def on_request(self, method: str, url: str) -> None:
-        """The request is being sent (again, for each attempt)."""
-
-    def on_response(self, state: StreamState) -> None:
-        """The response head arrived (`state.status`, `state.headers`)."""
-
-    def on_events(self, state: StreamState, events: list[Event]) -> None:
-        """A body chunk arrived; `events` are the events it completed (maybe none)."""
 
 
 @dataclass
@@ -215,36 +204,42 @@ class LiveRun:
         save: bool = True,
         source: str = "live",
         directory: Path | None = None,
-        observer: LiveObserver | None = None,
+        hooks: Hooks | Iterable[Hook] = (),
         follows: LiveRun | None = None,
         link: Mapping[str, Any] | None = None,
         on_failure: str | None = None,
     ) -> None:
-        """`on_failure`: what the run was told to do if the stream broke, said in the session header."""
+        """`on_failure`: what the run was told to do if the stream broke, said in the session header.
+
+        With `follows`, the run is recorded by the earlier run's recorder (its clock, file and hooks):
+        `stall_threshold`, `save`, `source`, `directory`, `hooks` and `on_failure` are that run's."""
         self.body = dict(body)
         self.stall_threshold = stall_threshold
-        self.state = StreamState(stall_threshold)
-        self.recording: Recording | None = None
-        self.session_path: Path | None = None
         self._base_url = base_url
         self._api_key = api_key
         self._headers = dict(headers or {})
         self._timeout = timeout
         self._save = save
-        self._source = source
         self._directory = directory
-        self._observer = observer or LiveObserver()
         self._follows = follows
         self._link = dict(link or {})
-        self._on_failure = on_failure
-        self._redactor = Redactor()
-        self._scrubber = self._redactor.scrubber()
-        self._chunk_t = 0.0
-        self._writer: SessionWriter | None = None
-        self._session_t0: float | None = None
-        self._attempt_t0 = 0.0
+        if follows is not None:
+            self._recorder = follows._recorder
+        else:
+            header = {"client": f"anthropic-python {anthropic.__version__}"}
+            self._recorder = Recorder(
+                stall_threshold=stall_threshold, hooks=hooks, save=save, source=source, directory=directory,
+                header=header if on_failure is None else {**header, "on_failure": on_failure},
+            )
+        self._redactor = self._recorder.redactor
+        self._before = self._recorder.recording
+        """The recorder's attempt before this run's: until it changes, this run has sent nothing."""
+        self._own: tuple[StreamState, Recording | None, Path | None] | None = None
+        """This run's state, recording and file, once it has finished (the recorder moves on)."""
+        self._waiting = StreamState(stall_threshold) if follows is not None else self._recorder.state
+        self._sent = False
         self._stream: _TapStream | None = None
-        self._ending: tuple[End, float, dict[str, Any] | None] | None = None
+        self._ending: tuple[End, float | None, dict[str, Any] | None] | None = None
         self._network: Any = None
         self._cancelled = threading.Event()
         self._cancel_why: str | None = None
@@ -256,9 +251,34 @@ class LiveRun:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    @property
+    def state(self) -> StreamState:
+        """The stream's state (the last request's, after a redirect): fresh until the request is sent."""
+        if self._own is not None:
+            return self._own[0]
+        return self._recorder.state if self._recorded else self._waiting
+
+    @property
+    def recording(self) -> Recording | None:
+        """The stream as the session file holds it, kept in memory even with `save=False`; None until sent."""
+        if self._own is not None:
+            return self._own[1]
+        return self._recorder.recording if self._recorded else None
+
+    @property
+    def session_path(self) -> Path | None:
+        if self._own is not None:
+            return self._own[2]
+        return self._recorder.session_path if self._recorded else None
+
+    @property
+    def _recorded(self) -> bool:
+        """The recorder holds this run's request (its attempt is the recorder's current one)."""
+        return self._sent and self._recorder.recording is not self._before
+
     def now(self) -> float | None:
         """Seconds since the current attempt was sent (None before it is), on the state's clock."""
-        return None if self._session_t0 is None else time.monotonic() - self._attempt_t0
+        return self._recorder.now() if self._sent else None
 
     def redact(self, value: JSON) -> JSON:
         """A text or a JSON value as it may be shown: this run's secrets and anything key-shaped in
@@ -275,16 +295,8 @@ class LiveRun:
 
     def stop(self, why: str) -> None:
         """Note, after the run, why recovery does not go on from it: in its recording and its file."""
-        if self.recording is None:
-            return
-        why = self._redactor.message(why)
-        self.recording.stop(why)
-        if self.session_path is not None:
-            try:
-                with SessionWriter.reopen(self.session_path) as writer:
-                    writer.stop(why, self._session_t(self._t()))
-            except OSError:
-                pass  # the file was removed since the attempt ended: the screen still says why
+        if self.recording is not None:
+            self._recorder.stop(why)
 
     def preflight(self) -> None:
         """LiveError now if the request could not be sent (no key for a remote target, a bad base URL),
@@ -322,7 +334,7 @@ class LiveRun:
                 raised = exc
             finally:
                 self._settle_stream()
-        if self._session_t0 is None and raised is not None:
+        if not self._sent and raised is not None:
             raise LiveError(
                 self._redactor.message(f"the SDK refused the request before sending it: {describe_exception(raised)}")
             )
@@ -400,45 +412,19 @@ class LiveRun:
     # ----- what the tap reports (on the run's thread) -----------------------------------------
 
     def _begin(self, request: httpx2.Request) -> None:
-        now = time.monotonic()
-        self._redactor.learn(str(request.url), request.headers.multi_items())
-        recorded = self._redactor.request(
-            request.method, str(request.url), request.headers.multi_items(), _request_json(request)
-        )
-        link: dict[str, Any] = {}
-        if self._session_t0 is None:
-            self._attempt_t0 = now  # before the session clock: `now()` reads both from other threads
-            follows = self._follows
-            if follows is not None and follows._session_t0 is not None:
-                self._session_t0 = follows._session_t0
-                link = self._link
-                if self._save and follows.session_path is not None:
-                    self._writer = SessionWriter.reopen(follows.session_path)
-                    self.session_path = self._writer.path
-                    self._writer.attempt(recorded, round(now - self._session_t0, 6), **link)
-            else:
-                self._session_t0 = now
-                if self._save:
-                    self._writer = SessionWriter.create(
-                        self._source,
-                        recorded,
-                        directory=self._directory,
-                        client=f"anthropic-python {anthropic.__version__}",
-                        **({} if self._on_failure is None else {"on_failure": self._on_failure}),
-                    )
-                    self.session_path = self._writer.path
-        else:
+        """A request goes out: this run's (another attempt of the session when it follows a run), or
+        one the SDK makes by itself after it (a redirect), which ends the one before."""
+        link = self._link
+        if self.recording is not None:
             self._settle_stream()
-            self._write_end(None)
-            self.state = StreamState(self.stall_threshold)
-            if self._writer is not None:
-                self._writer.attempt(recorded, round(now - self._session_t0, 6))
-        self.recording = Recording(request=recorded, started_t=round(now - self._session_t0, 6), link=link)
-        self._attempt_t0 = now
+            self._end(None)
+            link = {}
         self._ending = None
-        self._scrubber = self._redactor.scrubber()
+        self._sent = True
         request.extensions = {**request.extensions, "trace": self._trace}
-        self._observer.on_request(request.method, recorded["url"])
+        self._recorder.request(
+            request.method, str(request.url), request.headers.multi_items(), _request_json(request), link=link
+        )
 
     def _trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: keep the newest network stream, so `cancel()` can shut its socket."""
@@ -460,30 +446,14 @@ class LiveRun:
                 pass
 
     def _response(self, response: httpx2.Response) -> None:
-        t = self._t()
-        headers = self._redactor.headers(response.headers.multi_items())
-        self._scrubber = self._redactor.scrubber(headers.get("content-encoding"))
-        self.state.response(response.status_code, headers)
-        for record in self._records():
-            record.response(response.status_code, headers, self._session_t(t))
-        self._observer.on_response(self.state)
+        self._recorder.response(response.status_code, response.headers.multi_items())
 
     def _chunk(self, data: bytes) -> None:
-        t = self._chunk_t = self._t()
-        events = self._deliver(self._scrubber.feed(data), t)
-        self._observer.on_events(self.state, events)
-
-    def _deliver(self, data: bytes, t: float) -> list[Event]:
-        """Scrubbed body bytes (maybe none: the scrubber may hold a chunk back) to the recording, the
-        file and the state; the events they completed."""
-        if not data:
-            return []
-        for record in self._records():
-            record.chunk(data, self._session_t(t))
-        return self.state.chunk(data, t)
+        self._recorder.chunk(data)
 
     def _ended(self, exc: BaseException | None) -> None:
-        t = self._t()
+        """The body ended (or the request failed): how and when, recorded once the SDK is done."""
+        t = self._recorder.t()
         if self.cancelled or isinstance(exc, KeyboardInterrupt):
             self._cancelled.set()
             kind = End.CANCELLED
@@ -495,13 +465,13 @@ class LiveRun:
             kind = End.TRANSPORT_ERROR
         error = self._cancel_error()
         if exc is not None and kind != End.CANCELLED:
-            error = {"type": exception_name(exc), "message": self._redactor.message(str(exc))}
+            error = {"type": exception_name(exc), "message": str(exc)}
         self._ending = (kind, t, error)
 
     def _cancel_error(self) -> dict[str, Any] | None:
         """The end record's error for a cancel that says why (none for one the user asked for)."""
         why = self._cancel_why if self.cancelled else None
-        return None if why is None else {"type": "stopped_locally", "message": self._redactor.message(why)}
+        return None if why is None else {"type": "stopped_locally", "message": why}
 
     def _settle_stream(self) -> None:
         """Read what the SDK left unread (after it raised on an `event: error`), then close the body."""
@@ -512,39 +482,18 @@ class LiveRun:
     # ----- the end ----------------------------------------------------------------------------
 
     def _finish(self, sdk: dict[str, Any]) -> LiveResult:
-        for key in ("raised", "seen"):
-            if sdk[key] is not None:
-                sdk[key] = self._redactor.message(sdk[key])
-        sdk["chain"] = [self._redactor.message(line) for line in sdk["chain"]]
-        self._write_end(sdk)
-        if self._writer is not None:
-            self._writer.close()
+        self._end(sdk)
+        self._own = (self.state, self.recording, self.session_path)
         verdict = self.state.verdict(session=str(self.session_path) if self.session_path else None)
         return LiveResult(self.state, verdict, self.session_path, self.cancelled, self.recording)
 
-    def _write_end(self, sdk: dict[str, Any] | None) -> None:
-        if self._session_t0 is None:
+    def _end(self, sdk: dict[str, Any] | None) -> None:
+        """Close this run's attempt in the recorder: how the body ended (a body the SDK left open ends
+        now, `cancelled` or `eof`), with what the SDK raised (`sdk`), when it is done."""
+        if self.recording is None:
             return
-        self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
-        if self._ending is None:
-            self._ending = (End.CANCELLED if self.cancelled else End.EOF, self._t(), self._cancel_error())
-        kind, t, error = self._ending
-        self.state.end(kind, t, error, sdk=sdk)
-        extra = {} if sdk is None else {"sdk": sdk}
-        for record in self._records():
-            record.end(kind, self._session_t(t), error, **extra)
-
-    def _records(self) -> list[Recording | SessionWriter]:
-        """Where each fact goes: the in-memory recording of this attempt, and the file if saving."""
-        records: list[Recording | SessionWriter] = [] if self.recording is None else [self.recording]
-        return records if self._writer is None else [*records, self._writer]
-
-    def _t(self) -> float:
-        """Now on the attempt's clock, to the microsecond the session file keeps, so a replay matches."""
-        return round(time.monotonic() - self._attempt_t0, 6)
-
-    def _session_t(self, t: float) -> float:
-        return round(self._attempt_t0 - (self._session_t0 or 0.0) + t, 6)
+        kind, t, error = self._ending or (End.CANCELLED if self.cancelled else End.EOF, None, self._cancel_error())
+        self._recorder.end(kind, error, sdk=sdk, t=t)
 
 
 class _TapTransport(httpx2.BaseTransport):

@@ -10,7 +10,7 @@ same session file, after an `attempt` record saying why it was made (`reason`, `
 `on_failure` says what happens after a broken attempt: `none`, nothing (until `retry()` or
 `resume()` is called); `retry` or `resume`, that, by itself, after a failure worth it
 (`retry_delay` decides: not after a 4xx but 408, 409 and 429), once the wait is over: the server's
-`retry-after-ms` or `retry-after`, else exponential backoff with jitter. Observers see the wait count
+`retry-after-ms` or `retry-after`, else exponential backoff with jitter. Hooks see the wait count
 down; `skip_wait()` ends it at once. Automatic attempts stop when the answer is complete or the
 session holds `max_attempts` attempts; `retry()` and `resume()` always send one more. With the
 `auto` strategy, a resume refused as prefill (HTTP 400: Claude 4.6 and later) is sent again at once
@@ -34,8 +34,12 @@ seconds and `repaid`, see `resume.repaid`).
 answer): what a screen offers next. A `Recovery` is an `AttemptLog` (core/attempts.py), the type a
 replayed session's attempts have too, so every view shows both the same way.
 
+Every attempt is recorded by one `Recorder` (core/recorder.py: the first `LiveRun` makes it, each
+later one follows it), and the `hooks` hear of all of it: the session's calls, and a recovery's own
+(`RecoveryObserver`: an attempt planned, a wait, a hold). A hook that raises is dropped.
+
 Threads: `run()`, `retry()`, `resume()` and `proceed()` block on the calling thread, one at a time,
-and call the observer on it. `cancel()` and `skip_wait()` may be called from any thread. Another
+and call the hooks on it. `cancel()` and `skip_wait()` may be called from any thread. Another
 thread may read `attempts`, each attempt's `state`, `wait` and `phase` while it runs, as it reads a
 `LiveRun`'s.
 """
@@ -45,7 +49,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -62,7 +66,8 @@ from streamwatch.core.attempts import (
     resume_about,
     retry_about,
 )
-from streamwatch.core.live import LiveObserver, LiveRun
+from streamwatch.core.live import LiveRun
+from streamwatch.core.recorder import Hook, Hooks
 from streamwatch.core.redact import JSON
 from streamwatch.core.resume import (
     Salvage,
@@ -122,19 +127,17 @@ class Hold:
     tool_calls: list[dict[str, Any]]
 
 
-class RecoveryObserver(LiveObserver):
-    """Told about a recovery's progress, on the thread that runs it. Override what you need.
+class RecoveryObserver(Hook):
+    """A hook that is also told what only a recovery knows. Override what you need.
 
-    The `LiveObserver` calls come for every attempt, after its `on_attempt`."""
+    The `Hook` calls come for every attempt, after its `on_attempt`; `on_session_end` each time
+    recovery stops going on by itself (after `run()`, and again after a later `retry()`...)."""
 
     def on_attempt(self, attempt: Attempt) -> None:
         """An attempt is planned: it is sent after its wait (if any), unless the recovery is cancelled."""
 
     def on_wait(self, wait: Wait) -> None:
         """About every `WAIT_TICK` seconds during a wait, once with `left` 0 at its end."""
-
-    def on_attempt_end(self, attempt: Attempt) -> None:
-        """The attempt finished: `verdict`, `repaid` and `answer` are final."""
 
     def on_hold(self, hold: Hold) -> None:
         """Recovery stopped to ask the user (see `Hold`); `proceed()` goes on."""
@@ -164,7 +167,7 @@ class Recovery(AttemptLog):
         on_failure: str = OnFailure.NONE,
         strategy: str = Strategy.AUTO,
         max_attempts: int | None = None,
-        observer: RecoveryObserver | None = None,
+        hooks: Iterable[Hook] = (),
         rng: random.Random | None = None,
         **live: Any,
     ) -> None:
@@ -184,7 +187,8 @@ class Recovery(AttemptLog):
         self.wait: Wait | None = None
         """The wait under way before the next attempt, as it last counted down."""
         self.hold: Hold | None = None
-        self._observer = observer or RecoveryObserver()
+        self.hooks = Hooks(hooks)
+        """Every attempt's hooks, told of the session as it goes (see core/recorder.py)."""
         self._rng = rng or random.Random()
         self._live = live
         self._prefill_refused = False
@@ -309,9 +313,11 @@ class Recovery(AttemptLog):
             plan, wait = step
 
     def _stop(self, attempt: Attempt) -> Attempt:
-        """Recovery goes no further by itself after `attempt`: why goes into its session, if anything stopped it."""
+        """Recovery goes no further by itself after `attempt`: why goes into its session, if anything
+        stopped it, and the hooks are told."""
         if self.stopped is not None:
             attempt.run.stop(self.stopped)
+        self.hooks.fire("on_session_end", self)
         return attempt
 
     def _send(self, plan: _Plan, wait: float | None) -> Attempt | None:
@@ -327,7 +333,7 @@ class Recovery(AttemptLog):
             }
         run = LiveRun(
             plan.body,
-            observer=self._observer,
+            hooks=self.hooks,
             follows=None if previous is None else previous.run,
             link=link,
             on_failure=None if self.on_failure is OnFailure.NONE else self.on_failure.value,
@@ -347,7 +353,7 @@ class Recovery(AttemptLog):
         )
         self.pending = attempt
         try:
-            self._observer.on_attempt(attempt)
+            self.hooks.fire("on_attempt", attempt)
             if wait:
                 attempt.waited = self._wait(number, wait, self._wait_why(previous))
             if self.cancelled:
@@ -357,7 +363,7 @@ class Recovery(AttemptLog):
             self.pending = None
             self._skip.clear()
         self.finish(attempt, run.run().verdict)
-        self._observer.on_attempt_end(attempt)
+        self.hooks.fire("on_attempt_end", attempt)
         return attempt
 
     def _next(self, attempt: Attempt) -> tuple[_Plan, float | None] | None:
@@ -393,7 +399,7 @@ class Recovery(AttemptLog):
             )
             self.hold = Hold(action, attempt.number, reason, left.tool_calls)
             self.stopped = reason
-            self._observer.on_hold(self.hold)
+            self.hooks.fire("on_hold", self.hold)
             return None
         if not room:
             self.stopped = f"no complete answer after {len(self.attempts)} attempts, the most allowed"
@@ -446,7 +452,7 @@ class Recovery(AttemptLog):
         return "backoff with jitter"
 
     def _wait(self, before: int, seconds: float, why: str) -> float:
-        """Wait, telling the observer the time left; the seconds waited. Ends early on skip or cancel."""
+        """Wait, telling the hooks the time left; the seconds waited. Ends early on skip or cancel."""
         started = time.monotonic()
         deadline = started + seconds
         self._wake.clear()
@@ -454,7 +460,7 @@ class Recovery(AttemptLog):
         try:
             while left > 0 and not self._skip.is_set() and not self.cancelled:
                 self.wait = Wait(before, seconds, left, why)
-                self._observer.on_wait(self.wait)
+                self.hooks.fire("on_wait", self.wait)
                 self._wake.wait(min(WAIT_TICK, left))
                 left = max(0.0, deadline - time.monotonic())
         except KeyboardInterrupt:
@@ -462,5 +468,5 @@ class Recovery(AttemptLog):
         finally:
             self.wait = None
         skipped = self._skip.is_set()
-        self._observer.on_wait(Wait(before, seconds, 0.0, why, skipped=skipped and not self.cancelled))
+        self.hooks.fire("on_wait", Wait(before, seconds, 0.0, why, skipped=skipped and not self.cancelled))
         return time.monotonic() - started

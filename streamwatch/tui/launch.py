@@ -44,7 +44,7 @@ def attach_feed(path: Path, stall_threshold: float) -> Feed:
 
 def live_feed(make: Callable[[LiveWatch], Recovery], stall_threshold: float, title: str = "") -> Feed:
     """A run screen feed for a request about to be sent (the screen sends it): `make` builds the
-    recovery with the observer the screen reads."""
+    recovery with the hook the screen reads."""
     watch = LiveWatch()
     waiting = Player(Recording(request={}), stall_threshold, live=True)
     return Feed(kind="live", player=waiting, live=make(watch), watch=watch, title=title)
@@ -98,7 +98,7 @@ class Runs:
 
         def make(watch: LiveWatch) -> Recovery:
             return Recovery(
-                request.request_body, observer=watch, base_url=base_url, headers=headers,
+                request.request_body, hooks=[watch], base_url=base_url, headers=headers,
                 stall_threshold=self.stall_threshold, source=source,
             )
 

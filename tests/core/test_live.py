@@ -13,13 +13,13 @@ from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.live import (
     LOOPBACK_KEY,
     LiveError,
-    LiveObserver,
     LiveRun,
     cause_chain,
     describe_exception,
     is_loopback,
     request_body,
 )
+from streamwatch.core.recorder import Hook
 from streamwatch.core.recording import load_session
 from streamwatch.core.report import live_status
 from streamwatch.core.sources import analyze
@@ -43,7 +43,7 @@ def isolated(no_credentials, tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
 
 
-class Recorder(LiveObserver):
+class Recorder(Hook):
     def __init__(self):
         self.calls = []
         self.events = []
@@ -60,21 +60,21 @@ class Recorder(LiveObserver):
         self.events.extend(events)
 
 
-def live(server, scenario, *, observer=None, save=True, **options):
+def live(server, scenario, *, hooks=(), save=True, **options):
     headers = {"x-streamwatch-scenario": scenario, "x-streamwatch-fail-always": "1"}
     return LiveRun(
         request_body(prompt=f"live test {scenario}"),
         base_url=server.base_url,
         headers=headers,
         save=save,
-        observer=observer,
+        hooks=hooks,
         **options,
     )
 
 
 def test_complete_stream_is_observed_chunk_by_chunk_and_saved(server):
     recorder = Recorder()
-    run = live(server, "ok", observer=recorder, api_key=KEY)
+    run = live(server, "ok", hooks=[recorder], api_key=KEY)
     result = run.run()
     verdict = result.verdict
     assert verdict.complete and verdict.termination == "message_stop" and verdict.stop_reason == "end_turn"

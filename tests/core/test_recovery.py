@@ -82,7 +82,7 @@ def clean_text(server, body, scenario="ok"):
 def test_a_resumed_answer_is_one_session_with_every_request_and_analyze_reads_it(server, request):
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-5")
     log = Log()
-    rec = recovery(server.base_url, body, "drop_eof", on_failure="resume", observer=log, api_key=KEY)
+    rec = recovery(server.base_url, body, "drop_eof", on_failure="resume", hooks=[log], api_key=KEY)
     last = rec.run()
 
     assert last.number == 2 and last.state.complete and rec.complete and rec.stopped is None
@@ -147,9 +147,9 @@ def test_a_watcher_never_reads_a_later_attempt_s_clock_half_set(server, request,
     seen = []
     reopen = SessionWriter.reopen
 
-    def spy(path, secrets=()):
+    def spy(path):
         seen.append(rec.current.run.now())
-        return reopen(path, secrets)
+        return reopen(path)
 
     monkeypatch.setattr(SessionWriter, "reopen", spy)
     rec = recovery(server.base_url, request_body(prompt=request.node.name), "http_529", on_failure="retry")
@@ -176,7 +176,7 @@ def test_http_529_waits_as_long_as_the_server_asks(request):
     with MockServer(time_scale=0.1) as slow:
         body = request_body(prompt=request.node.name)
         log = Log()
-        rec = recovery(slow.base_url, body, "http_529", on_failure="resume", observer=log, save=False)
+        rec = recovery(slow.base_url, body, "http_529", on_failure="resume", hooks=[log], save=False)
         last = rec.run()
 
     asked = int(rec.attempts[0].state.headers["retry-after-ms"]) / 1000
@@ -200,7 +200,7 @@ STREAM_WITH_A_TOOL_CALL = [
 def test_a_complete_tool_call_holds_recovery_until_the_user_says_so(on_failure):
     log = Log()
     with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure=on_failure, observer=log, save=False)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure=on_failure, hooks=[log], save=False)
         rec.run()
         assert stub.requests == 1
         hold = rec.hold
@@ -223,7 +223,7 @@ def test_why_recovery_stopped_is_saved_after_the_attempt_even_if_the_file_went_a
                 attempt.run.session_path.unlink()
 
     with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=RemoveTheFile())
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", hooks=[RemoveTheFile()])
         first = rec.run()
         session = load_session(first.run.session_path)
         assert session.latest.stopped == rec.stopped and rec.stopped.startswith("attempt 1 broke after a complete tool")
@@ -236,7 +236,7 @@ def test_skip_ends_a_long_wait_from_another_thread():
     log = Log()
     complete = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn"), s.message_stop()]
     with StubServer([overloaded(30_000), Canned(chunks=complete)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", hooks=[log])
         worker = threading.Thread(target=rec.run)
         started = time.monotonic()
         worker.start()
@@ -262,7 +262,7 @@ def test_an_attempt_is_sending_from_its_plan_until_its_request_goes_out():
 
     complete = [s.message_start(), *s.text_block(0, "Done."), s.message_delta("end_turn"), s.message_stop()]
     with StubServer([overloaded(10), Canned(chunks=complete)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=Watch(), save=False)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", hooks=[Watch()], save=False)
         rec.run()
     assert seen == [("planned", 1, 1), ("sent", 1, None), ("planned", 2, 2), ("sent", 2, None)]
     assert rec.complete and rec.sending is None
@@ -271,7 +271,7 @@ def test_an_attempt_is_sending_from_its_plan_until_its_request_goes_out():
 def test_cancel_during_a_wait_sends_nothing_more():
     log = Log()
     with StubServer([overloaded(30_000)]) as stub:
-        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", observer=log)
+        rec = Recovery(request_body(), base_url=stub.base_url, on_failure="retry", hooks=[log])
         worker = threading.Thread(target=rec.run)
         started = time.monotonic()
         worker.start()

@@ -57,7 +57,7 @@ def mock_recovery(server, body, scenario, headers=None, **options):
     options.setdefault("stall_threshold", THRESHOLD)
 
     def make(watch):
-        return Recovery(body, observer=watch, base_url=server.base_url, headers=sent, source="demo", **options)
+        return Recovery(body, hooks=[watch], base_url=server.base_url, headers=sent, source="demo", **options)
 
     return make
 
@@ -200,7 +200,7 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
     # enough to watch under load (a Pilot key press waits for the app to idle); the retry plays at the
     # server's quick pace: the header is gone by the time its LiveRun copies them.
     headers = {SCENARIO_HEADER: "http_529", TIME_SCALE_HEADER: "5"}
-    app = live_app(lambda watch: Recovery(body, observer=watch, base_url=server.base_url, headers=headers,
+    app = live_app(lambda watch: Recovery(body, hooks=[watch], base_url=server.base_url, headers=headers,
                                           stall_threshold=THRESHOLD, save=False))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
@@ -222,7 +222,7 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
 
 async def test_a_retry_that_answers_differently_replaces_the_broken_text():
     with StubServer([Canned(chunks=BROKEN_TEXT), Canned(chunks=COMPLETE)]) as stub:
-        app = live_app(lambda watch: Recovery(request_body(), observer=watch, base_url=stub.base_url,
+        app = live_app(lambda watch: Recovery(request_body(), hooks=[watch], base_url=stub.base_url,
                                               stall_threshold=THRESHOLD, save=False))
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
@@ -235,7 +235,7 @@ async def test_a_retry_that_answers_differently_replaces_the_broken_text():
 # ----- the tool-call hold -----------------------------------------------------------------------
 
 def stub_app(stub):
-    return live_app(lambda watch: Recovery(request_body(), observer=watch, base_url=stub.base_url,
+    return live_app(lambda watch: Recovery(request_body(), hooks=[watch], base_url=stub.base_url,
                                            on_failure="resume", stall_threshold=THRESHOLD, save=False))
 
 

@@ -1,0 +1,247 @@
+"""One session as it is recorded: the clock, the redaction, and the fan-out of every fact to its sinks.
+
+A source (the SDK tap in core/live.py; the recording proxy) drives a `Recorder` with what it sees
+of each HTTP exchange, as it happens: `request` (the first starts the session, each later one is
+another attempt of it, with the `link` facts saying why it was made), `response` (the head),
+`chunk` (body bytes as they came off the socket), `end` (how the body ended, and what the client
+raised), and, after an attempt, `stop` (why recovery did not go on). The recorder owns the clocks
+(monotonic: the session's, from its first request, and the attempt's, from its own) and passes
+every fact through `core/redact.py` where it enters (the request as sent, the response headers, the
+body through one `ChunkScrubber` per response, so a secret split across reads is caught whole, and
+error messages), then hands it, in this order, to the sinks:
+
+- the in-memory `Recording` of the attempt;
+- the session file (`SessionWriter`), when saving: the same records, one line each, on disk when
+  the call returns;
+- the attempt's `StreamState` (decoding, diagnosis, verdict);
+- the hooks, told on the source's thread: `on_request`, `on_response`, `on_events` (the events
+  each chunk completed, maybe none).
+
+A `Hook` is anything that listens to a session: the headless printer, the run screen's watch, the
+recovery observers, the exporters to come. Its other two calls come from whoever knows attempts:
+`on_attempt_end` (an `Attempt` with its verdict: core/recovery.py live, a replay from a file) and
+`on_session_end` (the `AttemptLog`: recovery goes no further by itself; a retry the user asks for
+later makes more calls). A replay of a saved session (`core/playback.replay`) fires the same five
+calls from the file, as loading a flow file in mitmproxy replays it through the live add-ons.
+
+`Hooks` is the ordered list they are called through: each call goes to every hook in turn. A hook
+that raises (an Exception) is dropped from the list, so it sees nothing more of the session, and
+one line saying so is kept in `Hooks.failures`; the recording, the state and the other hooks go on
+as if it had never been there. (A hook that half-sees a stream would show something false.)
+
+Threads: one source thread calls everything but `now()`, which any thread may read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from streamwatch.core.diagnose import End, StreamState
+from streamwatch.core.events import Event
+from streamwatch.core.recording import Recording, SessionWriter
+from streamwatch.core.redact import JSON, Redactor
+
+if TYPE_CHECKING:
+    from streamwatch.core.attempts import Attempt, AttemptLog
+
+
+class Hook:
+    """Told about a session's progress, on the thread that records it. Override what you need."""
+
+    def on_request(self, method: str, url: str) -> None:
+        """A request is being sent (again, for each attempt); `url` redacted."""
+
+    def on_response(self, state: StreamState) -> None:
+        """The response head arrived (`state.status`, `state.headers`)."""
+
+    def on_events(self, state: StreamState, events: list[Event]) -> None:
+        """A body chunk arrived; `events` are the events it completed (maybe none)."""
+
+    def on_attempt_end(self, attempt: Attempt) -> None:
+        """The attempt finished: `verdict`, `repaid` and `answer` are final."""
+
+    def on_session_end(self, log: AttemptLog) -> None:
+        """Recovery goes no further by itself (`log.stopped` says why, if the answer is not complete)."""
+
+
+class Hooks:
+    """Hooks called in order; one that raises is dropped (see the module doc)."""
+
+    def __init__(self, hooks: Iterable[Hook] = ()) -> None:
+        self._hooks = list(hooks)
+        self.failures: list[str] = []
+        """One line per hook dropped: which, in which call, what it raised (not redacted)."""
+
+    def fire(self, name: str, *args: Any) -> None:
+        """Call `name` on every hook that has it, in order."""
+        for hook in list(self._hooks):
+            method = getattr(hook, name, None)
+            if method is None:
+                continue
+            try:
+                method(*args)
+            except Exception as exc:
+                self._hooks.remove(hook)
+                self.failures.append(f"{type(hook).__name__}.{name} raised {type(exc).__name__}: {exc}; dropped")
+
+
+class Recorder:
+    """One session's recording, attempt after attempt; see the module doc.
+
+    `save`: write the session file (in `directory`, else the sessions folder), whose header says
+    `source` and `header` (more facts: the client, `on_failure`)."""
+
+    def __init__(
+        self,
+        *,
+        stall_threshold: float,
+        hooks: Hooks | Iterable[Hook] = (),
+        save: bool = True,
+        source: str = "live",
+        directory: Path | None = None,
+        header: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.stall_threshold = stall_threshold
+        self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
+        self.redactor = Redactor()
+        self.state = StreamState(stall_threshold)
+        """The current attempt's state (a new one for each attempt after the first)."""
+        self.recording: Recording | None = None
+        """The current attempt as the session file holds it, kept in memory even with `save=False`."""
+        self.session_path: Path | None = None
+        self._save = save
+        self._source = source
+        self._directory = directory
+        self._header = dict(header or {})
+        self._writer: SessionWriter | None = None
+        self._scrubber = self.redactor.scrubber()
+        self._session_t0: float | None = None
+        self._attempt_t0 = 0.0
+        self._chunk_t = 0.0
+
+    @property
+    def started(self) -> bool:
+        """The session's first request was sent."""
+        return self._session_t0 is not None
+
+    def now(self) -> float | None:
+        """Seconds since the current attempt was sent (None before the first is), on the state's clock."""
+        return None if self._session_t0 is None else time.monotonic() - self._attempt_t0
+
+    def redact(self, value: JSON) -> JSON:
+        """A text or a JSON value as it may be shown (see `Redactor.value`)."""
+        return self.redactor.value(value)
+
+    # ----- what the source reports (on its thread) --------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Iterable[tuple[str, str]],
+        body: Any,
+        link: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A request goes out: the session's first, or another attempt (`link`: why it was made; none
+        for one the client made by itself, a redirect). The attempt before it must have ended."""
+        now = time.monotonic()
+        self._attempt_t0 = now  # first of all: `now()` is read from other threads
+        headers = list(headers)
+        self.redactor.learn(url, headers)
+        recorded = self.redactor.request(method, url, headers, body)
+        first = self._session_t0 is None
+        if first:
+            self._session_t0 = now
+        else:
+            self.state = StreamState(self.stall_threshold)
+        facts = {} if first else dict(link or {})
+        t = round(now - self._session_t0, 6)
+        self.recording = Recording(request=recorded, started_t=t, link=facts)
+        self._chunk_t = 0.0
+        self._scrubber = self.redactor.scrubber()
+        if first and self._save:
+            self._writer = SessionWriter.create(self._source, recorded, directory=self._directory, **self._header)
+            self.session_path = self._writer.path
+        elif not first and self.session_path is not None:
+            self._writer = SessionWriter.reopen(self.session_path)
+            self._writer.attempt(recorded, t, **facts)
+        self.hooks.fire("on_request", method, recorded["url"])
+
+    def response(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
+        t = self.t()
+        redacted = self.redactor.headers(headers)
+        self._scrubber = self.redactor.scrubber(redacted.get("content-encoding"))
+        self.state.response(status, redacted)
+        for sink in self._sinks():
+            sink.response(status, redacted, self._session_t(t))
+        self.hooks.fire("on_response", self.state)
+
+    def chunk(self, data: bytes) -> list[Event]:
+        """Body bytes as they came; the events they completed."""
+        t = self._chunk_t = self.t()
+        events = self._deliver(self._scrubber.feed(data), t)
+        self.hooks.fire("on_events", self.state, events)
+        return events
+
+    def end(
+        self, kind: End, error: dict[str, Any] | None = None, *, sdk: dict[str, Any] | None = None, t: float | None = None
+    ) -> None:
+        """The body ended as `kind` (at `t` on the attempt's clock, if it is not now); `error` and what
+        the client raised (`sdk`, see `live.sdk_outcome`) are redacted here. The attempt is closed."""
+        if self._session_t0 is None:
+            return
+        self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
+        t = self.t() if t is None else t
+        if error is not None and isinstance(error.get("message"), str):
+            error = {**error, "message": self.redactor.message(error["message"])}
+        if sdk is not None:
+            sdk = {**sdk, "chain": [self.redactor.message(line) for line in sdk["chain"]]}
+            for key in ("raised", "seen"):
+                if sdk[key] is not None:
+                    sdk[key] = self.redactor.message(sdk[key])
+        self.state.end(kind, t, error, sdk=sdk)
+        extra = {} if sdk is None else {"sdk": sdk}
+        for sink in self._sinks():
+            sink.end(kind, self._session_t(t), error, **extra)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def stop(self, why: str) -> None:
+        """Note, after an attempt, why recovery does not go on from it: in its recording and its file."""
+        if self.recording is None:
+            return
+        why = self.redactor.message(why)
+        self.recording.stop(why)
+        if self.session_path is not None:
+            try:
+                with SessionWriter.reopen(self.session_path) as writer:
+                    writer.stop(why, self._session_t(self.t()))
+            except OSError:
+                pass  # the file was removed since the attempt ended: the screen still says why
+
+    # ----- the clock and the sinks ------------------------------------------------------------
+
+    def t(self) -> float:
+        """Now on the attempt's clock, to the microsecond the session file keeps, so a replay matches."""
+        return round(time.monotonic() - self._attempt_t0, 6)
+
+    def _session_t(self, t: float) -> float:
+        return round(self._attempt_t0 - (self._session_t0 or 0.0) + t, 6)
+
+    def _deliver(self, data: bytes, t: float) -> list[Event]:
+        """Scrubbed body bytes (maybe none: the scrubber may hold a chunk back) to the recording, the
+        file and the state; the events they completed."""
+        if not data:
+            return []
+        for sink in self._sinks():
+            sink.chunk(data, self._session_t(t))
+        return self.state.chunk(data, t)
+
+    def _sinks(self) -> list[Recording | SessionWriter]:
+        """Where each fact is recorded: the in-memory recording of this attempt, and the file if saving."""
+        sinks: list[Recording | SessionWriter] = [] if self.recording is None else [self.recording]
+        return sinks if self._writer is None else [*sinks, self._writer]
