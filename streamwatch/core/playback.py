@@ -10,6 +10,9 @@ clock: each attempt at its recorded pace, then the time until the next attempt's
 or the user deciding), scaled like the rest, skipped at max speed. As it goes it keeps the attempts
 as the live run knew them (`log`, see core/attempts.py): the stitched answer, each attempt's verdict
 and what it paid again, each as of the moment played.
+
+`replay_attempts` plays a whole session at once (for `analyze`) and fires the hooks a live run fired
+(core/recorder.py), so whatever listens to a live run (an exporter, a printer) can be given a file.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from streamwatch.core.attempts import Attempt, AttemptLog, attempt_count
 from streamwatch.core.diagnose import StreamState
+from streamwatch.core.recorder import Hook, Hooks
 from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session, process_facts
 
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
@@ -396,8 +402,44 @@ class SessionPlayer:
             self._take_next()
 
 
-def replay_attempts(session: Session, stall_threshold: float) -> AttemptLog:
-    """The session's attempts as the live run knew them, each played to its end."""
-    player = SessionPlayer(session, stall_threshold, speed=None)
-    player.to_end()
-    return player.log
+@dataclass
+class _Replayed:
+    """One recording as a replay to its end reads it: the `run` of its attempt."""
+
+    state: StreamState
+    recording: Recording
+
+
+def replay_attempts(session: Session, stall_threshold: float, hooks: Hooks | Iterable[Hook] = ()) -> AttemptLog:
+    """The session's attempts as the live run knew them, each played to its end at once, firing the
+    hooks as the live run fired them (core/recorder.py): `on_attempt` (for a `RecoveryObserver`),
+    `on_request`, `on_response` (when a response head was recorded), `on_events` once per recorded
+    chunk with the events it completed, `on_attempt_end` with the attempt's verdict once its last
+    recording (after a redirect) has ended, then `on_session_end`. A file holds no wait's countdown
+    and no hold but its `stopped` line: `on_wait` and `on_hold` do not come."""
+    hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
+    on_failure = session.header.get("on_failure")
+    log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
+    where = None if session.path is None else str(session.path)
+    recordings = session.attempts
+    for index, recording in enumerate(recordings):
+        run = _Replayed(StreamState(stall_threshold), recording)
+        previous = log.current
+        attempt = log.record(recording, run)
+        if attempt is not previous:
+            hooks.fire("on_attempt", attempt)
+        request = recording.request
+        hooks.fire("on_request", str(request.get("method", "")), str(request.get("url", "")))
+        state = run.state
+        state.response(recording.status, recording.headers, recording.capture)
+        if recording.status is not None:
+            hooks.fire("on_response", state)
+        for t, data in recording.chunks:
+            hooks.fire("on_events", state, state.chunk(data, recording.relative(t)))
+        state.end(*recording.final_end(), sdk=(recording.ending or {}).get("sdk"))
+        log.finish(attempt, state.verdict(session=where))
+        if index + 1 == len(recordings) or recordings[index + 1].link:
+            hooks.fire("on_attempt_end", attempt)
+    log.stopped = session.latest.stopped
+    hooks.fire("on_session_end", log)
+    return log

@@ -21,7 +21,7 @@ A `Hook` is anything that listens to a session: the headless printer, the run sc
 recovery observers, the exporters to come. Its other two calls come from whoever knows attempts:
 `on_attempt_end` (an `Attempt` with its verdict: core/recovery.py live, a replay from a file) and
 `on_session_end` (the `AttemptLog`: recovery goes no further by itself; a retry the user asks for
-later makes more calls). A replay of a saved session (`core/playback.replay`) fires the same five
+later makes more calls). A replay of a saved session (`core/playback.replay_attempts`) fires the same
 calls from the file, as loading a flow file in mitmproxy replays it through the live add-ons.
 
 `Hooks` is the ordered list they are called through: each call goes to every hook in turn. A hook
@@ -187,7 +187,12 @@ class Recorder:
         return events
 
     def end(
-        self, kind: End, error: dict[str, Any] | None = None, *, sdk: dict[str, Any] | None = None, t: float | None = None
+        self,
+        kind: End,
+        error: dict[str, Any] | None = None,
+        *,
+        sdk: dict[str, Any] | None = None,
+        t: float | None = None,
     ) -> None:
         """The body ended as `kind` (at `t` on the attempt's clock, if it is not now); `error` and what
         the client raised (`sdk`, see `live.sdk_outcome`) are redacted here. The attempt is closed."""
