@@ -215,6 +215,8 @@ def _live(
         print(json.dumps(recovery.redact(recovery.verdict()), ensure_ascii=True))
         if recovery.stopped and not recovery.cancelled:
             print(recovery.redact(f"streamwatch: recovery stopped: {one_line(recovery.stopped)}"), file=sys.stderr)
+    for failure in recovery.hooks.failures:
+        print(recovery.redact(f"streamwatch: warning: a view stopped: {one_line(failure)}"), file=sys.stderr)
     if recovery.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_COMPLETE if last.state.complete else EXIT_ABNORMAL

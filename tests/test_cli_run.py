@@ -606,3 +606,16 @@ def test_recovery_options_without_their_on_failure_are_one_line_exit_2(capsys, h
     code, out, err = run_cli(capsys, "demo", "ok", *args)
     assert code == 2 and out == "" and err == f"streamwatch: error: {message}\n"
     assert sessions(home) == []
+
+
+def test_a_view_that_breaks_is_one_warning_and_the_run_is_still_recorded(capsys, server, home, monkeypatch):
+    from streamwatch.headless import HeadlessView
+
+    def broken(self, state, events):
+        raise RuntimeError("view bug")
+
+    monkeypatch.setattr(HeadlessView, "on_events", broken)
+    code, out, err = run_cli(capsys, "run", "--headless", "--base-url", server.base_url, "--scenario", "ok")
+    assert code == 0
+    assert err == "streamwatch: warning: a view stopped: HeadlessView.on_events raised RuntimeError: view bug; dropped\n"
+    assert load_session(sessions(home)[0]).latest.ending["kind"] == "eof"
