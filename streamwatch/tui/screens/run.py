@@ -153,6 +153,10 @@ class Feed:
         recording = attempt.run.recording
         began = False
         if recording is not None and recording is not self.player.recording:
+            # A second reading of the attempt's recorded bytes, on the UI thread: the worker thread owns
+            # the run's StreamState and changes it while the screen draws, so the screen keeps its own
+            # (no lock, and a live run shows exactly what its replay will). The cost: each chunk is
+            # decoded twice.
             self.player = Player(recording, self.player.stall_threshold, live=True)
             self.attempt, began = attempt, True
         self.session_path = attempt.run.session_path or self.session_path
