@@ -232,13 +232,19 @@ def _text(value: Any) -> str | None:
 
 
 def _parse_time(value: str | None) -> datetime.datetime | None:
+    """An ISO 8601 time (UTC without an offset) that every time zone can show, else None."""
     if value is None:
         return None
     try:
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    return moment if _EARLIEST <= moment <= _LATEST else None
+
+
+_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.timezone.utc)
+_LATEST = datetime.datetime(9999, 12, 30, tzinfo=datetime.timezone.utc)
 
 
 def _file_time(path: Path, mtime: float) -> float:

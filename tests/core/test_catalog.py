@@ -207,6 +207,14 @@ def test_a_header_without_a_start_time_sorts_by_its_file_name(folder):
     assert listed[0].columns()[0] == "not a time either"
 
 
+@pytest.mark.parametrize("started", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_start_time_no_time_zone_can_show_is_listed_as_recorded(folder, started):
+    sessions.write(folder, "20261122-100000-live-a.jsonl", started)
+    summary = Catalog().summaries()[0]
+    assert summary.readable and summary.columns(tz=UTC)[0] == started
+    assert render_sessions([summary], tz=UTC).splitlines()[1].startswith(started)
+
+
 def test_a_broken_connection_is_abnormal_transport_error(folder):
     sessions.write(folder, "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00",
                    chunks=[s.message_start(), *s.text_block(0, "cut")[:2]], end=End.TRANSPORT_ERROR)
