@@ -137,6 +137,7 @@ class Follower:
             raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
         complete = data[: data.rfind(b"\n") + 1]
         self.session = parse_session(complete, self.path)
+        self._lines = complete.count(b"\n")
         self._offset = len(complete)
         self._partial = b""
         self.lost: str | None = None
@@ -168,10 +169,9 @@ class Follower:
         lines = data.split(b"\n")
         self._partial = lines.pop()
         for line in lines:
+            self._lines += 1
             if line.strip():
-                reason = apply_record(self.session, line)
-                if reason:
-                    self.session.skipped.append(reason)
+                apply_record(self.session, line, self._lines)
         return bool(lines)
 
     def writer_running(self) -> bool | None:

@@ -25,6 +25,16 @@ later adds an `attempt` record after it.
 A reader passes over a record of a kind it does not know whose payload is an object, without
 calling it damage: a later version adds kinds that way, and a file it wrote stays readable here.
 
+The reader checks every line once (`read_header`, `apply_record`), so what it hands on has the
+shape above and nothing that uses a session checks types again. A line must be what the writer
+writes: UTF-8, strict JSON (no NaN or Infinity, no key twice), nested at most MAX_DEPTH deep; a
+chunk's text must be bytes a stream sent (no lone surrogate, which a JSON escape can carry: in
+any other text one is kept, and shown escaped); a time is a number of seconds from 0 to MAX_TIME,
+and one that goes back before the record before it is read as that record's. Each field has its type (text, a whole number in range:
+a pid fits a pid_t, a status is 100 to 999), and objects hold only the fields named above: a field
+of the wrong type is left out, and a record without what it cannot do without (a response's status,
+an end's kind, an error's type) is skipped, each said in `Session.skipped` with its line number.
+
 Each line is written with a single `write()` to a file opened for appending, so a process killed at
 any moment leaves every line it finished, and the reader recovers every intact line of a truncated
 or partly corrupt file, saying what it skipped. The writer writes what it is given, as it is given: the
@@ -37,10 +47,10 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import math
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +148,8 @@ class Session:
     header: dict[str, Any]
     attempts: list[Recording]
     skipped: list[str] = field(default_factory=list)
+    last_t: float = 0.0
+    """The time of the last record read: a record after it may not go back before it."""
 
     @property
     def latest(self) -> Recording:
@@ -256,81 +268,285 @@ def parse_session(data: bytes, path: Path) -> Session:
     """Every intact record of a session file's bytes; what could not be read is listed in `skipped`."""
     lines = data.split(b"\n")
     truncated = lines.pop() if lines else b""
-    try:
-        header = json.loads(lines[0]) if lines else None
-    except (ValueError, RecursionError):
-        header = None
-    if not isinstance(header, dict) or header.get("streamwatch") != "session":
-        raise SessionError(f"{path} is not a streamwatch session file (no session header on line 1)")
-    version = header.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise SessionError(f"{path} was written by a newer streamwatch (format {version}); upgrade to read it")
-    request = header.get("request") if isinstance(header.get("request"), dict) else {}
-    session = Session(path=Path(path), header=header, attempts=[Recording(request=request)])
+    notes: list[str] = []
+    header = read_header(lines[0] if lines else b"", path, notes)
+    session = Session(path=Path(path), header=header, attempts=[Recording(request=header.get("request", {}))],
+                      skipped=[f"line 1: {note}" for note in notes])
     for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        reason = apply_record(session, line)
-        if reason:
-            session.skipped.append(f"line {number}: {reason}")
+        if line.strip():
+            apply_record(session, line, number)
     if truncated.strip():
         session.skipped.append(f"line {len(lines) + 1}: truncated ({len(truncated)} bytes, the writer stopped mid-line)")
     return session
 
 
-KINDS = frozenset({"chunk", "chunk64", "response", "end", "attempt", "stopped"})
-"""The record kinds this version reads; a later version's new kinds carry an object payload."""
+MAX_TIME = 10_000_000
+"""The latest session time a record may have, in seconds (about 115 days)."""
+MAX_DEPTH = 200
+"""How deeply a line's JSON may nest, a request body's included: far past a real request, and shallow
+enough for anything that walks it (JSON dumps, screens) to keep clear of Python's recursion limit."""
 
 
-def apply_record(session: Session, line: bytes) -> str | None:
-    """Add one record line to the session; the reason it was skipped, or None."""
+class _Rule:
+    """What one field must be (`what`, said when it is not) and how it is read: as it is, when `check`
+    says so, and null only where the writer writes null (`nullable`)."""
+
+    def __init__(self, what: str, check: Callable[[Any], bool], nullable: bool = False) -> None:
+        self.what, self.check, self.nullable = what, check, nullable
+
+    def read(self, value: Any, label: str, notes: list[str]) -> Any:
+        """The value as read, or _LEFT_OUT (said in `notes`)."""
+        if (value is None and self.nullable) or (value is not None and self.check(value)):
+            return value
+        notes.append(f"{label} is not {self.what}; left out")
+        return _LEFT_OUT
+
+
+class _Fields(_Rule):
+    """An object: the fields named here, each read by its rule (a wrong one left out, said), and no
+    others. Without every `required` field the object is left out as a whole."""
+
+    def __init__(self, fields: dict[str, _Rule], required: tuple[str, ...] = (), nullable: bool = False) -> None:
+        super().__init__("an object", _is_object, nullable)
+        self.fields, self.required = fields, required
+
+    def read(self, value: Any, label: str, notes: list[str]) -> Any:
+        if not isinstance(value, dict):
+            return super().read(value, label, notes)
+        out: dict[str, Any] = {}
+        said: list[str] = []
+        for name, rule in self.fields.items():
+            if name in value:
+                item = rule.read(value[name], f"{label}.{name}", said)
+                if item is not _LEFT_OUT:
+                    out[name] = item
+        for name in self.required:
+            if out.get(name) is None:
+                notes.append(f"{label}.{name} is missing or not {self.fields[name].what}; {label} left out")
+                return _LEFT_OUT
+        notes.extend(said)
+        return out
+
+
+class _Map(_Rule):
+    """An object of any names, its values all read by one rule (a wrong one left out, said)."""
+
+    def __init__(self, values: _Rule) -> None:
+        super().__init__(f"an object of {values.what}", _is_object)
+        self.values = values
+
+    def read(self, value: Any, label: str, notes: list[str]) -> Any:
+        if not isinstance(value, dict):
+            return super().read(value, label, notes)
+        out = {}
+        for name, item in value.items():
+            item = self.values.read(item, f"{label}[{_short(name)!r}]", notes)
+            if item is not _LEFT_OUT:
+                out[name] = item
+        return out
+
+
+_LEFT_OUT = object()
+"""What a rule reads from a value that is not what it must be."""
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _whole(low: int, high: int) -> _Rule:
+    return _Rule(f"a whole number from {low} to {high}", lambda value: type(value) is int and low <= value <= high)
+
+
+_ENDS = frozenset(End)
+_TEXT = _Rule("text", _is_text)
+_TEXTS = _Rule("a list of texts", lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value))
+_REQUEST = _Fields({"method": _TEXT, "url": _TEXT, "headers": _Map(_TEXT), "body": _Rule("an object", _is_object)})
+_HEADER = _Fields({
+    "id": _TEXT,
+    "started": _TEXT,
+    "source": _TEXT,
+    "pid": _whole(1, 2**31 - 1),
+    "pid_started": _whole(0, 2**63 - 1),
+    "pid_ns": _whole(0, 2**64 - 1),
+    "host": _TEXT,
+    "on_failure": _TEXT,
+    "client": _TEXT,
+    "request": _REQUEST,
+})
+_PAYLOADS = {
+    "response": _Fields({"status": _whole(100, 999), "headers": _Map(_TEXT)}, required=("status",)),
+    "end": _Fields({
+        "kind": _Rule("one of " + ", ".join(End), lambda value: isinstance(value, str) and value in _ENDS),
+        "error": _Fields({"type": _TEXT, "message": _TEXT}, required=("type",), nullable=True),
+        "sdk": _Fields({
+            "raised": _Rule("text", _is_text, nullable=True),
+            "chain": _TEXTS,
+            "events": _whole(0, 2**53),
+            "stop_reason": _Rule("text", _is_text, nullable=True),
+            "message_stop": _Rule("true or false", lambda value: isinstance(value, bool)),
+            "silent": _Rule("true or false", lambda value: isinstance(value, bool)),
+            "seen": _TEXT,
+        }, nullable=True),
+    }, required=("kind",)),
+    "attempt": _Fields({"request": _REQUEST, "reason": _TEXT, "replaces": _whole(1, 2**53), "strategy": _TEXT,
+                        "dropped": _TEXTS}),
+    "stopped": _Fields({"why": _TEXT}, required=("why",)),
+}
+"""Each record kind's payload as the writer writes it (a chunk's is text)."""
+
+
+class _Damage(ValueError):
+    """Why a line is not JSON as the writer writes it."""
+
+
+def _no_constant(token: str) -> None:
+    raise _Damage(f"{token} is not a JSON number")
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        names = [name for name, _ in pairs]
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise _Damage(f"an object has the key {_short(repeated)!r} twice")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_unique)
+
+
+def read_line(line: bytes) -> tuple[Any, str | None]:
+    """One line as the writer writes it: UTF-8, strict JSON (no NaN or Infinity, no key twice in an
+    object), nested at most MAX_DEPTH deep. (value, None), or (None, why it is not)."""
     try:
-        record = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    try:
+        value = _DECODER.decode(text)
+    except _Damage as exc:
+        return None, f"not valid JSON ({exc})"
     except ValueError:
-        return "not valid JSON"
+        return None, "not valid JSON"
     except RecursionError:
-        return "JSON nested too deeply to read"
+        return None, "JSON nested too deeply to read"
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        return None, f"JSON nested more than {MAX_DEPTH} deep"
+    return value, None
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(depth):
+        level = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 40 else name[:39] + "…"
+
+
+def read_header(line: bytes, path: Path, notes: list[str]) -> dict[str, Any]:
+    """A session file's first line as a header of the shape the module doc gives (a field of the wrong
+    type left out, said in `notes`); SessionError if it is not a session header this version reads."""
+    header, damage = read_line(line)
+    if not isinstance(header, dict) or header.get("streamwatch") != "session":
+        why = f": {damage}" if damage and line.lstrip().startswith(b"{") else ""
+        raise SessionError(f"{path} is not a streamwatch session file (no session header on line 1{why})")
+    version = header.get("version")
+    if "version" not in header:
+        raise SessionError(f"{path} has a session header without a format version; it cannot be read")
+    if type(version) is not int or version < 1:
+        shown = version if isinstance(version, str) else json.dumps(version)
+        raise SessionError(f"{path} has a session header whose format version is not a whole number from 1 "
+                           f"(format {shown}); it cannot be read")
+    if version > VERSION:
+        number = f" (format {version})" if version < 10**6 else ""
+        raise SessionError(f"{path} was written by a newer streamwatch{number}; upgrade to read it")
+    return {"streamwatch": "session", "version": version, **_HEADER.read(header, "header", notes)}
+
+
+def apply_record(session: Session, line: bytes, number: int) -> None:
+    """Add one record, line `number` of the file, to the session in the shape the module doc gives.
+    What could not be read is said in `session.skipped`: the record, or a field of it left out."""
+    notes: list[str] = []
+    _read_record(session, line, notes)
+    if notes:
+        session.skipped.extend(f"line {number}: {note}" for note in notes)
+
+
+def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
+    record, damage = read_line(line)
+    if damage:
+        notes.append(damage)
+        return
     if not (isinstance(record, list) and len(record) == 3 and isinstance(record[1], str)):
-        return "not a [t, kind, payload] record"
+        notes.append("not a [t, kind, payload] record")
+        return
     t, kind, payload = record
-    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
-        return "its time is not a number"
+    if type(t) not in (int, float) or not 0 <= t <= MAX_TIME:
+        notes.append(f"its time is not a number of seconds from 0 to {MAX_TIME}")
+        return
     current = session.latest
-    if kind == "chunk" and isinstance(payload, str):
-        current.chunks.append((t, payload.encode("utf-8")))
-    elif kind == "chunk64" and isinstance(payload, str):
-        try:
-            current.chunks.append((t, base64.b64decode(payload, validate=True)))
-        except ValueError:
-            return "chunk64 payload is not base64"
-    elif kind == "response" and isinstance(payload, dict) and isinstance(payload.get("status"), int):
-        current.status = payload["status"]
-        headers = payload.get("headers")
-        current.headers = dict(headers) if isinstance(headers, dict) else {}
-        current.response_t = t
-    elif kind == "end" and _is_end(payload):
-        current.ending = {**payload, "t": t}
-    elif kind == "attempt" and isinstance(payload, dict):
-        request = payload.get("request")
-        link = {k: v for k, v in payload.items() if k != "request"}
-        session.attempts.append(
-            Recording(request=request if isinstance(request, dict) else {}, started_t=t, link=link)
-        )
-    elif kind == "stopped" and isinstance(payload, dict) and isinstance(payload.get("why"), str):
-        current.stopped = payload["why"]
-    elif kind not in KINDS and isinstance(payload, dict):
-        pass  # a kind a newer streamwatch records (always with an object): nothing this version shows
+    if kind in ("chunk", "chunk64"):
+        data = _chunk(kind, payload, notes)
+        if data is None:
+            return
+        current.chunks.append((_in_order(session, float(t), notes), data))
+    elif kind in _PAYLOADS:
+        payload = _PAYLOADS[kind].read(payload, kind, notes)
+        if payload is _LEFT_OUT:
+            return
+        t = _in_order(session, float(t), notes)
+        if kind == "response":
+            current.response(payload["status"], payload.get("headers", {}), t)
+        elif kind == "end":
+            current.ending = {**payload, "t": t}
+        elif kind == "attempt":
+            request = payload.pop("request", {})
+            session.attempts.append(Recording(request=request, started_t=t, link=payload))
+        else:
+            current.stop(payload["why"])
+    elif isinstance(payload, dict):
+        _in_order(session, float(t), notes)  # a kind a newer streamwatch records: nothing this version shows
     else:
-        return f"unknown or malformed {kind!r} record"
-    return None
+        notes.append(f"a record of unknown kind {_short(kind)!r} whose payload is not an object")
 
 
-def _is_end(payload: object) -> bool:
-    """An end record's payload as streamwatch writes it: a known kind, and an error and an SDK outcome
-    that are objects when present (everything that reads them asks them for their fields)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("kind"), str) or payload["kind"] not in set(End):
-        return False
-    return all(payload.get(name) is None or isinstance(payload[name], dict) for name in ("error", "sdk"))
+def _chunk(kind: str, payload: Any, notes: list[str]) -> bytes | None:
+    if not isinstance(payload, str):
+        notes.append(f"{kind} payload is not text")
+        return None
+    if kind == "chunk":
+        try:
+            return payload.encode("utf-8")
+        except UnicodeEncodeError:
+            notes.append("chunk text holds a lone surrogate: it is not bytes a stream sent")
+            return None
+    try:
+        return base64.b64decode(payload, validate=True)
+    except ValueError:
+        notes.append("chunk64 payload is not base64")
+        return None
+
+
+def _in_order(session: Session, t: float, notes: list[str]) -> float:
+    """A record's time, read as the time of the record before it when it goes back before that (said)."""
+    if t < session.last_t:
+        notes.append(f"its time {t:g} s goes back before the record before it; read as {session.last_t:g} s")
+        t = session.last_t
+    session.last_t = t
+    return t
 
 
 def session_files() -> list[Path]:

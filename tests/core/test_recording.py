@@ -83,13 +83,13 @@ def test_records_of_the_wrong_shape_are_skipped_and_said_not_trusted(home):
     path.write_bytes(b"\n".join([header, *bad, *records]) + b"\n")
     session = load_session(path)
     assert session.skipped == [
-        "line 2: its time is not a number",
-        "line 3: its time is not a number",
-        "line 4: unknown or malformed 'end' record",
-        "line 5: unknown or malformed 'end' record",
-        "line 6: unknown or malformed 'end' record",
-        "line 7: unknown or malformed 'stopped' record",
-        "line 8: unknown or malformed 'chunks' record",
+        "line 2: not valid JSON (NaN is not a JSON number)",
+        "line 3: its time is not a number of seconds from 0 to 10000000",
+        "line 4: end.error is not an object; left out",
+        "line 5: end.kind is missing or not one of eof, transport_error, timeout, cancelled; end left out",
+        "line 6: end.sdk is not an object; left out",
+        "line 7: stopped.why is missing or not text; stopped left out",
+        "line 8: a record of unknown kind 'chunks' whose payload is not an object",
     ]
     assert session.latest.stopped is None
     assert session.latest.replay_into(StreamState()).verdict().complete
@@ -176,3 +176,35 @@ def test_sigkill_while_recording_loses_no_finished_chunk(home, tmp_path):
     assert received == list(range(len(received)))
     assert len(received) > confirmed
     assert all(reason.endswith("mid-line)") for reason in session.skipped)
+
+
+def test_each_field_is_read_as_its_type_or_left_out_and_said(home):
+    path = write_session(s.complete_text("one two")[:-1], End.TRANSPORT_ERROR, {"type": "ReadError", "message": "reset"})
+    header, *records = path.read_bytes().splitlines()
+    header = json.loads(header)
+    header.update(pid=10**30, host=["devbox"], started={"at": 0})
+    header["request"]["headers"]["x-count"] = 3
+    records[-1] = json.dumps([0.4, "end", {"kind": "transport_error", "error": {"message": "no type"},
+                                           "sdk": {"events": 10**400, "seen": "it raised", "chain": {"a": 1}}}]).encode()
+    records[1:1] = [b'[0.25, "chunk", "\\ud800"]', b'[0.25, "response", {"status": 200, "status": 201}]',
+                    b'[0.1, "chunk", ""]', b'[0.3, "response", {"status": 99999}]']
+    path.write_bytes(b"\n".join([json.dumps(header).encode(), *records]) + b"\n")
+    session = load_session(path)
+    assert session.skipped == [
+        "line 1: header.started is not text; left out",
+        "line 1: header.pid is not a whole number from 1 to 2147483647; left out",
+        "line 1: header.host is not text; left out",
+        "line 1: header.request.headers['x-count'] is not text; left out",
+        "line 3: chunk text holds a lone surrogate: it is not bytes a stream sent",
+        "line 4: not valid JSON (an object has the key 'status' twice)",
+        "line 5: its time 0.1 s goes back before the record before it; read as 0.2 s",
+        "line 6: response.status is missing or not a whole number from 100 to 999; response left out",
+        "line 14: end.error.type is missing or not text; end.error left out",
+        "line 14: end.sdk.chain is not a list of texts; left out",
+        "line 14: end.sdk.events is not a whole number from 0 to 9007199254740992; left out",
+    ]
+    assert "pid" not in session.header and session.header["source"] == "live"
+    assert session.latest.ending == {"kind": "transport_error", "sdk": {"seen": "it raised"}, "t": 0.4}
+    assert session.latest.chunks[0] == (0.2, b"")
+    verdict = session.latest.replay_into(StreamState()).verdict()
+    assert verdict.termination == "transport_error" and verdict.error is None
