@@ -257,7 +257,8 @@ def _file_time(path: Path, mtime: float) -> float:
 
 
 def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None = None) -> str:
-    """The sessions as a plain-text table, newest first as given; unreadable files are explained below it."""
+    """The sessions as a plain-text table, newest first as given; below it, why a file is unreadable
+    and how many damaged lines were skipped in one that was read."""
     if not summaries:
         return "no saved sessions yet"
     head = ("STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
@@ -276,4 +277,11 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
     for s in summaries:
         if s.error is not None:
             lines.append(f"{one_line(s.path.name)}: {UNREADABLE}: {one_line(s.error)}")
+        elif s.skipped:
+            lines.append(f"{one_line(s.path.name)}: {skipped_text(s.skipped)} (streamwatch analyze lists them)")
     return "\n".join(lines)
+
+
+def skipped_text(count: int) -> str:
+    """`3 damaged lines skipped`: what the reader left out of a session file."""
+    return f"{count} damaged line{'s' if count != 1 else ''} skipped"

@@ -125,6 +125,8 @@ def test_damaged_lines_are_counted_but_the_session_is_still_summarized(folder):
         out.write(b"not json\n[0.9,\"chunk\"")
     summary = Catalog().summaries()[0]
     assert summary.readable and summary.skipped == 2 and summary.badge == "COMPLETE end_turn"
+    assert render_sessions([summary]).splitlines()[-1] == (
+        "20261122-100000-live-a.jsonl: 2 damaged lines skipped (streamwatch analyze lists them)")
 
 
 def test_a_session_cut_before_its_end_record_is_abnormal(folder):

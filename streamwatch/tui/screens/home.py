@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
 
-from streamwatch.core.catalog import SHORT_TIME_FORMAT, Catalog, SessionSummary
+from streamwatch.core.catalog import SHORT_TIME_FORMAT, Catalog, SessionSummary, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
@@ -337,7 +337,7 @@ class HomeScreen(Screen[None]):
                 if summary.scenario:
                     facts.insert(0, f"scenario {one_line(summary.scenario)}")
                 if summary.skipped:
-                    facts.append(f"{summary.skipped} damaged lines skipped")
+                    facts.append(skipped_text(summary.skipped))
                 detail.append("\n" + " · ".join(facts))
         self.query_one("#session-detail", Static).update(detail)
 
