@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Footer, Input, Static
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
+from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
@@ -129,6 +130,11 @@ class Feed:
     def _stop_following(self) -> None:
         if isinstance(self.player, SessionPlayer) and self.player.live:
             self.player.stop_following()
+
+    @property
+    def skipped(self) -> list[str]:
+        """What the reader left out of the session file played (so far, when it grows), line by line."""
+        return self.player.session.skipped if isinstance(self.player, SessionPlayer) else []
 
     def outcome(self) -> str | None:
         """What the application's code got from the SDK, when the recording says, once it is played to its end."""
@@ -293,6 +299,7 @@ class RunScreen(Screen[None]):
         self._bindings_key: tuple[object, ...] = ()
         self._hold_asked: Hold | None = None
         self._ended_at: float | None = None
+        self._skipped_said = 0
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -352,6 +359,7 @@ class RunScreen(Screen[None]):
                 feed.poll()
             except SessionError as exc:
                 self.notify(str(exc), severity="error", markup=False)
+        self._say_skipped()
         now = self.clock()
         feed.player.tick(now, FEED_SLICE)
         feed.follow_live()
@@ -410,6 +418,15 @@ class RunScreen(Screen[None]):
             self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines())
         self._ask_hold()
         self._next_in_tour(now)
+
+    def _say_skipped(self) -> None:
+        """Damaged lines of the session file, said once each as the reader meets them."""
+        skipped = self.feed.skipped
+        if len(skipped) <= self._skipped_said:
+            return
+        new, self._skipped_said = skipped[self._skipped_said:], len(skipped)
+        more = f" (and {len(new) - 1} more: streamwatch analyze lists them)" if len(new) > 1 else ""
+        self.notify(new[0] + more, title=skipped_text(len(new)).capitalize(), severity="warning", timeout=10)
 
     @staticmethod
     def _show_answer(text: TextView, answer: str, parts: tuple[Part, ...], seam_at_end: bool = False) -> None:
