@@ -26,6 +26,8 @@ from streamwatch.core.sources import is_stream, load_input
 from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
+EXIT_INTERNAL = 70
+"""The screen stopped on a bug (sysexits' EX_SOFTWARE)."""
 DEMO_TOOL_BYTES = 12_000
 """The demo's tool inputs: big enough to watch, small enough for a short tour."""
 DEMO_TOUR = (
@@ -36,6 +38,10 @@ DEMO_TOUR = (
 
 class UsageError(Exception):
     """Bad input from the user: one line on stderr, exit 2."""
+
+
+class InternalError(Exception):
+    """A bug stopped the screen: one line on stderr, exit EXIT_INTERNAL."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,12 +183,15 @@ def _run_screen(args: argparse.Namespace, makers: list[Callable[[], Any]]) -> in
 
 def _themed(run: Callable[..., int], feed: Any, args: argparse.Namespace) -> int:
     from streamwatch.core.config import ConfigError
+    from streamwatch.tui.launch import AppCrash
     from streamwatch.tui.themes import ThemeError
 
     try:
         return run(feed, getattr(args, "theme", None))
     except (ThemeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
+    except AppCrash as exc:
+        raise InternalError(str(exc)) from None
 
 
 def _live_feed(args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None,
@@ -390,7 +399,7 @@ def cmd_home(args: argparse.Namespace) -> int:
         build_parser().print_help()
         return EXIT_BAD_INPUT
     from streamwatch.core.config import ConfigError, load_config
-    from streamwatch.tui.launch import Runs, make_app
+    from streamwatch.tui.launch import AppCrash, Runs, make_app, run
     from streamwatch.tui.screens.home import HomeScreen
     from streamwatch.tui.themes import ThemeError
 
@@ -398,14 +407,15 @@ def cmd_home(args: argparse.Namespace) -> int:
         config = load_config()
         threshold = args.stall_threshold
         with Runs(threshold) as runs:
-            app = make_app(
+            run(make_app(
                 lambda app: HomeScreen(threshold, model=config.model, base_url=config.base_url),
                 args.theme,
                 start_run=runs.start,
-            )
-            app.run()
+            ))
     except (ThemeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
+    except AppCrash as exc:
+        raise InternalError(str(exc)) from None
     return EXIT_COMPLETE
 
 
@@ -599,6 +609,9 @@ def _command(argv: Sequence[str] | None) -> int:
     except UsageError as exc:
         print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except InternalError as exc:
+        print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

@@ -83,6 +83,10 @@ class StreamwatchApp(App[int]):
             self._theme_warnings = themes.warnings
         if theme:
             self.theme = theme
+        self.crash: Exception | None = None
+        """The exception nobody handled that stopped the app (a bug), if one did."""
+        self.crash_feed: Any = None
+        """The run screen's feed when it did (None on the home screen)."""
 
     @property
     def theme_names(self) -> list[str]:
@@ -131,6 +135,19 @@ class StreamwatchApp(App[int]):
         from streamwatch.tui.screens.run import RunScreen
 
         self.push_screen(RunScreen(self._start_run(message), self.clock))
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nobody handled ends the app with return code 1, as Textual ends it, but without
+        Textual's traceback on the terminal (its locals can hold anything the run saw): `crash` is
+        said in one line once the app is gone (`tui.launch.run`)."""
+        if self.crash is None:
+            from streamwatch.tui.screens.run import RunScreen
+
+            self.crash = error
+            shown = [screen for screen in self.screen_stack if isinstance(screen, RunScreen)]
+            self.crash_feed = shown[-1].feed if shown else None
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
 
     def search_themes(self) -> None:
         self.push_screen(CommandPalette(providers=[ThemeCommands], placeholder="Search for themes…"))

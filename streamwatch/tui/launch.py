@@ -10,6 +10,7 @@ from streamwatch.core.config import load_config, save_theme
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.recording import Recording, load_session
 from streamwatch.core.recovery import Recovery
+from streamwatch.core.safe import one_line
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
 from typing import TYPE_CHECKING
@@ -64,10 +65,32 @@ def make_app(
     return StreamwatchApp(first, themes=themes, theme=chosen, save_theme=save_theme, start_run=start_run)
 
 
-def run_app(feed: Feed, theme: str | None = None) -> int:
-    make_app(lambda app: RunScreen(feed, app.clock), theme).run()
-    return 0
+class AppCrash(Exception):
+    """The app stopped on an exception nobody handled (a bug); the message is one line, for the user."""
 
+
+def run(app: StreamwatchApp) -> None:
+    """Run the app to its end; AppCrash if an exception nobody handled stopped it."""
+    app.run()
+    if app.crash is not None:
+        raise AppCrash(crash_line(app.crash, app.crash_feed))
+
+
+def crash_line(error: Exception, feed: Feed | None) -> str:
+    """`internal error: KeyError: 'type'; the session file is safe at <path>`."""
+    text = str(error)
+    what = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if feed is not None and feed.live is not None:
+        what = feed.live.redact(what)
+    what = one_line(what)
+    what = what if len(what) <= 200 else what[:199] + "…"
+    path = None if feed is None else feed.session_path
+    return f"internal error: {what}" + ("" if path is None else f"; the session file is safe at {one_line(str(path))}")
+
+
+def run_app(feed: Feed, theme: str | None = None) -> int:
+    run(make_app(lambda app: RunScreen(feed, app.clock), theme))
+    return 0
 
 
 class Runs:
