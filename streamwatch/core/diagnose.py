@@ -457,11 +457,12 @@ class StreamState:
             )
 
     def _usage(self, usage: Any) -> None:
+        """Token counts, where the stream gives one: a whole number from 0 to 2**53 (JSON's exact range)."""
         if not isinstance(usage, dict):
             return
-        if isinstance(usage.get("input_tokens"), int):
+        if _is_count(usage.get("input_tokens")):
             self.input_tokens = usage["input_tokens"]
-        if isinstance(usage.get("output_tokens"), int):
+        if _is_count(usage.get("output_tokens")):
             self.output_tokens = usage["output_tokens"]
 
     def _timing(self, event: Event) -> None:
@@ -727,6 +728,10 @@ def predicted_sdk(state: StreamState) -> dict[str, Any] | None:
         "if_clean": clean,
         "if_cut": cut,
     }
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 2**53
 
 
 def _round(value: float | None) -> float | None:
