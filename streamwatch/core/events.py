@@ -2,7 +2,8 @@
 
 Every SSE event becomes an `Event`: its JSON parsed once, its kind classified against the event,
 block and delta types the Messages API is known to stream. Unknown types are kept with `known=False`
-(the API adds new ones over time); a body that is not JSON is kept with `parse_error` set.
+(the API adds new ones over time); a body that is not JSON, or JSON nested more than MAX_DEPTH deep,
+is kept with `parse_error` set.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Event:
     @property
     def data(self) -> dict[str, Any]:
         if self.parsed is None and not self.parse_error:
-            data = json.loads(self.sse.data)
+            data = _load_json(self.sse.data)
             self.parsed = data if isinstance(data, dict) else {}
         return self.parsed or {}
 
@@ -119,12 +120,45 @@ class Event:
 
 
 NOT_JSON = "data is not JSON: "
+MAX_DEPTH = 200
+"""How deeply JSON read from outside (a stream event, a line of a session file) may nest: far past
+anything real, and shallow enough for whatever walks it (JSON dumps, the screens) to keep clear of
+Python's recursion limit."""
+
+
+def nested_deeper_than(text: str, value: Any, depth: int = MAX_DEPTH) -> bool:
+    """Whether `value`, read from the JSON `text`, nests more than `depth` lists and objects deep."""
+    if text.count("[") + text.count("{") <= depth:
+        return False
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(depth):
+        level = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
+
+
+class _TooDeep(ValueError):
+    pass
+
+
+def _load_json(text: str) -> Any:
+    """JSON text as Python values; _TooDeep when it nests more than MAX_DEPTH deep."""
+    value = json.loads(text)
+    if nested_deeper_than(text, value):
+        raise _TooDeep(f"data is JSON nested more than {MAX_DEPTH} deep")
+    return value
 
 
 def parse_event(sse: SSEEvent, seq: int) -> Event:
     try:
-        data = json.loads(sse.data)
+        data = _load_json(sse.data)
         error = None if isinstance(data, dict) else "data is not a JSON object"
+    except _TooDeep as exc:
+        data, error = None, str(exc)
     except ValueError as exc:
         data, error = None, f"{NOT_JSON}{exc}"
     except RecursionError:

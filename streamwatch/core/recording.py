@@ -58,6 +58,7 @@ from typing import Any
 import platformdirs
 
 from streamwatch.core.diagnose import End, StreamState
+from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
 
 VERSION = 1
 
@@ -282,9 +283,6 @@ def parse_session(data: bytes, path: Path) -> Session:
 
 MAX_TIME = 10_000_000
 """The latest session time a record may have, in seconds (about 115 days)."""
-MAX_DEPTH = 200
-"""How deeply a line's JSON may nest, a request body's included: far past a real request, and shallow
-enough for anything that walks it (JSON dumps, screens) to keep clear of Python's recursion limit."""
 
 
 class _Rule:
@@ -435,21 +433,9 @@ def read_line(line: bytes) -> tuple[Any, str | None]:
         return None, "not valid JSON"
     except RecursionError:
         return None, "JSON nested too deeply to read"
-    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+    if nested_deeper_than(text, value):
         return None, f"JSON nested more than {MAX_DEPTH} deep"
     return value, None
-
-
-def _deeper_than(value: Any, depth: int) -> bool:
-    level = [value] if isinstance(value, (dict, list)) else []
-    for _ in range(depth):
-        level = [
-            child for item in level for child in (item.values() if isinstance(item, dict) else item)
-            if isinstance(child, (dict, list))
-        ]
-        if not level:
-            return False
-    return True
 
 
 def _short(name: str) -> str:

@@ -69,3 +69,13 @@ def test_a_token_count_out_of_range_is_no_count():
     state.end(End.EOF, 1.0)
     verdict = state.verdict()
     assert verdict.usage == {"input_tokens": 25, "output_tokens": 1}
+
+
+def test_an_event_nested_past_the_limit_is_kept_unread_so_no_view_runs_out_of_stack():
+    data = '{"type":"ping","x":' + "[" * 900 + "]" * 900 + "}"
+    state = StreamState()
+    state.response(200, {})
+    state.chunk(f"event: ping\ndata: {data}\n\n".encode(), 0.1)
+    state.end(End.EOF, 1.0)
+    assert state.events[0].parse_error == "data is JSON nested more than 200 deep"
+    assert state.events[0].data == {} and [a.code for a in state.anomalies][:1] == ["invalid_event_json"]
