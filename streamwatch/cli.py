@@ -20,6 +20,7 @@ from typing import Any
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
+from streamwatch.core.redact import Redactor
 from streamwatch.core.report import recovery_lines, render_report
 from streamwatch.core.safe import SafeWriter, one_line
 from streamwatch.core.sources import is_stream, load_input
@@ -614,6 +615,12 @@ def _command(argv: Sequence[str] | None) -> int:
         return EXIT_INTERNAL
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # a bug: one line, never a traceback (which may hold what it was reading)
+        what = Redactor().message(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        print(f"streamwatch: error: internal error: {one_line(what)[:200]} (a bug in streamwatch)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _discard(stream: Any) -> None:

@@ -304,3 +304,21 @@ def test_a_non_streaming_answer_is_said_to_be_one(tmp_path, capsys):
     assert [a["code"] for a in verdict["anomalies"]] == ["not_a_stream"]
     assert verdict["explanation"].startswith("Not a stream: the body is a complete non-streaming Message")
     assert verdict["sdk"]["silent"] and verdict["sdk"]["events"] == 0
+
+
+@pytest.mark.parametrize("command", [["analyze", "CAPTURE"], ["sessions"], ["sessions", "--json"]])
+def test_a_bug_is_one_line_and_exit_70_never_a_traceback(tmp_path, capsys, monkeypatch, command):
+    import streamwatch.cli
+    import streamwatch.core.catalog
+
+    def bug(*args, **kwargs):
+        raise KeyError("type sk-ant-api03-abcdefghijklmnop")
+
+    monkeypatch.setattr(streamwatch.cli, "render_report", bug)
+    monkeypatch.setattr(streamwatch.core.catalog.Catalog, "summaries", bug)
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
+    path = write(tmp_path, "c.sse", b"".join(s.complete_text()))
+    code = main([str(path) if word == "CAPTURE" else word for word in command])
+    out, err = capsys.readouterr()
+    assert code == 70 and out == ""
+    assert err == "streamwatch: error: internal error: KeyError: 'type [redacted]' (a bug in streamwatch)\n"
