@@ -800,7 +800,7 @@ def explain(state: StreamState) -> str:
     elif termination == Termination.ERROR_EVENT:
         error = state.error or {}
         parts.append(
-            f"The server sent `event: error` ({error.get('type')}: {error.get('message')}) "
+            f"The server sent `event: error` ({_error_words(error)}) "
             f"{where(state)} ({produced})."
         )
         if error.get("type") == "overloaded_error":
@@ -837,14 +837,14 @@ def explain(state: StreamState) -> str:
     elif termination == Termination.TRANSPORT_ERROR and state.status is None and not state.bytes_received:
         error = state.end_error or {}
         parts.append(
-            f"No response arrived: {error.get('type')}: {error.get('message')}. The server could not be reached "
+            f"No response arrived: {_error_words(error)}. The server could not be reached "
             "or dropped the connection before answering; check the base URL, proxy and network. The Python SDK "
             "wraps this in anthropic.APIConnectionError and retries it by itself unless max_retries=0."
         )
     elif termination == Termination.TRANSPORT_ERROR:
         error = state.end_error or {}
         parts.append(
-            f"The connection broke {where(state)} ({produced}): {error.get('type')}: {error.get('message')}."
+            f"The connection broke {where(state)} ({produced}): {_error_words(error)}."
         )
         parts.append(
             "Likely cause: the peer (server, proxy or load balancer) closed the connection mid-response. "
@@ -948,10 +948,18 @@ def _explain_damage(state: StreamState) -> list[str]:
     return notes
 
 
+def _error_words(error: dict[str, Any]) -> str:
+    """`type: message` of an error as recorded, saying so where a recording left either out."""
+    kind, message = error.get("type"), error.get("message")
+    if kind is None and not message:
+        return "no error was recorded"
+    return f"{kind or 'error'}: {message}" if message else str(kind)
+
+
 def _explain_http(state: StreamState) -> str:
     error = state.error or {}
     status = f"HTTP {state.status}" if state.status is not None else "An HTTP error response"
-    text = f"{status} ({error.get('type')}: {error.get('message')}) before any content."
+    text = f"{status} ({_error_words(error)}) before any content."
     retry_after = state.headers.get("retry-after-ms") or state.headers.get("retry-after")
     if state.status == 529 or error.get("type") == "overloaded_error":
         text += " The API is overloaded: retry with backoff"

@@ -477,3 +477,9 @@ def test_unnamed_events_are_what_the_python_sdk_skips(tmp_path):
     assert "content_block_delta" not in seen and "message_stop" in seen
     _, verdict = run([body])
     assert verdict.complete is False and verdict.text == "Hello there, general."  # what the server sent
+
+
+def test_a_transport_error_recorded_without_its_error_is_said_in_words_not_none():
+    _, verdict = run(s.complete_text()[:4], end=End.TRANSPORT_ERROR)
+    assert "None" not in verdict.explanation
+    assert "no error was recorded" in verdict.explanation
