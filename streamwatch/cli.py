@@ -339,9 +339,9 @@ def _session_path(name: str) -> Path:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    path = _session_path(args.session)
     from streamwatch.tui.launch import replay_feed, run_app
 
-    path = _session_path(args.session)
     try:
         feed = replay_feed(path, args.stall_threshold, args.speed)
     except SessionError as exc:
@@ -350,9 +350,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
+    path = _session_path(args.session)
     from streamwatch.tui.launch import attach_feed, run_app
 
-    path = _session_path(args.session)
     try:
         feed = attach_feed(path, args.stall_threshold)
     except SessionError as exc:

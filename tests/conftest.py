@@ -1,8 +1,13 @@
 """Fixtures every kind of test shares."""
 
 import os
+import resource
+import socket
+import threading
 
 import pytest
+
+FIFO_GUARD_SECONDS = 20
 
 
 @pytest.fixture
@@ -13,3 +18,63 @@ def no_credentials(tmp_path, monkeypatch):
         if name.startswith("ANTHROPIC_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path))
+
+
+@pytest.fixture
+def memory_cap():
+    """At most 512 MB more address space for the test: a regression that reads an endless file
+    (`/dev/zero`) fails with MemoryError instead of taking the machine's memory."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/status") as status:
+        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (size + (512 << 20), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """A FIFO maker. Should a regression open one to read (which waits for a writer for ever), a guard
+    opens it to write after FIFO_GUARD_SECONDS and closes it: the reader gets an empty file and the test
+    fails on what it asserts instead of hanging."""
+    made = []
+
+    def make(path):
+        os.mkfifo(path)
+        made.append(path)
+        return path
+
+    def release():
+        for path in made:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass  # nobody is waiting on it: nothing to release
+
+    guard = threading.Timer(FIFO_GUARD_SECONDS, release)
+    guard.daemon = True
+    guard.start()
+    yield make
+    guard.cancel()
+
+
+@pytest.fixture
+def unix_socket():
+    """A maker of listening sockets' names in the file system (each bound from its folder, as a
+    socket's path must be short), closed after the test."""
+    servers = []
+
+    def make(path):
+        server = socket.socket(socket.AF_UNIX)
+        servers.append(server)
+        where = os.getcwd()
+        os.chdir(path.parent)
+        try:
+            server.bind(path.name)
+        finally:
+            os.chdir(where)
+        return path
+
+    yield make
+    for server in servers:
+        server.close()

@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from streamwatch.core.files import read_regular
+
 EMBEDDED = "embedded"
 THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """What a theme name may look like: it also names a CSS class and a file."""
@@ -145,7 +147,7 @@ def save_theme(name: str, path: Path | None = None) -> None:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_regular(path).decode("utf-8")
     except FileNotFoundError:
         return ""
     except UnicodeDecodeError:

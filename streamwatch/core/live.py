@@ -45,6 +45,7 @@ import httpx2
 from anthropic._utils._httpx import get_environment_proxies
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
+from streamwatch.core.files import read_regular
 from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
 from streamwatch.core.redact import JSON
@@ -98,9 +99,7 @@ def request_body(
 
 def _read_request_file(path: Path) -> dict[str, Any]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise LiveError(f"{path} is a directory, not a request JSON file") from None
+        text = read_regular(path).decode("utf-8")
     except OSError as exc:
         raise LiveError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from streamwatch.core.attempts import Attempt, AttemptLog, attempt_count
 from streamwatch.core.diagnose import StreamState
+from streamwatch.core.files import open_regular
 from streamwatch.core.recorder import Hook, Hooks
 from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session, process_facts
 
@@ -127,20 +128,35 @@ def _next_speed(speed: float | None, direction: int) -> float | None:
 
 
 class Follower:
-    """Follows a session file that another process is appending to, growing a `Session` in memory."""
+    """Follows a session file that another process is appending to, growing a `Session` in memory.
+
+    The file is opened once, as `core/files.py` opens a file the user named (a regular file only, a
+    link to one followed), and read from there on: the writer appends to that same file, whatever
+    is later put at its name. Each poll reads at most `POLL_BYTES`, so a file that grows faster than
+    it is read is taken in a piece per frame."""
+
+    POLL_BYTES = 8 << 20
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            data = self.path.read_bytes()
+            self._file = open_regular(self.path)
         except OSError as exc:
             raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
-        complete = data[: data.rfind(b"\n") + 1]
-        self.session = parse_session(complete, self.path)
-        self._lines = complete.count(b"\n")
-        self._offset = len(complete)
+        self._offset = 0
+        self._lines = 0
         self._partial = b""
         self.lost: str | None = None
+        self.session = parse_session(self._complete_lines(), self.path)
+
+    def _complete_lines(self) -> Iterator[bytes]:
+        """The lines the file held when it was opened, up to its last whole one (a writer may be mid-line)."""
+        for line in self._file.lines():
+            if not line.endswith(b"\n"):
+                return
+            self._offset += len(line)
+            self._lines += 1
+            yield line
 
     @property
     def ended(self) -> bool:
@@ -152,14 +168,12 @@ class Follower:
         if self.lost is not None:
             return False
         try:
-            with open(self.path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                handle.seek(self._offset)
-                data = handle.read()
+            data = self._file.grown(self._offset, self.POLL_BYTES)
         except OSError as exc:
             self.lost = f"cannot read {self.path}: {exc.strerror or exc}"
             raise SessionError(self.lost) from None
-        if size < self._offset:
+        if data is None:
+            size = self._file.size
             self.lost = f"{self.path} shrank to {size} bytes (truncated or replaced): showing what was read before"
             raise SessionError(self.lost)
         if not data:

@@ -46,11 +46,12 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ import platformdirs
 
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
+from streamwatch.core.files import not_regular, open_append, open_regular
 
 VERSION = 1
 
@@ -161,19 +163,19 @@ class SessionWriter:
     """Appends one session's records as they happen; every line is on disk when its call returns."""
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        self._open(path, os.O_CREAT | os.O_EXCL)
+        self._open(path, new=True)
         self._write(header)
 
     @classmethod
     def reopen(cls, path: Path) -> SessionWriter:
         """A writer appending to a session file written before (to add another attempt to it)."""
         writer = cls.__new__(cls)
-        writer._open(path, 0)
+        writer._open(path, new=False)
         return writer
 
-    def _open(self, path: Path, flags: int) -> None:
+    def _open(self, path: Path, new: bool) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | flags, 0o600)
+        self._fd = open_append(path, new)
 
     @classmethod
     def create(
@@ -257,27 +259,32 @@ def is_session_file(head: bytes) -> bool:
     return first.lstrip().startswith(b"{") and b'"streamwatch"' in first and b'"session"' in first
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: Path, follow: bool = True) -> Session:
+    """A session file read a line at a time, as big as it was when opened; SessionError (one line) for
+    anything but a regular file, and a symbolic link too unless `follow` (see core/files.py)."""
     try:
-        data = Path(path).read_bytes()
+        with open_regular(path, follow) as file:
+            return parse_session(file.lines(), Path(path))
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse_session(data, Path(path))
 
 
-def parse_session(data: bytes, path: Path) -> Session:
-    """Every intact record of a session file's bytes; what could not be read is listed in `skipped`."""
-    lines = data.split(b"\n")
-    truncated = lines.pop() if lines else b""
+def parse_session(data: bytes | Iterable[bytes], path: Path) -> Session:
+    """Every intact record of a session file's bytes, or of its lines (each with its b"\\n", as a file
+    gives them); what could not be read is listed in `skipped`."""
+    lines = iter(io.BytesIO(data) if isinstance(data, bytes) else data)
+    first = next(lines, b"")
     notes: list[str] = []
-    header = read_header(lines[0] if lines else b"", path, notes)
+    header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
     session = Session(path=Path(path), header=header, attempts=[Recording(request=header.get("request", {}))],
                       skipped=[f"line 1: {note}" for note in notes])
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines, start=2):
+        if not line.endswith(b"\n"):
+            if line.strip():
+                session.skipped.append(f"line {number}: truncated ({len(line)} bytes, the writer stopped mid-line)")
+            break
         if line.strip():
-            apply_record(session, line, number)
-    if truncated.strip():
-        session.skipped.append(f"line {len(lines) + 1}: truncated ({len(truncated)} bytes, the writer stopped mid-line)")
+            apply_record(session, line[:-1], number)
     return session
 
 
@@ -558,4 +565,6 @@ def resolve_session(name: str) -> Path:
         return matches[0]
     if matches:
         raise SessionError(f"{name!r} matches {len(matches)} sessions; give more of the name")
+    if os.path.exists(path):
+        raise SessionError(f"cannot read {path}: {not_regular(path, os.stat(path).st_mode).strerror}")
     raise SessionError(f"no session file or saved session matches {name!r}")

@@ -9,6 +9,9 @@ chunk-framed (`curl --raw`) or not; `StreamState` tells which (core/body.py).
 
 A capture does not say how its connection ended, a clean close or a cut, unless curl's exit status
 is given (`CURL_EXITS`).
+
+Either is read as `core/files.py` reads a file the user named: a link is followed, but only to a
+regular file, and only as big as it was when opened, in pieces (a session a line at a time).
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import re
 from pathlib import Path
 
 from streamwatch.core.diagnose import CUT_ERROR, End, StreamState
-from streamwatch.core.recording import Recording, Session, SessionError, is_session_file, load_session
+from streamwatch.core.files import RegularFile, open_regular
+from streamwatch.core.recording import Recording, Session, SessionError, is_session_file, parse_session
 
 _STATUS_LINE = re.compile(rb"HTTP/[0-9.]+ +(\d{3})[^\r\n]*\r?\n")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+PIECE = 1 << 20
+"""A capture is read in pieces of this many bytes; its HTTP heads must fit in the first."""
 
 CURL_EXITS: dict[int, tuple[End, str, str | None]] = {
     0: (End.EOF, "the transfer ended normally: the connection closed cleanly", None),
@@ -53,22 +59,33 @@ def load_input(path: Path, curl_exit: int | None = None) -> Session:
     """A session file or a raw capture, as a session; SessionError when it is neither readable nor either.
     `curl_exit`: the exit status of the curl that made the capture, if known."""
     try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise SessionError(f"{path} is a directory, not a session file or capture") from None
+        with open_regular(path) as file:
+            first = file.read(PIECE)
+            if is_session_file(first):
+                if curl_exit is not None:
+                    raise SessionError(
+                        f"{path} is a session file, which says how its stream ended: a curl exit status is for "
+                        "raw captures"
+                    )
+                file.seek(0)
+                return parse_session(file.lines(), Path(path))
+            recording = read_capture(first, file, curl_exit)
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if is_session_file(data[:65536]):
-        if curl_exit is not None:
-            raise SessionError(
-                f"{path} is a session file, which says how its stream ended: a curl exit status is for raw captures"
-            )
-        return load_session(path)
-    capture = parse_capture(data, curl_exit)
-    return Session(path=None, header={"source": "capture", "file": str(path)}, attempts=[capture])
+    return Session(path=None, header={"source": "capture", "file": str(path)}, attempts=[recording])
 
 
-def parse_capture(data: bytes, curl_exit: int | None = None) -> Recording:
+def read_capture(first: bytes, rest: RegularFile, curl_exit: int | None) -> Recording:
+    """A capture from its first piece (its heads, then the start of its body) and the rest of the file."""
+    recording = _capture_start(first, curl_exit)
+    while piece := rest.read(PIECE):
+        recording.chunks.append((None, piece))
+    _capture_end(recording, curl_exit)
+    return recording
+
+
+def _capture_start(data: bytes, curl_exit: int | None) -> Recording:
+    """A capture's first piece: its HTTP heads, if any, then the start of its body."""
     recording = Recording(request={}, capture={"curl_exit": curl_exit})
     body = data
     while True:
@@ -88,15 +105,19 @@ def parse_capture(data: bytes, curl_exit: int | None = None) -> Recording:
         recording.status, recording.headers = status, headers
     if body:
         recording.chunks.append((None, body))
+    return recording
+
+
+def _capture_end(recording: Recording, curl_exit: int | None) -> None:
+    """How a capture's byte source stopped: the end of the file, or as curl's exit status says."""
     if curl_exit is None:
         recording.end(End.EOF, None)
-        return recording
+        return
     kind, meaning, raises = CURL_EXITS.get(
         curl_exit, (End.TRANSPORT_ERROR, f"curl failed with exit status {curl_exit}", "an httpx2 transport error")
     )
     recording.end(kind, None, None if kind == End.EOF else {"type": f"curl exit {curl_exit}", "message": meaning})
     recording.capture = {"curl_exit": curl_exit, "raises": raises}
-    return recording
 
 
 def analyze(recording: Recording, stall_threshold: float) -> StreamState:

@@ -23,6 +23,7 @@ from textual.css.stylesheet import Stylesheet, StylesheetParseError
 from textual.theme import Theme, ThemeProvider
 
 from streamwatch.core.config import THEME_NAME, themes_dir
+from streamwatch.core.files import read_regular
 from streamwatch.core.safe import printable
 
 DEFAULT_THEME = "dark"
@@ -101,7 +102,8 @@ def _add(loaded: ThemeSet, file: Traversable, label: str) -> None:
 def load_theme_file(file: Traversable | Path, label: str | None = None) -> Theme:
     label = label or str(file)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        text = read_regular(file).decode("utf-8") if isinstance(file, Path) else file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise ThemeError(f"{label}: cannot read it: {getattr(exc, 'strerror', None) or exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -27,6 +27,7 @@ from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, L
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, Catalog, SessionSummary, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
+from streamwatch.core.files import read_regular
 from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 from streamwatch.core.recording import SessionError
 from streamwatch.core.safe import one_line
@@ -122,9 +123,7 @@ def read_tools(path: Path) -> list[dict[str, Any]]:
     """Tool definitions from a JSON file: a list of tools, or an object with a `tools` list."""
     field = "form-tools"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except IsADirectoryError:
-        raise FormError(f"tools file: {path} is a directory", field) from None
+        data = json.loads(read_regular(path).decode("utf-8"))
     except OSError as exc:
         raise FormError(f"tools file: cannot read {path}: {exc.strerror or exc}", field) from None
     except UnicodeDecodeError:

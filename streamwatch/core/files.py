@@ -1,0 +1,148 @@
+"""Opening files by name without being hurt by what the name turns out to be.
+
+A name can stand for anything the file system holds: a FIFO (opening it to read waits for a writer,
+for ever), a device (`/dev/zero` never ends), a directory, a socket, or a symbolic link to any of
+them. Every file streamwatch reads goes through `open_regular`: the name is looked at before it is
+opened (a device is never opened), opened without waiting (`O_NONBLOCK`), and what was opened is
+looked at again (`fstat`), so a name swapped in between does not slip through. Reads stop at the
+size the file had when it was opened, so a file that keeps growing is read as it was, and lines
+come one at a time (`lines`): memory follows the longest line, not the file. Where a link is the
+danger it is refused, not followed (`follow=False`); a session file is appended to (`open_append`)
+only where it is a regular file, never through a link.
+
+Refusals are `Refused`, an OSError whose `strerror` says in a few words what the name is instead,
+so the callers' one-line messages for unreadable files (`cannot read X: ...`) say it too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+class Refused(OSError):
+    """A name streamwatch will not open, or a folder it will not use; `strerror` says why."""
+
+    def __init__(self, path: Path | str, why: str, code: int = errno.EINVAL) -> None:
+        super().__init__(code, why, str(path))
+
+
+def kind_of(mode: int) -> str:
+    """What a file of this `st_mode` is, in words: "a FIFO (named pipe)", "a directory", ..."""
+    for test, words in _KINDS:
+        if test(mode):
+            return words
+    return "a regular file" if stat.S_ISREG(mode) else "not a file"
+
+
+def not_regular(path: Path | str, mode: int) -> Refused:
+    code = errno.ELOOP if stat.S_ISLNK(mode) else errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+    return Refused(path, f"it is {kind_of(mode)}, not a regular file", code)
+
+
+class RegularFile:
+    """A regular file open for reading, read up to the size it had when it was opened (`size`)."""
+
+    def __init__(self, path: Path, handle: BinaryIO, status: os.stat_result) -> None:
+        self.path = path
+        self.status = status
+        self.size = status.st_size
+        self._handle = handle
+
+    def __enter__(self) -> RegularFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def _left(self) -> int:
+        return max(0, self.size - self._handle.tell())
+
+    def read(self, limit: int | None = None) -> bytes:
+        """Up to `limit` bytes (all that is left, by default), never past `size`."""
+        left = self._left()
+        return self._handle.read(left if limit is None else min(limit, left))
+
+    def lines(self) -> Iterator[bytes]:
+        """The rest of the file a line at a time, each with its b"\\n" (all but maybe the last)."""
+        while True:
+            left = self._left()
+            line = self._handle.readline(left) if left else b""
+            if not line:
+                return
+            yield line
+
+    def seek(self, offset: int) -> None:
+        self._handle.seek(offset)
+
+    def grown(self, offset: int, limit: int) -> bytes | None:
+        """What the file holds past `offset` now (at most `limit` bytes): `size` is what it has grown
+        to. None when it shrank below `offset` (truncated by someone)."""
+        self.size = os.fstat(self._handle.fileno()).st_size
+        if self.size < offset:
+            return None
+        self._handle.seek(offset)
+        return self.read(limit)
+
+
+def open_regular(path: Path | str, follow: bool = True) -> RegularFile:
+    """A regular file open for reading; `Refused` for anything else (a FIFO, a device, a directory, a
+    socket; a symbolic link too unless `follow`), and the OSError of a name that cannot be opened."""
+    path = Path(path)
+    before = os.stat(path) if follow else os.lstat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise not_regular(path, before.st_mode)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise not_regular(path, stat.S_IFLNK) from None
+        raise
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise not_regular(path, status.st_mode)
+        return RegularFile(path, os.fdopen(fd, "rb"), status)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path | str) -> bytes:
+    """The bytes of a regular file the user named (a link to one is followed), as big as it was when opened."""
+    with open_regular(path) as file:
+        return file.read()
+
+
+def open_append(path: Path, new: bool) -> int:
+    """A descriptor (to close) appending to the regular file at `path`, made `new` (0600, exclusively)
+    or one that is there; never through a symbolic link, never a FIFO or a device (`Refused`)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | (os.O_CREAT | os.O_EXCL if new else 0), 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise not_regular(path, stat.S_IFLNK) from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise not_regular(path, mode)
+    return fd
