@@ -386,7 +386,10 @@ def _apply_config(args: argparse.Namespace) -> None:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from streamwatch.core.catalog import Catalog, render_sessions
 
-    summaries = Catalog().summaries()
+    try:
+        summaries = Catalog().summaries()
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps([summary.to_dict() for summary in summaries], ensure_ascii=True))
     else:

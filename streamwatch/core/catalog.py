@@ -2,8 +2,10 @@
 
 Each summary comes from replaying the file through the same pipeline as everything else
 (`load_session` + `analyze`), so its verdict badge is the verdict `analyze` would give. A file that
-cannot be read as a session is listed with the badge `unreadable` and the reason, never raised.
-Summaries are cached in memory by (path, mtime, size): listing again only replays files that changed.
+cannot be read as a session is listed with the badge `unreadable` and the reason, never raised;
+so is a name that is not a regular file (a symbolic link, a FIFO, a device, a folder), which is
+never opened. Summaries are cached in memory by (path, mtime, size): listing again only replays
+files that changed.
 
 `SessionSummary.to_dict()` is the JSON shape of `streamwatch sessions --json` (one object per file):
 
@@ -21,6 +23,8 @@ runs from the first request to that attempt's end.
 from __future__ import annotations
 
 import datetime
+import os
+import stat
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +33,8 @@ from typing import Any
 from streamwatch.core.attempts import attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
-from streamwatch.core.recording import Session, home_dir, load_session
+from streamwatch.core.files import not_regular
+from streamwatch.core.recording import Session, home_dir, load_session, session_entries
 from streamwatch.core.safe import one_line
 from streamwatch.core.sources import analyze
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
@@ -118,37 +123,30 @@ class Catalog:
         return self._folder or home_dir() / "sessions"
 
     def summaries(self) -> list[SessionSummary]:
-        """Every `*.jsonl` file in the folder, newest first by recorded start time."""
-        try:
-            paths = list(self.folder.glob("*.jsonl"))
-        except OSError:
-            paths = []
+        """Every `*.jsonl` name in the folder, newest first by recorded start time. SessionError (one
+        line) when the folder is a symbolic link or another user's (`session_entries`)."""
+        entries = session_entries(self.folder)
         with self._lock:
-            found = [self._summary(path) for path in paths]
-            for gone in set(self._cache) - set(paths):
+            found = [self._summary(path, status) for path, status in entries]
+            for gone in set(self._cache) - {path for path, _ in entries}:
                 del self._cache[gone]
-        found = [s for s in found if s is not None]
         return sorted(found, key=lambda s: (s.sort_time, s.path.name), reverse=True)
 
-    def _summary(self, path: Path) -> SessionSummary | None:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            return _unreadable(path, 0, f"cannot read {path.name}: {exc.strerror or exc}", None)
+    def _summary(self, path: Path, status: os.stat_result) -> SessionSummary:
+        if not stat.S_ISREG(status.st_mode):
+            return _unreadable(path, 0, f"{not_regular(path, status.st_mode).strerror}: not opened", status.st_mtime)
         cached = self._cache.get(path)
-        if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+        if cached is not None and cached[:2] == (status.st_mtime_ns, status.st_size):
             return cached[2]
-        summary = summarize(path, stat.st_size, stat.st_mtime, self.stall_threshold)
-        self._cache[path] = (stat.st_mtime_ns, stat.st_size, summary)
+        summary = summarize(path, status.st_size, status.st_mtime, self.stall_threshold)
+        self._cache[path] = (status.st_mtime_ns, status.st_size, summary)
         return summary
 
 
 def summarize(path: Path, size: int, mtime: float, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> SessionSummary:
     """One file's summary; never raises: whatever goes wrong is the `unreadable` reason."""
     try:
-        session = load_session(path)
+        session = load_session(path, follow=False)
         state = analyze(session.latest, stall_threshold)
     except Exception as exc:  # one damaged file (even one that trips a bug) must not hide the others
         return _unreadable(path, size, _reason(exc, path), mtime)

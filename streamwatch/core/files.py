@@ -7,8 +7,8 @@ opened (a device is never opened), opened without waiting (`O_NONBLOCK`), and wh
 looked at again (`fstat`), so a name swapped in between does not slip through. Reads stop at the
 size the file had when it was opened, so a file that keeps growing is read as it was, and lines
 come one at a time (`lines`): memory follows the longest line, not the file. Where a link is the
-danger it is refused, not followed (`follow=False`); a session file is appended to (`open_append`)
-only where it is a regular file, never through a link.
+danger (the sessions folder and its files) it is refused, not followed; a session file is
+appended to (`open_append`) only where it is a regular file, never through one.
 
 Refusals are `Refused`, an OSError whose `strerror` says in a few words what the name is instead,
 so the callers' one-line messages for unreadable files (`cannot read X: ...`) say it too.
@@ -145,4 +145,23 @@ def open_append(path: Path, new: bool) -> int:
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise not_regular(path, mode)
+    return fd
+
+
+def own_folder(path: Path | str) -> int:
+    """A folder the user owns, opened (its descriptor, to close), never through a symbolic link:
+    `Refused` when it is a link, not a folder, or another user's (`root` included: a folder someone
+    else owns can have anything put in it)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        mode = os.lstat(path).st_mode
+        raise Refused(path, f"it is {kind_of(mode)}, not a folder", exc.errno) from None
+    status = os.fstat(fd)
+    if status.st_uid != os.geteuid():
+        os.close(fd)
+        raise Refused(path, f"it belongs to user id {status.st_uid}, not to you ({os.geteuid()})", errno.EPERM)
     return fd

@@ -50,6 +50,7 @@ import io
 import json
 import os
 import socket
+import stat
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ import platformdirs
 
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
-from streamwatch.core.files import not_regular, open_append, open_regular
+from streamwatch.core.files import Refused, not_regular, open_append, open_regular, own_folder
 
 VERSION = 1
 
@@ -81,10 +82,20 @@ def home_dir() -> Path:
 
 
 def sessions_dir() -> Path:
+    """The folder sessions are saved in, made if missing (0700, as its parent when that is made too)
+    and kept private (0700). `Refused` (an OSError) when it is a symbolic link or another user's:
+    nothing is saved there, and nothing it points to is touched."""
     path = home_dir() / "sessions"
-    for folder in (path.parent, path):
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    fd = own_folder(path)
+    try:
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
     return path
 
 
@@ -542,12 +553,38 @@ def _in_order(session: Session, t: float, notes: list[str]) -> float:
     return t
 
 
-def session_files() -> list[Path]:
-    """Saved session files, newest first."""
-    folder = home_dir() / "sessions"
-    if not folder.is_dir():
+def session_entries(folder: Path | None = None) -> list[tuple[Path, os.stat_result]]:
+    """Every `*.jsonl` name in a sessions folder (default: the saved sessions'), with what it is
+    (`lstat`: a link is not followed); none when the folder is not there yet. SessionError (one line)
+    when the folder is a symbolic link or another user's: nothing in it is read."""
+    folder = folder or home_dir() / "sessions"
+    try:
+        fd = own_folder(folder)
+    except FileNotFoundError:
         return []
-    return sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    except Refused as exc:
+        raise SessionError(f"not reading the sessions folder {folder}: {exc.strerror}") from None
+    except OSError as exc:
+        raise SessionError(f"cannot read the sessions folder {folder}: {exc.strerror or exc}") from None
+    entries = []
+    try:
+        with os.scandir(fd) as names:
+            for entry in names:
+                if entry.name.endswith(".jsonl") and not entry.name.startswith("."):
+                    try:
+                        entries.append((folder / entry.name, entry.stat(follow_symlinks=False)))
+                    except FileNotFoundError:
+                        continue
+    finally:
+        os.close(fd)
+    return entries
+
+
+def session_files() -> list[Path]:
+    """Saved session files, newest first: regular files only (no link, FIFO, device or folder)."""
+    entries = [(path, status) for path, status in session_entries() if stat.S_ISREG(status.st_mode)]
+    entries.sort(key=lambda entry: (entry[1].st_mtime, entry[0].name), reverse=True)
+    return [path for path, _ in entries]
 
 
 def resolve_session(name: str) -> Path:

@@ -27,9 +27,9 @@ def counted(monkeypatch):
     calls: list[str] = []
     real = catalog_module.load_session
 
-    def load(path):
+    def load(path, **options):
         calls.append(path.name)
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(catalog_module, "load_session", load)
     return calls

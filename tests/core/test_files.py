@@ -3,15 +3,31 @@ link is followed where it is the danger, no file is read past the size it had wh
 
 import errno
 import os
+import re
+import stat
 import tracemalloc
 
 import pytest
 
+from streamwatch.core.catalog import UNREADABLE, Catalog
 from streamwatch.core.diagnose import End
 from streamwatch.core.files import Refused, open_regular
 from streamwatch.core.playback import Follower
-from streamwatch.core.recording import SessionError, SessionWriter, load_session
+from streamwatch.core.recording import (
+    SessionError,
+    SessionWriter,
+    load_session,
+    resolve_session,
+    session_files,
+    sessions_dir,
+)
 from tests import sessions, streams as s
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
 
 
 def test_anything_but_a_regular_file_is_refused_by_what_it_is(tmp_path, fifo, unix_socket, memory_cap):
@@ -68,6 +84,62 @@ def test_reading_a_session_takes_memory_for_its_records_not_for_copies_of_the_fi
     held = sum(len(data) for _, data in session.latest.chunks)
     assert held > 0.9 * size
     assert peak < 1.3 * size  # the records, and a line at a time: not the file, then its lines, then the records
+
+
+def test_latest_and_the_list_take_regular_files_only_and_never_open_anything_else(home, fifo, unix_socket, memory_cap):
+    folder = home / "sessions"
+    good = sessions.write(folder, "20261122-100000-live-good.jsonl", "2026-11-22T10:00:00+00:00")
+    fifo(folder / "20261123-100000-live-pipe.jsonl")
+    (folder / "20261124-100000-live-zero.jsonl").symlink_to("/dev/zero")
+    (folder / "20261125-100000-live-dir.jsonl").mkdir()
+    (folder / "20261126-100000-live-link.jsonl").symlink_to(good)
+    unix_socket(folder / "20261127-100000-live-sock.jsonl")
+    for name in ("20261123-100000-live-pipe.jsonl", "20261124-100000-live-zero.jsonl"):
+        os.utime(folder / name, (2e9, 2e9), follow_symlinks=False)
+    assert session_files() == [good]
+    assert resolve_session("latest") == good
+    listed = {summary.path.name.split("-")[-1]: summary for summary in Catalog().summaries()}
+    assert listed["good.jsonl"].badge == "COMPLETE end_turn"
+    reasons = {name: summary.error for name, summary in listed.items() if summary.badge == UNREADABLE}
+    assert reasons == {
+        "pipe.jsonl": "it is a FIFO (named pipe), not a regular file: not opened",
+        "zero.jsonl": "it is a symbolic link, not a regular file: not opened",
+        "dir.jsonl": "it is a directory, not a regular file: not opened",
+        "link.jsonl": "it is a symbolic link, not a regular file: not opened",
+        "sock.jsonl": "it is a socket, not a regular file: not opened",
+    }
+
+
+def test_a_symlinked_sessions_folder_is_refused_and_its_target_left_as_it_was(home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    sessions.write(elsewhere, "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00")
+    elsewhere.chmod(0o755)
+    home.mkdir()
+    (home / "sessions").symlink_to(elsewhere)
+    with pytest.raises(Refused, match="symbolic link, not a folder"):
+        sessions_dir()
+    with pytest.raises(OSError, match="symbolic link"):
+        SessionWriter.create("live", {"headers": {}})
+    refused = f"not reading the sessions folder {home / 'sessions'}: it is a symbolic link, not a folder"
+    with pytest.raises(SessionError, match=f"^{re.escape(refused)}$"):
+        Catalog().summaries()
+    with pytest.raises(SessionError, match=f"^{re.escape(refused)}$"):
+        resolve_session("latest")
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
+    assert [p.name for p in elsewhere.iterdir()] == ["20261122-100000-live-a.jsonl"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder another user's takes root")
+def test_a_sessions_folder_of_another_user_is_refused_even_as_root(home):
+    folder = home / "sessions"
+    sessions.write(folder, "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00")
+    folder.chmod(0o777)
+    os.chown(folder, 4321, 4321)
+    with pytest.raises(Refused, match=r"it belongs to user id 4321, not to you \(0\)"):
+        sessions_dir()
+    with pytest.raises(SessionError, match="^not reading the sessions folder .*: it belongs to user id 4321"):
+        Catalog().summaries()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777
 
 
 def test_a_session_is_never_appended_to_through_a_link(tmp_path):

@@ -1,9 +1,70 @@
-"""The screens on files that are not what their names say."""
+"""The screens on files that are not what their names say: the session list."""
+
+import time
 
 import pytest
+from textual.widgets import Static
 
-from streamwatch.tui.screens.home import FormError, read_tools
-from streamwatch.tui.themes import load_themes
+from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.screens.home import FormError, HomeScreen, SessionTable, read_tools
+from streamwatch.tui.themes import DEFAULT_THEME, load_themes
+from tests import sessions
+from tests.tui.conftest import FixedClock
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield tmp_path / "streamwatch"
+    monkeypatch.undo()
+    time.tzset()
+
+
+def home_app() -> StreamwatchApp:
+    return StreamwatchApp(lambda app: HomeScreen(), clock=FixedClock(), themes=load_themes(), theme=DEFAULT_THEME)
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_the_list_shows_a_fifo_and_a_link_to_dev_zero_as_unreadable_and_the_app_quits(home, fifo, memory_cap):
+    folder = home / "sessions"
+    sessions.write(folder, "20261122-100000-live-good.jsonl", "2026-11-22T10:00:00+00:00")
+    fifo(folder / "20261123-100000-live-pipe.jsonl")
+    (folder / "20261124-100000-live-zero.jsonl").symlink_to("/dev/zero")
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        grid = app.screen.query_one(SessionTable)
+        assert [str(grid.get_row_at(i)[3]) for i in range(grid.row_count)] == ["unreadable", "unreadable",
+                                                                              "COMPLETE end_turn"]
+        assert "unreadable: it is a symbolic link, not a regular file" in text_of(app, "#session-detail")
+        await pilot.press("down")
+        assert "unreadable: it is a FIFO (named pipe), not a regular file" in text_of(app, "#session-detail")
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_symlinked_sessions_folder_is_not_listed_and_the_screen_says_why(home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    sessions.write(elsewhere, "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00")
+    (home / "sessions").parent.mkdir()
+    (home / "sessions").symlink_to(elsewhere)
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one(SessionTable).row_count == 0
+        assert text_of(app, "#home-status").startswith("not reading the sessions folder ")
+        assert text_of(app, "#home-status").endswith("sessions: it is a symbolic link, not a folder")
 
 
 def test_a_tools_file_or_a_theme_file_that_is_a_fifo_is_one_line(tmp_path, fifo):

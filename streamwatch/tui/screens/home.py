@@ -168,9 +168,12 @@ class HomeScreen(Screen[None]):
             self.scenario = scenario
 
     class SessionsLoaded(Message):
-        def __init__(self, summaries: list[SessionSummary]) -> None:
+        """The session list; `problem`: why there is none (the folder is refused), in one line."""
+
+        def __init__(self, summaries: list[SessionSummary], problem: str | None = None) -> None:
             super().__init__()
             self.summaries = summaries
+            self.problem = problem
 
     def __init__(
         self,
@@ -190,6 +193,7 @@ class HomeScreen(Screen[None]):
         self._base_url = base_url if base_url is not None else ("" if self.has_key else EMBEDDED)
         self._scenarios = list(SCENARIOS if scenarios is None else scenarios)
         self._summaries: list[SessionSummary] | None = None
+        self._problem: str | None = None
         self._shown: list[SessionSummary] = []
 
     # ----- layout -----------------------------------------------------------------------------
@@ -260,11 +264,15 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="catalog")
     def _load_sessions(self) -> None:
-        self.post_message(self.SessionsLoaded(self.catalog.summaries()))
+        try:
+            self.post_message(self.SessionsLoaded(self.catalog.summaries()))
+        except SessionError as exc:
+            self.post_message(self.SessionsLoaded([], str(exc)))
 
     @on(SessionsLoaded)
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
         self._summaries = message.summaries
+        self._problem = message.problem
         self._fill_table()
 
     @on(Input.Changed, "#session-filter")
@@ -306,7 +314,9 @@ class HomeScreen(Screen[None]):
             return
         total = len(self._summaries or [])
         folder = shown_path(self.catalog.folder)
-        if not total:
+        if self._problem is not None:
+            self._status(Text(one_line(self._problem)))
+        elif not total:
             self._status(Text(f"No saved sessions yet in {folder}; press n for a new request"))
         elif words:
             self._status(Text(f"{len(self._shown)} of {total} sessions match {one_line(words)!r}"))
