@@ -7,8 +7,12 @@ opened (a device is never opened), opened without waiting (`O_NONBLOCK`), and wh
 looked at again (`fstat`), so a name swapped in between does not slip through. Reads stop at the
 size the file had when it was opened, so a file that keeps growing is read as it was, and lines
 come one at a time (`lines`): memory follows the longest line, not the file. Where a link is the
-danger (the sessions folder and its files) it is refused, not followed; a session file is
-appended to (`open_append`) only where it is a regular file, never through one.
+danger (the sessions folder and its files, the target of an export) it is refused, not followed;
+a session file is appended to (`open_append`) only where it is a regular file, never through one.
+
+What streamwatch writes for the user outside its own folder is made by `create_private`: a new file,
+readable by its owner only, made exclusively (`O_EXCL`), so neither an existing file nor a link at
+the name is ever opened; the name gets `-1`, `-2`, ... until a free one is found.
 
 Refusals are `Refused`, an OSError whose `strerror` says in a few words what the name is instead,
 so the callers' one-line messages for unreadable files (`cannot read X: ...`) say it too.
@@ -22,6 +26,9 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+COPY_PIECE = 1 << 20
+FREE_NAME_TRIES = 1000
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -165,3 +172,40 @@ def own_folder(path: Path | str) -> int:
         os.close(fd)
         raise Refused(path, f"it belongs to user id {status.st_uid}, not to you ({os.geteuid()})", errno.EPERM)
     return fd
+
+
+def create_private(folder: Path, name: str) -> tuple[Path, int]:
+    """A new file in `folder`, readable and writable by its owner only, and its descriptor (to close):
+    `name`, or if anything (a file, a link) is there already `stem-1.suffix`, `stem-2.suffix`, ..."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for number in range(FREE_NAME_TRIES):
+        path = folder / (name if number == 0 else f"{stem}-{number}{suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            continue
+        return path, fd
+    raise Refused(folder / name, f"{FREE_NAME_TRIES} files by that name are there already", errno.EEXIST)
+
+
+def copy_private(source: Path, folder: Path) -> Path:
+    """A copy of the regular file `source` made with `create_private` in `folder` under the same name
+    (or the next free one), as big as `source` was when opened; the path it got. When `source` is
+    already there under its name (the same file, not a link to it), that is its path: no copy."""
+    with open_regular(source) as reader:
+        same = folder / source.name
+        try:
+            there = os.lstat(same)
+        except FileNotFoundError:
+            there = None
+        if there is not None and stat.S_ISREG(there.st_mode) and os.path.samestat(there, reader.status):
+            return same
+        path, fd = create_private(folder, source.name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while piece := reader.read(COPY_PIECE):
+                    out.write(piece)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path

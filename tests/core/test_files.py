@@ -11,7 +11,7 @@ import pytest
 
 from streamwatch.core.catalog import UNREADABLE, Catalog
 from streamwatch.core.diagnose import End
-from streamwatch.core.files import Refused, open_regular
+from streamwatch.core.files import Refused, copy_private, create_private, open_regular
 from streamwatch.core.playback import Follower
 from streamwatch.core.recording import (
     SessionError,
@@ -149,6 +149,31 @@ def test_a_session_is_never_appended_to_through_a_link(tmp_path):
     with pytest.raises(Refused, match="symbolic link"):
         SessionWriter.reopen(tmp_path / "s.jsonl")
     assert elsewhere.read_text() == "keep me\n"
+
+
+def test_an_export_never_writes_over_a_file_or_through_a_link(tmp_path):
+    source = sessions.write(tmp_path / "sessions", "s.jsonl", "2026-11-22T10:00:00+00:00")
+    out = tmp_path / "out"
+    out.mkdir()
+    target = tmp_path / "precious"
+    target.write_text("precious\n")
+    target.chmod(0o644)
+    (out / "s.jsonl").symlink_to(target)
+    (out / "s-1.jsonl").write_text("an earlier export\n")
+    exported = copy_private(source, out)
+    assert exported == out / "s-2.jsonl"
+    assert exported.read_bytes() == source.read_bytes()
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+    assert target.read_text() == "precious\n" and stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert (out / "s-1.jsonl").read_text() == "an earlier export\n"
+    assert copy_private(source, source.parent) == source
+
+
+def test_a_new_private_file_is_not_made_through_a_dangling_link(tmp_path):
+    (tmp_path / "x.json").symlink_to(tmp_path / "would-be-made")
+    path, fd = create_private(tmp_path, "x.json")
+    os.close(fd)
+    assert path == tmp_path / "x-1.json" and not (tmp_path / "would-be-made").exists()
 
 
 def test_a_followed_file_is_read_a_bounded_piece_per_poll(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
-"""The screens on files that are not what their names say: the session list."""
+"""The screens on files that are not what their names say: the session list, export."""
 
+import os
+import stat
 import time
 
 import pytest
@@ -9,7 +11,7 @@ from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import FormError, HomeScreen, SessionTable, read_tools
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
 from tests import sessions
-from tests.tui.conftest import FixedClock
+from tests.tui.conftest import FixedClock, live_app
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +67,27 @@ async def test_a_symlinked_sessions_folder_is_not_listed_and_the_screen_says_why
         assert app.screen.query_one(SessionTable).row_count == 0
         assert text_of(app, "#home-status").startswith("not reading the sessions folder ")
         assert text_of(app, "#home-status").endswith("sessions: it is a symbolic link, not a folder")
+
+
+async def test_e_exports_beside_a_link_in_the_working_directory_never_through_it(tmp_path, monkeypatch):
+    saved = sessions.write(tmp_path / "sessions", "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00")
+    work = tmp_path / "work"
+    work.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("precious\n")
+    precious.chmod(0o644)
+    (work / saved.name).symlink_to(precious)
+    monkeypatch.chdir(work)
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.feed.session_path = saved
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        exported = work / "20261122-100000-live-a-1.jsonl"
+        assert exported.read_bytes() == saved.read_bytes()
+        assert stat.S_IMODE(os.lstat(exported).st_mode) == 0o600
+        assert precious.read_text() == "precious\n" and stat.S_IMODE(precious.stat().st_mode) == 0o644
+        assert any(str(exported) in str(n.message) for n in app._notifications)
 
 
 def test_a_tools_file_or_a_theme_file_that_is_a_fifo_is_one_line(tmp_path, fifo):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
+from streamwatch.core.files import copy_private
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
 from streamwatch.core.recording import SessionError
@@ -640,19 +639,26 @@ class RunScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_export(self) -> None:
+        """A private copy of the session file in the working directory, under a free name (never over a
+        file or through a link there), made on a worker thread: a big file does not freeze the screen."""
         source = self.feed.session_path
         if source is None:
             self.notify("This run was not saved (--no-save): nothing to export", severity="warning")
             return
-        target = Path.cwd() / source.name
-        try:
-            if target.resolve() != source.resolve():
-                shutil.copyfile(source, target)
-                os.chmod(target, 0o600)
-        except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror or exc}", severity="error", markup=False)
-            return
-        self.notify(f"Session exported to {target}", title="Export", timeout=8, markup=False)
+
+        def export() -> None:
+            try:
+                target = copy_private(source, Path.cwd())
+            except OSError as exc:
+                self.app.call_from_thread(
+                    self.notify, f"Export failed: {exc.strerror or exc}", severity="error", markup=False
+                )
+                return
+            self.app.call_from_thread(
+                self.notify, f"Session exported to {target}", title="Export", timeout=8, markup=False
+            )
+
+        self.run_worker(export, thread=True, group="export", exit_on_error=False)
 
     @on(Timeline.Selected)
     def show_raw(self, message: Timeline.Selected) -> None:
