@@ -4,7 +4,8 @@ A Messages stream can run to 100 000 events. Kept as objects, each event is a fe
 Python's cycle collector walks on every full pass; at that length a pass holds the process for
 ~100 ms, long enough to make a screen miss key presses. `EventLog` keeps the same facts in a few
 arrays and two byte buffers, whatever the length, and builds an `Event` when someone looks at one
-(`log[i]`); views look at a screenful at a time.
+(`log[i]`); views look at a screenful at a time. An event's data is kept once: where it is a piece of
+its wire bytes (one `data:` line, as the Messages API sends them), as a place in them.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ class EventLog(Sequence[Event]):
         self._raw = bytearray()
         self._raw_end = array("Q")
         self._data = bytearray()
-        self._data_end = array("Q")
+        """The data of events whose data is not a piece of their wire bytes (several data lines, bytes
+        that are not UTF-8)."""
+        self._data_at = array("q")
+        """Where each event's data starts: in `_raw` (0 or more), or in `_data` (-1 - its offset there)."""
+        self._data_size = array("Q")
         self._big_index: dict[int, int] = {}
         """Block indexes no machine integer holds (hostile or broken streams), by position."""
         self._errors: dict[int, str] = {}
@@ -77,10 +82,17 @@ class EventLog(Sequence[Event]):
         self._retry.append(_NO_INT if sse.retry is None else sse.retry)
         self._t.append(math.nan if event.t is None else event.t)
         self._offset.append(sse.offset)
+        raw_start = len(self._raw)
         self._raw += sse.raw
         self._raw_end.append(len(self._raw))
-        self._data += sse.data.encode()
-        self._data_end.append(len(self._data))
+        data = sse.data.encode()
+        found = sse.raw.find(data)
+        if found >= 0:
+            self._data_at.append(raw_start + found)
+        else:
+            self._data_at.append(-1 - len(self._data))
+            self._data += data
+        self._data_size.append(len(data))
         if event.parse_error is not None:
             self._errors[position] = event.parse_error
 
@@ -124,12 +136,13 @@ class EventLog(Sequence[Event]):
         name = self._names.name
         t = self.time(position)
         raw_start = self._raw_end[position - 1] if position else 0
-        data_start = self._data_end[position - 1] if position else 0
+        at, size = self._data_at[position], self._data_size[position]
+        data = self._raw[at : at + size] if at >= 0 else self._data[-1 - at : -1 - at + size]
         index = self._index[position]
         retry = self._retry[position]
         sse = SSEEvent(
             event=name(self._event_name[position]),
-            data=self._data[data_start : self._data_end[position]].decode(),
+            data=data.decode(),
             id=name(self._id[position]),
             retry=None if retry == _NO_INT else retry,
             t=t,

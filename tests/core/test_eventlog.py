@@ -4,6 +4,7 @@ adds nothing for the garbage collector to walk."""
 from __future__ import annotations
 
 import gc
+import tracemalloc
 
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import parse_event
@@ -58,3 +59,33 @@ def test_a_long_stream_adds_no_objects_for_the_collector():
     gc.collect()
     assert len(state.events) > 20000
     assert len(gc.get_objects()) - before < 200
+
+
+def test_data_that_is_not_one_piece_of_the_wire_reads_back_too():
+    stream = (
+        b"data: {\"type\":\r\ndata: \"ping\"}\r\n\r\n"
+        + b"event: odd\ndata: \xff\xfe not UTF-8\n\n"
+        + b"data:\n\n"
+        + s.ping()
+    )
+    expected = [parse_event(sse, n) for n, sse in enumerate(SSEDecoder().feed(stream), 1)]
+    state = StreamState()
+    state.chunk(stream)
+    assert [event.sse.data for event in state.events] == [
+        '{"type":\n"ping"}', "\ufffd\ufffd not UTF-8", "", '{"type":"ping"}'
+    ]
+    assert [event.sse for event in state.events] == [event.sse for event in expected]
+
+
+def test_an_event_s_data_is_kept_once_with_its_wire_bytes():
+    body = b"".join(s.delta(0, {"type": "text_delta", "text": "x" * 100_000}) for _ in range(40))
+    state = StreamState()
+    state.chunk(s.message_start() + s.block_start(0, {"type": "text", "text": ""}), 0.1)
+    tracemalloc.start()
+    try:
+        state.chunk(body, 0.2)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The wire bytes once and the text once: not the data (nearly all of the wire) a second time.
+    assert held < 2.3 * len(body)
