@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
-from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import SessionError
 from streamwatch.core.redact import Redactor
 from streamwatch.core.report import recovery_lines, render_report
 from streamwatch.core.safe import SafeWriter, one_line
-from streamwatch.core.sources import is_stream, load_input
+from streamwatch.core.sources import analyze_input, is_stream
 from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
@@ -87,12 +86,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not path.exists():
         path = _session_path(args.path)
     try:
-        session = load_input(path, args.curl_exit)
+        session, log = analyze_input(path, args.stall_threshold, args.curl_exit)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
         print(f"streamwatch: warning: {one_line(skipped)}", file=sys.stderr)
-    log = replay_attempts(session, args.stall_threshold)
     last = log.attempts[-1]
     if not is_stream(session, last.state):
         raise UsageError(f"{args.path} holds no SSE event, HTTP error response or Messages API answer")

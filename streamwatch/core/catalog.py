@@ -1,7 +1,8 @@
 """The saved sessions at a glance: one summary per session file, newest first.
 
-Each summary comes from replaying the file through the same pipeline as everything else
-(`load_session` + `analyze`), so its verdict badge is the verdict `analyze` would give. A file that
+Each summary comes from replaying the file through the same pipeline as everything else, as it is
+read (`load_session` + `OnePass`, as `analyze` plays it), so its verdict badge is the verdict
+`analyze` would give, and a big file takes memory for its stream's state only. A file that
 cannot be read as a session is listed with the badge `unreadable` and the reason, never raised;
 so is a name that is not a regular file (a symbolic link, a FIFO, a device, a folder), which is
 never opened. Summaries are cached in memory by (path, mtime, size): listing again only replays
@@ -34,9 +35,9 @@ from streamwatch.core.attempts import attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.files import not_regular
+from streamwatch.core.playback import OnePass
 from streamwatch.core.recording import Session, home_dir, load_session, session_entries
 from streamwatch.core.safe import one_line
-from streamwatch.core.sources import analyze
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
 UNREADABLE = "unreadable"
@@ -145,9 +146,10 @@ class Catalog:
 
 def summarize(path: Path, size: int, mtime: float, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> SessionSummary:
     """One file's summary; never raises: whatever goes wrong is the `unreadable` reason."""
+    play = OnePass(stall_threshold, keep=False)
     try:
-        session = load_session(path, follow=False)
-        state = analyze(session.latest, stall_threshold)
+        session = load_session(path, follow=False, on_record=play.take)
+        state = play.finish(session).attempts[-1].state
     except Exception as exc:  # one damaged file (even one that trips a bug) must not hide the others
         return _unreadable(path, size, _reason(exc, path), mtime)
     return _readable_summary(path, size, mtime, session, state)

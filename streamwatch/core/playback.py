@@ -11,8 +11,9 @@ or the user deciding), scaled like the rest, skipped at max speed. As it goes it
 as the live run knew them (`log`, see core/attempts.py): the stitched answer, each attempt's verdict
 and what it paid again, each as of the moment played.
 
-`replay_attempts` plays a whole session at once (for `analyze`) and fires the hooks a live run fired
-(core/recorder.py), so whatever listens to a live run (an exporter, a printer) can be given a file.
+`OnePass` plays a session's recordings to their ends as a file is read (`analyze`, the session list),
+`replay_attempts` a whole session at once; both fire the hooks a live run fired (core/recorder.py),
+so whatever listens to a live run (an exporter, a printer) can be given a file.
 """
 
 from __future__ import annotations
@@ -424,36 +425,93 @@ class _Replayed:
     recording: Recording
 
 
+class OnePass:
+    """A session's recordings played to their ends as they are read (give `take` to `parse_session` as
+    `on_record`, then `finish` the session it returns), or all at once (`replay_attempts`), firing the
+    hooks a live run fired (core/recorder.py): `on_attempt` (for a `RecoveryObserver`), `on_request`,
+    `on_response` (when a response head was recorded), `on_events` once per recorded chunk with the
+    events it completed, `on_attempt_end` with the attempt's verdict once its last recording (after a
+    redirect) has ended, then `on_session_end`. A file holds no wait's countdown and no hold but its
+    `stopped` line: `on_wait` and `on_hold` do not come.
+
+    With `keep=False` each chunk is let go once it is fed (all but a recording's last, whose time is
+    where a recording cut off ends): memory holds the streams' states, not their recordings as well."""
+
+    def __init__(self, stall_threshold: float, hooks: Hooks | Iterable[Hook] = (), keep: bool = True) -> None:
+        self.stall_threshold = stall_threshold
+        self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
+        self.keep = keep
+        self.log = AttemptLog()
+        self._where: str | None = None
+        self._index = -1
+        self._run: _Replayed | None = None
+        self._attempt: Attempt | None = None
+        self._responded = False
+        self._fed = 0
+
+    def take(self, session: Session) -> None:
+        """Feed everything the session holds so far: a recording is played to its end once the next one begins."""
+        if self._index < 0:
+            on_failure = session.header.get("on_failure")
+            self.log.on_failure = on_failure if isinstance(on_failure, str) else None
+            self._where = None if session.path is None else str(session.path)
+        recordings = session.attempts
+        while True:
+            if self._run is not None:
+                self._feed(whole=False)
+            if self._index + 1 == len(recordings):
+                return
+            if self._run is not None:
+                self._end(ends_attempt=bool(recordings[self._index + 1].link))
+            self._start(recordings[self._index + 1])
+
+    def finish(self, session: Session) -> AttemptLog:
+        """The session is whole: play out what it holds (a recording with no end record ends where it was cut off)."""
+        self.take(session)
+        self._end(ends_attempt=True)
+        self.log.stopped = session.latest.stopped
+        self.hooks.fire("on_session_end", self.log)
+        return self.log
+
+    def _start(self, recording: Recording) -> None:
+        self._index += 1
+        self._run = _Replayed(StreamState(self.stall_threshold), recording)
+        previous = self.log.current
+        self._attempt = self.log.record(recording, self._run)
+        if self._attempt is not previous:
+            self.hooks.fire("on_attempt", self._attempt)
+        request = recording.request
+        self.hooks.fire("on_request", str(request.get("method", "")), str(request.get("url", "")))
+        self._responded, self._fed = False, 0
+
+    def _feed(self, whole: bool) -> None:
+        """The recording's chunks not fed yet, after its response head once it is known (or `whole`)."""
+        assert self._run is not None
+        state, recording = self._run.state, self._run.recording
+        if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
+            state.response(recording.status, recording.headers, recording.capture)
+            if recording.status is not None:
+                self.hooks.fire("on_response", state)
+            self._responded = True
+        chunks = recording.chunks
+        for t, data in chunks[self._fed:]:
+            self.hooks.fire("on_events", state, state.chunk(data, recording.relative(t)))
+        self._fed = len(chunks)
+        if not self.keep and self._fed > 1:
+            del chunks[: self._fed - 1]
+            self._fed = 1
+
+    def _end(self, ends_attempt: bool) -> None:
+        assert self._run is not None and self._attempt is not None
+        self._feed(whole=True)
+        state, recording = self._run.state, self._run.recording
+        state.end(*recording.final_end(), sdk=(recording.ending or {}).get("sdk"))
+        self.log.finish(self._attempt, state.verdict(session=self._where))
+        if ends_attempt:
+            self.hooks.fire("on_attempt_end", self._attempt)
+
+
 def replay_attempts(session: Session, stall_threshold: float, hooks: Hooks | Iterable[Hook] = ()) -> AttemptLog:
     """The session's attempts as the live run knew them, each played to its end at once, firing the
-    hooks as the live run fired them (core/recorder.py): `on_attempt` (for a `RecoveryObserver`),
-    `on_request`, `on_response` (when a response head was recorded), `on_events` once per recorded
-    chunk with the events it completed, `on_attempt_end` with the attempt's verdict once its last
-    recording (after a redirect) has ended, then `on_session_end`. A file holds no wait's countdown
-    and no hold but its `stopped` line: `on_wait` and `on_hold` do not come."""
-    hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
-    on_failure = session.header.get("on_failure")
-    log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
-    where = None if session.path is None else str(session.path)
-    recordings = session.attempts
-    for index, recording in enumerate(recordings):
-        run = _Replayed(StreamState(stall_threshold), recording)
-        previous = log.current
-        attempt = log.record(recording, run)
-        if attempt is not previous:
-            hooks.fire("on_attempt", attempt)
-        request = recording.request
-        hooks.fire("on_request", str(request.get("method", "")), str(request.get("url", "")))
-        state = run.state
-        state.response(recording.status, recording.headers, recording.capture)
-        if recording.status is not None:
-            hooks.fire("on_response", state)
-        for t, data in recording.chunks:
-            hooks.fire("on_events", state, state.chunk(data, recording.relative(t)))
-        state.end(*recording.final_end(), sdk=(recording.ending or {}).get("sdk"))
-        log.finish(attempt, state.verdict(session=where))
-        if index + 1 == len(recordings) or recordings[index + 1].link:
-            hooks.fire("on_attempt_end", attempt)
-    log.stopped = session.latest.stopped
-    hooks.fire("on_session_end", log)
-    return log
+    hooks as the live run fired them (see `OnePass`)."""
+    return OnePass(stall_threshold, hooks).finish(session)

@@ -270,19 +270,25 @@ def is_session_file(head: bytes) -> bool:
     return first.lstrip().startswith(b"{") and b'"streamwatch"' in first and b'"session"' in first
 
 
-def load_session(path: Path, follow: bool = True) -> Session:
+def load_session(
+    path: Path, follow: bool = True, on_record: Callable[[Session], None] | None = None
+) -> Session:
     """A session file read a line at a time, as big as it was when opened; SessionError (one line) for
-    anything but a regular file, and a symbolic link too unless `follow` (see core/files.py)."""
+    anything but a regular file, and a symbolic link too unless `follow` (see core/files.py).
+    `on_record`: as for `parse_session`."""
     try:
         with open_regular(path, follow) as file:
-            return parse_session(file.lines(), Path(path))
+            return parse_session(file.lines(), Path(path), on_record)
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def parse_session(data: bytes | Iterable[bytes], path: Path) -> Session:
+def parse_session(
+    data: bytes | Iterable[bytes], path: Path, on_record: Callable[[Session], None] | None = None
+) -> Session:
     """Every intact record of a session file's bytes, or of its lines (each with its b"\\n", as a file
-    gives them); what could not be read is listed in `skipped`."""
+    gives them); what could not be read is listed in `skipped`. `on_record` is called with the session
+    after each record was added (to play it as it is read: `playback.OnePass`)."""
     lines = iter(io.BytesIO(data) if isinstance(data, bytes) else data)
     first = next(lines, b"")
     notes: list[str] = []
@@ -296,6 +302,8 @@ def parse_session(data: bytes | Iterable[bytes], path: Path) -> Session:
             break
         if line.strip():
             apply_record(session, line[:-1], number)
+            if on_record is not None:
+                on_record(session)
     return session
 
 

@@ -11,7 +11,8 @@ A capture does not say how its connection ended, a clean close or a cut, unless 
 is given (`CURL_EXITS`).
 
 Either is read as `core/files.py` reads a file the user named: a link is followed, but only to a
-regular file, and only as big as it was when opened, in pieces (a session a line at a time).
+regular file, and only as big as it was when opened, in pieces (a session a line at a time), each
+played as it is read (`OnePass`): memory holds the stream's state, not the file.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from streamwatch.core.attempts import AttemptLog
 from streamwatch.core.diagnose import CUT_ERROR, End, StreamState
 from streamwatch.core.files import RegularFile, open_regular
+from streamwatch.core.playback import OnePass
 from streamwatch.core.recording import Recording, Session, SessionError, is_session_file, parse_session
 
 _STATUS_LINE = re.compile(rb"HTTP/[0-9.]+ +(\d{3})[^\r\n]*\r?\n")
@@ -55,9 +58,11 @@ raises on such an end (None: it depends on what came after the capture stopped).
 status is a transport error of curl's."""
 
 
-def load_input(path: Path, curl_exit: int | None = None) -> Session:
-    """A session file or a raw capture, as a session; SessionError when it is neither readable nor either.
+def analyze_input(path: Path, stall_threshold: float, curl_exit: int | None = None) -> tuple[Session, AttemptLog]:
+    """A session file or a raw capture played to its end as it is read: the session (without the
+    chunks it played) and its attempts; SessionError when it is neither readable nor either.
     `curl_exit`: the exit status of the curl that made the capture, if known."""
+    play = OnePass(stall_threshold, keep=False)
     try:
         with open_regular(path) as file:
             first = file.read(PIECE)
@@ -68,25 +73,31 @@ def load_input(path: Path, curl_exit: int | None = None) -> Session:
                         "raw captures"
                     )
                 file.seek(0)
-                return parse_session(file.lines(), Path(path))
-            recording = read_capture(first, file, curl_exit)
+                session = parse_session(file.lines(), Path(path), play.take)
+            else:
+                session = Session(path=None, header={"source": "capture", "file": str(path)},
+                                  attempts=[_capture_start(first, curl_exit)])
+                _read_capture(session, file, play, curl_exit)
     except OSError as exc:
         raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return Session(path=None, header={"source": "capture", "file": str(path)}, attempts=[recording])
+    return session, play.finish(session)
 
 
-def read_capture(first: bytes, rest: RegularFile, curl_exit: int | None) -> Recording:
-    """A capture from its first piece (its heads, then the start of its body) and the rest of the file."""
-    recording = _capture_start(first, curl_exit)
+def _read_capture(session: Session, rest: RegularFile, play: OnePass, curl_exit: int | None) -> None:
+    """The rest of a capture after its first piece, played a piece at a time, then how it ended."""
+    recording = session.latest
+    play.take(session)
     while piece := rest.read(PIECE):
         recording.chunks.append((None, piece))
+        play.take(session)
     _capture_end(recording, curl_exit)
-    return recording
 
 
 def _capture_start(data: bytes, curl_exit: int | None) -> Recording:
-    """A capture's first piece: its HTTP heads, if any, then the start of its body."""
-    recording = Recording(request={}, capture={"curl_exit": curl_exit})
+    """A capture's first piece: its HTTP heads, if any, then the start of its body; with what curl's
+    exit status says the SDK raised (known before the body is read)."""
+    capture = {"curl_exit": curl_exit} if curl_exit is None else {"curl_exit": curl_exit, "raises": _curl(curl_exit)[2]}
+    recording = Recording(request={}, capture=capture)
     body = data
     while True:
         match = _STATUS_LINE.match(body)
@@ -113,11 +124,14 @@ def _capture_end(recording: Recording, curl_exit: int | None) -> None:
     if curl_exit is None:
         recording.end(End.EOF, None)
         return
-    kind, meaning, raises = CURL_EXITS.get(
+    kind, meaning, _ = _curl(curl_exit)
+    recording.end(kind, None, None if kind == End.EOF else {"type": f"curl exit {curl_exit}", "message": meaning})
+
+
+def _curl(curl_exit: int) -> tuple[End, str, str | None]:
+    return CURL_EXITS.get(
         curl_exit, (End.TRANSPORT_ERROR, f"curl failed with exit status {curl_exit}", "an httpx2 transport error")
     )
-    recording.end(kind, None, None if kind == End.EOF else {"type": f"curl exit {curl_exit}", "message": meaning})
-    recording.capture = {"curl_exit": curl_exit, "raises": raises}
 
 
 def analyze(recording: Recording, stall_threshold: float) -> StreamState:

@@ -12,7 +12,7 @@ import pytest
 from streamwatch.core.catalog import UNREADABLE, Catalog
 from streamwatch.core.diagnose import End
 from streamwatch.core.files import Refused, copy_private, create_private, open_regular
-from streamwatch.core.playback import Follower
+from streamwatch.core.playback import Follower, replay_attempts
 from streamwatch.core.recording import (
     SessionError,
     SessionWriter,
@@ -21,6 +21,7 @@ from streamwatch.core.recording import (
     session_files,
     sessions_dir,
 )
+from streamwatch.core.sources import analyze_input
 from tests import sessions, streams as s
 
 
@@ -199,3 +200,31 @@ def test_a_missing_file_is_still_said_missing(tmp_path):
     with pytest.raises(FileNotFoundError) as missing:
         open_regular(tmp_path / "nothing")
     assert missing.value.errno == errno.ENOENT
+
+
+@pytest.mark.parametrize("options", [{}, {"stall_after": 3, "complete": False, "stopped": "attempts used up"}])
+def test_a_session_played_as_it_is_read_gives_the_attempts_a_replay_gives(tmp_path, options):
+    path = sessions.write_resumed(tmp_path, **options)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(path.read_bytes().rsplit(b'"end"', 1)[0].rsplit(b"\n", 1)[0] + b"\n")
+    for whole in (path, cut):
+        replayed = replay_attempts(load_session(whole), 5.0).verdict()
+        session, log = analyze_input(whole, 5.0)
+        assert log.verdict() == replayed and len(session.attempts) == 2
+
+
+def test_analyzing_a_session_takes_memory_for_its_state_not_for_its_recording_too(tmp_path):
+    deltas = [s.delta(0, {"type": "text_delta", "text": f"word{i} and more "}) for i in range(30_000)]
+    chunks = [s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
+              *[b"".join(deltas[i : i + 2]) for i in range(0, len(deltas), 2)], s.block_stop(0),
+              s.message_delta("end_turn"), s.message_stop()]
+    path = sessions.write(tmp_path, "s.jsonl", "2026-11-22T10:00:00+00:00", chunks=chunks, step=0.001)
+    tracemalloc.start()
+    try:
+        _, log = analyze_input(path, 5.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert log.complete and len(log.current.state.events) == 30_005
+    # The events (their wire bytes, once) and the answer: not the recording, nor the data again.
+    assert peak < 2.5 * path.stat().st_size
