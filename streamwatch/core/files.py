@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -188,6 +188,20 @@ def create_private(folder: Path, name: str) -> tuple[Path, int]:
     raise Refused(folder / name, f"{FREE_NAME_TRIES} files by that name are there already", errno.EEXIST)
 
 
+def write_private(folder: Path, name: str, pieces: Iterable[bytes]) -> Path:
+    """A new file made with `create_private` in `folder` holding the pieces; the path it got (nothing is
+    left of it when writing fails)."""
+    path, fd = create_private(folder, name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for piece in pieces:
+                out.write(piece)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def copy_private(source: Path, folder: Path) -> Path:
     """A copy of the regular file `source` made with `create_private` in `folder` under the same name
     (or the next free one), as big as `source` was when opened; the path it got. When `source` is
@@ -200,12 +214,4 @@ def copy_private(source: Path, folder: Path) -> Path:
             there = None
         if there is not None and stat.S_ISREG(there.st_mode) and os.path.samestat(there, reader.status):
             return same
-        path, fd = create_private(folder, source.name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while piece := reader.read(COPY_PIECE):
-                    out.write(piece)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path
+        return write_private(folder, source.name, iter(lambda: reader.read(COPY_PIECE), b""))

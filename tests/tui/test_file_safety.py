@@ -7,11 +7,15 @@ import time
 import pytest
 from textual.widgets import Static
 
+from streamwatch.core.events import size_text
+from streamwatch.core.rawevent import LIMIT
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import FormError, HomeScreen, SessionTable, read_tools
+from streamwatch.tui.screens.run import RawEventScreen
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
-from tests import sessions
-from tests.tui.conftest import FixedClock, live_app
+from streamwatch.tui.widgets.timeline import Timeline
+from tests import sessions, streams as s
+from tests.tui.conftest import FixedClock, live_app, recording, replay_app, timed
 
 pytestmark = pytest.mark.anyio
 
@@ -99,3 +103,25 @@ def test_a_tools_file_or_a_theme_file_that_is_a_fifo_is_one_line(tmp_path, fifo)
     themes.mkdir()
     fifo(themes / "mine.toml")
     assert load_themes(themes).warnings == [f"skipped {themes / 'mine.toml'}: cannot read it: {fifo_words}"]
+
+
+async def test_an_event_of_megabytes_opens_cut_in_the_raw_view_and_w_writes_all_of_it(tmp_path, monkeypatch):
+    huge = s.delta(0, {"type": "text_delta", "text": "é" + "x" * (8 << 20)})
+    rec = recording(timed([s.message_start(), s.block_start(0, {"type": "text", "text": ""}), huge, s.block_stop(0),
+                           s.message_delta("end_turn"), s.message_stop()]))
+    monkeypatch.chdir(tmp_path)
+    app = replay_app(rec, FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while len(app.screen.feed.player.state.events) < 6:
+            await pilot.pause()
+        app.screen.query_one(Timeline).move_to_seq(3)
+        await pilot.press("enter")
+        assert isinstance(app.screen, RawEventScreen)
+        body = str(app.screen.query_one("#raw-body").render())
+        assert len(body) < 3 * LIMIT
+        assert "event: content_block_delta" in body and '"text": "éxxx' in body
+        assert f"… {size_text(len(huge) - LIMIT)} more of this event not shown: w writes all of it to a file" in body
+        await pilot.press("w")
+        written = tmp_path / "event-3.sse"
+        assert written.read_bytes() == huge and stat.S_IMODE(written.stat().st_mode) == 0o600
+        assert any(str(written) in str(n.message) for n in app._notifications)

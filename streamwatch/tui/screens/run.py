@@ -25,9 +25,10 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
-from streamwatch.core.files import copy_private
+from streamwatch.core.files import copy_private, write_private
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
+from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
@@ -172,9 +173,12 @@ class Feed:
 
 
 class RawEventScreen(ModalScreen[None]):
-    """One event as it was on the wire, and as parsed JSON."""
+    """One event as it was on the wire, and as parsed JSON: the core's `raw_event`, cut when it is long."""
 
-    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close", id="raw.close")]
+    BINDINGS = [
+        Binding("escape,enter,q", "dismiss", "Close", id="raw.close"),
+        Binding("w", "write", "Write to a file", id="raw.write"),
+    ]
 
     def __init__(self, event: Event) -> None:
         super().__init__()
@@ -184,18 +188,27 @@ class RawEventScreen(ModalScreen[None]):
         self.query_one("#raw-scroll").focus()
 
     def compose(self) -> ComposeResult:
-        wire = self.event.sse.raw.decode("utf-8", "replace")
-        parsed = json.dumps(self.event.data, indent=2, ensure_ascii=False) if self.event.data else "(not JSON)"
-        at = "no timing" if self.event.t is None else f"t={self.event.t:.3f}s"
-        body = Text(f"Event #{self.event.seq} · {one_line(self.event.type)} · {at}\n\n", style="bold")
+        view = raw_event(self.event)
+        body = Text(f"{view.title}\n\n", style="bold")
         body.append("Wire\n", style="bold")
-        body.append(printable(wire) + "\n")
+        body.append(view.wire + "\n")
+        if view.cut:
+            body.append(view.cut + "\n", style="bold")
         body.append("Parsed\n", style="bold")
-        body.append(printable(parsed))
+        body.append(view.parsed)
         with Vertical(id="raw-dialog"):
             with VerticalScroll(id="raw-scroll"):
                 yield Static(body, id="raw-body")
-            yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
+            yield Static(Text("↑↓ PgUp PgDn scroll · w write it to a file · esc to close", style="dim"))
+
+    def action_write(self) -> None:
+        """The event's wire bytes, all of them, in a new private file in the working directory."""
+        try:
+            path = write_private(Path.cwd(), f"event-{self.event.seq}.sse", [self.event.sse.raw])
+        except OSError as exc:
+            self.notify(f"Cannot write the event: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.notify(f"Event #{self.event.seq} written to {path}", title="Raw event", timeout=8, markup=False)
 
 
 class ConfirmScreen(ModalScreen[bool]):
