@@ -27,6 +27,7 @@ import datetime
 import os
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ SHORT_TIME_FORMAT = "%m-%d %H:%M"
 _FILE_TIME = "%Y%m%d-%H%M%S"
 CELL_WIDTH = 40
 """The most of any one recorded value a table shows (headers are untrusted and can be any length)."""
+
+
+class Cancelled(Exception):
+    """Listing the sessions was given up: whoever asked for the list does not want it any more."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,33 +128,45 @@ class Catalog:
     def folder(self) -> Path:
         return self._folder or home_dir() / "sessions"
 
-    def summaries(self) -> list[SessionSummary]:
+    def summaries(self, cancelled: Callable[[], bool] = lambda: False) -> list[SessionSummary]:
         """Every `*.jsonl` name in the folder, newest first by recorded start time. SessionError (one
-        line) when the folder is a symbolic link or another user's (`session_entries`)."""
+        line) when the folder is a symbolic link or another user's (`session_entries`); `Cancelled`
+        as soon as `cancelled()` says so, even in the middle of a big file."""
         entries = session_entries(self.folder)
         with self._lock:
-            found = [self._summary(path, status) for path, status in entries]
+            found = [self._summary(path, status, cancelled) for path, status in entries]
             for gone in set(self._cache) - {path for path, _ in entries}:
                 del self._cache[gone]
         return sorted(found, key=lambda s: (s.sort_time, s.path.name), reverse=True)
 
-    def _summary(self, path: Path, status: os.stat_result) -> SessionSummary:
+    def _summary(self, path: Path, status: os.stat_result, cancelled: Callable[[], bool]) -> SessionSummary:
         if not stat.S_ISREG(status.st_mode):
             return _unreadable(path, 0, f"{not_regular(path, status.st_mode).strerror}: not opened", status.st_mtime)
         cached = self._cache.get(path)
         if cached is not None and cached[:2] == (status.st_mtime_ns, status.st_size):
             return cached[2]
-        summary = summarize(path, status.st_size, status.st_mtime, self.stall_threshold)
+        summary = summarize(path, status.st_size, status.st_mtime, self.stall_threshold, cancelled)
         self._cache[path] = (status.st_mtime_ns, status.st_size, summary)
         return summary
 
 
-def summarize(path: Path, size: int, mtime: float, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> SessionSummary:
-    """One file's summary; never raises: whatever goes wrong is the `unreadable` reason."""
+def summarize(
+    path: Path, size: int, mtime: float, stall_threshold: float = DEFAULT_STALL_THRESHOLD,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> SessionSummary:
+    """One file's summary: whatever goes wrong is the `unreadable` reason; only `Cancelled` is raised."""
     play = OnePass(stall_threshold, keep=False)
+
+    def take(session: Session) -> None:
+        if cancelled():
+            raise Cancelled
+        play.take(session)
+
     try:
-        session = load_session(path, follow=False, on_record=play.take)
+        session = load_session(path, follow=False, on_record=take)
         state = play.finish(session).attempts[-1].state
+    except Cancelled:
+        raise
     except Exception as exc:  # one damaged file (even one that trips a bug) must not hide the others
         return _unreadable(path, size, _reason(exc, path), mtime)
     return _readable_summary(path, size, mtime, session, state)

@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from streamwatch.core.catalog import UNREADABLE, Catalog
+from streamwatch.core.catalog import UNREADABLE, Cancelled, Catalog
 from streamwatch.core.diagnose import End
 from streamwatch.core.files import Refused, copy_private, create_private, open_regular
 from streamwatch.core.playback import Follower, replay_attempts
@@ -228,3 +228,19 @@ def test_analyzing_a_session_takes_memory_for_its_state_not_for_its_recording_to
     assert log.complete and len(log.current.state.events) == 30_005
     # The events (their wire bytes, once) and the answer: not the recording, nor the data again.
     assert peak < 2.5 * path.stat().st_size
+
+
+def test_listing_is_given_up_in_the_middle_of_a_big_file_when_asked(home):
+    path = sessions.write(home / "sessions", "20261122-100000-live-a.jsonl", "2026-11-22T10:00:00+00:00",
+                          chunks=[s.ping()] * 5000)
+    asked = []
+
+    def cancelled():
+        asked.append(1)
+        return len(asked) > 10
+
+    with pytest.raises(Cancelled):
+        Catalog().summaries(cancelled)
+    assert len(asked) == 11
+    catalog = Catalog()
+    assert [summary.path for summary in catalog.summaries()] == [path]

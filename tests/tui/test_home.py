@@ -80,9 +80,9 @@ async def test_the_list_is_loaded_off_the_ui_thread(home):
     threads = []
 
     class Recording(Catalog):
-        def summaries(self):
+        def summaries(self, *args):
             threads.append(threading.current_thread())
-            return super().summaries()
+            return super().summaries(*args)
 
     app = home_app(catalog=Recording())
     async with app.run_test(size=(100, 30)) as pilot:

@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -24,7 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
 
-from streamwatch.core.catalog import SHORT_TIME_FORMAT, Catalog, SessionSummary, skipped_text
+from streamwatch.core.catalog import SHORT_TIME_FORMAT, Cancelled, Catalog, SessionSummary, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.files import read_regular
@@ -264,10 +265,15 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="catalog")
     def _load_sessions(self) -> None:
+        """Given up as soon as its worker is cancelled (a refresh, the app closing): the app's process
+        does not wait for a big file to be summarized before it ends."""
+        worker = get_current_worker()
         try:
-            self.post_message(self.SessionsLoaded(self.catalog.summaries()))
+            self.post_message(self.SessionsLoaded(self.catalog.summaries(lambda: worker.is_cancelled)))
         except SessionError as exc:
             self.post_message(self.SessionsLoaded([], str(exc)))
+        except Cancelled:
+            return
 
     @on(SessionsLoaded)
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
