@@ -198,8 +198,10 @@ def test_http_error_status_goes_through_the_tap(server):
     assert session.latest.status == 529 and b"overloaded_error" in session.latest.chunks[0][1]
 
 
-def test_read_timeout_ends_as_timeout(server):
-    result = live(server, "stall", timeout=0.1).run()
+def test_read_timeout_ends_as_timeout():
+    silent = Canned(chunks=[streams.message_start(), *streams.text_block(0, "cut off in the mid")[:-1]], hang=True)
+    with StubServer([silent]) as stub:
+        result = LiveRun(request_body(), base_url=stub.base_url, save=False, timeout=1.0).run()
     verdict = result.verdict
     assert verdict.termination == "timeout" and verdict.error["type"] == "httpx2.ReadTimeout"
     assert verdict.sdk["raised"].startswith("httpx2.ReadTimeout")
