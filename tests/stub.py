@@ -1,8 +1,9 @@
 """A loopback HTTP server that answers each request with the next canned response, and counts them.
 
 For what the mock server does not play: a stream that dies right after a complete tool call, an
-error status with a long retry-after. A response body is written chunk by chunk and then the
-connection closes (HTTP/1.0), so a body without message_stop ends as a clean EOF.
+error status with a long retry-after, a stream that goes silent for good. A response body is written
+chunk by chunk and then the connection closes (HTTP/1.0), so a body without message_stop ends as a
+clean EOF, unless the response hangs: then nothing more comes until the server stops.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Canned:
     after_chunk: Callable[[int], None] | None = None
     """Called once chunk i is sent, before the next: a test waits there until the client has read it,
     so every chunk arrives in a read of its own."""
+    hang: bool = False
+    """After the chunks, send nothing and keep the connection open until the server stops."""
 
 
 def overloaded(retry_after_ms: int) -> Canned:
@@ -37,6 +40,7 @@ class StubServer:
     def __init__(self, responses: list[Canned]) -> None:
         self.responses = responses
         self.bodies: list[dict[str, Any]] = []
+        self._stopping = threading.Event()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +57,8 @@ class StubServer:
                     self.wfile.flush()
                     if canned.after_chunk is not None:
                         canned.after_chunk(number)
+                if canned.hang:
+                    stub._stopping.wait()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -73,6 +79,7 @@ class StubServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

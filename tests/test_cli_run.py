@@ -102,8 +102,10 @@ def check_pinged_wait(seconds):
 
 
 def check_buffered(v):
+    """That the first byte came with the last is checked where the hold is long beside the client's own work on
+    the burst (the burst test): here a loaded machine would blur it."""
     assert v["complete"]
-    assert v["timing"]["ttfb"] >= 0.9 * v["timing"]["duration"], "the first byte came with the last"
+    assert v["timing"]["ttfb"] >= 100 * 0.03 * TIME_SCALE, "the first byte waited for the whole answer"
     assert "burst" not in [a["code"] for a in v["anomalies"]], "a burst needs 1 s of silence before it"
 
 
@@ -179,6 +181,7 @@ def test_buffered_stream_arrives_as_a_burst_when_the_silence_is_long_enough(caps
     with MockServer(time_scale=0.3) as slow:
         code, verdict, _ = run_json(capsys, slow, "buffered")
     assert code == 0 and verdict["complete"]
+    assert verdict["timing"]["ttfb"] >= 0.9 * verdict["timing"]["duration"], "the first byte came with the last"
     burst = [a for a in verdict["anomalies"] if a["code"] == "burst"]
     assert len(burst) == 1 and "buffering proxy" in burst[0]["message"]
 
@@ -191,10 +194,11 @@ def test_analyze_of_the_saved_session_gives_the_same_verdict(capsys, server, hom
     assert json.loads(out) == live_verdict
 
 
-def test_headless_output_shows_events_stalls_and_the_sdk_outcome(capsys, server, home):
-    code, out, err = run_cli(
-        capsys, "run", "--headless", "--base-url", server.base_url, "--scenario", "stall", "--stall-threshold", "0.3"
-    )
+def test_headless_output_shows_events_stalls_and_the_sdk_outcome(capsys, home):
+    with MockServer(time_scale=0.2) as slow:  # a 1.6 s stall: the live note has 1.1 s to show, even under load
+        code, out, err = run_cli(
+            capsys, "run", "--headless", "--base-url", slow.base_url, "--scenario", "stall", "--stall-threshold", "0.5"
+        )
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].startswith("streamwatch run: claude-sonnet-4-6 (scenario stall) · POST http://127.0.0.1:")

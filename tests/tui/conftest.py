@@ -1,10 +1,13 @@
-"""Recorded streams and a fixed clock for driving the TUI deterministically."""
+"""Recorded streams, a fixed clock and a wait on a condition, for driving the TUI deterministically."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from streamwatch.core.diagnose import End
 from streamwatch.core.playback import Player, SessionPlayer
@@ -15,6 +18,44 @@ from tests import streams as s
 
 SESSION = Path("/home/dev/.local/share/streamwatch/sessions/20261122-020000-demo-abcd1234.jsonl")
 ANSWER = "Here is the plan.\nFirst we read the file, then we write the report with every section."
+
+
+WAIT_SECONDS = 20.0
+"""How long `wait_for` lets the app run before the test fails: only reached when something is broken."""
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = WAIT_SECONDS) -> None:
+    """Let the app run (handle what is queued, then idle a moment) until `condition()` is true; fail after
+    `timeout` seconds saying what the screen showed. A test waits on what it then asserts, never a fixed time:
+    a loaded machine only makes this slower, never wrong."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s in vain; the screen shows:\n{on_screen(pilot.app)}")
+        await pilot.pause()
+
+
+async def frames(pilot: Pilot, count: int = 1) -> None:
+    """Let the run screen draw `count` frames from now (on its frame clock, or after a key): what a screen
+    shows once its clock has moved on, where nothing is meant to change."""
+    screen = pilot.app.screen
+    drawn = 0
+
+    def counted() -> None:
+        nonlocal drawn
+        type(screen).refresh_frame(screen)
+        drawn += 1
+
+    screen.refresh_frame = counted
+    try:
+        await wait_for(pilot, lambda: drawn >= count)
+    finally:
+        del screen.refresh_frame
+
+
+def on_screen(app) -> str:
+    """The app's screen as text, the last frame it painted (what a failed wait reports)."""
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
 
 
 class FixedClock:

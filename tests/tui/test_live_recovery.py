@@ -4,7 +4,6 @@ the mock does not play), every recovery key, and what the user sees change."""
 import asyncio
 import functools
 import re
-import time
 
 import pytest
 
@@ -25,7 +24,7 @@ from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import streams as s
 from tests.stub import Canned, StubServer
-from tests.tui.conftest import FixedClock
+from tests.tui.conftest import FixedClock, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -73,13 +72,6 @@ def clean_text(server, body, scenario):
     result = LiveRun(body, base_url=server.base_url, headers=headers, save=False).run()
     assert result.verdict.complete
     return result.verdict.text
-
-
-async def until(pilot, condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out; the status line says: {status(pilot.app)!r}"
-        await pilot.pause(0.05)
 
 
 def status(app) -> str:
@@ -140,15 +132,15 @@ async def test_c_resumes_a_stream_that_ended_early_and_stitches_the_answer(serve
     clean = clean_text(server, body, "tool_big")
     app = live_app(mock_recovery(server, body, "drop_eof", {TOOL_BYTES_HEADER: "12000"}))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL eof" in status(app))
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         assert not {SKIP, CANCEL} & offered(app)
         first_text = live(app).attempts[0].state.text
         assert first_text and text_pane(app).text == first_text
 
         await pilot.press("c")
-        await until(pilot, lambda: "COMPLETE tool_use" in status(app))
-        await until(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+        await wait_for(pilot, lambda: "COMPLETE tool_use" in status(app))
+        await wait_for(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
         panel = verdict(app)
         assert "Attempt 1: first → eof" in panel
         assert "dropped: tool_use `write_file` (block 1): cut off after" in panel
@@ -159,7 +151,7 @@ async def test_c_resumes_a_stream_that_ended_early_and_stitches_the_answer(serve
 
         await pilot.press("a")
         assert isinstance(app.screen, AttemptsScreen)
-        await until(pilot, lambda: app.screen.query("#raw-body"))
+        await wait_for(pilot, lambda: app.screen.query("#raw-body"))
         shown = str(app.screen.query_one("#raw-body").render())
         assert "Attempt 1: first" in shown and "Attempt 2: resume (user-turn)" in shown
         second = shown[shown.index("Attempt 2"):]
@@ -174,16 +166,16 @@ async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, requ
     clean = clean_text(server, body, "ok")
     app = live_app(mock_recovery(server, body, "drop_abrupt"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL transport_error" in status(app))
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL transport_error" in status(app))
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         broken = text_pane(app).text
         assert broken and clean.startswith(broken) and broken != clean
         await pilot.press("space")
         assert "PAUSED" in str(app.screen.query_one(Timeline).border_title)
 
         await pilot.press("r")
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
-        await until(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await wait_for(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
         assert text_pane(app).text == clean
         assert text_pane(app).seams == []
         broken_tokens = -(-sum(b.chars for b in live(app).attempts[0].state.blocks.values()) // 4)
@@ -203,20 +195,20 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
     app = live_app(lambda watch: Recovery(body, hooks=[watch], base_url=server.base_url, headers=headers,
                                           stall_threshold=THRESHOLD, save=False))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         del headers[TIME_SCALE_HEADER]
 
         await pilot.press("r")
-        await until(pilot, lambda: waiting(app) is not None)
+        await wait_for(pilot, lambda: waiting(app) is not None)
         assert "before attempt 2: the server asked for it (retry-after-ms: 5000) · s skip · x cancel" in status(app)
         assert {SKIP, CANCEL} <= offered(app) and not RECOVER & offered(app)
         left = waiting(app)
         assert 0 < left <= 5
-        await until(pilot, lambda: (waiting(app) or left) < left)
+        await wait_for(pilot, lambda: (waiting(app) or left) < left)
 
         await pilot.press("s")
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
         assert live(app).attempts[1].waited < 4
 
 
@@ -225,10 +217,10 @@ async def test_a_retry_that_answers_differently_replaces_the_broken_text():
         app = live_app(lambda watch: Recovery(request_body(), hooks=[watch], base_url=stub.base_url,
                                               stall_threshold=THRESHOLD, save=False))
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
+            await wait_for(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
             assert text_pane(app).text == "A first draft that breaks off in the mid"
             await pilot.press("r")
-            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
             assert text_pane(app).text == " Done." and stub.requests == 2
 
 
@@ -251,27 +243,27 @@ async def test_n_at_the_tool_call_question_sends_nothing_more():
     with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL)]) as stub:
         app = stub_app(stub)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: dialog(app))
+            await wait_for(pilot, lambda: dialog(app))
             assert dialog(app).startswith("Resume attempt 1?")
             assert "Tool calls that completed: write_file." in dialog(app)
 
             await pilot.press("n")
             assert isinstance(app.screen, RunScreen)
             await app.workers.wait_for_complete()
-            await until(pilot, lambda: "Recovery stopped: attempt 1 broke after a complete tool call" in verdict(app))
+            await wait_for(pilot, lambda: "Recovery stopped: attempt 1 broke after a complete tool call" in verdict(app))
             assert stub.requests == 1 and len(live(app).attempts) == 1
-            await until(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
+            await wait_for(pilot, lambda: "ABNORMAL eof" in status(app) and RECOVER <= offered(app))
 
 
 async def test_y_at_the_tool_call_question_resumes():
     with StubServer([Canned(chunks=STREAM_WITH_A_TOOL_CALL), Canned(chunks=COMPLETE)]) as stub:
         app = stub_app(stub)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: dialog(app))
+            await wait_for(pilot, lambda: dialog(app))
             await pilot.press("y")
             assert isinstance(app.screen, RunScreen)
-            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
-            await until(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+            await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
+            await wait_for(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
             assert stub.requests == 2
             assert INTERRUPTED in stub.bodies[1]["messages"][-1]["content"]
             assert text_pane(app).text == "Let me write that file. Done."
@@ -285,12 +277,12 @@ async def test_x_cancels_a_stalled_attempt_and_the_session_says_so(server, reque
     make = mock_recovery(server, body, "stall", {TIME_SCALE_HEADER: "0.5"}, stall_threshold=0.5)
     app = live_app(make, threshold=0.5)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "STALLED" in status(app))
+        await wait_for(pilot, lambda: "STALLED" in status(app))
         assert CANCEL in offered(app) and not RECOVER & offered(app)
 
         await pilot.press("x")
-        await until(pilot, lambda: "ABNORMAL cancelled" in status(app), timeout=3)  # not after the stall
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app), timeout=3)  # not after the stall
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         path = app.screen.feed.session_path
     session = load_session(path)
     assert len(session.attempts) == 1 and session.latest.ending["kind"] == "cancelled"
@@ -309,15 +301,15 @@ def test_the_demo_tour_moves_on_to_the_next_run_after_the_first_ends(monkeypatch
     async def tour(feed):
         app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=clock)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
             seen.append(status(app))
             first = app.screen
-            await until(pilot, lambda: any("Next in the tour" in n.message for n in app._notifications))
+            await wait_for(pilot, lambda: any("Next in the tour" in n.message for n in app._notifications))
             clock.now += run.TOUR_PAUSE
-            await until(pilot, lambda: app.screen is not first)
+            await wait_for(pilot, lambda: app.screen is not first)
             assert isinstance(app.screen, RunScreen) and len(app.screen_stack) == 2
-            await until(pilot, lambda: "ABNORMAL eof" in status(app))
-            await until(pilot, lambda: RECOVER <= offered(app))
+            await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
+            await wait_for(pilot, lambda: RECOVER <= offered(app))
             seen.append(status(app))
 
     def run_app(feed, theme=None):
@@ -343,18 +335,18 @@ async def test_a_new_request_from_home_runs_and_escape_comes_back_to_the_list(mo
         app = make_app(lambda app: HomeScreen(THRESHOLD), start_run=runs.start)
         async with app.run_test(size=SIZE) as pilot:
             await app.workers.wait_for_complete()
-            await until(pilot, lambda: "No saved sessions yet" in str(app.screen.query_one("#home-status").render()))
+            await wait_for(pilot, lambda: "No saved sessions yet" in str(app.screen.query_one("#home-status").render()))
             home = app.screen
             await pilot.press("n", "f7", *keys(prompt), "ctrl+s")
-            await until(pilot, lambda: status(app).startswith(" DEMO ok · "))
-            await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+            await wait_for(pilot, lambda: status(app).startswith(" DEMO ok · "))
+            await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
             path = app.screen.feed.session_path
 
             await pilot.press("escape")
             assert app.screen is home
             assert not home.form_shown
             await app.workers.wait_for_complete()
-            await until(pilot, lambda: home.query_one(SessionTable).row_count == 1)
+            await wait_for(pilot, lambda: home.query_one(SessionTable).row_count == 1)
             row = [str(cell) for cell in home.query_one(SessionTable).get_row_at(0)]
             assert row[1:4] == ["demo", "sonnet-4-6", "COMPLETE end_turn"]
             assert str(home.query_one("#home-status").render()) == "1 session in ~/streamwatch/sessions"
@@ -371,11 +363,11 @@ async def test_one_key_resumes_every_text_fault_to_the_uninterrupted_answer(serv
     clean = clean_text(server, body, "ok")
     app = live_app(mock_recovery(server, body, scenario))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL" in status(app))
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app))
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         await pilot.press("c")
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
-        await until(pilot, lambda: "Attempt 2: resume" in verdict(app))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await wait_for(pilot, lambda: "Attempt 2: resume" in verdict(app))
         strategy = "prefill" if model.endswith("4-5") else "user-turn"
         assert f"Attempt 2: resume ({strategy}) → complete" in verdict(app)
         assert text_pane(app).text == clean
@@ -388,11 +380,11 @@ async def test_c_resumes_the_seed_failure_with_prefill_too(server):
     clean = clean_text(server, body, "tool_big")
     app = live_app(mock_recovery(server, body, "drop_eof", {TOOL_BYTES_HEADER: "4000"}))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL eof" in status(app))
-        await until(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
+        await wait_for(pilot, lambda: RECOVER <= offered(app))
         await pilot.press("c")
-        await until(pilot, lambda: "COMPLETE tool_use" in status(app))
-        await until(pilot, lambda: "Attempt 2: resume (prefill) → complete" in verdict(app))
+        await wait_for(pilot, lambda: "COMPLETE tool_use" in status(app))
+        await wait_for(pilot, lambda: "Attempt 2: resume (prefill) → complete" in verdict(app))
         assert text_pane(app).text == clean
 
 
@@ -403,14 +395,14 @@ async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(se
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
     app = live_app(mock_recovery(server, body, scenario))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
         await pilot.press(key)
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
         shown, seams, panel = text_pane(app).text, text_pane(app).seams, verdict(app)
         path = app.screen.feed.session_path
     replay = make_app(lambda app: RunScreen(launch.replay_feed(path, THRESHOLD, speed=None), app.clock))
     async with replay.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "COMPLETE end_turn" in status(replay) and "→ complete" in verdict(replay))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(replay) and "→ complete" in verdict(replay))
         assert status(replay).startswith(" REPLAY PAUSED max ") and " · attempt 2/2 · COMPLETE" in status(replay)
         assert text_pane(replay).text == shown and text_pane(replay).seams == seams
         assert verdict(replay) == panel

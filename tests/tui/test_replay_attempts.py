@@ -11,7 +11,7 @@ from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import sessions
 from tests import streams as s
-from tests.tui.conftest import FixedClock, recording, replay_app, timed
+from tests.tui.conftest import FixedClock, recording, replay_app, timed, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -41,9 +41,10 @@ def cursor_event(app):
     return timeline.event_at(timeline.cursor)
 
 
-async def at(pilot, clock, now):
+async def at(pilot, clock, now, played):
+    """Move the replay's clock on to `now` and let it play until `played()` says it got there."""
     clock.now = now
-    await pilot.pause(0.1)
+    await wait_for(pilot, played)
 
 
 # The session (tests/sessions.py `write_resumed`): attempt 1 streams from 0.35 s and dies inside its text
@@ -52,21 +53,21 @@ async def test_a_resumed_session_replays_as_the_live_run_showed_it(tmp_path):
     clock = FixedClock(0.0)
     app = replay_app(load_session(sessions.write_resumed(tmp_path)), clock)
     async with app.run_test(size=SIZE) as pilot:
-        await at(pilot, clock, 0.62)
+        await at(pilot, clock, 0.62, lambda: "STREAMING" in status(app))
         assert status(app).startswith(" REPLAY PLAY 1x 0.6/3.8s · attempt 1/2 · STREAMING")
         assert ATTEMPTS in offered(app) and "Attempt" not in verdict(app)
 
-        await at(pilot, clock, 1.5)
+        await at(pilot, clock, 1.5, lambda: "ABNORMAL" in status(app))
         assert status(app).startswith(" REPLAY PLAY 1x 1.5/3.8s · attempt 1/2, attempt 2 in 1.3 s · ABNORMAL eof")
         assert text_pane(app).text == sessions.FIRST_DRAFT and text_pane(app).seams == []
 
-        await at(pilot, clock, 3.42)
+        await at(pilot, clock, 3.42, lambda: " · attempt 2/2 · STREAMING" in status(app))
         assert " · attempt 2/2 · STREAMING" in status(app)
         assert text_pane(app).text == sessions.FIRST_DRAFT + "dle of its second se"
         assert text_pane(app).seams == [(0, len(sessions.FIRST_DRAFT))]
         assert "Attempt 1: first → eof\nAttempt 2: resume (user-turn) → running" in verdict(app)
 
-        await at(pilot, clock, 10.0)
+        await at(pilot, clock, 10.0, lambda: "COMPLETE" in status(app))
         assert status(app).startswith(" REPLAY PAUSED 1x 3.8/3.8s · attempt 2/2 · COMPLETE end_turn")
         assert text_pane(app).text == sessions.RESUMED_ANSWER
         assert text_pane(app).seams == [(0, len(sessions.FIRST_DRAFT))]
@@ -129,9 +130,9 @@ async def test_why_recovery_stopped_shows_once_the_replay_reaches_the_last_attem
     clock = FixedClock(0.0)
     app = replay_app(load_session(sessions.write_resumed(tmp_path, complete=False, stopped=why)), clock)
     async with app.run_test(size=SIZE) as pilot:
-        await at(pilot, clock, 1.5)
+        await at(pilot, clock, 1.5, lambda: "ABNORMAL" in status(app))
         assert "ABNORMAL eof" in status(app) and "Recovery stopped" not in verdict(app)
-        await at(pilot, clock, 100.0)
+        await at(pilot, clock, 100.0, lambda: "Recovery stopped" in verdict(app))
         assert f"Attempt 2: resume (user-turn) → error_event; re-paid 60 input and 0 output tokens\nRecovery stopped: {why}" in verdict(app)
         await pilot.press("less_than_sign")
         assert "Recovery stopped" not in verdict(app)
@@ -156,7 +157,7 @@ async def test_a_session_of_one_attempt_replays_as_it_always_did():
     clock = FixedClock(0.0)
     app = replay_app(recording(timed(s.complete_text("only once"))), clock)
     async with app.run_test(size=SIZE) as pilot:
-        await at(pilot, clock, 100.0)
+        await at(pilot, clock, 100.0, lambda: "COMPLETE" in status(app))
         assert status(app).startswith(" REPLAY PAUSED 1x 0.8/0.8s · COMPLETE end_turn")
         assert "attempt" not in status(app) and ATTEMPTS not in offered(app)
         await pilot.press("a")
@@ -169,9 +170,9 @@ async def test_what_the_sdk_gave_the_app_shows_once_the_replay_reaches_the_end()
     rec.ending["sdk"] = {"seen": "no exception, 6 events, stop_reason=end_turn"}
     app = replay_app(rec, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await at(pilot, clock, 0.5)
+        await at(pilot, clock, 0.5, lambda: "STREAMING" in status(app))
         assert "STREAMING" in status(app) and "Your code would have seen" not in verdict(app)
-        await at(pilot, clock, 100.0)
+        await at(pilot, clock, 100.0, lambda: "Your code would have seen" in verdict(app))
         assert "Your code would have seen: no exception, 6 events, stop_reason=end_turn" in verdict(app)
 
 

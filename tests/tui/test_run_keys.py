@@ -14,7 +14,8 @@ from streamwatch.tui.widgets.panes import StatusLine
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import sessions
 from tests import streams as s
-from tests.tui.conftest import SESSION, FixedClock, live_app, recording, replay_app, seed_chunks, timed
+from tests.tui.conftest import (SESSION, FixedClock, frames, live_app, recording, replay_app, seed_chunks, timed,
+                                wait_for)
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +26,11 @@ def timeline(app) -> Timeline:
 
 def status(app) -> str:
     return str(app.screen.query_one("#status").render())
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as last painted, one string a line."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
 def offered(app) -> set[tuple[str, str]]:
@@ -136,28 +142,20 @@ async def test_t_cycles_the_theme_and_question_mark_lists_every_key():
 async def test_an_overflowing_footer_ends_with_the_palette_key_and_no_stray_letter(width):
     app = replay_app(recording(timed(seed_chunks())), FixedClock(0.0))
     async with app.run_test(size=(width, 24)) as pilot:
-        await pilot.pause(0.1)
-        footer = app.screen._compositor.render_strips()[-1].text
-        assert footer.endswith("▏^p palette "), footer
+        await wait_for(pilot, lambda: screen_lines(app)[-1].endswith("▏^p palette "))
 
 
 async def test_v_reaches_a_verdict_too_long_for_80x24_and_the_arrows_read_the_rest():
     app = live_app("eof_in_tool_use")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
         panel = app.screen.query_one("#verdict")
-        assert panel.border_subtitle == "v, then ↑↓ to scroll" and panel.max_scroll_y > 0
+        await wait_for(pilot, lambda: panel.max_scroll_y > 0)
+        assert panel.border_subtitle == "v, then ↑↓ to scroll"
         await pilot.press("v", "end")
         assert app.focused is panel
-        for _ in range(100):
-            if panel.scroll_y == panel.max_scroll_y:
-                break
-            await pilot.pause(0.02)
-        assert panel.scroll_y == panel.max_scroll_y, "it scrolls to the last line"
-        await pilot.pause()
-        strips = [strip.text for strip in app.screen._compositor.render_strips()]
-        shown = "".join(strips[-9:-1])
-        assert "Session:" in shown and "jsonl" in shown, "its last line is in sight"
+        await wait_for(pilot, lambda: panel.scroll_y == panel.max_scroll_y)  # it scrolls to the last line
+        await wait_for(pilot, lambda: "Session:" in "".join(screen_lines(app)[-9:-1]))  # its last line is in sight
+        assert "jsonl" in "".join(screen_lines(app)[-9:-1])
         await pilot.press("tab")
         assert app.focused is timeline(app)
 
@@ -176,13 +174,13 @@ async def test_replay_keys_play_pause_speed_step_and_jump():
     async with app.run_test(size=(100, 30)) as pilot:
         player = app.screen.feed.player
         clock.now = 0.62
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: len(player.state.events) >= 5)
         assert len(player.state.events) == 5
         assert "REPLAY PLAY 1x" in status(app)
         assert ("space", "Play/pause") in offered(app) and ("space", "Pause/follow") not in offered(app)
         await pilot.press("space")
         clock.now = 3.0
-        await pilot.pause(0.1)
+        await frames(pilot)
         assert len(player.state.events) == 5 and "PAUSED" in status(app)
         await pilot.press("full_stop")
         assert len(player.state.events) == 6
@@ -203,10 +201,10 @@ async def test_jumping_back_to_the_start_of_a_max_speed_replay_plays_its_tool_ca
     clock = FixedClock(0.0)
     app = replay_app(recording(timed(seed_chunks())), clock, speed=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.1)
-        assert "ABNORMAL eof" in status(app)
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app) and app.screen.query(".tool-block"))
+        [first] = app.screen.query(".tool-block")
         await pilot.press("less_than_sign")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: not first.is_attached and app.screen.query(".tool-block"))
         assert "ABNORMAL eof" in status(app)
         [view] = app.screen.query(".tool-block")
         assert "write_file" in str(view.render())
@@ -220,16 +218,15 @@ async def test_status_counts_a_stall_up_live_and_then_completes():
     app = replay_app(rec, clock)
     async with app.run_test(size=(100, 30)) as pilot:
         clock.now = 3.0
-        await pilot.pause(0.1)
-        assert "STREAMING" in status(app)
+        await wait_for(pilot, lambda: "STREAMING" in status(app))
         clock.now = 7.05
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "STALLED" in status(app))
         assert "STALLED 6.5 s · silent" in status(app)
         clock.now = 7.55
-        await pilot.pause(0.1)
+        await frames(pilot)
         assert "STALLED 7.0 s · silent" in status(app)
         clock.now = 20.0
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "COMPLETE" in status(app))
         assert "COMPLETE end_turn" in status(app)
         assert app.screen.query_one("#text").text == "slow answer"
 
@@ -247,21 +244,21 @@ async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_
     async with app.run_test(size=(100, 30)) as pilot:
         for i, chunk in enumerate(s.complete_text("first try")[:4]):
             writer.chunk(chunk, 0.2 + i * 0.01)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: len(app.screen.feed.player.state.events) >= 4)
         assert status(app).startswith(" ATTACHED live pid ")
         assert len(app.screen.feed.player.state.events) == 4
         writer.end(End.EOF, 0.3)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
         assert " · waiting for attempt 2 · ABNORMAL eof" in status(app) and "REPLAY" not in status(app)
         assert not app.screen.feed.is_replay and ("a", "Attempts") not in offered(app)
         writer.attempt({"headers": {}}, 1.0, reason="retry", replaces=1, strategy="retry", dropped=[])
         writer.response(200, {}, 1.1)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: " · attempt 2 · " in status(app))
         assert " · attempt 2 · WAITING" in status(app) and ("a", "Attempts") in offered(app)
         for i, chunk in enumerate(s.complete_text("second try")):
             writer.chunk(chunk, 1.2 + i * 0.01)
         writer.end(End.EOF, 1.5)
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "COMPLETE" in status(app))
         assert " · attempt 2/2 · COMPLETE end_turn" in status(app) and status(app).startswith(" REPLAY")
         assert app.screen.query_one("#text").text == "second try"
         panel = str(app.screen.query_one("#verdict-text").render())
@@ -296,12 +293,12 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
         for i, chunk in enumerate(s.complete_text("first try")[:4]):
             writer.chunk(chunk, 0.2 + i * 0.01)
         writer.end(End.EOF, 0.3)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
         assert status(app).startswith(f" ATTACHED live pid {writer_process.pid}@")
         assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
         writer_process.kill()
         writer_process.wait()
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: status(app).startswith(" REPLAY"))
         assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
         assert ("less_than_sign", "Start") in offered(app)
 
@@ -312,11 +309,11 @@ async def test_attach_says_why_recovery_stopped_when_the_writer_says_it_after_th
         for i, chunk in enumerate(s.complete_text("first try")[:4]):
             writer.chunk(chunk, 0.2 + i * 0.01)
         writer.end(End.EOF, 0.3)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
         assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
         assert "Recovery stopped" not in str(app.screen.query_one("#verdict-text").render())
         writer.stop("cancelled before the next attempt was sent", 2.5)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "Recovery stopped" in str(app.screen.query_one("#verdict-text").render()))
         assert "Recovery stopped: cancelled before the next attempt was sent" in str(
             app.screen.query_one("#verdict-text").render())
 
@@ -327,10 +324,10 @@ async def test_a_complete_attached_session_is_steered_as_a_replay_while_its_writ
         for i, chunk in enumerate(s.complete_text("all there")):
             writer.chunk(chunk, 0.2 + i * 0.01)
         writer.end(End.EOF, 0.3)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "COMPLETE" in status(app))
         assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · COMPLETE end_turn")
         await pilot.press("less_than_sign")
-        await pilot.pause(0.2)
+        await frames(pilot)
         assert status(app).startswith(" REPLAY PAUSED 1x 0.0/0.3s") and not app.screen.feed.player.state.events
 
 
@@ -339,11 +336,11 @@ async def test_attach_to_a_writer_killed_mid_stream_ends_where_its_recording_sto
     async with app.run_test(size=(100, 30)) as pilot:
         for i, chunk in enumerate(s.complete_text("cut short")[:4]):
             writer.chunk(chunk, 0.2 + i * 0.01)
-        await pilot.pause(0.2)
-        assert "STREAMING" in status(app) and "REPLAY" not in status(app)
+        await wait_for(pilot, lambda: "STREAMING" in status(app))
+        assert "REPLAY" not in status(app)
         writer_process.kill()
         writer_process.wait()
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app))
         assert status(app).startswith(" REPLAY PAUSED 1x ") and "ABNORMAL cancelled" in status(app)
         assert "the recording process stopped" in str(app.screen.query_one("#verdict-text").render())
 
@@ -356,7 +353,7 @@ async def test_attach_to_a_session_whose_writer_is_long_gone_opens_at_its_end(tm
         writer.chunk(chunk, 0.2 + i * 0.5)
     writer.end(End.EOF, 5.0)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "COMPLETE" in status(app))
         assert status(app).startswith(" REPLAY PAUSED 1x 5.0/5.0s · COMPLETE end_turn")
         assert app.screen.query_one("#text").text == "finished an hour ago"
 
@@ -364,7 +361,7 @@ async def test_attach_to_a_session_whose_writer_is_long_gone_opens_at_its_end(tm
 async def test_attach_shows_a_session_file_s_own_header_escaped(tmp_path):
     _, app = attached(tmp_path, source="live\x1b[2J", host="box\x1b]0;pwned\x07\nx")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: status(app).startswith(" ATTACHED"))
         line = status(app)
         assert "\x1b" not in line and "\x07" not in line and "\n" not in line
         assert line.startswith(" ATTACHED live\\x1b[2J pid ") and "box\\x1b]0;pwned\\x07\\nx" in line
@@ -376,8 +373,7 @@ async def test_space_on_a_finished_replay_plays_it_again_from_the_start():
     async with app.run_test(size=(100, 30)) as pilot:
         player = app.screen.feed.player
         clock.now = 100.0
-        await pilot.pause(0.1)
-        assert player.finished
+        await wait_for(pilot, lambda: player.finished)
         await pilot.press("space")
         assert not player.finished and player.position < 1.0
         assert "REPLAY PLAY" in status(app)
@@ -399,14 +395,14 @@ async def test_a_finished_screen_stays_idle_until_a_key(monkeypatch):
         monkeypatch.setattr(widget, "render_lines", counting)
     app = replay_app(recording(timed(s.complete_text())), FixedClock(), speed=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.2)
-        assert "COMPLETE" in status(app)
+        await wait_for(pilot, lambda: "COMPLETE" in status(app))
+        await frames(pilot, 2)
+        await pilot.pause()  # and painted them
         painted.clear()
-        await pilot.pause(0.4)
+        await frames(pilot, 8)
         assert painted == []
         await pilot.press("up")
-        await pilot.pause(0.1)
-        assert "Timeline" in painted
+        await wait_for(pilot, lambda: "Timeline" in painted)
 
 
 @pytest.mark.parametrize("how", ["resize", "all_at_once"])
@@ -417,19 +413,20 @@ async def test_a_following_timeline_keeps_its_last_row_in_view(how):
     async with app.run_test(size=size) as pilot:
         line = timeline(app)
         clock.now = 1000.0
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.screen.feed.player.finished)
         if how == "resize":
+            tall = line.size.height
             await pilot.resize_terminal(120, 30)
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: line.size.height < tall)
+        await wait_for(pilot, lambda: round(line.scroll_y) == line.row_count - line.size.height)
         assert line.follow and line.cursor == line.row_count - 1
-        assert round(line.scroll_y) == line.row_count - line.size.height
 
 
 async def test_the_raw_event_view_shows_a_hostile_event_type_escaped():
     evil = s.event({"type": "EVIL\x1b[5m\x1b]0;T\x1b\\"}, name="evil")
     app = replay_app(recording(timed([s.message_start(), evil])), FixedClock(), speed=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.screen.feed.player.finished)
         await pilot.press("end", "up", "enter")
         assert isinstance(app.screen, RawEventScreen)
         shown = str(app.screen.query_one("#raw-body").render())

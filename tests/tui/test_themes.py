@@ -7,13 +7,13 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 
 from streamwatch.core.config import load_config, save_theme
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.themes import BUILTIN, DEFAULT_THEME, ThemeError, load_theme_file, load_themes, register
-from tests.tui.conftest import live_app
+from tests.tui.conftest import live_app, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -181,15 +181,27 @@ async def test_the_command_palette_offers_streamwatchs_themes_and_remembers_the_
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"high")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "high-contrast" in highlighted(app))
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.theme == "high-contrast"
+        await wait_for(pilot, lambda: app.theme == "high-contrast")
         assert load_config().theme == "high-contrast"
         app.action_change_theme()
-        await pilot.pause(0.3)
-        listed = [str(hit.prompt) for hit in app.screen.query("CommandList").first().options if hit.prompt]
-        assert listed and set(listed) <= {*BUILTIN, "mine"} and "mine" in listed and "nord" not in listed
+        await wait_for(pilot, lambda: listed(app))
+        assert set(listed(app)) <= {*BUILTIN, "mine"} and "mine" in listed(app) and "nord" not in listed(app)
+
+
+def highlighted(app) -> str:
+    """The command palette's highlighted command."""
+    option = app.screen.query_one(CommandList).highlighted_option
+    return "" if option is None else str(option.prompt)
+
+
+def listed(app) -> list[str]:
+    """What the command palette lists once it has gathered every match (nothing before: the list may grow)."""
+    if not isinstance(app.screen, CommandPalette) or any(
+            w.group == CommandPalette._GATHER_COMMANDS_GROUP and not w.is_finished for w in app.workers):
+        return []
+    return [str(hit.prompt) for commands in app.screen.query(CommandList) for hit in commands.options if hit.prompt]
 
 
 async def test_broken_user_themes_are_reported_when_the_app_starts(config_home):
