@@ -121,6 +121,8 @@ class Redactor:
             found += [parts.username, parts.password]
         except ValueError:
             parts = urlsplit("")
+        if url and not parts.netloc and "@" in url:
+            found += url.rpartition("@")[0].rpartition("/")[2].split(":")
         for pair in parts.query.split("&"):
             name, _, value = pair.partition("=")
             found += _credentials(name, value)
@@ -141,7 +143,12 @@ class Redactor:
         try:
             parts = urlsplit(url)
         except ValueError:
-            return self.text(url)
+            parts = None
+        if parts is None or not parts.netloc:
+            # Not a URL a client could send (`bob:pw@host` has no `//`): all before its last `@` may be
+            # a user and password.
+            before, at, after = url.rpartition("@")
+            return self.text(f"{REDACTED}@{after}" if at and not before.startswith("/") else url)
         netloc = parts.netloc
         if "@" in netloc:
             netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
@@ -199,8 +206,18 @@ class Redactor:
 
 
 def _harmless(name: str) -> bool:
+    """On the allow-list: a harmless name, or a harmless prefix whose rest does not name a credential
+    (`x-stainless-api-key` is not the SDK's client facts; a rate limit's "tokens" are a count)."""
     name = name.lower()
-    return name in HARMLESS_HEADERS or name.startswith(HARMLESS_PREFIXES)
+    if name in HARMLESS_HEADERS:
+        return True
+    prefix = next((p for p in HARMLESS_PREFIXES if name.startswith(p)), None)
+    if prefix is None:
+        return False
+    rest = name[len(prefix):]
+    if prefix == "anthropic-ratelimit-":
+        rest = rest.replace("tokens", "")
+    return _CREDENTIAL_NAME.search(rest) is None
 
 
 def _credentials(name: str, value: str) -> list[str]:
@@ -257,9 +274,15 @@ class ChunkScrubber:
         """What is still held, scrubbed, when the body ends: the start of a key shape is kept (nothing
         followed it, so it is no key), a start of a known secret of at least `MIN_SECRET` is redacted."""
         held, self._held = self._held, b""
-        cut = self._secret_start(held, 0, len(held))
-        tail = _REDACTED if len(held) - cut >= MIN_SECRET else held[cut:]
-        return self._redactor._bytes.sub(_REDACTED, held[:cut]) + tail
+        out: list[bytes] = []
+        done = 0
+        for match in self._redactor._bytes.finditer(held):
+            out += [held[done:match.start()], _REDACTED]
+            done = match.end()
+        rest = held[done:]
+        cut = self._secret_start(rest, 0, len(rest))
+        out += [rest[:cut], _REDACTED if len(rest) - cut >= MIN_SECRET else rest[cut:]]
+        return b"".join(out)
 
     def _hold_from(self, buffer: bytes) -> int:
         """Where the tail that could be the start of a secret begins (the end if there is none).

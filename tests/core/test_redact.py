@@ -8,7 +8,7 @@ import json
 import pytest
 
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.redact import Redactor
+from streamwatch.core.redact import REDACTED, Redactor
 from tests import streams as s
 
 KEY = "swtest-redact-key-4Hq8ZtW2nV"
@@ -151,3 +151,30 @@ def test_a_compressed_body_is_recorded_as_it_came():
     compressed = gzip.compress(BODY)
     scrubber = Redactor([KEY]).scrubber("gzip")
     assert b"".join([scrubber.feed(compressed[:40]), scrubber.feed(compressed[40:]), scrubber.flush()]) == compressed
+
+
+@pytest.mark.parametrize("body", [b"x hunter2hunter2", b"hunter2hunter2", b"a hunter2hunter2hunter2"])
+def test_a_known_secret_at_the_very_end_of_a_body_is_scrubbed(body):
+    scrubber = Redactor(["hunter2hunter2"]).scrubber()
+    recorded = scrubber.feed(body) + scrubber.flush()
+    assert b"hunter2hunter2" not in recorded and REDACTED.encode() in recorded
+
+
+def test_a_credential_named_header_under_a_harmless_prefix_is_redacted_and_learned():
+    redactor = Redactor()
+    headers = {"X-Stainless-Api-Key": "hunter2hunter2secret", "x-streamwatch-auth": "zzzzzzzzzz",
+               "anthropic-ratelimit-output-tokens-remaining": "5", "x-stainless-lang": "python"}
+    redactor.learn(headers=headers)
+    assert redactor.headers(headers) == {
+        "x-stainless-api-key": REDACTED, "x-streamwatch-auth": REDACTED,
+        "anthropic-ratelimit-output-tokens-remaining": "5", "x-stainless-lang": "python",
+    }
+    assert redactor.text("echo hunter2hunter2secret") == f"echo {REDACTED}"
+
+
+@pytest.mark.parametrize("url", ["bob:pa55w0rdSECRETxx@127.0.0.1", "http://bob:pa55w0rdSECRETxx@[zz/x"])
+def test_user_info_of_a_url_no_client_could_send_is_redacted_and_learned(url):
+    redactor = Redactor()
+    redactor.learn(url)
+    assert "pa55w0rd" not in redactor.url(url)
+    assert redactor.text("echo pa55w0rdSECRETxx") == f"echo {REDACTED}"
