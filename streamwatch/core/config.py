@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from streamwatch.core.redact import Redactor
+
 from streamwatch.core.files import read_regular
 
 EMBEDDED = "embedded"
@@ -119,7 +121,8 @@ def load_config(path: Path | None = None) -> Config:
         try:
             values[key] = check(value)
         except ValueError as exc:
-            raise ConfigError(f"{path}: {key} {exc}, not {_shown(value)}") from None
+            shown = Redactor().url(value) if key == "base_url" and isinstance(value, str) else value
+            raise ConfigError(f"{path}: {key} {exc}, not {_shown(shown)}") from None
     return Config(**values, path=path)
 
 

@@ -110,3 +110,11 @@ def test_a_failed_write_is_a_config_error_and_keeps_the_old_file(config_home):
     with pytest.raises(ConfigError, match="cannot write"):
         save_theme("light")
     assert path.read_text() == 'theme = "dark"\n'
+
+
+@pytest.mark.parametrize("url", ["bob:pa55w0rdSECRET@127.0.0.1:18777", "http://bob:pa55w0rdSECRET@[::1"])
+def test_a_bad_base_url_is_refused_without_showing_its_password(config_home, url):
+    write(config_home, f'base_url = "{url}"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config()
+    assert "pa55w0rd" not in str(refused.value) and "[redacted]@" in str(refused.value)
