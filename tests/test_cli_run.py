@@ -623,3 +623,10 @@ def test_a_view_that_breaks_is_one_warning_and_the_run_is_still_recorded(capsys,
     assert code == 0
     assert err == "streamwatch: warning: a view stopped: HeadlessView.on_events raised RuntimeError: view bug; dropped\n"
     assert load_session(sessions(home)[0]).latest.ending["kind"] == "eof"
+
+
+@pytest.mark.parametrize("url", ["http://h:abc/", "http://[zz]/", "http://h:1:2/"])
+def test_a_base_url_the_http_client_cannot_parse_is_bad_input_not_a_bug(capsys, home, url):
+    code, out, err = run_cli(capsys, "run", "--headless", "--base-url", url)
+    assert code == 2 and out == ""
+    assert err.startswith("streamwatch: error: not a usable base URL: ") and err.count("\n") == 1

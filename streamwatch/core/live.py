@@ -359,6 +359,8 @@ class LiveRun:
         """The SDK client as the user's environment configures it, on a tapped HTTP client."""
         try:
             probe = anthropic.Anthropic(base_url=self._base_url, api_key=self._api_key, max_retries=0)
+        except httpx2.InvalidURL as exc:
+            raise LiveError(self._redactor.message(f"not a usable base URL: {' '.join(str(exc).split())}")) from None
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             message = " ".join(str(exc).split())
             raise LiveError(
