@@ -1,6 +1,6 @@
 """Serving an ASGI app with uvicorn: `BackgroundServer` in a daemon thread, `serve()` in the foreground.
 
-Shared by the mock and the proxy: each hands over its app, this module binds, serves, says where and
+Shared by the mock and, when it comes, the recording proxy: each hands over its app, this module binds, serves, says where and
 stops. Where it listens is decided here and nowhere else:
 
 - `bind(host, port)` binds like a server: '' is every interface, a name is looked up, an IPv6

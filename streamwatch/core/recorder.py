@@ -1,6 +1,6 @@
 """One session as it is recorded: the clock, the redaction, and the fan-out of every fact to its sinks.
 
-A source (the SDK tap in core/live.py; the recording proxy) drives a `Recorder` with what it sees
+A source (the SDK tap in core/live.py; the recording proxy, when it comes) drives a `Recorder` with what it sees
 of each HTTP exchange, as it happens: `request` (the first starts the session, each later one is
 another attempt of it, with the `link` facts saying why it was made), `response` (the head),
 `chunk` (body bytes as they came off the socket), `end` (how the body ended, and what the client
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import Event
 from streamwatch.core.recording import Recording, SessionWriter
-from streamwatch.core.redact import JSON, Redactor
+from streamwatch.core.redact import Redactor
 
 if TYPE_CHECKING:
     from streamwatch.core.attempts import Attempt, AttemptLog
@@ -122,18 +122,9 @@ class Recorder:
         self._attempt_t0 = 0.0
         self._chunk_t = 0.0
 
-    @property
-    def started(self) -> bool:
-        """The session's first request was sent."""
-        return self._session_t0 is not None
-
     def now(self) -> float | None:
         """Seconds since the current attempt was sent (None before the first is), on the state's clock."""
         return None if self._session_t0 is None else time.monotonic() - self._attempt_t0
-
-    def redact(self, value: JSON) -> JSON:
-        """A text or a JSON value as it may be shown (see `Redactor.value`)."""
-        return self.redactor.value(value)
 
     # ----- what the source reports (on its thread) --------------------------------------------
 
