@@ -34,6 +34,9 @@ from dataclasses import dataclass
 
 from streamwatch.core.events import size_text
 
+MAX_DECODED = 256 * 1024 * 1024
+"""What one compressed stream may decode to: a real answer is far smaller, while a few MB of crafted
+gzip can decode to gigabytes (a decompression bomb) and would take the machine's memory."""
 DECODABLE = ("gzip", "deflate")
 """The content codings httpx2 decodes with no optional package installed."""
 UNDECODABLE = "undecodable_body"
@@ -164,6 +167,7 @@ class _Inflate(_Stage):
         self.coding = coding
         self._zlib: zlib._Decompress | None = None
         self._head = b""
+        self._decoded = 0
 
     def feed(self, data: bytes) -> bytes:
         if self._zlib is not None:
@@ -191,10 +195,19 @@ class _Inflate(_Stage):
             self.after += len(data)
             return b""
         before = self._zlib.copy()
+        room = MAX_DECODED - self._decoded
         try:
-            out = self._zlib.decompress(data)
+            out = self._zlib.decompress(data, room + 1)
         except zlib.error as exc:
             return self._up_to_damage(before, data, exc)
+        if len(out) > room:
+            self.read += len(data) - len(self._zlib.unconsumed_tail)
+            self.broken = (
+                f"the {self.coding} stream decodes to more than {size_text(MAX_DECODED)} (a decompression bomb?): "
+                "not decoded further"
+            )
+            return out[:room]
+        self._decoded += len(out)
         self.read += len(data) - len(self._zlib.unused_data)
         self.after += len(self._zlib.unused_data)
         return out

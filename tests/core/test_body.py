@@ -161,3 +161,17 @@ def test_broken_chunk_framing_is_undecodable_from_there():
     _, verdict = verdict_of([broken], {}, capture={})
     assert not verdict.complete
     assert any(a["code"] == "undecodable_body" and "chunk" in a["message"] for a in verdict.anomalies)
+
+
+def test_a_decompression_bomb_is_decoded_no_further_than_the_limit(monkeypatch):
+    import streamwatch.core.body
+
+    monkeypatch.setattr(streamwatch.core.body, "MAX_DECODED", 64 * 1024)
+    events = b"".join(s.complete_text("word " * 100))
+    bomb = gzip.compress(events + b": " + b"0" * (8 * 1024 * 1024) + b"\n\n")
+    state, verdict = verdict_of([bomb[:1000], bomb[1000:]], {"content-encoding": "gzip"})
+    assert not verdict.complete
+    [broken] = [a for a in verdict.anomalies if a["code"] == "undecodable_body"]
+    assert "decodes to more than 64.0 KB (a decompression bomb?)" in broken["message"]
+    assert verdict.text == "word " * 100
+    assert state.body.bytes <= 64 * 1024
