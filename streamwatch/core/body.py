@@ -41,6 +41,9 @@ DECODABLE = ("gzip", "deflate")
 """The content codings httpx2 decodes with no optional package installed."""
 UNDECODABLE = "undecodable_body"
 TRUNCATED = "truncated_body"
+TRAILING = "bytes_after_body"
+"""Bytes after the compressed stream's or the chunked framing's end: no client reads them, so the
+answer is whatever came before (not damage)."""
 
 _CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 _MAX_LINE = 4096
@@ -382,7 +385,7 @@ class BodyDecoder:
             if stage.after:
                 what = "the last chunk" if isinstance(stage, _Chunked) else f"the end of the {self.encoding} stream"
                 self.problems.append(
-                    BodyProblem(UNDECODABLE, f"{size_text(stage.after)} came after {what}: clients drop them unread")
+                    BodyProblem(TRAILING, f"{size_text(stage.after)} came after {what}: clients drop them unread")
                 )
         return out
 

@@ -175,3 +175,10 @@ def test_a_decompression_bomb_is_decoded_no_further_than_the_limit(monkeypatch):
     assert "decodes to more than 64.0 KB (a decompression bomb?)" in broken["message"]
     assert verdict.text == "word " * 100
     assert state.body.bytes <= 64 * 1024
+
+
+def test_bytes_after_a_whole_gzip_answer_are_noted_but_the_answer_is_complete():
+    _, verdict = verdict_of([ENCODED["gzip"] + b"garbage"], {"content-encoding": "gzip"})
+    assert verdict.complete and verdict.text == TEXT
+    [after] = [a for a in verdict.anomalies if a["code"] == "bytes_after_body"]
+    assert after["message"] == "7 B came after the end of the gzip stream: clients drop them unread"
