@@ -46,6 +46,9 @@ class IncompleteEvent:
 class SSEDecoder:
     def __init__(self) -> None:
         self._buf = b""
+        self._more: list[bytes] = []
+        """Chunks that continue the line in `_buf` and hold no line end: joined once one arrives, so a
+        long line read in many chunks costs its length, not its length times the chunks."""
         self._skip_lf = False
         self._started = False
         self._event: str | None = None
@@ -57,6 +60,12 @@ class SSEDecoder:
         self._offset = 0
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[SSEEvent]:
+        if self._started and self._buf and chunk and _LINE_END.search(chunk) is None:
+            self._skip_lf = False
+            self._more.append(chunk)
+            return []
+        if self._more:
+            self._buf, self._more = b"".join([self._buf, *self._more]), []
         buf = self._buf + chunk if self._buf else chunk
         if not self._started:
             if len(buf) < len(_BOM) and _BOM.startswith(buf):
@@ -129,6 +138,8 @@ class SSEDecoder:
 
     def finish(self) -> IncompleteEvent | None:
         """The end of the stream: what was left of an event that never completed, if anything."""
+        if self._more:
+            self._buf, self._more = b"".join([self._buf, *self._more]), []
         raw = bytes(self._raw) + self._buf
         pending = self._data or self._event is not None or self._buf.strip()
         if not pending:

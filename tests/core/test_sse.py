@@ -104,3 +104,11 @@ def test_offsets_and_raw_bytes_cover_the_body():
     events, _ = decode([body[i : i + 7] for i in range(0, len(body), 7)])
     assert b"".join(e.raw for e in events) == body
     assert [e.offset for e in events] == [body.index(e.raw) for e in events]
+
+
+def test_a_long_line_in_many_chunks_is_one_event_with_every_byte():
+    decoder = SSEDecoder()
+    pieces = [b"event: content_block_delta\r", b"\ndata: ", *[b"%05d" % n for n in range(20_000)], b"\r", b"\n\r\n"]
+    events = [event for piece in pieces for event in decoder.feed(piece)]
+    assert fields(events) == [("content_block_delta", "".join("%05d" % n for n in range(20_000)), None, None)]
+    assert events[0].raw == b"".join(pieces) and decoder.finish() is None
