@@ -1,8 +1,6 @@
 """Recovery across attempts, end to end: the official SDK against the mock server (or a stub for what
 the mock does not play), one session file, stitched answers, waits, holds, skip and cancel."""
 
-import subprocess
-import sys
 import threading
 import time
 
@@ -302,10 +300,3 @@ def test_misuse_is_refused_in_one_line():
         rec.proceed()
     with pytest.raises(ValueError):
         Recovery(request_body(), strategy="retry")
-
-
-def test_the_recovery_core_never_imports_textual_or_rich():
-    code = ("import sys, streamwatch.core.recovery; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
