@@ -12,7 +12,7 @@ from streamwatch.tui.launch import attach_feed, replay_feed
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RunScreen
 from tests import crafted
-from tests.tui.conftest import FixedClock
+from tests.tui.conftest import FixedClock, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -42,13 +42,6 @@ def home(tmp_path, monkeypatch):
     time.tzset()
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
-
-
 def status(app) -> str:
     return str(app.screen.query_one("#status").render())
 
@@ -66,11 +59,11 @@ async def test_a_replay_of_a_crafted_file_plays_to_its_end_and_says_what_it_skip
     app = StreamwatchApp(lambda app: RunScreen(replay_feed(home, 5.0, 1.0), app.clock), clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
         clock.now = 60.0
-        await until(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app) and warned(app) == [SKIPPED])
+        await wait_for(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app) and warned(app) == [SKIPPED])
         await pilot.press("a")
-        await until(pilot, lambda: not isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: not isinstance(app.screen, RunScreen))
         await pilot.press("escape", "less_than_sign", "full_stop", "n", "N", "greater_than_sign")
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app))
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
 
 
 async def test_attach_to_a_crafted_file_as_it_grows_says_each_skipped_line_once(home, tmp_path):
@@ -79,13 +72,13 @@ async def test_attach_to_a_crafted_file_as_it_grows_says_each_skipped_line_once(
     grown.write_bytes(crafted.file_bytes(lines[:5]))
     app = StreamwatchApp(lambda app: RunScreen(attach_feed(grown, 5.0), app.clock), clock=FixedClock(0.0))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: len(warned(app)) == 1)
+        await wait_for(pilot, lambda: len(warned(app)) == 1)
         assert " pid ?@" in status(app)
         assert warned(app) == ["2 damaged lines skipped: line 1: header.pid is not a whole number from 1 to "
                                "2147483647; left out (and 1 more: streamwatch analyze lists them)"]
         with grown.open("ab") as out:
             out.write(crafted.file_bytes(lines[5:]))
-        await until(pilot, lambda: "COMPLETE end_turn" in status(app) and len(warned(app)) == 2)
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and len(warned(app)) == 2)
         assert status(app).startswith(" REPLAY")
         assert warned(app)[1].startswith("3 damaged lines skipped: line 11: end.error.type is missing")
 
@@ -94,10 +87,10 @@ async def test_the_home_screen_lists_a_crafted_file_says_what_was_skipped_and_re
     app = StreamwatchApp(lambda app: HomeScreen(), clock=FixedClock(0.0))
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: app.screen.query_one(SessionTable).row_count == 1)
+        await wait_for(pilot, lambda: app.screen.query_one(SessionTable).row_count == 1)
         detail = str(app.screen.query_one("#session-detail", Static).render())
         assert "5 damaged lines skipped" in detail and "COMPLETE end_turn" in str(
             app.screen.query_one(SessionTable).get_row_at(0))
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen))
-        await until(pilot, lambda: warned(app) == [SKIPPED])
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: warned(app) == [SKIPPED])
