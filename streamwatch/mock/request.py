@@ -41,6 +41,9 @@ from streamwatch.protocol import (
 )
 
 DEFAULT_TOOL_BYTES = 40_000
+MAX_OUTPUT_TOKENS = 128_000
+"""The most output any model allows (the API refuses more with a 400): the mock's max_tokens
+scenario writes that many words before it answers, so a larger value would hold the server."""
 _TOOL_BYTES_RANGE = (100, 50_000_000)
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -95,6 +98,11 @@ def parse_request(raw: bytes, headers: Iterable[tuple[str, str]]) -> MockRequest
     stream = body.get("stream", False)
     if max_tokens < 1:
         raise InvalidRequest("max_tokens: Input should be greater than or equal to 1")
+    if max_tokens > MAX_OUTPUT_TOKENS:
+        raise InvalidRequest(
+            f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens "
+            f"for {model}"
+        )
     if not _is_content(system):
         raise InvalidRequest("system: Input should be a valid string or list of text blocks")
     if not isinstance(stream, bool):

@@ -207,3 +207,10 @@ def test_missing_max_tokens_is_a_bad_request(client: anthropic.Anthropic, prompt
 
     assert raised.value.type == "invalid_request_error"
     assert "max_tokens" in raised.value.api_message
+
+
+def test_max_tokens_over_what_any_model_allows_is_refused_as_the_api_does(ask: Ask) -> None:
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        ask("mock-max_tokens", max_tokens=10**8)
+    assert refused.value.status_code == 400
+    assert "max_tokens: 100000000 > 128000, which is the maximum allowed number of output tokens" in str(refused.value)
