@@ -12,6 +12,7 @@ from streamwatch.core.rawevent import LIMIT
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import FormError, HomeScreen, SessionTable, read_tools
 from streamwatch.tui.screens.run import RawEventScreen
+from tests.tui.conftest import wait_for
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import sessions, streams as s
@@ -123,5 +124,6 @@ async def test_an_event_of_megabytes_opens_cut_in_the_raw_view_and_w_writes_all_
         assert f"… {size_text(len(huge) - LIMIT)} more of this event not shown: w writes all of it to a file" in body
         await pilot.press("w")
         written = tmp_path / "event-3.sse"
+        await wait_for(pilot, lambda: any(str(written) in str(n.message) for n in app._notifications))
         assert written.read_bytes() == huge and stat.S_IMODE(written.stat().st_mode) == 0o600
         assert any(str(written) in str(n.message) for n in app._notifications)

@@ -202,13 +202,23 @@ class RawEventScreen(ModalScreen[None]):
             yield Static(Text("↑↓ PgUp PgDn scroll · w write it to a file · esc to close", style="dim"))
 
     def action_write(self) -> None:
-        """The event's wire bytes, all of them, in a new private file in the working directory."""
-        try:
-            path = write_private(Path.cwd(), f"event-{self.event.seq}.sse", [self.event.sse.raw])
-        except OSError as exc:
-            self.notify(f"Cannot write the event: {exc.strerror or exc}", severity="error", markup=False)
-            return
-        self.notify(f"Event #{self.event.seq} written to {path}", title="Raw event", timeout=8, markup=False)
+        """The event's wire bytes, all of them, in a new private file in the working directory, written on a
+        worker thread: an event of many megabytes does not freeze the screen."""
+        seq, raw = self.event.seq, self.event.sse.raw
+
+        def write() -> None:
+            try:
+                path = write_private(Path.cwd(), f"event-{seq}.sse", [raw])
+            except OSError as exc:
+                self.app.call_from_thread(
+                    self.notify, f"Cannot write the event: {exc.strerror or exc}", severity="error", markup=False
+                )
+                return
+            self.app.call_from_thread(
+                self.notify, f"Event #{seq} written to {path}", title="Raw event", timeout=8, markup=False
+            )
+
+        self.run_worker(write, thread=True, group="write", exit_on_error=False)
 
 
 class ConfirmScreen(ModalScreen[bool]):
