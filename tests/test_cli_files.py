@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests import sessions, streams as s
+from tests import sessions
+from tests import streams as s
 
 TIMEOUT = 60
 MEMORY = 2 << 30

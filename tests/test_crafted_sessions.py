@@ -66,7 +66,7 @@ def play(feed, keys: bool) -> None:
         feed.follow_live()
         live_status(player.state, player.position)
         feed.outcome()
-        feed.is_replay, feed.awaits_attempt
+        _ = feed.is_replay, feed.awaits_attempt
     for key in (player.step, player.to_next_anomaly, player.to_previous_anomaly) if keys else ():
         key()
     player.to_end()
@@ -76,7 +76,7 @@ def play(feed, keys: bool) -> None:
     for attempt in log.attempts:
         attempt_line(attempt)
         attempt.to_dict()
-        attempt.answer
+        _ = attempt.answer
 
 
 def check(path: Path, changed: set[tuple], keys: bool = True) -> int | None:

@@ -256,12 +256,12 @@ def _parse_time(value: str | None) -> datetime.datetime | None:
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
     return moment if _EARLIEST <= moment <= _LATEST else None
 
 
-_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.timezone.utc)
-_LATEST = datetime.datetime(9999, 12, 30, tzinfo=datetime.timezone.utc)
+_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+_LATEST = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
 
 
 def _file_time(path: Path, mtime: float) -> float:
@@ -270,7 +270,7 @@ def _file_time(path: Path, mtime: float) -> float:
         moment = datetime.datetime.strptime(path.name[:15], _FILE_TIME)
     except ValueError:
         return mtime
-    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return moment.replace(tzinfo=datetime.UTC).timestamp()
 
 
 def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None = None) -> str:
@@ -287,7 +287,7 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
     widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
     right = {4, 5, 6, 7}
     lines = [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False)))
         .rstrip()
         for row in (head, *rows)
     ]

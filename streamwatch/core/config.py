@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from streamwatch.core.redact import Redactor
-
 from streamwatch.core.files import read_regular
+from streamwatch.core.redact import Redactor
 
 EMBEDDED = "embedded"
 THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

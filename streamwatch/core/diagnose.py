@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from streamwatch.core.accumulate import Block, block_from_content, new_block
 from streamwatch.core.body import BodyDecoder
+from streamwatch.core.eventlog import EventLog
 from streamwatch.core.events import (
     TOOL_BLOCK_TYPES,
     BlockType,
@@ -33,7 +34,6 @@ from streamwatch.core.events import (
     size_text,
     utf8_size,
 )
-from streamwatch.core.eventlog import EventLog
 from streamwatch.core.sse import IncompleteEvent, SSEDecoder
 
 DEFAULT_STALL_THRESHOLD = 5.0

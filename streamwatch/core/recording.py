@@ -196,7 +196,7 @@ class SessionWriter:
         directory: Path | None = None,
         **extra: Any,
     ) -> SessionWriter:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         session_id = uuid.uuid4().hex[:8]
         folder = directory or sessions_dir()
         path = folder / f"{now:%Y%m%d-%H%M%S}-{source}-{session_id}.jsonl"

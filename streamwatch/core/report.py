@@ -11,7 +11,7 @@ from collections import Counter
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
-from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict, where
+from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
 from streamwatch.core.safe import one_line
 
@@ -126,7 +126,7 @@ def row_line(row: tuple[str, ...]) -> str:
 
 def _pad(row: tuple[str, ...]) -> list[str]:
     widths = (7, 9, 8, 20, 3, 0)
-    return [cell.ljust(width) if width else cell for cell, width in zip(row, widths)]
+    return [cell.ljust(width) if width else cell for cell, width in zip(row, widths, strict=False)]
 
 
 def live_status(state: StreamState, now: float) -> tuple[str, str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
 
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, started_text
 from streamwatch.core.config import load_config, save_theme
@@ -13,10 +16,6 @@ from streamwatch.core.recovery import Recovery
 from streamwatch.core.safe import one_line
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
-from typing import TYPE_CHECKING
-
-from textual.screen import Screen
-
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
 from streamwatch.tui.themes import load_themes

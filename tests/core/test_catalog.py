@@ -8,9 +8,10 @@ from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import UNREADABLE, Catalog, render_sessions
 from streamwatch.core.diagnose import End
 from streamwatch.core.recording import SessionWriter
-from tests import sessions, streams as s
+from tests import sessions
+from tests import streams as s
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @pytest.fixture

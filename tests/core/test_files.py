@@ -22,7 +22,8 @@ from streamwatch.core.recording import (
     sessions_dir,
 )
 from streamwatch.core.sources import analyze_input
-from tests import sessions, streams as s
+from tests import sessions
+from tests import streams as s
 
 
 @pytest.fixture

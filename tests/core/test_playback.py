@@ -27,7 +27,7 @@ def recording(times):
     chunks = s.complete_text("one two three")
     rec = Recording(request={})
     rec.response(200, {}, 0.1)
-    for t, chunk in zip(times, chunks):
+    for t, chunk in zip(times, chunks, strict=True):
         rec.chunk(chunk, t)
     rec.end(End.EOF, times[-1])
     return rec, chunks

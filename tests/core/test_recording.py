@@ -12,6 +12,7 @@ from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.recording import SessionError, SessionWriter, load_session, sessions_dir
 from tests import streams as s
 
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))

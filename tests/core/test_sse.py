@@ -108,7 +108,7 @@ def test_offsets_and_raw_bytes_cover_the_body():
 
 def test_a_long_line_in_many_chunks_is_one_event_with_every_byte():
     decoder = SSEDecoder()
-    pieces = [b"event: content_block_delta\r", b"\ndata: ", *[b"%05d" % n for n in range(20_000)], b"\r", b"\n\r\n"]
+    pieces = [b"event: content_block_delta\r", b"\ndata: ", *[f"{n:05d}".encode() for n in range(20_000)], b"\r", b"\n\r\n"]
     events = [event for piece in pieces for event in decoder.feed(piece)]
-    assert fields(events) == [("content_block_delta", "".join("%05d" % n for n in range(20_000)), None, None)]
+    assert fields(events) == [("content_block_delta", "".join(f"{n:05d}" for n in range(20_000)), None, None)]
     assert events[0].raw == b"".join(pieces) and decoder.finish() is None

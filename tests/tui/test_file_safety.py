@@ -12,11 +12,11 @@ from streamwatch.core.rawevent import LIMIT
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import FormError, HomeScreen, SessionTable, read_tools
 from streamwatch.tui.screens.run import RawEventScreen
-from tests.tui.conftest import wait_for
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
 from streamwatch.tui.widgets.timeline import Timeline
-from tests import sessions, streams as s
-from tests.tui.conftest import FixedClock, live_app, recording, replay_app, timed
+from tests import sessions
+from tests import streams as s
+from tests.tui.conftest import FixedClock, live_app, recording, replay_app, timed, wait_for
 
 pytestmark = pytest.mark.anyio
 

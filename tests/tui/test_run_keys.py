@@ -14,8 +14,17 @@ from streamwatch.tui.widgets.panes import StatusLine
 from streamwatch.tui.widgets.timeline import Timeline
 from tests import sessions
 from tests import streams as s
-from tests.tui.conftest import (SESSION, FixedClock, frames, live_app, recording, replay_app, seed_chunks, timed,
-                                wait_for)
+from tests.tui.conftest import (
+    SESSION,
+    FixedClock,
+    frames,
+    live_app,
+    recording,
+    replay_app,
+    seed_chunks,
+    timed,
+    wait_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -233,8 +242,8 @@ async def test_status_counts_a_stall_up_live_and_then_completes():
 
 async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_while_its_writer_runs(tmp_path):
     from streamwatch.core.recording import SessionWriter
-    from streamwatch.tui.launch import attach_feed
     from streamwatch.tui.app import StreamwatchApp
+    from streamwatch.tui.launch import attach_feed
 
     writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
     writer.response(200, {}, 0.1)

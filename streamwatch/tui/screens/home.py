@@ -17,13 +17,13 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
+from textual.worker import get_current_worker
 
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, Cancelled, Catalog, SessionSummary, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url

@@ -26,8 +26,8 @@ from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import copy_private, write_private
-from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.live import LiveError
+from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver

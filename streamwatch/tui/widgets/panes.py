@@ -11,10 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from streamwatch.core.diagnose import StreamState
-from streamwatch.core.recovery import Wait
-from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.accumulate import Block
+from streamwatch.core.diagnose import StreamState
+from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
+from streamwatch.core.recovery import Wait
 from streamwatch.core.report import JsonLayout, live_status, tool_summary
 from streamwatch.core.safe import one_line, printable
 

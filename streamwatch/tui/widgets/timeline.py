@@ -219,7 +219,7 @@ class Timeline(LineView, can_focus=True):
         number, at, gap, kind, index, summary = timeline_row(event, previous)
         mark = self._marks.get(event.seq, "")
         cells = (number, at, gap, mark or " ", SHORT_TYPE.get(kind, kind), index)
-        line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, _WIDTHS)) + summary
+        line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, _WIDTHS, strict=True)) + summary
         if mark == GLYPH_STALL:
             return line, component("timeline--stall")
         if mark == GLYPH_ERROR:
