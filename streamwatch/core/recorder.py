@@ -92,7 +92,8 @@ class Recorder:
     """One session's recording, attempt after attempt; see the module doc.
 
     `save`: write the session file (in `directory`, else the sessions folder), whose header says
-    `source` and `header` (more facts: the client, `on_failure`)."""
+    `source` and `header` (more facts: the client, `on_failure`, and `fault`, what the first attempt has
+    injected on purpose, which its state and recording say too)."""
 
     def __init__(
         self,
@@ -107,7 +108,10 @@ class Recorder:
         self.stall_threshold = stall_threshold
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
         self.redactor = Redactor()
-        self.state = StreamState(stall_threshold)
+        self._header = dict(header or {})
+        self._fault = self._header.get("fault")
+        """What the first attempt has injected on purpose (the header's `fault`), which its state and recording say."""
+        self.state = StreamState(stall_threshold, self._fault)
         """The current attempt's state (a new one for each attempt after the first)."""
         self.recording: Recording | None = None
         """The current attempt as the session file holds it, kept in memory even with `save=False`."""
@@ -115,7 +119,6 @@ class Recorder:
         self._save = save
         self._source = source
         self._directory = directory
-        self._header = dict(header or {})
         self._writer: SessionWriter | None = None
         self._scrubber = self.redactor.scrubber()
         self._session_t0: float | None = None
@@ -150,7 +153,7 @@ class Recorder:
             self.state = StreamState(self.stall_threshold)
         facts = {} if first else dict(link or {})
         t = round(now - self._session_t0, 6)
-        self.recording = Recording(request=recorded, started_t=t, link=facts)
+        self.recording = Recording(request=recorded, started_t=t, link=facts, fault=self._fault if first else None)
         self._chunk_t = 0.0
         self._scrubber = self.redactor.scrubber()
         if first and self._save:

@@ -3,7 +3,9 @@
 Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
 "pid", "host", "request": {"method", "url", "headers", "body"}}`, on Linux also the writer's
 `pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid), and
-`on_failure` (`retry` or `resume`) when the run was told to recover. Every later line is one record
+`on_failure` (`retry` or `resume`) when the run was told to recover, and `fault` (text: what the
+recording proxy injected into the request on purpose, `injected: cut after 40 events`; the first
+attempt's `Recording.fault`, which its state and verdict say). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]
@@ -123,6 +125,8 @@ class Recording:
     capture: dict[str, Any] | None = None
     """For a raw capture (never a session file): the body is what a client wrote, not wire bytes, and
     what is known of how it ended (see core/sources.py)."""
+    fault: str | None = None
+    """What was injected into this exchange on purpose (the session header's `fault`), if anything."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -293,7 +297,8 @@ def parse_session(
     first = next(lines, b"")
     notes: list[str] = []
     header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
-    session = Session(path=Path(path), header=header, attempts=[Recording(request=header.get("request", {}))],
+    first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"))
+    session = Session(path=Path(path), header=header, attempts=[first_attempt],
                       skipped=[f"line 1: {note}" for note in notes])
     for number, line in enumerate(lines, start=2):
         if not line.endswith(b"\n"):
@@ -400,6 +405,7 @@ _HEADER = _Fields({
     "host": _TEXT,
     "on_failure": _TEXT,
     "client": _TEXT,
+    "fault": _TEXT,
     "request": _REQUEST,
 })
 _PAYLOADS = {
