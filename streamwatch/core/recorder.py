@@ -19,7 +19,8 @@ error messages), then hands it, in this order, to the sinks:
 
 A `Hook` is anything that listens to a session: the headless printer, the run screen's watch, the
 recovery observers, the exporters to come. Its other two calls come from whoever knows attempts:
-`on_attempt_end` (an `Attempt` with its verdict: core/recovery.py live, a replay from a file) and
+`on_attempt_end` (an `Attempt` with its verdict: core/recovery.py live, a replay from a file, or
+`Recorder.finish` for a source that sends one attempt per session, the proxy) and
 `on_session_end` (the `AttemptLog`: recovery goes no further by itself; a retry the user asks for
 later makes more calls). A replay of a saved session (`core/playback.replay_attempts`) fires the same
 calls from the file, as loading a flow file in mitmproxy replays it through the live add-ons.
@@ -37,15 +38,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import Event
 from streamwatch.core.recording import Recording, SessionWriter
 from streamwatch.core.redact import Redactor
-
-if TYPE_CHECKING:
-    from streamwatch.core.attempts import Attempt, AttemptLog
 
 
 class Hook:
@@ -93,7 +92,8 @@ class Recorder:
 
     `save`: write the session file (in `directory`, else the sessions folder), whose header says
     `source` and `header` (more facts: the client, `on_failure`, and `fault`, what the first attempt has
-    injected on purpose, which its state and recording say too)."""
+    injected on purpose, which its state and recording say too). `redactor`: one that already knows
+    the session's secrets (a source that shows facts of the request before it is recorded)."""
 
     def __init__(
         self,
@@ -104,10 +104,11 @@ class Recorder:
         source: str = "live",
         directory: Path | None = None,
         header: Mapping[str, Any] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.stall_threshold = stall_threshold
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
-        self.redactor = Redactor()
+        self.redactor = redactor or Redactor()
         self._header = dict(header or {})
         self._fault = self._header.get("fault")
         """What the first attempt has injected on purpose (the header's `fault`), which its state and recording say."""
@@ -208,6 +209,18 @@ class Recorder:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def finish(self) -> AttemptLog:
+        """For a source that makes one attempt per session and recovers nothing itself (the proxy),
+        once the attempt has ended: its `Attempt` and `AttemptLog`, built as a replay builds them from
+        the file (`AttemptLog.record`), told to the hooks (`on_attempt_end`, `on_session_end`)."""
+        assert self.recording is not None and self.state.ended is not None, "finish() comes after end()"
+        log = AttemptLog()
+        attempt = log.record(self.recording, self)
+        log.finish(attempt, self.state.verdict(session=None if self.session_path is None else str(self.session_path)))
+        self.hooks.fire("on_attempt_end", attempt)
+        self.hooks.fire("on_session_end", log)
+        return log
 
     def stop(self, why: str) -> None:
         """Note, after an attempt, why recovery does not go on from it: in its recording and its file."""

@@ -3,8 +3,12 @@
 Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
 "pid", "host", "request": {"method", "url", "headers", "body"}}`, on Linux also the writer's
 `pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid), and
-`on_failure` (`retry` or `resume`) when the run was told to recover, and `fault` (text: what the
-recording proxy injected into the request on purpose, `injected: cut after 40 events`; the first
+`on_failure` (`retry` or `resume`) when the run was told to recover, and `client`: what sent the
+request, one line (`anthropic-python 2.14.0` for streamwatch's own runs; a proxied app's user-agent,
+see streamwatch/proxy/flow.py). A session the proxy recorded also says `upstream` (the base URL it
+forwarded to), `path` (the path and query the app asked for), `request_body` when the body is not a
+JSON object (the request's `body` is then `{}`; this says what it was: its content type and size),
+and `fault` when a fault was injected on purpose (text: `injected: cut after 40 events`; the first
 attempt's `Recording.fault`, which its state and verdict say). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
@@ -405,6 +409,9 @@ _HEADER = _Fields({
     "host": _TEXT,
     "on_failure": _TEXT,
     "client": _TEXT,
+    "upstream": _TEXT,
+    "path": _TEXT,
+    "request_body": _TEXT,
     "fault": _TEXT,
     "request": _REQUEST,
 })

@@ -1,0 +1,314 @@
+"""The recording proxy: a plain ASGI app that forwards every request upstream and records each exchange.
+
+`ProxyApp(upstream)` is served by `streamwatch.server`. For each request it reads the head and the
+body, makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `proxy`, with the
+hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flow`), then forwards:
+
+- **The request**, every method and path (messages, count_tokens, models, batches, files, ...),
+  with its query, headers and body as they came, less the hop-by-hop headers (`connection` and the
+  headers it names, `keep-alive`, `proxy-*`, `te`, `trailer`, `transfer-encoding`, `upgrade`),
+  `host` (the upstream's is sent) and `expect` (the body is already in). The body is read whole
+  before it is sent on. Credentials go upstream as they came; the recorder keeps them off disk.
+- **The response**: status and headers (less the hop-by-hop ones) as soon as they arrive, then the
+  body, each piece passed to the client the moment it arrives, as the raw bytes upstream sent
+  (`aiter_raw`: a gzip or deflate body stays compressed; `content-length` only when upstream sent
+  one), and only then recorded. Non-streaming answers and errors go the same way.
+
+Fidelity: the proxy never hides the failure it is there to show.
+
+- The client hangs up mid-stream: the upstream response is closed; the session ends `cancelled`.
+- Upstream cuts the body (a reset, an incomplete chunked read, fewer bytes than its
+  content-length): the client's connection is cut the same way (`StreamCut`, the body left
+  unfinished); the session ends `transport_error` with what the proxy's HTTP client raised.
+- Upstream ends the body cleanly, early or not: the client's body ends cleanly too (`eof`).
+- No response head at all (DNS, refused, TLS, a close before answering): the client gets a 502
+  with a JSON body shaped like the API's error, which the session records as the response, so it
+  reads `http_error` with the reason. (HTTP has no way to pass on "no answer" once the request was
+  accepted; a gateway answers 502, and the official SDKs treat it as the API's own 502.)
+- The proxy stops (`shutdown()`, Ctrl-C): every open stream is recorded `cancelled` (why: the proxy
+  was stopped), and its client's connection is cut.
+
+A request body that is not a JSON object (a file upload, an empty GET) is forwarded as it came and
+recorded as `{}`, with `request_body` in the session header saying what it was (see
+`flow.request_body`).
+
+Faults (streamwatch/proxy/faults.py, when given): `faults.plan(flow)` once per flow; a plan's
+`label` goes into the flow and the session header (`fault`), its `response()` answers instead of
+upstream, its `upstream_headers` are the headers sent, its `body` wraps the upstream body (it may
+end it early or raise `StreamCut`, which cuts the client as an upstream break does).
+
+No read timeout: a stalled upstream stays a stall the client sees. The connect timeout is
+`CONNECT_TIMEOUT`. One `httpx.AsyncClient` per app, with keep-alive, made on the server's loop.
+
+Threads: everything here runs on the server's event loop, the hooks and `on_flow` included; none of
+them may block. The per-chunk work is small: the bytes go to the client first, then to the recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
+from streamwatch.core.live import exception_name, is_loopback
+from streamwatch.core.recorder import Hook, Recorder
+from streamwatch.core.redact import Redactor
+from streamwatch.proxy.flow import Flow, make_flow, request_body
+from streamwatch.server import StreamCut
+
+CONNECT_TIMEOUT = 10.0
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
+"""Headers about one connection, never passed on (and every `proxy-*` one, and those `connection` names)."""
+NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
+CLIENT_GONE = "the client closed its connection before the end; the proxy closed the upstream request"
+PROXY_STOPPED = "the proxy was stopped"
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+Headers = list[tuple[str, str]]
+
+
+class FaultPlan(Protocol):
+    """What streamwatch/proxy/faults.py does to one flow (see the module doc)."""
+
+    label: str
+
+    def response(self) -> tuple[int, Headers, bytes] | None: ...
+
+    def upstream_headers(self, headers: Headers) -> Headers: ...
+
+    def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]: ...
+
+
+class Faults(Protocol):
+    def plan(self, flow: Flow) -> FaultPlan | None: ...
+
+
+@dataclass(eq=False)
+class _Exchange:
+    """One request being forwarded: its flow, the task forwarding it, and why that task was cancelled."""
+
+    flow: Flow
+    task: asyncio.Task[Any]
+    plan: FaultPlan | None
+    why: str | None = None
+    answered: bool = False
+    """The response is complete on the client's side: its connection closing now is no hang-up."""
+
+
+class ProxyApp:
+    """The recording proxy as an ASGI app; see the module doc."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        hooks_for: Callable[[Flow], Iterable[Hook]] = lambda flow: (),
+        on_flow: Callable[[Flow], None] | None = None,
+        faults: Faults | None = None,
+        directory: Path | None = None,
+        stall_threshold: float = DEFAULT_STALL_THRESHOLD,
+    ) -> None:
+        self.upstream = upstream.rstrip("/")
+        self._hooks_for = hooks_for
+        self._on_flow = on_flow
+        self._faults = faults
+        self._directory = directory
+        self._stall_threshold = stall_threshold
+        self._client: httpx.AsyncClient | None = None
+        self._open: set[_Exchange] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client left before its request was in: nothing was sent upstream
+        task = asyncio.current_task()
+        assert task is not None
+        flow, plan, target, headers = self._begin(scope, body)
+        exchange = _Exchange(flow, task, plan)
+        self._open.add(exchange)
+        watch = asyncio.create_task(self._watch(receive, exchange))
+        try:
+            await self._forward(exchange, target, headers, body, send)
+        finally:
+            watch.cancel()
+            self._open.discard(exchange)
+            if flow.recorder.state.ended is not None:
+                flow.recorder.finish()
+            flow.done = True
+
+    def shutdown(self) -> None:
+        """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
+        upstream client; call on the server's loop (`on_shutdown`)."""
+        for exchange in list(self._open):
+            exchange.why = PROXY_STOPPED
+            exchange.task.cancel()
+        if self._client is not None:
+            client, self._client = self._client, None
+            asyncio.get_running_loop().create_task(_close_after(client, [e.task for e in self._open]))
+
+    # ----- one request ------------------------------------------------------------------------
+
+    def _begin(self, scope: Scope, body: bytes) -> tuple[Flow, FaultPlan | None, str, Headers]:
+        """The flow, its fault plan and recorder, the request recorded: where it goes and with what headers."""
+        received = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+        headers = _forwarded(received)
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            path += "?" + scope["query_string"].decode("latin-1")
+        target = self.upstream + path
+        content_type = next((value for name, value in received if name == "content-type"), None)
+        recorded, parsed, note = request_body(body, content_type)
+        redactor = Redactor()
+        redactor.learn(target, headers)
+        client = scope.get("client")
+        address = f"{client[0]}:{client[1]}" if client else None
+        flow = make_flow(redactor, scope["method"], path, received, parsed, self.upstream, address)
+        plan = self._faults.plan(flow) if self._faults is not None else None
+        if plan is not None:
+            flow.fault = plan.label
+            headers = plan.upstream_headers(headers)
+        facts = {"client": flow.client_text, "upstream": flow.upstream, "path": flow.path,
+                 "request_body": None if note is None else redactor.message(note), "fault": flow.fault}
+        flow.recorder = Recorder(
+            stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source="proxy",
+            directory=self._directory, header={k: v for k, v in facts.items() if v is not None}, redactor=redactor,
+        )
+        flow.recorder.request(flow.method, target, headers, recorded)
+        if self._on_flow is not None:
+            self._on_flow(flow)
+        return flow, plan, target, headers
+
+    async def _watch(self, receive: Receive, exchange: _Exchange) -> None:
+        """Wait for the client's connection to close (uvicorn says so once the request is in); before
+        the response is complete, that is a hang-up: the forwarding stops."""
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not exchange.answered and exchange.why is None:
+            exchange.why = CLIENT_GONE
+            exchange.task.cancel()
+
+    async def _forward(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
+        recorder, plan = exchange.flow.recorder, exchange.plan
+        started = False
+        try:
+            answer = plan.response() if plan is not None else None
+            if answer is not None:
+                await _answer(recorder, send, *answer)
+                exchange.answered = True
+                return
+            try:
+                response = await self._upstream().send(
+                    httpx.Request(exchange.flow.method, target, headers=headers, content=body), stream=True
+                )
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                reason = f"{exception_name(exc)}: {exc}" if str(exc) else exception_name(exc)
+                await _answer(recorder, send, *_unreachable(exchange.flow.upstream, reason))
+                exchange.answered = True
+                return
+            try:
+                await send({"type": "http.response.start", "status": response.status_code,
+                            "headers": _response_headers(response.headers.raw)})
+                started = True
+                recorder.response(response.status_code, response.headers.multi_items())
+                chunks = response.aiter_raw()
+                if plan is not None:
+                    chunks = plan.body(chunks)
+                async for chunk in chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    recorder.chunk(chunk)
+                exchange.answered = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                recorder.end(End.EOF)
+            finally:
+                await response.aclose()
+        except (httpx.TransportError, StreamCut) as exc:
+            recorder.end(End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
+            raise StreamCut(str(exc)) from None
+        except asyncio.CancelledError:
+            why = exchange.why or PROXY_STOPPED
+            recorder.end(End.CANCELLED, {"type": "stopped_locally", "message": why})
+            exchange.task.uncancel()
+            if why == CLIENT_GONE:
+                return
+            if started:
+                raise StreamCut(why) from None
+            await send(_error_start(502))
+            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
+
+    def _upstream(self) -> httpx.AsyncClient:
+        """The one upstream client, made on the server's loop: keep-alive, no read timeout, no
+        redirects followed (the client gets them), the environment's proxies only for a remote upstream."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+                follow_redirects=False,
+                trust_env=not is_loopback(self.upstream),
+            )
+        return self._client
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, whole; None if the client left first."""
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+def _forwarded(headers: Headers) -> Headers:
+    """Request headers as they go upstream: all but the hop-by-hop ones, `host` and `expect`."""
+    named = {token.strip().lower() for name, value in headers if name.lower() == "connection"
+             for token in value.split(",")}
+    return [(name, value) for name, value in headers if not _dropped(name.lower(), named, NOT_FORWARDED)]
+
+
+def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    named = {token.strip().lower().decode("latin-1") for name, value in raw if name.lower() == b"connection"
+             for token in value.split(b",")}
+    return [(name.lower(), value) for name, value in raw
+            if not _dropped(name.lower().decode("latin-1"), named, HOP_BY_HOP)]
+
+
+def _dropped(name: str, named: set[str], dropped: frozenset[str]) -> bool:
+    return name in dropped or name in named or name.startswith("proxy-")
+
+
+def _unreachable(upstream: str, reason: str) -> tuple[int, Headers, bytes]:
+    return 502, [("content-type", "application/json")], _error_body(f"streamwatch proxy: cannot reach {upstream}: {reason}")
+
+
+def _error_body(message: str) -> bytes:
+    return json.dumps({"type": "error", "error": {"type": "api_error", "message": message}}).encode()
+
+
+def _error_start(status: int) -> dict[str, Any]:
+    return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+
+
+async def _answer(recorder: Recorder, send: Send, status: int, headers: Headers, body: bytes) -> None:
+    """A whole response made here (upstream unreachable, or a fault's), sent and recorded as upstream's would be."""
+    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": encoded})
+    await send({"type": "http.response.body", "body": body})
+    recorder.response(status, headers)
+    recorder.chunk(body)
+    recorder.end(End.EOF)
+
+
+async def _close_after(client: httpx.AsyncClient, tasks: list[asyncio.Task[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await client.aclose()

@@ -1,0 +1,144 @@
+"""The proxy in front of the embedded mock, both on free loopback ports, sessions saved under tmp_path."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from streamwatch.core.recorder import Hook
+from streamwatch.core.recording import Session, load_session
+from streamwatch.mock import MockServer
+from streamwatch.mock.plan import Ids
+from streamwatch.proxy.app import ProxyApp
+from streamwatch.proxy.flow import Flow
+from streamwatch.server import BackgroundServer
+
+TIME_SCALE = 0.01
+WAIT_SECONDS = 20.0
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    with MockServer(time_scale=TIME_SCALE) as running:
+        yield running
+
+
+@pytest.fixture
+def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mock's ids the same for every request, so two answers to one request are the same bytes."""
+    ids = Ids("req_mock_fixed", "msg_mock_fixed", "toolu_mock_fixed")
+    monkeypatch.setattr(Ids, "fresh", classmethod(lambda cls: ids))
+
+
+class Proxy:
+    """A running ProxyApp: its URL, the flows it announced, and a wait for flows to be done."""
+
+    def __init__(self, upstream: str, directory: Path) -> None:
+        self.directory = directory
+        self.flows: list[Flow] = []
+        self._ended = 0
+        self._changed = threading.Condition()
+        proxy = self
+
+        class Ended(Hook):
+            def on_session_end(self, log: Any) -> None:
+                with proxy._changed:
+                    proxy._ended += 1
+                    proxy._changed.notify_all()
+
+        self.app = ProxyApp(upstream, hooks_for=lambda flow: [Ended()], on_flow=self.flows.append,
+                            directory=directory)
+        self.server = BackgroundServer(self.app, on_shutdown=self.app.shutdown, name="streamwatch-proxy")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def wait(self, count: int = 1) -> list[Flow]:
+        """The flows, once `count` of them have been recorded to their end and told to their hooks."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self._ended >= count, WAIT_SECONDS), f"{self._ended} of {count} flows ended"
+        return self.flows
+
+    def sessions(self, count: int = 1) -> list[Session]:
+        """The session files of the first `count` flows, in the order the flows came."""
+        flows = self.wait(count)
+        return [load_session(flow.recorder.session_path) for flow in flows[:count]]
+
+
+@pytest.fixture
+def start_proxy(tmp_path: Path) -> Iterator[Callable[[str], Proxy]]:
+    started: list[Proxy] = []
+
+    def start(upstream: str) -> Proxy:
+        proxy = Proxy(upstream, tmp_path / "sessions")
+        proxy.directory.mkdir(exist_ok=True)
+        proxy.server.start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.server.stop()
+
+
+@pytest.fixture
+def proxy(start_proxy: Callable[[str], Proxy], mock: MockServer) -> Proxy:
+    return start_proxy(mock.base_url)
+
+
+class Capture(httpx2.HTTPTransport):
+    """An SDK transport that keeps every response body's bytes as they came off the socket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytearray] = []
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle_request(request)
+        body = bytearray()
+        self.bodies.append(body)
+        inner = response.stream
+
+        class Kept(httpx2.SyncByteStream):
+            def __iter__(self) -> Iterator[bytes]:
+                for chunk in inner:
+                    body.extend(chunk)
+                    yield chunk
+
+            def close(self) -> None:
+                inner.close()
+
+        response.stream = Kept()
+        return response
+
+
+class AsyncCapture(httpx2.AsyncHTTPTransport):
+    """As `Capture`, for the async client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytearray] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        body = bytearray()
+        self.bodies.append(body)
+        inner = response.stream
+
+        class Kept(httpx2.AsyncByteStream):
+            async def __aiter__(self) -> Any:
+                async for chunk in inner:
+                    body.extend(chunk)
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await inner.aclose()
+
+        response.stream = Kept()
+        return response
