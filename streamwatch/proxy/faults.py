@@ -15,8 +15,8 @@ A spec names one fault, then, after `@`, which requests it hits (any number of s
                               the rest of the stream
     status:CODE[,retry-after=S]
                               answered here with the API's error for CODE (429, 529, 500, ...; 429 and
-                              529 with `retry-after`, as the mock's http_429 and http_529), the
-                              upstream never contacted
+                              529 with `retry-after` and `retry-after-ms`, as the mock's http_429 and
+                              http_529), the upstream never contacted
     buffer                    the whole answer held back, then sent at once
 
     @every                    every request (the default)
@@ -340,7 +340,7 @@ class Status(FaultPlan):
         body = json.dumps(error_body(error_type, message, request_id), separators=(",", ":")).encode()
         headers = [("content-type", "application/json"), ("content-length", str(len(body))), ("request-id", request_id)]
         if self.retry_after is not None:
-            headers.append(("retry-after", str(self.retry_after)))
+            headers += [("retry-after", str(self.retry_after)), ("retry-after-ms", str(self.retry_after * 1000))]
         return self.status, headers, body
 
     def upstream_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
