@@ -19,7 +19,8 @@ import pytest
 from streamwatch import cli
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.playback import replay_attempts
+from streamwatch.core.playback import SessionPlayer, replay_attempts
+from streamwatch.core.report import live_status
 from streamwatch.core.sse import SSEDecoder
 from streamwatch.mock import MockServer
 from streamwatch.mock.events import (
@@ -367,6 +368,11 @@ def assert_marked(proxy: Proxy, label: str) -> None:
     assert flow.fault == label and session.header["fault"] == label
     verdict = replay_attempts(session, 5.0).attempts[0].verdict
     assert verdict.fault == label and verdict.explanation.startswith("INJECTED by the streamwatch proxy")
+    replay = SessionPlayer(session, 5.0, speed=None)
+    replay.to_end()
+    assert replay.state.verdict().explanation == verdict.explanation
+    if not replay.state.complete:
+        assert live_status(replay.state, 0.0)[1].startswith("ABNORMAL INJECTED ")
     [summary] = Catalog(proxy.directory).summaries()
     assert summary.fault == label and summary.badge.endswith(" (injected)")
 
