@@ -34,7 +34,7 @@ upstream for `accept-encoding: identity`. They apply to streaming requests only;
 `status` to any. With several faults, each counts the requests its selectors let through, and the
 first that picks a request injects into it; a fault armed with `arm` comes before them, once.
 
-A `FaultPlan` is what the proxy applies to one request (see PROXY-CONTRACT at the proxy's app.py):
+A `FaultPlan` is what the proxy applies to one request (see streamwatch/proxy/app.py):
 `label` (recorded in the session header as `fault`), `response()` (an answer made here),
 `upstream_headers()` and `body()` (wraps the upstream body: sleeps, inserts events, ends early or
 raises `StreamCut`). A stream that ends before the point where its fault fires passes through as it came.
@@ -524,7 +524,7 @@ def _error(args: _Args) -> FaultPlan:
         raise _Bad(f"no error type {error_type!r} (one of {', '.join(sorted(ERROR_MESSAGES))})")
     events = args.key("events")
     point = Point() if events is None else Point(events=_whole(events, "events"))
-    return PointFault(f"injected: {error_type} error event {point.words()}", point, Then.END, error=error_type)
+    return PointFault(f"injected: {error_type} event {point.words()}", point, Then.END, error=error_type)
 
 
 def _stall(args: _Args) -> FaultPlan:
