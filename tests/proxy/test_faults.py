@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from streamwatch.mock.events import (
     sse,
 )
 from streamwatch.proxy.faults import Faults, parse_fault
-from streamwatch.server import StreamCut
+from streamwatch.server import BackgroundServer, StreamCut
 from tests.proxy.conftest import Proxy
 
 # ----- the spec grammar ---------------------------------------------------------------------------
@@ -473,3 +474,40 @@ def test_a_request_the_fault_does_not_pick_passes_untouched_and_unmarked(
     flows = proxy.wait(2)
     assert [flow.fault for flow in flows] == [None, "injected: cut after 3 events"]
     assert "fault" not in proxy.sessions(2)[0].header
+
+
+class GzipWhenAsked:
+    """An upstream that gzips its event stream when the request accepts gzip, as servers do; it keeps
+    the accept-encoding each request sent."""
+
+    def __init__(self) -> None:
+        self.asked: list[str | None] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        accepts = dict(scope["headers"]).get(b"accept-encoding")
+        self.asked.append(None if accepts is None else accepts.decode())
+        packer = zlib.compressobj(wbits=31) if accepts and b"gzip" in accepts else None
+        headers = [(b"content-type", b"text/event-stream")] + ([(b"content-encoding", b"gzip")] if packer else [])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for event in SSEDecoder().feed(BODY):
+            data = event.raw if packer is None else packer.compress(event.raw) + packer.flush(zlib.Z_SYNC_FLUSH)
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": packer.flush() if packer else b""})
+
+
+def test_a_fault_counts_the_events_of_a_body_the_upstream_would_have_compressed(
+    start_proxy: Callable[..., Proxy], ask: Callable[..., Any]
+) -> None:
+    upstream = GzipWhenAsked()
+    with BackgroundServer(upstream) as server:
+        assert ask(server.url, "claude-sonnet-4-6").stop_reason == "tool_use"
+        proxy = start_proxy(server.url, Faults.parse(["cut:events=5"]))
+        raised = ask(proxy.url, "claude-sonnet-4-6")
+
+    assert isinstance(raised, httpx2.RemoteProtocolError)
+    assert upstream.asked == ["gzip, deflate", "identity"]
+    [session] = proxy.sessions()
+    assert "content-encoding" not in session.latest.headers
+    assert len(replay_attempts(session, 5.0).attempts[0].state.events) == 5
