@@ -35,6 +35,7 @@ from streamwatch.mock.events import (
     ping,
     sse,
 )
+from streamwatch.protocol import TIME_SCALE_HEADER
 from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.server import BackgroundServer, StreamCut
 from tests.proxy.conftest import Proxy
@@ -511,3 +512,17 @@ def test_a_fault_counts_the_events_of_a_body_the_upstream_would_have_compressed(
     [session] = proxy.sessions()
     assert "content-encoding" not in session.latest.headers
     assert len(replay_attempts(session, 5.0).attempts[0].state.events) == 5
+
+
+def test_a_stall_longer_than_the_app_s_read_timeout_times_it_out_as_the_stall_scenario_does(
+    start: Callable[..., Proxy], mock: MockServer, ask: Callable[..., Any]
+) -> None:
+    proxy = start("stall:5")
+
+    through = ask(proxy.url, "mock-ok", timeout=1.0)
+    # 1.6 s of silence, and a ping every 0.6 s before and after it
+    direct = ask(mock.base_url, "mock-stall", timeout=1.0, extra_headers={TIME_SCALE_HEADER: "0.2"})
+
+    assert isinstance(direct, httpx2.ReadTimeout) and seen(through) == seen(direct)
+    [session] = proxy.sessions()
+    assert session.latest.ending["kind"] == "cancelled" and session.header["fault"] == "injected: 5 s stall (silent) after the first content"
