@@ -353,7 +353,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from streamwatch.mock import MockServer
     from streamwatch.proxy.app import ProxyApp
     from streamwatch.proxy.printer import FlowPrinter
-    from streamwatch.server import BackgroundServer, BindError, exposure, local_url, url_of
+    from streamwatch.server import BindError, exposure, local_url, url_of
 
     host, port = _listen(args.listen)
     upstream = None if args.upstream == "mock" else _upstream(args.upstream)
@@ -370,8 +370,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         if upstream is None:
             upstream = running.enter_context(MockServer()).base_url
         app = ProxyApp(upstream, hooks_for=printer.hooks_for, stall_threshold=args.stall_threshold)
-        server = BackgroundServer(app, host=host, port=port, on_shutdown=app.shutdown, name="streamwatch-proxy",
-                                  date_header=False)
+        server = app.server(host, port)
         try:
             running.enter_context(server)
         except BindError as exc:

@@ -1,6 +1,6 @@
 """The recording proxy: a plain ASGI app that forwards every request upstream and records each exchange.
 
-`ProxyApp(upstream)` is served by `streamwatch.server`. For each request it reads the head and the
+`ProxyApp(upstream)` is served by `streamwatch.server` (`app.server(host, port)` makes its server). For each request it reads the head and the
 body, makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `proxy`, with the
 hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flow`), then forwards:
 
@@ -61,7 +61,7 @@ from streamwatch.core.redact import Redactor
 from streamwatch.core.transport import exception_name, is_loopback
 from streamwatch.protocol import PROXY_SOURCE
 from streamwatch.proxy.flow import Flow, make_flow, request_body
-from streamwatch.server import StreamCut
+from streamwatch.server import LOOPBACK, BackgroundServer, StreamCut
 
 CONNECT_TIMEOUT = 10.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
@@ -145,6 +145,12 @@ class ProxyApp:
             if flow.recorder.state.ended is not None:
                 flow.recorder.finish()
             flow.done = True
+
+    def server(self, host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
+        """The server to run it with (start it, or use it in a `with`): no `date` header of its own
+        (upstream's passes), and stopping it cuts and records the open flows (`shutdown`)."""
+        return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
+                                date_header=False)
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the

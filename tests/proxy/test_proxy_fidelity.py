@@ -170,6 +170,7 @@ def test_any_method_and_path_is_forwarded_and_recorded(mock, proxy: Proxy, metho
         proxied = client.request(method, proxy.url + path, content=content, headers=headers)
 
     assert proxied.status_code == direct.status_code
+    assert len(proxied.headers.get_list("date")) == len(direct.headers.get_list("date")) == 1
     assert proxied.json()["error"]["type"] == direct.json()["error"]["type"]
     [session] = proxy.sessions()
     assert session.header["path"] == path.replace("limit=2", "limit=[redacted]")
