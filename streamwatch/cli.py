@@ -354,7 +354,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from streamwatch.proxy.app import ProxyApp
     from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.printer import FlowPrinter
-    from streamwatch.server import BackgroundServer, BindError, exposure, local_url, url_of
+    from streamwatch.server import BindError, exposure, local_url, url_of
 
     try:
         faults = Faults.parse(args.fault)
@@ -375,8 +375,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         if upstream is None:
             upstream = running.enter_context(MockServer()).base_url
         app = ProxyApp(upstream, hooks_for=printer.hooks_for, faults=faults, stall_threshold=args.stall_threshold)
-        server = BackgroundServer(app, host=host, port=port, on_shutdown=app.shutdown, name="streamwatch-proxy",
-                                  date_header=False)
+        server = app.server(host, port)
         try:
             running.enter_context(server)
         except BindError as exc:
