@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from streamwatch.core.attempts import attempt_count
-from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState
 from streamwatch.core.events import size_text
 from streamwatch.core.files import not_regular
 from streamwatch.core.playback import OnePass
 from streamwatch.core.recording import Session, home_dir, load_session, session_entries
+from streamwatch.core.report import badge
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
@@ -91,14 +92,15 @@ class SessionSummary:
         return (
             started_text(self.started, tz, time_format),
             _cell(self.source or "?"),
-            _cell(_short_model(self.model) or "-"),
+            _cell(short_model(self.model) or "-"),
             _cell(self.badge + (f" ↻{self.attempts}" if self.attempts > 1 else "")),
             "-" if self.duration is None else f"{self.duration:.1f}s",
             size_text(self.size),
         )
 
 
-def _short_model(model: str | None) -> str | None:
+def short_model(model: str | None) -> str | None:
+    """A model name without its `claude-` (`sonnet-4-5`), for tables."""
     return model[len("claude-"):] if model and model.startswith("claude-") and len(model) > 7 else model
 
 
@@ -179,21 +181,13 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
     latest = session.latest
     end_t = state.end_t if state.end_t is not None else state.last_t
     termination = state.termination
-    if termination == Termination.HTTP_ERROR:
-        badge = f"HTTP {state.status}" if state.status is not None else "HTTP error"
-    elif termination is None:
-        badge = "STREAMING"
-    elif state.complete:
-        badge = f"COMPLETE {state.stop_reason or ''}".rstrip()
-    else:
-        badge = f"ABNORMAL {termination.value}"
     return SessionSummary(
         path=path,
         started=started,
         source=_text(header.get("source")),
         scenario=_scenario(session),
         model=_request_model(session) or _text(state.message.get("model")),
-        badge=badge,
+        badge=badge(state),
         size=size,
         id=_text(header.get("id")),
         complete=state.complete,

@@ -33,7 +33,7 @@ from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
 from streamwatch.core.safe import one_line, printable
-from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
+from streamwatch.tui.widgets.panes import ResponseHead, StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 
@@ -325,6 +325,7 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield ResponseHead(id="head")
         with Horizontal(id="main"):
             yield Timeline(id="timeline")
             with Vertical(id="side"):
@@ -413,6 +414,7 @@ class RunScreen(Screen[None]):
         if kind == "stalled":
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
+        self.query_one(ResponseHead).show_head(state)
         self.query_one(Timeline).update_state(state, stall)
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
