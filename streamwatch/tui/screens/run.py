@@ -310,6 +310,7 @@ class RunScreen(Screen[None]):
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", group=JUMP, priority=True),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", group=JUMP, priority=True),
         Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
+        Binding("q", "back", "Back to the list", id="run.back", show=False),
     ]
 
     def __init__(self, feed: Feed, clock: Callable[[], float]) -> None:
@@ -538,6 +539,8 @@ class RunScreen(Screen[None]):
         none while the filter box takes typing."""
         if action == "close_filter":
             return self.query_one("#filter").display or len(self.app.screen_stack) > 2
+        if action == "back":  # else q quits, as everywhere
+            return len(self.app.screen_stack) > 2 and not (self.focused is not None and self.focused.id == "filter")
         if self.focused is not None and self.focused.id == "filter":
             return False
         if action in REPLAY_ACTIONS:
@@ -654,6 +657,10 @@ class RunScreen(Screen[None]):
             self.refresh_bindings()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    def action_back(self) -> None:
+        """q on a run opened from a list (the sessions, the proxy's flows): back to the list."""
+        self.app.pop_screen()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, message: Input.Submitted) -> None:
