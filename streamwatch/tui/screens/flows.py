@@ -1,0 +1,286 @@
+"""The flows screen: every request the recording proxy passed on, live, newest first.
+
+The proxy runs on the server's thread; each flow's `RowHook` (streamwatch/proxy/rows.py) snapshots
+its row there as a value nobody changes afterwards, and this screen reads the latest rows from the
+`FlowBook` on its own clock (`REFRESH_SECONDS`). It never touches a flow's `StreamState` and is never
+called from the server's thread. `/` filters the rows (every word must appear in some column, or
+in an injected fault's label: `injected` finds them all), `enter` opens a flow in the run screen
+(following its session file while it streams, as `streamwatch attach` does, else replayed from its
+end), `f` arms a fault for the next request (`Faults.arm`), shown in the header until a flow takes it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from streamwatch.core.recording import SessionError
+from streamwatch.core.safe import one_line
+from streamwatch.proxy.rows import FlowBook, FlowRow
+from streamwatch.tui.launch import attach_feed, replay_feed
+from streamwatch.tui.screens.run import RunScreen
+from streamwatch.tui.widgets.flowtable import FlowTable
+
+REFRESH_SECONDS = 0.1
+FAULT_CHOICES = (
+    ("cut:events=40", "cut the connection in the middle of event 41"),
+    ("cut:bytes=2000", "cut the connection after 2000 bytes of the body"),
+    ("end:events=20", "end the body cleanly after 20 events (no message_stop)"),
+    ("end:tool_use", "end the body cleanly inside the next tool call's input"),
+    ("error:overloaded_error", "send an overloaded_error event, then end"),
+    ("error:api_error", "send an api_error event, then end"),
+    ("stall:30", "30 s of silence after the first text, then the rest"),
+    ("stall:30,pings", "30 s of pings only after the first text, then the rest"),
+    ("status:529", "answer 529 overloaded with retry-after; upstream never asked"),
+    ("status:429,retry-after=7", "answer 429 rate limited, retry-after 7 s"),
+    ("buffer", "hold the whole answer back, then send it at once"),
+)
+"""The faults the picker offers (streamwatch/proxy/faults.py says every spec); any other can be typed."""
+
+
+class Arming(Protocol):
+    """What the screen needs of the proxy's faults (streamwatch/proxy/faults.py `Faults`)."""
+
+    def arm(self, spec: str) -> None:
+        """Inject `spec` into the next request it matches; ValueError (one line) for a bad spec."""
+
+
+class FaultPicker(ModalScreen[str | None]):
+    """A fault for the next request: one of `FAULT_CHOICES`, or a spec typed in. It is armed here
+    (`arm`); a spec `arm` refuses keeps the picker open, saying why. Dismissed with the spec armed."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="fault.cancel")]
+
+    def __init__(self, arm: Callable[[str], None], choices: Sequence[tuple[str, str]] = FAULT_CHOICES) -> None:
+        super().__init__()
+        self.arm = arm
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="fault-dialog"):
+            yield Static(Text("Inject a fault into the next request", style="bold"))
+            yield OptionList(
+                *(Option(Text.assemble((f"{spec:<26}", "bold"), what), id=spec) for spec, what in self.choices),
+                id="fault-choices",
+            )
+            yield Input(placeholder="or type a spec, e.g. cut:events=5@model=*haiku*", id="fault-spec", compact=True)
+            yield Static(id="fault-error")
+            yield Static(Text("enter to arm · tab to type a spec · esc to cancel", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, message: OptionList.OptionSelected) -> None:
+        if message.option.id is not None:
+            self._try(message.option.id)
+
+    @on(Input.Submitted, "#fault-spec")
+    def _typed(self, message: Input.Submitted) -> None:
+        if message.value.strip():
+            self._try(message.value.strip())
+
+    def _try(self, spec: str) -> None:
+        try:
+            self.arm(spec)
+        except ValueError as exc:
+            self.query_one("#fault-error", Static).update(Text(one_line(str(exc))))
+            return
+        self.dismiss(spec)
+
+
+class FlowRunScreen(RunScreen):
+    """A flow on the run screen: q and esc come back to the list; ctrl+c stops the proxy, as on the list."""
+
+    BINDINGS = [Binding("ctrl+c", "app.quit", "Quit", id="flow_run.quit", show=False, priority=True)]
+
+
+class FlowsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="flows.filter", key_display="/"),
+        Binding("f", "pick_fault", "Arm a fault", id="flows.fault"),
+        Binding("escape", "clear_filter", "Clear filter", id="flows.clear_filter"),
+        Binding("ctrl+c", "app.quit", "Quit", id="flows.quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        book: FlowBook,
+        *,
+        listen: str,
+        upstream: str,
+        faults: Arming | None,
+        stall_threshold: float,
+        clock: Callable[[], float],
+        tz: datetime.tzinfo | None = None,
+    ) -> None:
+        """`listen`: the URL an app on this machine uses; `upstream`: where the proxy forwards (redacted);
+        `faults`: what `f` arms (None: the proxy injects none); `clock`: the monotonic clock the rows'
+        running durations are read on; `tz`: the time zone of the Time column (local)."""
+        super().__init__()
+        self.book = book
+        self.listen = listen
+        self.upstream = upstream
+        self.faults = faults
+        self.stall_threshold = stall_threshold
+        self.clock = clock
+        self.tz = tz
+        self.armed: str | None = None
+        self._armed_after: set[str] = set()
+        self._seen_version = -1
+        self._rows: list[FlowRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="flows-status")
+        yield Input(placeholder="/ filter: words to find in any column; esc clears", id="flows-filter", compact=True)
+        yield FlowTable(self.clock, self.tz, id="flows")
+        yield Static(self._empty_text(), id="flows-empty")
+        yield Static(id="flows-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#flows-filter").display = False
+        self.query_one(FlowTable).focus()
+        self.refresh_rows()
+        self.set_interval(REFRESH_SECONDS, self.refresh_rows)
+
+    def _empty_text(self) -> Text:
+        text = Text("No requests yet. Point an app at the proxy:\n\n", style="bold")
+        text.append(f"    export ANTHROPIC_BASE_URL={one_line(self.listen)}\n\n", style="bold")
+        text.append("then run it: each request shows here as it streams, forwarded to ")
+        text.append(one_line(self.upstream))
+        text.append(".\nAn SDK client takes base_url= too; `f` arms a fault for the next request.")
+        return text
+
+    # ----- the rows, on the screen's clock ----------------------------------------------------
+
+    def refresh_rows(self) -> None:
+        """Take the latest rows when any changed, or while one runs (its duration grows)."""
+        version = self.book.version
+        if version == self._seen_version and not any(row.running for row in self._rows):
+            return
+        self._seen_version = version
+        self._rows = self.book.rows()
+        self._note_armed_used()
+        self._fill()
+
+    def _fill(self) -> None:
+        now = self.clock()
+        words = self.query_one("#flows-filter", Input).value.strip()
+        shown = [row for row in self._rows if row.matches(words, now, self.tz)] if words else self._rows
+        table = self.query_one(FlowTable)
+        table.show(shown)
+        table.display = bool(self._rows)
+        self.query_one("#flows-empty").display = not self._rows
+        self._show_status(words, len(shown))
+        self._show_detail()
+
+    def _show_status(self, words: str, shown: int) -> None:
+        total = len(self._rows)
+        running = sum(row.running for row in self._rows)
+        line = Text(f"PROXY {one_line(self.listen)} → {one_line(self.upstream)} · ", no_wrap=True, overflow="ellipsis")
+        line.append(f"{total} flow{'s' if total != 1 else ''}")
+        if running:
+            line.append(f", {running} streaming")
+        if words:
+            line.append(f" · {shown} match {one_line(words)!r}")
+        if self.armed is not None:
+            line.append(" · ")
+            line.append(f"ARMED {one_line(self.armed)}", style="reverse")
+        self.query_one("#flows-status", Static).update(line)
+
+    @on(FlowTable.Highlighted)
+    def _show_detail(self) -> None:
+        row = self.query_one(FlowTable).highlighted
+        detail = Text(no_wrap=True, overflow="ellipsis")
+        if row is not None:
+            detail.append(f"{row.id} · {row.origin}")
+            if row.fault is not None:
+                detail.append(" · ")
+                detail.append(row.fault, style="bold")
+            if row.session_path is not None:
+                detail.append(f"\n{one_line(str(row.session_path))}")
+        self.query_one("#flows-detail", Static).update(detail)
+
+    # ----- opening a flow ---------------------------------------------------------------------
+
+    @on(FlowTable.Selected)
+    def _open(self, message: FlowTable.Selected) -> None:
+        """The flow on the run screen: followed while it streams, else replayed from its end."""
+        row = message.row
+        if row.session_path is None:
+            self.notify("This flow was not recorded: nothing to open", severity="warning")
+            return
+        try:
+            if row.running:
+                feed = attach_feed(row.session_path, self.stall_threshold)
+            else:
+                feed = replay_feed(row.session_path, self.stall_threshold, speed=1.0)
+                feed.player.to_end()
+        except SessionError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.app.push_screen(FlowRunScreen(feed, self.app.clock))  # type: ignore[attr-defined]
+
+    # ----- the filter -------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#flows-filter", Input)
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#flows-filter")
+    def _filter_changed(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#flows-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(FlowTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#flows-filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one(FlowTable).focus()
+        self._fill()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return self.query_one("#flows-filter").display
+        return True
+
+    # ----- faults -----------------------------------------------------------------------------
+
+    def action_pick_fault(self) -> None:
+        if self.faults is None:
+            self.notify("This proxy injects no faults", severity="warning")
+            return
+        self.app.push_screen(FaultPicker(self.faults.arm), self._armed)
+
+    def _armed(self, spec: str | None) -> None:
+        if spec is None:
+            return
+        self.armed = spec
+        self._armed_after = {row.id for row in self.book.rows()}
+        self.notify(f"{spec}: armed for the next request", title="Fault", timeout=4)
+        self._fill()
+
+    def _note_armed_used(self) -> None:
+        """The armed fault is used once a flow that came after it was armed carries an injected fault
+        (an armed fault comes before every --fault)."""
+        if self.armed is None:
+            return
+        if any(row.fault is not None and row.id not in self._armed_after for row in self._rows):
+            self.armed = None
