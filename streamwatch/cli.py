@@ -315,6 +315,83 @@ def cmd_mock(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE
 
 
+PROXY_LISTEN = "127.0.0.1:8089"
+PROXY_UPSTREAM = "https://api.anthropic.com"
+
+
+def _listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 address in brackets) for --listen."""
+    host, colon, port = value.rpartition(":")
+    if not colon or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen takes HOST:PORT (e.g. {PROXY_LISTEN}, [::1]:8089, or port 0 for a free one), "
+                         f"not {value!r}")
+    return host, int(port)
+
+
+def _upstream(value: str) -> str:
+    """An http(s) base URL for --upstream (`mock` is handled by the caller)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise UsageError(f"--upstream takes an http:// or https:// base URL (no query), or mock; not {value!r}")
+    return value.rstrip("/")
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """Forward an app's API traffic upstream, recording each exchange, printing one line per finished flow,
+    until Ctrl-C or SIGTERM: the streams still open are then cut and recorded `cancelled`."""
+    import contextlib
+    import signal
+    import threading
+
+    from streamwatch.core.recording import home_dir, sessions_dir
+    from streamwatch.mock import MockServer
+    from streamwatch.proxy.app import ProxyApp
+    from streamwatch.proxy.printer import FlowPrinter
+    from streamwatch.server import BackgroundServer, BindError, exposure, local_url, url_of
+
+    host, port = _listen(args.listen)
+    upstream = None if args.upstream == "mock" else _upstream(args.upstream)
+    try:
+        sessions_dir()
+    except OSError as exc:
+        why = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        raise UsageError(f"cannot save sessions under {home_dir()}: {why}; set STREAMWATCH_HOME to a folder you "
+                         "can write") from None
+    stop = threading.Event()
+    printer = FlowPrinter(sys.stdout, json_lines=args.json, on_closed=stop.set)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain `kill` stops it as Ctrl-C does
+    with contextlib.ExitStack() as running, contextlib.suppress(KeyboardInterrupt):
+        if upstream is None:
+            upstream = running.enter_context(MockServer()).base_url
+        app = ProxyApp(upstream, hooks_for=printer.hooks_for, stall_threshold=args.stall_threshold)
+        server = BackgroundServer(app, host=host, port=port, on_shutdown=app.shutdown, name="streamwatch-proxy",
+                                  date_header=False)
+        try:
+            running.enter_context(server)
+        except BindError as exc:
+            raise UsageError(str(exc)) from None
+        where = " (the built-in mock)" if args.upstream == "mock" else ""
+        print(f"streamwatch proxy: listening on {url_of(server.address)}, forwarding to {app.upstream}{where} and "
+              f"recording every exchange under {home_dir() / 'sessions'} (Ctrl-C to stop). Point your app at it:",
+              file=sys.stderr)
+        print(f"export ANTHROPIC_BASE_URL={local_url(server.address)}", file=sys.stderr)
+        risk = "send requests with the API keys and tokens of every app that passes through it"
+        warning = exposure(server.address, risk, keep=f"--listen 127.0.0.1:{server.port}")
+        if warning is not None:
+            print(f"streamwatch proxy: WARNING: {warning}", file=sys.stderr)
+        stop.wait()
+    if printer.closed:
+        return EXIT_OUTPUT_CLOSED
+    print(f"streamwatch proxy: stopped after {printer.count} flow{'s' if printer.count != 1 else ''}", file=sys.stderr)
+    return EXIT_COMPLETE
+
+
 def _speed(value: str) -> float | None:
     if value == "max":
         return None
@@ -546,6 +623,35 @@ def build_parser() -> argparse.ArgumentParser:
     mock_cmd.add_argument("--port", type=_port, metavar="N", help="port to listen on (default: the mock's standard port)")
     _add_time_scale(mock_cmd, "multiply every delay (0.1: ten times faster; default 1)")
     mock_cmd.set_defaults(func=cmd_mock)
+
+    proxy_cmd = commands.add_parser(
+        "proxy",
+        help="put a recording proxy between your app and the API: watch and record its real streams",
+        description="Forward every request an app sends (point its ANTHROPIC_BASE_URL here) to the API untouched, "
+        "streaming each answer back the moment it arrives, and record each exchange as a session (source proxy: "
+        "the client, the upstream, the path, request-id; keys are never written). Prints one line per finished "
+        "exchange. A cut upstream is a cut for the app, a clean early end stays clean, an unreachable upstream is "
+        "a 502.",
+    )
+    proxy_cmd.add_argument(
+        "--listen", default=PROXY_LISTEN, metavar="HOST:PORT",
+        help=f"where the app connects (default {PROXY_LISTEN}; port 0 picks a free one). Any address but loopback "
+        "lets other machines use the keys that pass through",
+    )
+    proxy_cmd.add_argument(
+        "--upstream", default=PROXY_UPSTREAM, metavar="URL|mock",
+        help=f"where requests go (default {PROXY_UPSTREAM}); mock: the built-in mock server, started here",
+    )
+    proxy_cmd.add_argument(
+        "--headless", action="store_true", help="print one line per finished exchange (what the proxy shows today)"
+    )
+    proxy_cmd.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object per finished exchange: the analyze --json verdict with method, path, client, "
+        "model and the session file",
+    )
+    _add_threshold(proxy_cmd)
+    proxy_cmd.set_defaults(func=cmd_proxy)
 
     replay_cmd = commands.add_parser(
         "replay",

@@ -1,6 +1,6 @@
 """Serving an ASGI app with uvicorn: `BackgroundServer` in a daemon thread, `serve()` in the foreground.
 
-Shared by the mock and, when it comes, the recording proxy: each hands over its app, this module binds, serves, says where and
+Shared by the mock and the recording proxy: each hands over its app, this module binds, serves, says where and
 stops. Where it listens is decided here and nowhere else:
 
 - `bind(host, port)` binds like a server: '' is every interface, a name is looked up, an IPv6
@@ -72,16 +72,16 @@ def local_url(address: tuple[Any, ...]) -> str:
     return url_of(address)
 
 
-def exposure(address: tuple[Any, ...]) -> str | None:
-    """None for a loopback address; else one sentence saying that other machines can reach it."""
+def exposure(
+    address: tuple[Any, ...], risk: str = "use it without a key", keep: str = "--host 127.0.0.1"
+) -> str | None:
+    """None for a loopback address; else one sentence saying that other machines can reach it and
+    `risk` (what they can do then), and the option that `keep`s it to this machine."""
     ip = _ip(address)
     if ip.is_loopback:
         return None
     where = "every network interface" if ip.is_unspecified else address[0]
-    return (
-        f"listening on {where}, so other machines can connect and use it without a key; "
-        f"--host 127.0.0.1 keeps it to this machine"
-    )
+    return f"listening on {where}, so other machines can connect and {risk}; {keep} keeps it to this machine"
 
 
 class BackgroundServer:
@@ -99,8 +99,11 @@ class BackgroundServer:
         port: int = 0,
         on_shutdown: Callable[[], None] | None = None,
         name: str = "streamwatch-server",
+        date_header: bool = True,
     ) -> None:
+        """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's)."""
         self._app = app
+        self._date_header = date_header
         self._host, self._requested_port = host, port
         self._on_shutdown = on_shutdown
         self._name = name
@@ -127,7 +130,9 @@ class BackgroundServer:
         if self._thread is not None:
             raise RuntimeError(f"{self._name} is already running")
         sock = bind(self._host, self._requested_port)
-        config = _config(self._app, log_level="warning", access_log=False, log_config=None)
+        config = _config(
+            self._app, log_level="warning", access_log=False, log_config=None, date_header=self._date_header
+        )
         server = _Server(config, self._on_shutdown)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=self._name, daemon=True

@@ -11,7 +11,7 @@ files that changed.
 `SessionSummary.to_dict()` is the JSON shape of `streamwatch sessions --json` (one object per file):
 
     {"path": str, "file": str, "id": str|null, "started": str|null (ISO 8601, as recorded),
-     "source": str|null, "scenario": str|null (the embedded server's, when it played one),
+     "source": str|null, "client": str|null (what sent the request), "scenario": str|null (the embedded server's, when it played one),
      "model": str|null, "badge": str, "complete": bool|null,
      "termination": str|null, "stop_reason": str|null, "http_status": int|null,
      "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
@@ -33,14 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from streamwatch.core.attempts import attempt_count
-from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState
+from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.files import not_regular
 from streamwatch.core.playback import OnePass
 from streamwatch.core.recording import Session, home_dir, load_session, session_entries
-from streamwatch.core.report import badge
 from streamwatch.core.safe import one_line
-from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
+from streamwatch.protocol import PROXY_SOURCE, SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
 UNREADABLE = "unreadable"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -60,6 +59,8 @@ class SessionSummary:
     id: str | None = None
     started: str | None = None
     source: str | None = None
+    client: str | None = None
+    """What sent the request (the session header's `client`): for a proxied session, the app's SDK."""
     scenario: str | None = None
     model: str | None = None
     badge: str
@@ -87,11 +88,12 @@ class SessionSummary:
     def columns(
         self, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT
     ) -> tuple[str, str, str, str, str, str]:
-        """Started, source, model (without its `claude-`), verdict (`↻2`: reached in 2 attempts),
-        duration, size: terminal-safe text for tables that fit 80 columns."""
+        """Started, source (with the client, for a session the proxy recorded from another app), model
+        (without its `claude-`), verdict (`↻2`: reached in 2 attempts), duration, size: terminal-safe
+        text for tables that fit 80 columns."""
         return (
             started_text(self.started, tz, time_format),
-            _cell(self.source or "?"),
+            _cell((self.source or "?") if self.source != PROXY_SOURCE or not self.client else f"{PROXY_SOURCE} {self.client}"),
             _cell(short_model(self.model) or "-"),
             _cell(self.badge + (f" ↻{self.attempts}" if self.attempts > 1 else "")),
             "-" if self.duration is None else f"{self.duration:.1f}s",
@@ -185,9 +187,10 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         path=path,
         started=started,
         source=_text(header.get("source")),
+        client=_text(header.get("client")),
         scenario=_scenario(session),
         model=_request_model(session) or _text(state.message.get("model")),
-        badge=badge(state),
+        badge=verdict_badge(state),
         size=size,
         id=_text(header.get("id")),
         complete=state.complete,
@@ -200,6 +203,18 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         skipped=len(session.skipped),
         sort_time=moment.timestamp() if moment else _file_time(path, mtime),
     )
+
+
+def verdict_badge(state: StreamState) -> str:
+    """The verdict in a word or two: `COMPLETE end_turn`, `ABNORMAL eof`, `HTTP 529`, `STREAMING`."""
+    termination = state.termination
+    if termination == Termination.HTTP_ERROR:
+        return f"HTTP {state.status}" if state.status is not None else "HTTP error"
+    if termination is None:
+        return "STREAMING"
+    if state.complete:
+        return f"COMPLETE {state.stop_reason or ''}".rstrip()
+    return f"ABNORMAL {termination.value}"
 
 
 def _unreadable(path: Path, size: int, reason: str, mtime: float | None) -> SessionSummary:

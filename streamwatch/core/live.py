@@ -29,11 +29,9 @@ hear of it. Its `now()`, `state` and `recording` are still its own.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import socket
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -49,6 +47,7 @@ from streamwatch.core.files import read_regular
 from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
 from streamwatch.core.redact import JSON
+from streamwatch.core.transport import cause_chain, describe_exception, exception_name, is_loopback
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
@@ -114,45 +113,6 @@ def _read_request_file(path: Path) -> dict[str, Any]:
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise LiveError(f"{path} has no `messages` list of message objects")
     return body
-
-
-def is_loopback(url: str | httpx2.URL) -> bool:
-    """A target on this machine: it needs no real key, and no proxy is ever used to reach it."""
-    host = httpx2.URL(str(url)).host
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def exception_name(exc: BaseException) -> str:
-    """`httpx2.RemoteProtocolError`, `anthropic.APIStatusError`: the name a user would catch."""
-    cls = type(exc)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    package = cls.__module__.split(".")[0]
-    if getattr(sys.modules.get(package), cls.__qualname__, None) is cls:
-        return f"{package}.{cls.__qualname__}"
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def describe_exception(exc: BaseException) -> str:
-    message = str(exc)
-    return f"{exception_name(exc)}: {message}" if message else exception_name(exc)
-
-
-def cause_chain(exc: BaseException) -> list[str]:
-    """The exceptions behind `exc`, outermost first, as Python would print them."""
-    chain: list[str] = []
-    seen = {id(exc)}
-    current = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append(describe_exception(current))
-        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
-    return chain
 
 
 def sdk_outcome(

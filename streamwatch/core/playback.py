@@ -30,6 +30,7 @@ from streamwatch.core.diagnose import StreamState
 from streamwatch.core.files import open_regular
 from streamwatch.core.recorder import Hook, Hooks
 from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session, process_facts
+from streamwatch.protocol import PROXY_SOURCE
 
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
 
@@ -214,10 +215,12 @@ class Follower:
     def over(self, complete: bool) -> bool:
         """Whether nothing more will be read, as far as can be told: the file is lost, the writer is gone, or the last
         attempt ended and its answer is `complete` (recovery never goes on after that) or its writer
-        cannot be checked. While the writer runs, a broken attempt may still be followed by another:
-        the writer may be waiting to send it, or waiting for its user to press retry or resume."""
+        cannot be checked, or its writer is the proxy, which never sends another. While any other writer
+        runs, a broken attempt may still be followed by another: the writer may be waiting to send it,
+        or waiting for its user to press retry or resume."""
         running = self.writer_running()
-        return self.lost is not None or running is False or (self.ended and (complete or running is None))
+        single = self.session.header.get("source") == PROXY_SOURCE
+        return self.lost is not None or running is False or (self.ended and (complete or single or running is None))
 
 
 class SessionPlayer:

@@ -29,19 +29,6 @@ def timeline_row(event: Event, previous_t: float | None) -> tuple[str, str, str,
     return (f"#{event.seq}", at, gap_text, one_line(event.type), index, one_line(summarize(event)))
 
 
-def badge(state: StreamState) -> str:
-    """A stream's outcome in a word or two, for a list: `COMPLETE end_turn`, `ABNORMAL eof`, `HTTP 529`,
-    `STREAMING` while it runs."""
-    termination = state.termination
-    if termination == Termination.HTTP_ERROR:
-        return f"HTTP {state.status}" if state.status is not None else "HTTP error"
-    if termination is None:
-        return "STREAMING"
-    if state.complete:
-        return f"COMPLETE {one_line(state.stop_reason or '')}".rstrip()
-    return f"ABNORMAL {termination.value}"
-
-
 RATE_LIMITS = ("requests", "tokens", "input-tokens", "output-tokens")
 
 

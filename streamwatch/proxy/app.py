@@ -56,9 +56,10 @@ from typing import Any, Protocol
 import httpx
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
-from streamwatch.core.live import exception_name, is_loopback
 from streamwatch.core.recorder import Hook, Recorder
 from streamwatch.core.redact import Redactor
+from streamwatch.core.transport import exception_name, is_loopback
+from streamwatch.protocol import PROXY_SOURCE
 from streamwatch.proxy.flow import Flow, make_flow, request_body
 from streamwatch.server import StreamCut
 
@@ -179,7 +180,7 @@ class ProxyApp:
         facts = {"client": flow.client_text, "upstream": flow.upstream, "path": flow.path,
                  "request_body": None if note is None else redactor.message(note), "fault": flow.fault}
         flow.recorder = Recorder(
-            stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source="proxy",
+            stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source=PROXY_SOURCE,
             directory=self._directory, header={k: v for k, v in facts.items() if v is not None}, redactor=redactor,
         )
         flow.recorder.request(flow.method, target, headers, recorded)

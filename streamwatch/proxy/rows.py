@@ -7,7 +7,7 @@ something (request, response head, events, end), snapshots what a list shows int
 `FlowRow` and hands it to the `FlowBook`. The view reads `FlowBook.rows()` on its own clock: a
 list of values nobody changes, newest first, and `FlowBook.version` says whether anything did.
 
-A row says how the flow stands as the core says it (`report.badge`: `STREAMING`, `COMPLETE end_turn`,
+A row says how the flow stands as the core says it (`catalog.verdict_badge`: `STREAMING`, `COMPLETE end_turn`,
 `ABNORMAL eof`, `HTTP 529`), except that a request that did not ask for a stream and got its JSON
 answer reads `OK` (with the message's stop reason, if it is one), not a stream that ended early. A running one grows its duration and says `STALLED` once nothing came
 for the stall threshold, which `FlowRow.cells(now)` works out from the row and the view's clock.
@@ -24,11 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamwatch.core.catalog import short_model
+from streamwatch.core.catalog import short_model, verdict_badge
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import Event
 from streamwatch.core.recorder import Hook
-from streamwatch.core.report import badge
 from streamwatch.core.safe import one_line
 
 if TYPE_CHECKING:
@@ -190,7 +189,7 @@ class RowHook(Hook):
             return "WAITING"
         if self._answered(state):
             return f"OK {one_line(state.stop_reason or '')}".rstrip()
-        return badge(state)
+        return verdict_badge(state)
 
     def _snapshot(self, state: StreamState, running: bool) -> None:
         row = self.first()

@@ -158,7 +158,7 @@ def test_to_dict_is_the_json_shape(folder):
     sessions.write_sample(folder)
     complete, *_, corrupt = Catalog().summaries()
     data = complete.to_dict()
-    assert list(data) == ["path", "file", "id", "started", "source", "scenario", "model", "badge", "complete", "termination",
+    assert list(data) == ["path", "file", "id", "started", "source", "client", "scenario", "model", "badge", "complete", "termination",
                           "stop_reason", "http_status", "duration", "size", "events", "attempts", "skipped",
                           "error"]
     assert data["path"] == str(complete.path) and data["file"] == complete.path.name
