@@ -15,7 +15,8 @@ files that changed.
      "model": str|null, "badge": str, "complete": bool|null,
      "termination": str|null, "stop_reason": str|null, "http_status": int|null,
      "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
-     "skipped": int (damaged lines left out), "error": str|null (why it is unreadable)}
+     "skipped": int (damaged lines left out), "error": str|null (why it is unreadable),
+     "fault": str|null (what the recording proxy injected on purpose: the badge ends `(injected)`)}
 
 Events, badge and duration describe the session's last attempt, the one a replay ends on; `duration`
 runs from the first request to that attempt's end.
@@ -74,6 +75,7 @@ class SessionSummary:
     attempts: int = 0
     skipped: int = 0
     error: str | None = None
+    fault: str | None = None
     sort_time: float
     """Seconds since the epoch the list is ordered by: the recorded start, else the file name's time."""
 
@@ -183,6 +185,9 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
     latest = session.latest
     end_t = state.end_t if state.end_t is not None else state.last_t
     termination = state.termination
+    badge = verdict_badge(state)
+    if state.fault is not None:
+        badge += " (injected)"
     return SessionSummary(
         path=path,
         started=started,
@@ -190,7 +195,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         client=_text(header.get("client")),
         scenario=_scenario(session),
         model=_request_model(session) or _text(state.message.get("model")),
-        badge=verdict_badge(state),
+        badge=badge,
         size=size,
         id=_text(header.get("id")),
         complete=state.complete,
@@ -201,6 +206,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         events=len(state.events),
         attempts=attempt_count(session.attempts),
         skipped=len(session.skipped),
+        fault=state.fault,
         sort_time=moment.timestamp() if moment else _file_time(path, mtime),
     )
 

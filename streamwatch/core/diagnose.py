@@ -7,6 +7,10 @@ request was sent, or None for captures made without timing. It undoes the body's
 moment of a live stream, and `verdict()` says how the stream ended, why, and what to do, in plain
 words and as JSON.
 
+A stream whose failure was made on purpose (`fault`: the recording proxy's `--fault`, said in the
+session header) is diagnosed as any other, and its verdict says first, and in its `fault` key, that
+the failure was injected, so that nobody takes it for one of the upstream's.
+
 A stream is complete when message_stop arrived, nothing failed (an error event, the connection)
 and every byte of it was read as the protocol says: an event that cannot be parsed, a body that
 cannot be decoded, or a message lifecycle out of order (a second message_start, an event before
@@ -108,6 +112,7 @@ class Verdict:
     session: str | None = None
     sdk: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
+    fault: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,8 +130,10 @@ class _Burst:
 
 
 class StreamState:
-    def __init__(self, stall_threshold: float = DEFAULT_STALL_THRESHOLD) -> None:
+    def __init__(self, stall_threshold: float = DEFAULT_STALL_THRESHOLD, fault: str | None = None) -> None:
         self.stall_threshold = stall_threshold
+        self.fault = fault
+        """What was injected into this stream on purpose (`injected: cut after 40 events`), if anything."""
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.events = EventLog()
@@ -633,6 +640,7 @@ class StreamState:
             session=session,
             sdk=self.sdk,
             body=self._body_facts(),
+            fault=self.fault,
         )
 
     def _body_facts(self) -> dict[str, Any] | None:
@@ -775,6 +783,10 @@ _STOP_REASON_NOTES = {
 def explain(state: StreamState) -> str:
     termination = state.termination
     parts: list[str] = []
+    if state.fault is not None:
+        what = state.fault.removeprefix("injected: ")
+        parts.append(f"INJECTED by the streamwatch proxy ({what}), not a failure of the upstream; what follows "
+                     "is what such a failure means.")
     events = len(state.events)
     produced = f"{events} events, {size_text(state.bytes_received)}"
     if state.body.encoding is not None:

@@ -45,7 +45,7 @@ class Player:
     def __init__(self, recording: Recording, stall_threshold: float, live: bool = False) -> None:
         self.recording = recording
         self.live = live
-        self.state = StreamState(stall_threshold)
+        self.state = StreamState(stall_threshold, recording.fault)
         self.position = 0.0
         self._clock: float | None = None
         self._next = 0
@@ -478,7 +478,7 @@ class OnePass:
 
     def _start(self, recording: Recording) -> None:
         self._index += 1
-        self._run = _Replayed(StreamState(self.stall_threshold), recording)
+        self._run = _Replayed(StreamState(self.stall_threshold, recording.fault), recording)
         previous = self.log.current
         self._attempt = self.log.record(recording, self._run)
         if self._attempt is not previous:

@@ -91,7 +91,8 @@ class Recorder:
     """One session's recording, attempt after attempt; see the module doc.
 
     `save`: write the session file (in `directory`, else the sessions folder), whose header says
-    `source` and `header` (more facts: the client, `on_failure`). `redactor`: one that already knows
+    `source` and `header` (more facts: the client, `on_failure`, and `fault`, what the first attempt has
+    injected on purpose, which its state and recording say too). `redactor`: one that already knows
     the session's secrets (a source that shows facts of the request before it is recorded)."""
 
     def __init__(
@@ -108,7 +109,10 @@ class Recorder:
         self.stall_threshold = stall_threshold
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
         self.redactor = redactor or Redactor()
-        self.state = StreamState(stall_threshold)
+        self._header = dict(header or {})
+        self._fault = self._header.get("fault")
+        """What the first attempt has injected on purpose (the header's `fault`), which its state and recording say."""
+        self.state = StreamState(stall_threshold, self._fault)
         """The current attempt's state (a new one for each attempt after the first)."""
         self.recording: Recording | None = None
         """The current attempt as the session file holds it, kept in memory even with `save=False`."""
@@ -116,7 +120,6 @@ class Recorder:
         self._save = save
         self._source = source
         self._directory = directory
-        self._header = dict(header or {})
         self._writer: SessionWriter | None = None
         self._scrubber = self.redactor.scrubber()
         self._session_t0: float | None = None
@@ -151,7 +154,7 @@ class Recorder:
             self.state = StreamState(self.stall_threshold)
         facts = {} if first else dict(link or {})
         t = round(now - self._session_t0, 6)
-        self.recording = Recording(request=recorded, started_t=t, link=facts)
+        self.recording = Recording(request=recorded, started_t=t, link=facts, fault=self._fault if first else None)
         self._chunk_t = 0.0
         self._scrubber = self.redactor.scrubber()
         if first and self._save:

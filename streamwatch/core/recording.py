@@ -8,7 +8,8 @@ request, one line (`anthropic-python 2.14.0` for streamwatch's own runs; a proxi
 see streamwatch/proxy/flow.py). A session the proxy recorded also says `upstream` (the base URL it
 forwarded to), `path` (the path and query the app asked for), `request_body` when the body is not a
 JSON object (the request's `body` is then `{}`; this says what it was: its content type and size),
-and `fault` when a fault was injected on purpose. Every later line is one record
+and `fault` when a fault was injected on purpose (text: `injected: cut after 40 events`; the first
+attempt's `Recording.fault`, which its state and verdict say). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]
@@ -128,6 +129,8 @@ class Recording:
     capture: dict[str, Any] | None = None
     """For a raw capture (never a session file): the body is what a client wrote, not wire bytes, and
     what is known of how it ended (see core/sources.py)."""
+    fault: str | None = None
+    """What was injected into this exchange on purpose (the session header's `fault`), if anything."""
 
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
         self.status, self.headers, self.response_t = status, dict(headers), t
@@ -298,7 +301,8 @@ def parse_session(
     first = next(lines, b"")
     notes: list[str] = []
     header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
-    session = Session(path=Path(path), header=header, attempts=[Recording(request=header.get("request", {}))],
+    first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"))
+    session = Session(path=Path(path), header=header, attempts=[first_attempt],
                       skipped=[f"line 1: {note}" for note in notes])
     for number, line in enumerate(lines, start=2):
         if not line.endswith(b"\n"):

@@ -128,7 +128,8 @@ def render_report(
         for anomaly in state.anomalies:
             at = f"#{anomaly.at_event}" if anomaly.at_event is not None else "-"
             lines.append(f"  {anomaly.code:<18} {at:>7}  {one_line(anomaly.message)}")
-    lines += ["", f"Verdict: {status_word(state)}" + _verdict_detail(verdict)]
+    injected = " [INJECTED]" if verdict.fault is not None else ""
+    lines += ["", f"Verdict: {status_word(state)}" + _verdict_detail(verdict) + injected]
     lines.append(one_line(verdict.explanation))
     if verdict.sdk:
         mark = "!! " if verdict.sdk.get("silent") else ""
@@ -180,7 +181,8 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
             short = f"HTTP {state.status or '?'} {one_line(str(error.get('type', '')))}"
         elif state.error_at is not None and state.error:
             short = f"error event {one_line(str(state.error.get('type')))} · {one_line(short_where(state))}"
-        return "abnormal", f"ABNORMAL {short} · {progress}"
+        injected = "INJECTED " if state.fault is not None else ""
+        return "abnormal", f"ABNORMAL {injected}{short} · {progress}"
     silence = state.silence(now)
     if silence > state.stall_threshold:
         alive = f"pings keep arriving ({state.pings_in_silence})" if state.pings_in_silence else "silent"

@@ -135,7 +135,7 @@ def _curl(curl_exit: int) -> tuple[End, str, str | None]:
 
 
 def analyze(recording: Recording, stall_threshold: float) -> StreamState:
-    return recording.replay_into(StreamState(stall_threshold))
+    return recording.replay_into(StreamState(stall_threshold, recording.fault))
 
 
 def is_stream(session: Session, state: StreamState) -> bool:

@@ -160,7 +160,7 @@ def test_to_dict_is_the_json_shape(folder):
     data = complete.to_dict()
     assert list(data) == ["path", "file", "id", "started", "source", "client", "scenario", "model", "badge", "complete", "termination",
                           "stop_reason", "http_status", "duration", "size", "events", "attempts", "skipped",
-                          "error"]
+                          "error", "fault"]
     assert data["path"] == str(complete.path) and data["file"] == complete.path.name
     assert json.loads(json.dumps(data)) == data
     assert corrupt.to_dict()["badge"] == UNREADABLE and corrupt.to_dict()["error"]

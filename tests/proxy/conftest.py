@@ -15,6 +15,7 @@ from streamwatch.core.recording import Session, load_session
 from streamwatch.mock import MockServer
 from streamwatch.mock.plan import Ids
 from streamwatch.proxy.app import ProxyApp
+from streamwatch.proxy.faults import Faults
 from streamwatch.proxy.flow import Flow
 from streamwatch.server import BackgroundServer
 
@@ -38,7 +39,7 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 class Proxy:
     """A running ProxyApp: its URL, the flows it announced, and a wait for flows to be done."""
 
-    def __init__(self, upstream: str, directory: Path) -> None:
+    def __init__(self, upstream: str, directory: Path, faults: Faults | None = None) -> None:
         self.directory = directory
         self.flows: list[Flow] = []
         self._ended = 0
@@ -52,7 +53,7 @@ class Proxy:
                     proxy._changed.notify_all()
 
         self.app = ProxyApp(upstream, hooks_for=lambda flow: [Ended()], on_flow=self.flows.append,
-                            directory=directory)
+                            directory=directory, faults=faults)
         self.server = BackgroundServer(self.app, on_shutdown=self.app.shutdown, name="streamwatch-proxy")
 
     @property
@@ -72,11 +73,11 @@ class Proxy:
 
 
 @pytest.fixture
-def start_proxy(tmp_path: Path) -> Iterator[Callable[[str], Proxy]]:
+def start_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
 
-    def start(upstream: str) -> Proxy:
-        proxy = Proxy(upstream, tmp_path / "sessions")
+    def start(upstream: str, faults: Faults | None = None) -> Proxy:
+        proxy = Proxy(upstream, tmp_path / "sessions", faults)
         proxy.directory.mkdir(exist_ok=True)
         proxy.server.start()
         started.append(proxy)
