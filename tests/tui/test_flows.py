@@ -22,6 +22,7 @@ import pytest
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
 from streamwatch.proxy.app import ProxyApp
+from streamwatch.proxy.faults import Faults
 from streamwatch.proxy.rows import FlowBook, FlowRow
 from streamwatch.server import BackgroundServer
 from streamwatch.tui.app import StreamwatchApp
@@ -74,7 +75,9 @@ class Proxy:
         directory.mkdir(exist_ok=True)
         self.upstream = upstream
         self.book = FlowBook(stall_threshold=5.0, directory=directory)
-        self.app = ProxyApp(upstream, hooks_for=self.book.hooks_for, on_flow=self.book.on_flow, directory=directory)
+        self.faults = Faults.parse([])
+        self.app = ProxyApp(upstream, hooks_for=self.book.hooks_for, on_flow=self.book.on_flow, faults=self.faults,
+                            directory=directory)
         self.server = BackgroundServer(self.app, on_shutdown=self.app.shutdown, name="streamwatch-proxy").start()
         self.clients: list[threading.Thread] = []
 
@@ -126,9 +129,9 @@ def gate() -> Iterator[tuple[Gate, BackgroundServer]]:
         upstream.finish()
 
 
-def flows_app(proxy: Proxy, faults: Any = None) -> StreamwatchApp:
+def flows_app(proxy: Proxy) -> StreamwatchApp:
     return StreamwatchApp(lambda app: FlowsScreen(
-        proxy.book, listen=proxy.server.url, upstream=proxy.upstream, faults=faults, stall_threshold=5.0,
+        proxy.book, listen=proxy.server.url, upstream=proxy.upstream, faults=proxy.faults, stall_threshold=5.0,
         clock=app.clock, tz=UTC,
     ))
 
@@ -267,35 +270,29 @@ async def test_enter_on_a_finished_flow_shows_how_it_ended_and_escape_comes_back
         await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen))
 
 
-class Armed:
-    """Faults as the flows screen sees them: `arm` takes a spec, or refuses it with one line."""
-
-    def __init__(self) -> None:
-        self.specs: list[str] = []
-
-    def arm(self, spec: str) -> None:
-        if spec == "nonsense":
-            raise ValueError("nonsense: not a fault")
-        self.specs.append(spec)
-
-
-async def test_f_arms_the_chosen_fault_and_the_header_says_so(start, mock):
+async def test_f_arms_a_fault_for_the_next_request_whose_row_is_marked_injected(start, mock):
     proxy = start(mock.base_url)
-    faults = Armed()
-    app = flows_app(proxy, faults)
+    app = flows_app(proxy)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, FaultPicker))
+        assert "cut after 2000 bytes" in on_screen(app)
         await pilot.press("tab", *"nonsense", "enter")
-        await wait_for(pilot, lambda: "nonsense: not a fault" in on_screen(app))
-        assert isinstance(app.screen, FaultPicker) and faults.specs == []
+        await wait_for(pilot, lambda: "bad fault 'nonsense'" in on_screen(app))
+        assert isinstance(app.screen, FaultPicker) and proxy.faults.armed == []
         await pilot.press("shift+tab", "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen) and "ARMED" in status_line(app))
-        assert faults.specs == ["cut:bytes=2000"]
-        assert "ARMED cut:bytes=2000" in status_line(app)
-        await pilot.press("f", "escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen))
-        assert faults.specs == ["cut:bytes=2000"]
+        assert "ARMED cut after 2000 bytes" in status_line(app)
+        proxy.send("ok")
+        await wait_for(pilot, lambda: shown(app) and not row_of(app, 0).running)
+        assert table_lines(app)[1].startswith("⚑") and shown(app)[0][-2:] == ["ABNORMAL", "transport_error"]
+        assert "injected: cut after 2000 bytes" in str(app.screen.query_one("#flows-detail").render())
+        assert "ARMED" not in status_line(app)
+        proxy.send("ok")
+        await wait_for(pilot, lambda: len(shown(app)) == 2 and not row_of(app, 0).running)
+        assert not table_lines(app)[1].startswith("⚑") and shown(app)[0][-2:] == ["COMPLETE", "end_turn"]
+        await pilot.press("slash", *"injected")
+        await wait_for(pilot, lambda: len(shown(app)) == 1)
 
 
 async def test_at_80_columns_columns_go_whole_and_the_verdict_and_path_stay(start, mock):

@@ -6,7 +6,8 @@ its row there as a value nobody changes afterwards, and this screen reads the la
 called from the server's thread. `/` filters the rows (every word must appear in some column, or
 in an injected fault's label: `injected` finds them all), `enter` opens a flow in the run screen
 (following its session file while it streams, as `streamwatch attach` does, else replayed from its
-end), `f` arms a fault for the next request (`Faults.arm`), shown in the header until a flow takes it.
+end), `f` arms a fault for the next request (`Faults.arm`), shown in the header until a flow takes it
+(`Faults.armed`).
 """
 
 from __future__ import annotations
@@ -26,33 +27,30 @@ from textual.widgets.option_list import Option
 
 from streamwatch.core.recording import SessionError
 from streamwatch.core.safe import one_line
+from streamwatch.proxy.faults import parse_fault
 from streamwatch.proxy.rows import FlowBook, FlowRow
 from streamwatch.tui.launch import attach_feed, replay_feed
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.widgets.flowtable import FlowTable
 
 REFRESH_SECONDS = 0.1
-FAULT_CHOICES = (
-    ("cut:events=40", "cut the connection in the middle of event 41"),
-    ("cut:bytes=2000", "cut the connection after 2000 bytes of the body"),
-    ("end:events=20", "end the body cleanly after 20 events (no message_stop)"),
-    ("end:tool_use", "end the body cleanly inside the next tool call's input"),
-    ("error:overloaded_error", "send an overloaded_error event, then end"),
-    ("error:api_error", "send an api_error event, then end"),
-    ("stall:30", "30 s of silence after the first text, then the rest"),
-    ("stall:30,pings", "30 s of pings only after the first text, then the rest"),
-    ("status:529", "answer 529 overloaded with retry-after; upstream never asked"),
-    ("status:429,retry-after=7", "answer 429 rate limited, retry-after 7 s"),
-    ("buffer", "hold the whole answer back, then send it at once"),
+FAULT_SPECS = (
+    "cut:events=40", "cut:bytes=2000", "end:events=20", "end:tool_use", "error:overloaded_error", "error:api_error",
+    "stall:30", "stall:30,pings", "status:529", "status:429,retry-after=7", "buffer",
 )
-"""The faults the picker offers (streamwatch/proxy/faults.py says every spec); any other can be typed."""
+"""The faults the picker offers, each with its label (streamwatch/proxy/faults.py says every spec); any
+other can be typed."""
 
 
 class Arming(Protocol):
     """What the screen needs of the proxy's faults (streamwatch/proxy/faults.py `Faults`)."""
 
-    def arm(self, spec: str) -> None:
-        """Inject `spec` into the next request it matches; ValueError (one line) for a bad spec."""
+    def arm(self, spec: str) -> str:
+        """Inject `spec` into the next request it picks; its label. ValueError (one line) for a bad spec."""
+
+    @property
+    def armed(self) -> list[str]:
+        """The labels of the faults armed and not injected yet."""
 
 
 class FaultPicker(ModalScreen[str | None]):
@@ -61,16 +59,16 @@ class FaultPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="fault.cancel")]
 
-    def __init__(self, arm: Callable[[str], None], choices: Sequence[tuple[str, str]] = FAULT_CHOICES) -> None:
+    def __init__(self, arm: Callable[[str], object], specs: Sequence[str] = FAULT_SPECS) -> None:
         super().__init__()
         self.arm = arm
-        self.choices = choices
+        self.specs = specs
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fault-dialog"):
             yield Static(Text("Inject a fault into the next request", style="bold"))
             yield OptionList(
-                *(Option(Text.assemble((f"{spec:<26}", "bold"), what), id=spec) for spec, what in self.choices),
+                *(Option(Text.assemble((f"{spec:<26}", "bold"), _what(spec)), id=spec) for spec in self.specs),
                 id="fault-choices",
             )
             yield Input(placeholder="or type a spec, e.g. cut:events=5@model=*haiku*", id="fault-spec", compact=True)
@@ -97,6 +95,11 @@ class FaultPicker(ModalScreen[str | None]):
             self.query_one("#fault-error", Static).update(Text(one_line(str(exc))))
             return
         self.dismiss(spec)
+
+
+def _what(spec: str) -> str:
+    """What a fault spec does, in the words its label says it."""
+    return parse_fault(spec).plan.label.removeprefix("injected: ")
 
 
 class FlowRunScreen(RunScreen):
@@ -135,10 +138,9 @@ class FlowsScreen(Screen[None]):
         self.stall_threshold = stall_threshold
         self.clock = clock
         self.tz = tz
-        self.armed: str | None = None
-        self._armed_after: set[str] = set()
         self._seen_version = -1
         self._rows: list[FlowRow] = []
+        self._status = Text()
 
     def compose(self) -> ComposeResult:
         yield Static(id="flows-status")
@@ -168,10 +170,10 @@ class FlowsScreen(Screen[None]):
         """Take the latest rows when any changed, or while one runs (its duration grows)."""
         version = self.book.version
         if version == self._seen_version and not any(row.running for row in self._rows):
+            self._show_status()
             return
         self._seen_version = version
         self._rows = self.book.rows()
-        self._note_armed_used()
         self._fill()
 
     def _fill(self) -> None:
@@ -182,22 +184,27 @@ class FlowsScreen(Screen[None]):
         table.show(shown)
         table.display = bool(self._rows)
         self.query_one("#flows-empty").display = not self._rows
-        self._show_status(words, len(shown))
+        self._show_status()
         self._show_detail()
 
-    def _show_status(self, words: str, shown: int) -> None:
+    def _show_status(self) -> None:
+        """The proxy's ends, the flows (how many stream, how many the filter lets through), and the faults
+        armed and not injected yet."""
         total = len(self._rows)
         running = sum(row.running for row in self._rows)
         line = Text(f"PROXY {one_line(self.listen)} → {one_line(self.upstream)} · ", no_wrap=True, overflow="ellipsis")
         line.append(f"{total} flow{'s' if total != 1 else ''}")
         if running:
             line.append(f", {running} streaming")
+        words = self.query_one("#flows-filter", Input).value.strip()
         if words:
-            line.append(f" · {shown} match {one_line(words)!r}")
-        if self.armed is not None:
+            line.append(f" · {len(self.query_one(FlowTable).rows)} match {one_line(words)!r}")
+        for label in [] if self.faults is None else self.faults.armed:
             line.append(" · ")
-            line.append(f"ARMED {one_line(self.armed)}", style="reverse")
-        self.query_one("#flows-status", Static).update(line)
+            line.append(f"ARMED {one_line(label.removeprefix('injected: '))}", style="reverse")
+        if line != self._status:
+            self._status = line
+            self.query_one("#flows-status", Static).update(line)
 
     @on(FlowTable.Highlighted)
     def _show_detail(self) -> None:
@@ -270,17 +277,6 @@ class FlowsScreen(Screen[None]):
         self.app.push_screen(FaultPicker(self.faults.arm), self._armed)
 
     def _armed(self, spec: str | None) -> None:
-        if spec is None:
-            return
-        self.armed = spec
-        self._armed_after = {row.id for row in self.book.rows()}
-        self.notify(f"{spec}: armed for the next request", title="Fault", timeout=4)
-        self._fill()
-
-    def _note_armed_used(self) -> None:
-        """The armed fault is used once a flow that came after it was armed carries an injected fault
-        (an armed fault comes before every --fault)."""
-        if self.armed is None:
-            return
-        if any(row.fault is not None and row.id not in self._armed_after for row in self._rows):
-            self.armed = None
+        if spec is not None:
+            self.notify(f"{spec}: armed for the next request", title="Fault", timeout=4)
+            self._show_status()
