@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import itertools
 import queue
 import threading
@@ -18,7 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from textual.app import App
 
+from streamwatch import cli
+from streamwatch.core.recording import load_session
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
 from streamwatch.proxy.app import ProxyApp
@@ -338,3 +342,42 @@ def test_the_flows_list(snap_compare):
         stall_threshold=5.0, clock=app.clock, tz=UTC,
     ), clock=FixedClock())
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_the_proxy_command_shows_the_flows_and_ctrl_c_records_the_open_streams(tmp_path, monkeypatch, capfd):
+    """`streamwatch proxy` on a terminal opens the flows view; ctrl+c with a stream still open stops the
+    proxy, records that stream cancelled, and says in one line how many flows were recorded where."""
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    reading: list[threading.Thread] = []
+
+    async def user(pilot) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen))
+        url = app.screen.listen
+        body = {"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": True,
+                "messages": [{"role": "user", "content": "ping me"}]}
+
+        def read() -> None:
+            try:
+                with httpx.stream("POST", url + "/v1/messages", json=body, timeout=30,
+                                  headers={SCENARIO_HEADER: "keepalive_only"}) as response:
+                    for _ in response.iter_raw():
+                        pass
+            except httpx.HTTPError:
+                pass  # cut when the proxy stops
+
+        reading.append(threading.Thread(target=read, daemon=True))
+        reading[0].start()
+        await wait_for(pilot, lambda: shown(app) and shown(app)[0][-2:] == ["2", "STREAMING"])
+        await pilot.press("ctrl+c")
+
+    monkeypatch.setattr(StreamwatchApp, "run", functools.partialmethod(App.run, headless=True, auto_pilot=user))
+    assert cli.main(["proxy", "--listen", "127.0.0.1:0", "--upstream", "mock"]) == cli.EXIT_COMPLETE
+    folder = tmp_path / "streamwatch" / "sessions"
+    assert capfd.readouterr().err.splitlines()[-1] == f"streamwatch proxy: 1 flow recorded in {folder}"
+    (path,) = folder.iterdir()
+    session = load_session(path)
+    assert session.latest.ending is not None and session.latest.ending["kind"] == "cancelled"

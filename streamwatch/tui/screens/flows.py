@@ -68,7 +68,8 @@ class FaultPicker(ModalScreen[str | None]):
         with Vertical(id="fault-dialog"):
             yield Static(Text("Inject a fault into the next request", style="bold"))
             yield OptionList(
-                *(Option(Text.assemble((f"{spec:<26}", "bold"), _what(spec)), id=spec) for spec in self.specs),
+                *(Option(Text.assemble((f"{spec:<26}", "bold"), _what(spec), no_wrap=True, overflow="ellipsis"), id=spec)
+                  for spec in self.specs),
                 id="fault-choices",
             )
             yield Input(placeholder="or type a spec, e.g. cut:events=5@model=*haiku*", id="fault-spec", compact=True)
@@ -126,10 +127,12 @@ class FlowsScreen(Screen[None]):
         stall_threshold: float,
         clock: Callable[[], float],
         tz: datetime.tzinfo | None = None,
+        warning: str | None = None,
     ) -> None:
         """`listen`: the URL an app on this machine uses; `upstream`: where the proxy forwards (redacted);
         `faults`: what `f` arms (None: the proxy injects none); `clock`: the monotonic clock the rows'
-        running durations are read on; `tz`: the time zone of the Time column (local)."""
+        running durations are read on; `tz`: the time zone of the Time column (local); `warning`: said
+        when the screen opens (the proxy listens beyond loopback)."""
         super().__init__()
         self.book = book
         self.listen = listen
@@ -138,6 +141,7 @@ class FlowsScreen(Screen[None]):
         self.stall_threshold = stall_threshold
         self.clock = clock
         self.tz = tz
+        self.warning = warning
         self._seen_version = -1
         self._rows: list[FlowRow] = []
         self._status = Text()
@@ -155,6 +159,8 @@ class FlowsScreen(Screen[None]):
         self.query_one(FlowTable).focus()
         self.refresh_rows()
         self.set_interval(REFRESH_SECONDS, self.refresh_rows)
+        if self.warning is not None:
+            self.notify(self.warning, title="Warning", severity="warning", timeout=30)
 
     def _empty_text(self) -> Text:
         text = Text("No requests yet. Point an app at the proxy:\n\n", style="bold")
@@ -188,12 +194,11 @@ class FlowsScreen(Screen[None]):
         self._show_detail()
 
     def _show_status(self) -> None:
-        """The proxy's ends, the flows (how many stream, how many the filter lets through), and the faults
-        armed and not injected yet."""
+        """The flows (how many stream, how many the filter lets through), the faults armed and not
+        injected yet, and the proxy's two ends (last: they are also on the empty screen)."""
         total = len(self._rows)
         running = sum(row.running for row in self._rows)
-        line = Text(f"PROXY {one_line(self.listen)} → {one_line(self.upstream)} · ", no_wrap=True, overflow="ellipsis")
-        line.append(f"{total} flow{'s' if total != 1 else ''}")
+        line = Text(f"{total} flow{'s' if total != 1 else ''}", no_wrap=True, overflow="ellipsis")
         if running:
             line.append(f", {running} streaming")
         words = self.query_one("#flows-filter", Input).value.strip()
@@ -202,6 +207,7 @@ class FlowsScreen(Screen[None]):
         for label in [] if self.faults is None else self.faults.armed:
             line.append(" · ")
             line.append(f"ARMED {one_line(label.removeprefix('injected: '))}", style="reverse")
+        line.append(f" · PROXY {one_line(self.listen)} → {one_line(self.upstream)}")
         if line != self._status:
             self._status = line
             self.query_one("#flows-status", Static).update(line)
