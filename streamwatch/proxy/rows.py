@@ -223,10 +223,8 @@ class FlowBook:
 
     Give the proxy `hooks_for` (a `RowHook` per flow) and `on_flow` (its first row)."""
 
-    def __init__(self, stall_threshold: float, directory: Path | None = None) -> None:
+    def __init__(self, stall_threshold: float) -> None:
         self.stall_threshold = stall_threshold
-        self.directory = directory
-        """Where the proxy saves the sessions, if not in the sessions folder."""
         self._lock = threading.Lock()
         self._rows: dict[str, FlowRow] = {}
         self._hooks: dict[str, RowHook] = {}

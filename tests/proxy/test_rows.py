@@ -22,7 +22,7 @@ UTC = datetime.UTC
 @pytest.fixture
 def book(tmp_path, mock: MockServer):
     """A proxy in front of the mock whose rows go to a FlowBook; and a condition met when a flow ends."""
-    rows = FlowBook(stall_threshold=5.0, directory=tmp_path)
+    rows = FlowBook(stall_threshold=5.0)
     app = ProxyApp(mock.base_url, hooks_for=rows.hooks_for, on_flow=rows.on_flow, directory=tmp_path)
     with BackgroundServer(app, on_shutdown=app.shutdown) as server:
         rows.url = server.url

@@ -78,7 +78,7 @@ class Proxy:
     def __init__(self, upstream: str, directory: Path) -> None:
         directory.mkdir(exist_ok=True)
         self.upstream = upstream
-        self.book = FlowBook(stall_threshold=5.0, directory=directory)
+        self.book = FlowBook(stall_threshold=5.0)
         self.faults = Faults.parse([])
         self.app = ProxyApp(upstream, hooks_for=self.book.hooks_for, on_flow=self.book.on_flow, faults=self.faults,
                             directory=directory)

@@ -127,17 +127,40 @@ class FlowTable(LineView, can_focus=True):
         self.tz = tz
         self.rows: list[FlowRow] = []
         self._cells: list[dict[str, str]] = []
+        self._made: dict[str, tuple[FlowRow, dict[str, str]]] = {}
+        self._widths: dict[str, int] = {}
+        self._settled: dict[str, int] = {}
+        """The widest cell of each column among the finished rows made so far."""
         self._columns: list[tuple[Column, int]] = []
         self._highlighted: str | None = None
 
     # ----- data -------------------------------------------------------------------------------
 
     def show(self, rows: list[FlowRow]) -> None:
-        """Show these rows (newest first), the cursor on the flow it was on, if it is still listed."""
+        """Show these rows (newest first), the cursor on the flow it was on, if it is still listed.
+
+        A finished row's text never changes: it is made once, and its widths are kept in the widths the
+        columns are laid out to (they only grow), so a list of thousands costs little more than the rows
+        still running."""
         keep = self.highlighted
         self.rows = rows
         now = self.clock()
-        self._cells = [row.cells(now, self.tz) for row in rows]
+        widths = dict(self._settled)
+        cells_of: dict[str, tuple[FlowRow, dict[str, str]]] = {}
+        for row in rows:
+            made = self._made.get(row.id)
+            if made is None or made[0] is not row or row.running:
+                made = (row, row.cells(now, self.tz))
+                for name, text in made[1].items():
+                    width = cell_len(text)
+                    if width > widths.get(name, 0):
+                        widths[name] = width
+                    if not row.running and width > self._settled.get(name, 0):
+                        self._settled[name] = width
+            cells_of[row.id] = made
+        self._made = cells_of
+        self._cells = [cells_of[row.id][1] for row in rows]
+        self._widths = widths
         self._relayout()
         ids = [row.id for row in rows]
         row = ids.index(keep.id) if keep is not None and keep.id in ids else 0
@@ -162,11 +185,7 @@ class FlowTable(LineView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
 
     def _relayout(self) -> None:
-        widths: dict[str, int] = {}
-        for cells in self._cells:
-            for name, text in cells.items():
-                widths[name] = max(widths.get(name, 0), cell_len(text))
-        self._columns = layout(widths, self.scrollable_content_region.width or self.size.width)
+        self._columns = layout(self._widths, self.scrollable_content_region.width or self.size.width)
 
     # ----- moving -----------------------------------------------------------------------------
 
