@@ -21,8 +21,8 @@ from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
 from streamwatch.tui.themes import load_themes
 
 if TYPE_CHECKING:
+    from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.rows import FlowBook
-    from streamwatch.tui.screens.flows import Arming
     from streamwatch.tui.screens.home import HomeScreen
 
 
@@ -99,7 +99,7 @@ def run_flows(
     *,
     listen: str,
     upstream: str,
-    faults: Arming | None,
+    faults: Faults | None,
     stall_threshold: float,
     warning: str | None = None,
     theme: str | None = None,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from rich.text import Text
 from textual import on
@@ -27,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from streamwatch.core.recording import SessionError
 from streamwatch.core.safe import one_line
-from streamwatch.proxy.faults import parse_fault
+from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.proxy.rows import FlowBook, FlowRow
 from streamwatch.tui.launch import attach_feed, replay_feed
 from streamwatch.tui.screens.run import RunScreen
@@ -42,19 +41,8 @@ FAULT_SPECS = (
 other can be typed."""
 
 
-class Arming(Protocol):
-    """What the screen needs of the proxy's faults (streamwatch/proxy/faults.py `Faults`)."""
-
-    def arm(self, spec: str) -> str:
-        """Inject `spec` into the next request it picks; its label. ValueError (one line) for a bad spec."""
-
-    @property
-    def armed(self) -> list[str]:
-        """The labels of the faults armed and not injected yet."""
-
-
 class FaultPicker(ModalScreen[str | None]):
-    """A fault for the next request: one of `FAULT_CHOICES`, or a spec typed in. It is armed here
+    """A fault for the next request: one of `FAULT_SPECS`, or a spec typed in. It is armed here
     (`arm`); a spec `arm` refuses keeps the picker open, saying why. Dismissed with the spec armed."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="fault.cancel")]
@@ -68,8 +56,7 @@ class FaultPicker(ModalScreen[str | None]):
         with Vertical(id="fault-dialog"):
             yield Static(Text("Inject a fault into the next request", style="bold"))
             yield OptionList(
-                *(Option(Text.assemble((f"{spec:<26}", "bold"), _what(spec), no_wrap=True, overflow="ellipsis"), id=spec)
-                  for spec in self.specs),
+                *(Option(Text.assemble((spec, "bold"), "\n  ", (_what(spec), "dim")), id=spec) for spec in self.specs),
                 id="fault-choices",
             )
             yield Input(placeholder="or type a spec, e.g. cut:events=5@model=*haiku*", id="fault-spec", compact=True)
@@ -110,6 +97,7 @@ class FlowRunScreen(RunScreen):
 
 
 class FlowsScreen(Screen[None]):
+    AUTO_FOCUS = "FlowTable"  # the filter box takes keys only once `/` opens it, even those typed while starting
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="flows.filter", key_display="/"),
         Binding("f", "pick_fault", "Arm a fault", id="flows.fault"),
@@ -123,7 +111,7 @@ class FlowsScreen(Screen[None]):
         *,
         listen: str,
         upstream: str,
-        faults: Arming | None,
+        faults: Faults | None,
         stall_threshold: float,
         clock: Callable[[], float],
         tz: datetime.tzinfo | None = None,
@@ -155,8 +143,6 @@ class FlowsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#flows-filter").display = False
-        self.query_one(FlowTable).focus()
         self.refresh_rows()
         self.set_interval(REFRESH_SECONDS, self.refresh_rows)
         if self.warning is not None:
