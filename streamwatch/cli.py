@@ -357,6 +357,10 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from streamwatch.proxy.rows import FlowBook
     from streamwatch.server import BackgroundServer, BindError, exposure, local_url, url_of
 
+    try:
+        faults = Faults.parse(args.fault)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     host, port = _listen(args.listen)
     upstream = None if args.upstream == "mock" else _upstream(args.upstream)
     try:
@@ -373,9 +377,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         if upstream is None:
             upstream = running.enter_context(MockServer()).base_url
         if book is None:
-            app = ProxyApp(upstream, hooks_for=printer.hooks_for, stall_threshold=args.stall_threshold)
+            app = ProxyApp(upstream, hooks_for=printer.hooks_for, faults=faults, stall_threshold=args.stall_threshold)
         else:
-            faults = Faults.parse([])
             app = ProxyApp(upstream, hooks_for=book.hooks_for, on_flow=book.on_flow, faults=faults,
                            stall_threshold=args.stall_threshold)
         server = BackgroundServer(app, host=host, port=port, on_shutdown=app.shutdown, name="streamwatch-proxy",
@@ -394,6 +397,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         warning = exposure(server.address, risk, keep=f"--listen 127.0.0.1:{server.port}")
         if warning is not None:
             print(f"streamwatch proxy: WARNING: {warning}", file=sys.stderr)
+        for spec in args.fault:
+            print(f"streamwatch proxy: --fault {spec}: on purpose, marked in each session it hits", file=sys.stderr)
         if book is None:
             stop.wait()
         else:
@@ -684,6 +689,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true",
         help="print one JSON object per finished exchange: the analyze --json verdict with method, path, client, "
         "model and the session file",
+    )
+    proxy_cmd.add_argument(
+        "--fault", action="append", default=[], metavar="SPEC",
+        help="break the streams of the requests it picks on purpose, to test your app's handling (repeatable; "
+        "each session it hits says `injected`): cut:events=N, cut:bytes=N (then the connection is cut), "
+        "end:events=N, end:tool_use (a clean early end), error:TYPE[,events=N] (an error event, e.g. "
+        "overloaded_error), stall:S[,pings[=P]][,events=N], status:CODE[,retry-after=S] (e.g. 529, 429; upstream "
+        "not contacted), buffer; then selectors @every (default), @nth=N, @fraction=F[,seed=N], @model=GLOB, "
+        "@path=GLOB. E.g. cut:events=40@model=claude-sonnet-*@nth=2",
     )
     _add_threshold(proxy_cmd)
     proxy_cmd.set_defaults(func=cmd_proxy)

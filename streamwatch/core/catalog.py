@@ -185,9 +185,6 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
     latest = session.latest
     end_t = state.end_t if state.end_t is not None else state.last_t
     termination = state.termination
-    badge = verdict_badge(state)
-    if state.fault is not None:
-        badge += " (injected)"
     return SessionSummary(
         path=path,
         started=started,
@@ -195,7 +192,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         client=_text(header.get("client")),
         scenario=_scenario(session),
         model=_request_model(session) or _text(state.message.get("model")),
-        badge=badge,
+        badge=verdict_badge(state),
         size=size,
         id=_text(header.get("id")),
         complete=state.complete,
@@ -212,15 +209,18 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
 
 
 def verdict_badge(state: StreamState) -> str:
-    """The verdict in a word or two: `COMPLETE end_turn`, `ABNORMAL eof`, `HTTP 529`, `STREAMING`."""
+    """The verdict in a word or two: `COMPLETE end_turn`, `ABNORMAL eof`, `HTTP 529`, `STREAMING`; with
+    ` (injected)` after it when the failure was injected on purpose (`state.fault`)."""
     termination = state.termination
     if termination == Termination.HTTP_ERROR:
-        return f"HTTP {state.status}" if state.status is not None else "HTTP error"
-    if termination is None:
-        return "STREAMING"
-    if state.complete:
-        return f"COMPLETE {state.stop_reason or ''}".rstrip()
-    return f"ABNORMAL {termination.value}"
+        badge = f"HTTP {state.status}" if state.status is not None else "HTTP error"
+    elif termination is None:
+        badge = "STREAMING"
+    elif state.complete:
+        badge = f"COMPLETE {state.stop_reason or ''}".rstrip()
+    else:
+        badge = f"ABNORMAL {termination.value}"
+    return badge if state.fault is None else f"{badge} (injected)"
 
 
 def _unreadable(path: Path, size: int, reason: str, mtime: float | None) -> SessionSummary:

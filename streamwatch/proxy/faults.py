@@ -127,7 +127,7 @@ class Then(Enum):
     """What becomes of the body at a fault's point."""
 
     CUT = "cut"
-    """The connection is cut (`StreamCut`)."""
+    """The connection is cut (`StreamCut`) half-way through the next event."""
     END = "end"
     """The body ends cleanly."""
     GO_ON = "go on"
@@ -161,13 +161,11 @@ class Point:
 class PointFault(FaultPlan):
     """A fault that fires at a point of the stream: the body before it passes through untouched, then
     (after `pause` seconds, with a ping every `ping_every` seconds if set) an `error` event of that type
-    if any, then the body goes as `then` says. `mid_event`: the point is half-way through the event
-    that reaches it (a cut), not after it."""
+    if any, then the body goes as `then` says."""
 
     label: str
     point: Point
     then: Then
-    mid_event: bool = False
     pause: float = 0.0
     ping_every: float | None = None
     error: str | None = None
@@ -189,7 +187,7 @@ class PointFault(FaultPlan):
                     break
                 else:
                     return  # the body ended before the point: it went through as it came
-            if self.mid_event:
+            if self.then is Then.CUT:
                 held = [rest]
                 try:
                     later = await _until_whole(held, later, reader)
@@ -507,7 +505,7 @@ def _cut(args: _Args) -> FaultPlan:
     if size is not None:
         return CutAfterBytes(_whole(size, "bytes"))
     n = _whole(events, "events")
-    return PointFault(f"injected: cut after {_count(n, 'event')}", Point(events=n), Then.CUT, mid_event=True)
+    return PointFault(f"injected: cut after {_count(n, 'event')}", Point(events=n), Then.CUT)
 
 
 def _end(args: _Args) -> FaultPlan:

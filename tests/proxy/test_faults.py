@@ -9,8 +9,9 @@ import asyncio
 import json
 import threading
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -35,9 +36,11 @@ from streamwatch.mock.events import (
     ping,
     sse,
 )
+from streamwatch.protocol import TIME_SCALE_HEADER
 from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.server import BackgroundServer, StreamCut
 from tests.proxy.conftest import Proxy
+from tests.proxy.test_proxy_command import Running
 
 # ----- the spec grammar ---------------------------------------------------------------------------
 
@@ -511,3 +514,48 @@ def test_a_fault_counts_the_events_of_a_body_the_upstream_would_have_compressed(
     [session] = proxy.sessions()
     assert "content-encoding" not in session.latest.headers
     assert len(replay_attempts(session, 5.0).attempts[0].state.events) == 5
+
+
+def test_a_stall_longer_than_the_app_s_read_timeout_times_it_out_as_the_stall_scenario_does(
+    start: Callable[..., Proxy], mock: MockServer, ask: Callable[..., Any]
+) -> None:
+    proxy = start("stall:5")
+
+    through = ask(proxy.url, "mock-ok", timeout=1.0)
+    # 1.6 s of silence, and a ping every 0.6 s before and after it
+    direct = ask(mock.base_url, "mock-stall", timeout=1.0, extra_headers={TIME_SCALE_HEADER: "0.2"})
+
+    assert isinstance(direct, httpx2.ReadTimeout) and seen(through) == seen(direct)
+    [session] = proxy.sessions()
+    assert session.latest.ending["kind"] == "cancelled" and session.header["fault"] == "injected: 5 s stall (silent) after the first content"
+
+
+@pytest.fixture
+def run_proxy(tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(*options: str) -> Running:
+        started.append(Running(tmp_path, *options))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def test_the_command_injects_each_fault_into_the_requests_it_picks_and_its_lines_say_so(
+    run_proxy: Callable[..., Running], ask: Callable[..., Any]
+) -> None:
+    proxy = run_proxy("--upstream", "mock", "--headless", "--fault", "status:529@nth=1", "--fault", "cut:events=3@model=mock-ok")
+    assert proxy.line_starting("streamwatch proxy: --fault cut:events=3@model=mock-ok: on purpose")
+    fast = {"extra_headers": {TIME_SCALE_HEADER: "0.01"}}
+
+    assert isinstance(ask(proxy.base_url, "mock-ok", **fast), anthropic.OverloadedError)
+    assert isinstance(ask(proxy.base_url, "mock-ok", **fast), httpx2.RemoteProtocolError)
+    assert ask(proxy.base_url, "mock-thinking", **fast).stop_reason == "end_turn"
+
+    lines = [proxy.printed() for _ in range(3)]
+    assert "  529  " in lines[0] and "HTTP 529 (injected)  fault: injected: HTTP 529 overloaded_error" in lines[0]
+    assert lines[1].endswith("ABNORMAL transport_error (injected)  fault: injected: cut after 3 events")
+    assert lines[2].endswith("COMPLETE end_turn")
+    assert proxy.interrupt() == 0
