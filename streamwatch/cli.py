@@ -355,7 +355,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.printer import FlowPrinter
     from streamwatch.proxy.rows import FlowBook
-    from streamwatch.server import BackgroundServer, BindError, exposure, local_url, url_of
+    from streamwatch.server import BindError, exposure, local_url, url_of
 
     try:
         faults = Faults.parse(args.fault)
@@ -381,8 +381,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         else:
             app = ProxyApp(upstream, hooks_for=book.hooks_for, on_flow=book.on_flow, faults=faults,
                            stall_threshold=args.stall_threshold)
-        server = BackgroundServer(app, host=host, port=port, on_shutdown=app.shutdown, name="streamwatch-proxy",
-                                  date_header=False)
+        server = app.server(host, port)
         try:
             running.enter_context(server)
         except BindError as exc:

@@ -1,6 +1,6 @@
 """The recording proxy: a plain ASGI app that forwards every request upstream and records each exchange.
 
-`ProxyApp(upstream)` is served by `streamwatch.server`. For each request it reads the head and the
+`ProxyApp(upstream)` is served by `streamwatch.server` (`app.server(host, port)` makes its server). For each request it reads the head and the
 body, makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `proxy`, with the
 hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flow`), then forwards:
 
@@ -58,10 +58,10 @@ import httpx
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
 from streamwatch.core.recorder import Hook, Recorder
 from streamwatch.core.redact import Redactor
-from streamwatch.core.transport import exception_name, is_loopback
+from streamwatch.core.transport import describe_exception, exception_name, is_loopback
 from streamwatch.protocol import PROXY_SOURCE
 from streamwatch.proxy.flow import Flow, make_flow, request_body
-from streamwatch.server import StreamCut
+from streamwatch.server import LOOPBACK, BackgroundServer, StreamCut
 
 CONNECT_TIMEOUT = 10.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
@@ -99,6 +99,8 @@ class _Exchange:
     task: asyncio.Task[Any]
     plan: FaultPlan | None
     why: str | None = None
+    started: bool = False
+    """The response head went to the client."""
     answered: bool = False
     """The response is complete on the client's side: its connection closing now is no hang-up."""
 
@@ -145,6 +147,12 @@ class ProxyApp:
             if flow.recorder.state.ended is not None:
                 flow.recorder.finish()
             flow.done = True
+
+    def server(self, host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
+        """The server to run it with (start it, or use it in a `with`): no `date` header of its own
+        (upstream's passes), and stopping it cuts and records the open flows (`shutdown`)."""
+        return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
+                                date_header=False)
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
@@ -198,52 +206,63 @@ class ProxyApp:
             exchange.task.cancel()
 
     async def _forward(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
-        recorder, plan = exchange.flow.recorder, exchange.plan
-        started = False
+        """Forward and record; how it ended is recorded once, whatever ends it."""
+        recorder = exchange.flow.recorder
         try:
-            answer = plan.response() if plan is not None else None
-            if answer is not None:
-                await _answer(recorder, send, *answer)
-                exchange.answered = True
+            await self._exchange(exchange, target, headers, body, send)
+        except (httpx.TransportError, StreamCut) as exc:
+            _end(recorder, End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
+            raise StreamCut(str(exc)) from None
+        except asyncio.CancelledError:
+            why = exchange.why or PROXY_STOPPED
+            _end(recorder, End.CANCELLED, {"type": "stopped_locally", "message": why})
+            exchange.task.uncancel()
+            if why == CLIENT_GONE:
                 return
+            if exchange.started:
+                raise StreamCut(why) from None
+            await send(_error_start(502))
+            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
+        except Exception as exc:  # a bug here: the session says so, uvicorn logs it and cuts the client
+            _end(recorder, End.TRANSPORT_ERROR, {"type": "proxy_error", "message": describe_exception(exc)})
+            raise
+
+    async def _exchange(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
+        recorder, plan = exchange.flow.recorder, exchange.plan
+        answer = plan.response() if plan is not None else None
+        if answer is None:
             try:
                 response = await self._upstream().send(
                     httpx.Request(exchange.flow.method, target, headers=headers, content=body), stream=True
                 )
             except (httpx.TransportError, httpx.InvalidURL) as exc:
-                reason = f"{exception_name(exc)}: {exc}" if str(exc) else exception_name(exc)
-                await _answer(recorder, send, *_unreachable(exchange.flow.upstream, reason))
-                exchange.answered = True
-                return
-            try:
-                await send({"type": "http.response.start", "status": response.status_code,
-                            "headers": _response_headers(response.headers.raw)})
-                started = True
-                recorder.response(response.status_code, response.headers.multi_items())
-                chunks = response.aiter_raw()
-                if plan is not None:
-                    chunks = plan.body(chunks)
-                async for chunk in chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    recorder.chunk(chunk)
-                exchange.answered = True
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                recorder.end(End.EOF)
-            finally:
-                await response.aclose()
-        except (httpx.TransportError, StreamCut) as exc:
-            recorder.end(End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
-            raise StreamCut(str(exc)) from None
-        except asyncio.CancelledError:
-            why = exchange.why or PROXY_STOPPED
-            recorder.end(End.CANCELLED, {"type": "stopped_locally", "message": why})
-            exchange.task.uncancel()
-            if why == CLIENT_GONE:
-                return
-            if started:
-                raise StreamCut(why) from None
-            await send(_error_start(502))
-            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
+                answer = _unreachable(exchange.flow.upstream, describe_exception(exc))
+        if answer is not None:
+            status, answer_headers, content = answer
+            exchange.started = True
+            await send({"type": "http.response.start", "status": status, "headers": _encoded(answer_headers)})
+            exchange.answered = True
+            await send({"type": "http.response.body", "body": content})
+            recorder.response(status, answer_headers)
+            recorder.chunk(content)
+            recorder.end(End.EOF)
+            return
+        try:
+            exchange.started = True
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": _response_headers(response.headers.raw)})
+            recorder.response(response.status_code, response.headers.multi_items())
+            chunks = response.aiter_raw()
+            if plan is not None:
+                chunks = plan.body(chunks)
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                recorder.chunk(chunk)
+            exchange.answered = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            recorder.end(End.EOF)
+        finally:
+            await response.aclose()
 
     def _upstream(self) -> httpx.AsyncClient:
         """The one upstream client, made on the server's loop: keep-alive, no read timeout, no
@@ -300,14 +319,14 @@ def _error_start(status: int) -> dict[str, Any]:
     return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
 
 
-async def _answer(recorder: Recorder, send: Send, status: int, headers: Headers, body: bytes) -> None:
-    """A whole response made here (upstream unreachable, or a fault's), sent and recorded as upstream's would be."""
-    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    await send({"type": "http.response.start", "status": status, "headers": encoded})
-    await send({"type": "http.response.body", "body": body})
-    recorder.response(status, headers)
-    recorder.chunk(body)
-    recorder.end(End.EOF)
+def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def _end(recorder: Recorder, kind: End, error: dict[str, Any]) -> None:
+    """End the recording as `kind`, unless it has ended already (a cancel or a break after its end)."""
+    if recorder.state.ended is None:
+        recorder.end(kind, error)
 
 
 async def _close_after(client: httpx.AsyncClient, tasks: list[asyncio.Task[Any]]) -> None:

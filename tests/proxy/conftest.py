@@ -17,7 +17,6 @@ from streamwatch.mock.plan import Ids
 from streamwatch.proxy.app import ProxyApp
 from streamwatch.proxy.faults import Faults
 from streamwatch.proxy.flow import Flow
-from streamwatch.server import BackgroundServer
 
 TIME_SCALE = 0.01
 WAIT_SECONDS = 20.0
@@ -54,7 +53,7 @@ class Proxy:
 
         self.app = ProxyApp(upstream, hooks_for=lambda flow: [Ended()], on_flow=self.flows.append,
                             directory=directory, faults=faults)
-        self.server = BackgroundServer(self.app, on_shutdown=self.app.shutdown, name="streamwatch-proxy")
+        self.server = self.app.server()
 
     @property
     def url(self) -> str:

@@ -170,6 +170,7 @@ def test_any_method_and_path_is_forwarded_and_recorded(mock, proxy: Proxy, metho
         proxied = client.request(method, proxy.url + path, content=content, headers=headers)
 
     assert proxied.status_code == direct.status_code
+    assert len(proxied.headers.get_list("date")) == len(direct.headers.get_list("date")) == 1
     assert proxied.json()["error"]["type"] == direct.json()["error"]["type"]
     [session] = proxy.sessions()
     assert session.header["path"] == path.replace("limit=2", "limit=[redacted]")
@@ -203,3 +204,40 @@ def test_many_streams_at_once_are_each_recorded_whole_and_apart(mock, proxy: Pro
         log = replay_attempts(by_tokens[200 + number], 8.0)
         assert log.complete and log.attempts[0].state.text == text
         assert by_tokens[200 + number].latest.request["body"]["messages"][0]["content"] == f"stream {number}"
+
+
+class Mute:
+    """An upstream that takes the request and never answers it, until its client leaves."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.left = threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        self.asked.set()
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.left.set()
+
+
+def test_stopping_the_proxy_records_a_flow_still_waiting_for_upstream_and_answers_its_app(start_proxy) -> None:
+    upstream = Mute()
+    with BackgroundServer(upstream) as server:
+        proxy = start_proxy(server.url)
+        answers: list[httpx2.Response] = []
+        asking = threading.Thread(target=lambda: answers.append(httpx2.post(proxy.url + "/v1/messages", json={})))
+        asking.start()
+        assert upstream.asked.wait(WAIT_SECONDS)
+        proxy.server.stop()
+        asking.join(WAIT_SECONDS)
+        assert upstream.left.wait(WAIT_SECONDS)
+
+    [answer] = answers
+    assert answer.status_code == 502
+    assert answer.json()["error"] == {"type": "api_error", "message": "streamwatch proxy: the proxy was stopped"}
+    [session] = proxy.sessions()
+    assert session.latest.status is None
+    assert session.latest.ending["kind"] == "cancelled"
+    assert session.latest.ending["error"]["message"] == "the proxy was stopped"
