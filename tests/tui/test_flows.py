@@ -289,7 +289,8 @@ async def test_f_arms_a_fault_for_the_next_request_whose_row_is_marked_injected(
         assert "ARMED cut after 2000 bytes" in status_line(app)
         proxy.send("ok")
         await wait_for(pilot, lambda: shown(app) and not row_of(app, 0).running)
-        assert table_lines(app)[1].startswith("⚑") and shown(app)[0][-2:] == ["ABNORMAL", "transport_error"]
+        assert table_lines(app)[1].startswith("⚑")
+        assert shown(app)[0][-3:] == ["ABNORMAL", "transport_error", "(injected)"]
         assert "injected: cut after 2000 bytes" in str(app.screen.query_one("#flows-detail").render())
         assert "ARMED" not in status_line(app)
         proxy.send("ok")
@@ -325,8 +326,8 @@ def fixed_rows() -> FlowBook:
 
     book.publish(row(0, running=False, status=200, ttft=0.41, duration=3.2, events=187, verdict="COMPLETE end_turn",
                      complete=True))
-    book.publish(row(1, running=False, status=200, ttft=0.38, duration=1.9, events=64, verdict="ABNORMAL eof",
-                     complete=False, fault="injected: end after 64 events"))
+    book.publish(row(1, running=False, status=200, ttft=0.38, duration=1.9, events=64, verdict="ABNORMAL eof (injected)",
+                     complete=False, fault="injected: clean end after 64 events"))
     book.publish(row(2, client="js 0.52.0", method="GET", path="/v1/models", model="-", running=False, status=200,
                      duration=0.12, verdict="OK", complete=True))
     book.publish(row(3, model="haiku-4-5", running=False, status=529, duration=0.05, verdict="HTTP 529",

@@ -49,7 +49,7 @@ COLUMNS = (
     Column("ttft", "TTFT", 3, right=True, most=7),
     Column("took", "Took", 6, right=True, most=7),
     Column("events", "Events", 7, right=True, most=7),
-    Column("verdict", "Verdict", 10, most=26),
+    Column("verdict", "Verdict", 10, most=36),
 )
 PATH_MIN = 12
 """The path column is never narrower than this (or its widest value)."""
