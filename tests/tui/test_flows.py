@@ -19,7 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+from textual import events
 from textual.app import App
+from textual.widgets import Input
 
 from streamwatch import cli
 from streamwatch.core.recording import load_session
@@ -231,6 +233,26 @@ async def test_slash_filters_the_rows_and_escape_clears_it(start, mock):
         await pilot.press("enter", "escape")
         await wait_for(pilot, lambda: len(shown(app)) == 3)
         assert not app.screen.query_one("#flows-filter").display
+
+
+async def test_a_filter_typed_fast_after_slash_keeps_every_letter(start, mock):
+    """A fast typist's (or a terminal's) `/abnormal` arrives in one read: no letter goes to the list."""
+    proxy = start(mock.base_url)
+    app = flows_app(proxy)
+    async with app.run_test(size=(120, 35)) as pilot:
+        for scenario in ("ok", "drop_eof"):
+            proxy.send(scenario)
+            await wait_for(pilot, lambda: len(shown(app)) == len(proxy.clients) and not row_of(app, 0).running)
+        for key, character in [("slash", "/"), *((letter, letter) for letter in "abnormal")]:
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: app.screen.query_one("#flows-filter", Input).value == "abnormal")
+        await wait_for(pilot, lambda: len(shown(app)) == 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(shown(app)) == 2)
+        # In the box, / and f are text (they open the filter and the fault picker from the list).
+        await pilot.press("slash", *"/v1/messages", "space", *"eof")
+        await wait_for(pilot, lambda: app.screen.query_one("#flows-filter", Input).value == "/v1/messages eof")
+        assert len(shown(app)) == 1 and isinstance(app.screen, FlowsScreen)
 
 
 async def test_enter_follows_a_streaming_flow_on_the_run_screen_with_its_response_head(start, gate):

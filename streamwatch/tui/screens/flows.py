@@ -99,8 +99,10 @@ class FlowRunScreen(RunScreen):
 class FlowsScreen(Screen[None]):
     AUTO_FOCUS = "FlowTable"  # the filter box takes keys only once `/` opens it, even those typed while starting
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="flows.filter", key_display="/"),
-        Binding("f", "pick_fault", "Arm a fault", id="flows.fault"),
+        # Priority, so that what is typed right after `/` reaches the box, not the list (a key is handed to the
+        # focused widget before bindings without priority are tried); they stand aside while the box has focus.
+        Binding("slash", "filter", "Filter", id="flows.filter", key_display="/", priority=True),
+        Binding("f", "pick_fault", "Arm a fault", id="flows.fault", priority=True),
         Binding("escape", "clear_filter", "Clear filter", id="flows.clear_filter"),
         Binding("ctrl+c", "app.quit", "Quit", id="flows.quit", show=False, priority=True),
     ]
@@ -234,9 +236,10 @@ class FlowsScreen(Screen[None]):
     # ----- the filter -------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        """Open the filter box and focus it now (`focus()` would wait for the keys queued behind `/`)."""
         box = self.query_one("#flows-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)
         self.refresh_bindings()
 
     @on(Input.Changed, "#flows-filter")
@@ -256,8 +259,11 @@ class FlowsScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        box = self.query_one("#flows-filter", Input)
         if action == "clear_filter":
-            return self.query_one("#flows-filter").display
+            return box.display
+        if action in ("filter", "pick_fault"):
+            return not box.has_focus
         return True
 
     # ----- faults -----------------------------------------------------------------------------
