@@ -269,8 +269,8 @@ async def test_enter_follows_a_streaming_flow_on_the_run_screen_with_its_respons
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         run = app.screen
         await wait_for(pilot, lambda: run.query_one("#text").text == text[:24])
-        head = str(run.query_one("#head").render())
-        assert head == "HTTP 200 · request-id req_011Gate · requests 49/50 left"
+        head = str(run.query_one("#head").render())  # the response head's line, under the status line
+        assert all(fact in head for fact in ("HTTP 200", "req_011Gate", "requests 49/50"))
         assert "ATTACHED proxy" in on_screen(app)
         upstream.release(*pieces[3:4])
         await wait_for(pilot, lambda: run.query_one("#text").text == text[:36])
@@ -290,8 +290,8 @@ async def test_enter_on_a_finished_flow_shows_how_it_ended_and_escape_comes_back
         await wait_for(pilot, lambda: shown(app) and not row_of(app, 0).running)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and "ABNORMAL HTTP 529" in on_screen(app))
-        assert str(app.screen.query_one("#head").render()).startswith("HTTP 529 · request-id req_")
-        assert "retry-after" in str(app.screen.query_one("#head").render())
+        head = str(app.screen.query_one("#head").render())
+        assert all(fact in head for fact in ("HTTP 529", "req_", "retry-after"))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen))
 
