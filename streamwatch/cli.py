@@ -354,6 +354,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from streamwatch.proxy.app import ProxyApp
     from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.printer import FlowPrinter
+    from streamwatch.proxy.rows import FlowBook
     from streamwatch.server import BindError, exposure, local_url, url_of
 
     try:
@@ -370,32 +371,62 @@ def cmd_proxy(args: argparse.Namespace) -> int:
                          "can write") from None
     stop = threading.Event()
     printer = FlowPrinter(sys.stdout, json_lines=args.json, on_closed=stop.set)
+    book = FlowBook(args.stall_threshold) if _wants_tui(args) else None
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain `kill` stops it as Ctrl-C does
     with contextlib.ExitStack() as running, contextlib.suppress(KeyboardInterrupt):
         if upstream is None:
             upstream = running.enter_context(MockServer()).base_url
-        app = ProxyApp(upstream, hooks_for=printer.hooks_for, faults=faults, stall_threshold=args.stall_threshold)
+        if book is None:
+            app = ProxyApp(upstream, hooks_for=printer.hooks_for, faults=faults, stall_threshold=args.stall_threshold)
+        else:
+            app = ProxyApp(upstream, hooks_for=book.hooks_for, on_flow=book.on_flow, faults=faults,
+                           stall_threshold=args.stall_threshold)
         server = app.server(host, port)
         try:
             running.enter_context(server)
         except BindError as exc:
             raise UsageError(str(exc)) from None
         where = " (the built-in mock)" if args.upstream == "mock" else ""
-        print(f"streamwatch proxy: listening on {url_of(server.address)}, forwarding to {app.upstream}{where} and "
-              f"recording every exchange under {home_dir() / 'sessions'} (Ctrl-C to stop). Point your app at it:",
-              file=sys.stderr)
-        print(f"export ANTHROPIC_BASE_URL={local_url(server.address)}", file=sys.stderr)
+        if book is None:  # the flows view says it on its screen
+            print(f"streamwatch proxy: listening on {url_of(server.address)}, forwarding to {app.upstream}{where} and "
+                  f"recording every exchange under {home_dir() / 'sessions'} (Ctrl-C to stop). Point your app at it:",
+                  file=sys.stderr)
+            print(f"export ANTHROPIC_BASE_URL={local_url(server.address)}", file=sys.stderr)
         risk = "send requests with the API keys and tokens of every app that passes through it"
         warning = exposure(server.address, risk, keep=f"--listen 127.0.0.1:{server.port}")
         if warning is not None:
             print(f"streamwatch proxy: WARNING: {warning}", file=sys.stderr)
         for spec in args.fault:
             print(f"streamwatch proxy: --fault {spec}: on purpose, marked in each session it hits", file=sys.stderr)
-        stop.wait()
+        if book is None:
+            stop.wait()
+        else:
+            _flows_view(args, book, faults, local_url(server.address), app.upstream + where, warning)
+    if book is not None:
+        count = len(book.recorded())
+        print(f"streamwatch proxy: {count} flow{'s' if count != 1 else ''} recorded in {home_dir() / 'sessions'}",
+              file=sys.stderr)
+        return EXIT_COMPLETE
     if printer.closed:
         return EXIT_OUTPUT_CLOSED
     print(f"streamwatch proxy: stopped after {printer.count} flow{'s' if printer.count != 1 else ''}", file=sys.stderr)
     return EXIT_COMPLETE
+
+
+def _flows_view(args: argparse.Namespace, book: Any, faults: Any, listen: str, upstream: str,
+                warning: str | None) -> None:
+    """The flows screen while the proxy runs; quitting it stops the proxy."""
+    from streamwatch.core.config import ConfigError
+    from streamwatch.tui.launch import AppCrash, run_flows
+    from streamwatch.tui.themes import ThemeError
+
+    try:
+        run_flows(book, listen=listen, upstream=upstream, faults=faults, stall_threshold=args.stall_threshold,
+                  warning=warning, theme=args.theme)
+    except (ThemeError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    except AppCrash as exc:
+        raise InternalError(str(exc)) from None
 
 
 def _speed(value: str) -> float | None:
@@ -635,7 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="put a recording proxy between your app and the API: watch and record its real streams",
         description="Forward every request an app sends (point its ANTHROPIC_BASE_URL here) to the API untouched, "
         "streaming each answer back the moment it arrives, and record each exchange as a session (source proxy: "
-        "the client, the upstream, the path, request-id; keys are never written). Prints one line per finished "
+        "the client, the upstream, the path, request-id; keys are never written). Shows the requests live in the "
+        "flows view (enter opens one, f arms a fault), or, with --headless, prints one line per finished "
         "exchange. A cut upstream is a cut for the app, a clean early end stays clean, an unreachable upstream is "
         "a 502.",
     )
@@ -649,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where requests go (default {PROXY_UPSTREAM}); mock: the built-in mock server, started here",
     )
     proxy_cmd.add_argument(
-        "--headless", action="store_true", help="print one line per finished exchange (what the proxy shows today)"
+        "--headless", action="store_true",
+        help="print one line per finished exchange instead of the flows view (so does a run without a terminal)"
     )
     proxy_cmd.add_argument(
         "--json", action="store_true",
@@ -695,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions_cmd.add_argument("--json", action="store_true", help="print the list as one JSON array")
     sessions_cmd.set_defaults(func=cmd_sessions)
 
-    for command in (run_cmd, demo_cmd, replay_cmd, attach_cmd, parser):
+    for command in (run_cmd, demo_cmd, replay_cmd, attach_cmd, proxy_cmd, parser):
         command.add_argument("--theme", metavar="NAME", help="dark, light, high-contrast, ansi, or one of yours")
     _add_threshold(parser)
     parser.set_defaults(func=cmd_home)

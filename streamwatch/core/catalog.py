@@ -96,14 +96,15 @@ class SessionSummary:
         return (
             started_text(self.started, tz, time_format),
             _cell((self.source or "?") if self.source != PROXY_SOURCE or not self.client else f"{PROXY_SOURCE} {self.client}"),
-            _cell(_short_model(self.model) or "-"),
+            _cell(short_model(self.model) or "-"),
             _cell(self.badge + (f" ↻{self.attempts}" if self.attempts > 1 else "")),
             "-" if self.duration is None else f"{self.duration:.1f}s",
             size_text(self.size),
         )
 
 
-def _short_model(model: str | None) -> str | None:
+def short_model(model: str | None) -> str | None:
+    """A model name without its `claude-` (`sonnet-4-5`), for tables."""
     return model[len("claude-"):] if model and model.startswith("claude-") and len(model) > 7 else model
 
 

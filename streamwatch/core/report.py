@@ -29,6 +29,35 @@ def timeline_row(event: Event, previous_t: float | None) -> tuple[str, str, str,
     return (f"#{event.seq}", at, gap_text, one_line(event.type), index, one_line(summarize(event)))
 
 
+RATE_LIMITS = ("requests", "tokens", "input-tokens", "output-tokens")
+
+
+def response_head(state: StreamState) -> str:
+    """The facts of the response head a user acts on, on one line: the status, `request-id` (what
+    support asks for), `retry-after` and `x-should-retry`, and each rate limit's remaining/limit (with
+    its reset once none is left); '' before the head arrived."""
+    if state.status is None:
+        return ""
+    headers = state.headers
+    facts = [f"HTTP {state.status}"]
+    request_id = headers.get("request-id") or headers.get("x-request-id")
+    if request_id:
+        facts.append(f"request-id {request_id}")
+    for name in ("retry-after", "x-should-retry"):
+        if name in headers:
+            facts.append(f"{name.removeprefix('x-')} {headers[name]}")
+    for kind in RATE_LIMITS:
+        prefix = f"anthropic-ratelimit-{kind}-"
+        remaining, limit = headers.get(prefix + "remaining"), headers.get(prefix + "limit")
+        if remaining is None and limit is None:
+            continue
+        fact = f"{kind} {remaining or '?'}/{limit or '?'} left"
+        if remaining is not None and remaining.strip() == "0" and headers.get(prefix + "reset"):
+            fact += f" until {headers[prefix + 'reset']}"
+        facts.append(fact)
+    return one_line(" · ".join(facts))
+
+
 def status_word(state: StreamState) -> str:
     termination = state.termination
     if termination is None:

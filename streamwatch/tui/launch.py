@@ -21,6 +21,8 @@ from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
 from streamwatch.tui.themes import load_themes
 
 if TYPE_CHECKING:
+    from streamwatch.proxy.faults import Faults
+    from streamwatch.proxy.rows import FlowBook
     from streamwatch.tui.screens.home import HomeScreen
 
 
@@ -90,6 +92,26 @@ def crash_line(error: Exception, feed: Feed | None) -> str:
 def run_app(feed: Feed, theme: str | None = None) -> int:
     run(make_app(lambda app: RunScreen(feed, app.clock), theme))
     return 0
+
+
+def run_flows(
+    book: FlowBook,
+    *,
+    listen: str,
+    upstream: str,
+    faults: Faults | None,
+    stall_threshold: float,
+    warning: str | None = None,
+    theme: str | None = None,
+) -> None:
+    """The flows screen over a running proxy's `book`, until the user quits (q, ctrl+c); AppCrash if
+    a bug stopped it, ThemeError / ConfigError for a bad --theme or config file."""
+    from streamwatch.tui.screens.flows import FlowsScreen
+
+    run(make_app(lambda app: FlowsScreen(
+        book, listen=listen, upstream=upstream, faults=faults, stall_threshold=stall_threshold, clock=app.clock,
+        warning=warning,
+    ), theme))
 
 
 class Runs:

@@ -124,7 +124,7 @@ async def test_the_filter_matches_any_column(home, words, verdicts):
         assert [row[3] for row in rows(app)] == verdicts
 
 
-async def test_enter_replays_the_highlighted_session(home):
+async def test_enter_replays_the_highlighted_session_and_q_comes_back(home):
     app = home_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
@@ -134,6 +134,11 @@ async def test_enter_replays_the_highlighted_session(home):
         feed = app.screen.feed
         assert (feed.kind, feed.session_path, feed.player.speed) == ("replay", home[1], 1.0)
         assert app.screen.clock is app.clock
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and app.is_running
+        await pilot.press("q")
+    assert app.return_code == 0 and not app.is_running
 
 
 async def test_enter_after_filtering_opens_the_match_and_nothing_when_none_matches(home):

@@ -33,7 +33,7 @@ from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
 from streamwatch.core.safe import one_line, printable
-from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
+from streamwatch.tui.widgets.panes import ResponseHead, StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 
@@ -310,6 +310,7 @@ class RunScreen(Screen[None]):
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", group=JUMP, priority=True),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", group=JUMP, priority=True),
         Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
+        Binding("q", "back", "Back to the list", id="run.back", show=False),
     ]
 
     def __init__(self, feed: Feed, clock: Callable[[], float]) -> None:
@@ -325,6 +326,7 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield ResponseHead(id="head")
         with Horizontal(id="main"):
             yield Timeline(id="timeline")
             with Vertical(id="side"):
@@ -413,6 +415,7 @@ class RunScreen(Screen[None]):
         if kind == "stalled":
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
+        self.query_one(ResponseHead).show_head(state)
         self.query_one(Timeline).update_state(state, stall)
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
@@ -536,6 +539,8 @@ class RunScreen(Screen[None]):
         none while the filter box takes typing."""
         if action == "close_filter":
             return self.query_one("#filter").display or len(self.app.screen_stack) > 2
+        if action == "back":  # else q quits, as everywhere
+            return len(self.app.screen_stack) > 2 and not (self.focused is not None and self.focused.id == "filter")
         if self.focused is not None and self.focused.id == "filter":
             return False
         if action in REPLAY_ACTIONS:
@@ -652,6 +657,10 @@ class RunScreen(Screen[None]):
             self.refresh_bindings()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    def action_back(self) -> None:
+        """q on a run opened from a list (the sessions, the proxy's flows): back to the list."""
+        self.app.pop_screen()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, message: Input.Submitted) -> None:

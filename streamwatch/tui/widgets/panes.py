@@ -15,7 +15,7 @@ from streamwatch.core.accumulate import Block
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.recovery import Wait
-from streamwatch.core.report import JsonLayout, live_status, tool_summary
+from streamwatch.core.report import JsonLayout, live_status, response_head, tool_summary
 from streamwatch.core.safe import one_line, printable
 
 TOOL_TAIL_CHARS = 3000
@@ -51,6 +51,24 @@ class StatusLine(Static):
         self._shown = (kind, words)
         self.set_classes(kind)
         self.update(Text(one_line(words), no_wrap=True, overflow="ellipsis"), layout=False)
+
+
+class ResponseHead(Static):
+    """The response head's facts in one line (`report.response_head`): status, request-id, retry-after,
+    rate limits; hidden until the head arrives."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: str | None = None
+
+    def show_head(self, state: StreamState) -> None:
+        """Called every frame: an unchanged head costs nothing."""
+        line = response_head(state)
+        if line == self._shown:
+            return
+        self._shown = line
+        self.display = bool(line)
+        self.update(Text(line, no_wrap=True, overflow="ellipsis"))
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:

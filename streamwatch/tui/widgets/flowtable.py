@@ -1,0 +1,245 @@
+"""The proxy's flows, one row each, newest first (line API: only the rows in view are rendered).
+
+The rows are `FlowRow` values the proxy package made (streamwatch/proxy/rows.py); this widget only
+lays them out. Columns that do not fit the width go whole, by priority (the client first, the
+verdict and the path last), and a value too long for its column is cut at a word boundary, never
+inside a word: a path keeps its leading segments, `/v1/messages?beta=true` becomes `/v1/messages…`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+
+from streamwatch.proxy.rows import FlowRow
+from streamwatch.tui.widgets.lines import LineView
+
+MARK_INJECTED = "⚑"
+BREAKS = "/?&=.-_ :"
+"""Where a value may be cut: after one of these."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    header: str
+    keep: int
+    """Higher stays longer when the width is short."""
+    right: bool = False
+    most: int = 40
+    """The widest it grows to fit its values (the path takes what is left over)."""
+
+
+COLUMNS = (
+    Column("time", "Time", 4, most=8),
+    Column("client", "Client", 1, most=18),
+    Column("method", "Method", 2, most=7),
+    Column("path", "Path", 9, most=200),
+    Column("model", "Model", 5, most=24),
+    Column("status", "HTTP", 8, right=True, most=4),
+    Column("ttft", "TTFT", 3, right=True, most=7),
+    Column("took", "Took", 6, right=True, most=7),
+    Column("events", "Events", 7, right=True, most=7),
+    Column("verdict", "Verdict", 10, most=36),
+)
+PATH_MIN = 12
+"""The path column is never narrower than this (or its widest value)."""
+
+
+def elide(text: str, width: int) -> str:
+    """`text` in `width` cells: whole, or cut after a word boundary with `…`, never inside a word
+    (a single word too long for the column shows as `…` alone)."""
+    if cell_len(text) <= width:
+        return text
+    room = width - 1
+    cut = 0
+    for index, char in enumerate(text):
+        if cell_len(text[: index + 1]) > room:
+            break
+        if char in BREAKS:
+            cut = index + 1
+    return text[:cut] + "…"
+
+
+def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
+    """The columns shown in `total` cells, each with its width, in screen order, one space apart after
+    the mark: the verdict, then the path as wide as its widest value (down to `PATH_MIN` when that
+    is all there is room for), then the others by how much they are wanted (`keep`), while they fit."""
+    wanted = {column.name: min(column.most, max(cell_len(column.header), widths.get(column.name, 0)))
+              for column in COLUMNS}
+    used = 1 + 1 + wanted["verdict"]
+    path = max(min(wanted["path"], PATH_MIN), min(wanted["path"], total - used - 1))
+    used += 1 + path
+    chosen = {"verdict", "path"}
+    for column in sorted(COLUMNS, key=lambda column: -column.keep):
+        if column.name not in chosen and used + 1 + wanted[column.name] <= total:
+            chosen.add(column.name)
+            used += 1 + wanted[column.name]
+    return [(column, path if column.name == "path" else wanted[column.name])
+            for column in COLUMNS if column.name in chosen]
+
+
+class FlowTable(LineView, can_focus=True):
+    """The rows, a header line above them, and a cursor that stays on its flow as new ones arrive above."""
+
+    COMPONENT_CLASSES = {
+        "flowtable--header",
+        "flowtable--cursor",
+        "flowtable--running",
+        "flowtable--complete",
+        "flowtable--abnormal",
+        "flowtable--injected",
+    }
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-20)", "Page up", show=False),
+        Binding("pagedown", "move(20)", "Page down", show=False),
+        Binding("home", "jump(0)", "Newest", show=False),
+        Binding("end", "jump(-1)", "Oldest", show=False),
+        Binding("enter", "select", "Open", id="flows.open"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    class Selected(Message):
+        """`enter` on a row: open its flow."""
+
+        def __init__(self, row: FlowRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Highlighted(Message):
+        """The cursor is on another flow (or on none)."""
+
+    def __init__(self, clock: Callable[[], float], tz: datetime.tzinfo | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.tz = tz
+        self.rows: list[FlowRow] = []
+        self._cells: list[dict[str, str]] = []
+        self._made: dict[str, tuple[FlowRow, dict[str, str]]] = {}
+        self._widths: dict[str, int] = {}
+        self._settled: dict[str, int] = {}
+        """The widest cell of each column among the finished rows made so far."""
+        self._columns: list[tuple[Column, int]] = []
+        self._highlighted: str | None = None
+
+    # ----- data -------------------------------------------------------------------------------
+
+    def show(self, rows: list[FlowRow]) -> None:
+        """Show these rows (newest first), the cursor on the flow it was on, if it is still listed.
+
+        A finished row's text never changes: it is made once, and its widths are kept in the widths the
+        columns are laid out to (they only grow), so a list of thousands costs little more than the rows
+        still running."""
+        keep = self.highlighted
+        self.rows = rows
+        now = self.clock()
+        widths = dict(self._settled)
+        cells_of: dict[str, tuple[FlowRow, dict[str, str]]] = {}
+        for row in rows:
+            made = self._made.get(row.id)
+            if made is None or made[0] is not row or row.running:
+                made = (row, row.cells(now, self.tz))
+                for name, text in made[1].items():
+                    width = cell_len(text)
+                    if width > widths.get(name, 0):
+                        widths[name] = width
+                    if not row.running and width > self._settled.get(name, 0):
+                        self._settled[name] = width
+            cells_of[row.id] = made
+        self._made = cells_of
+        self._cells = [cells_of[row.id][1] for row in rows]
+        self._widths = widths
+        self._relayout()
+        ids = [row.id for row in rows]
+        row = ids.index(keep.id) if keep is not None and keep.id in ids else 0
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        if row != self.cursor:
+            self.cursor = row
+        elif self.highlighted_id != self._highlighted:
+            self._say_highlighted()
+        self.refresh()
+
+    @property
+    def highlighted(self) -> FlowRow | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    @property
+    def highlighted_id(self) -> str | None:
+        row = self.highlighted
+        return None if row is None else row.id
+
+    def on_resize(self) -> None:
+        self._relayout()
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+
+    def _relayout(self) -> None:
+        self._columns = layout(self._widths, self.scrollable_content_region.width or self.size.width)
+
+    # ----- moving -----------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+        self.call_after_refresh(self._scroll_to_cursor)
+        self._say_highlighted()
+
+    def _say_highlighted(self) -> None:
+        self._highlighted = self.highlighted_id
+        self.post_message(self.Highlighted())
+
+    def _scroll_to_cursor(self) -> None:
+        top, height = round(self.scroll_y), self.size.height - 1
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif height > 0 and self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_move(self, delta: int) -> None:
+        self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
+
+    def action_jump(self, row: int) -> None:
+        self.cursor = max(0, len(self.rows) - 1) if row == -1 else 0
+
+    def action_select(self) -> None:
+        row = self.highlighted
+        if row is not None:
+            self.post_message(self.Selected(row))
+
+    # ----- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        style = self.get_component_rich_style
+        if y == 0:
+            header = Text(" ", style=style("flowtable--header"), no_wrap=True, overflow="crop")
+            for column, width in self._columns:
+                header.append(" " + _pad(elide(column.header, width), width, column.right))
+            return self.text_strip(header)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self.rows):
+            return self.blank_row()
+        row, cells = self.rows[index], self._cells[index]
+        line = Text(no_wrap=True, overflow="crop")
+        line.append(MARK_INJECTED if row.fault else " ", style("flowtable--injected") if row.fault else "")
+        for column, width in self._columns:
+            line.append(" ")
+            words = _pad(elide(cells[column.name], width), width, column.right)
+            line.append(words, style(f"flowtable--{row.kind}") if column.name == "verdict" else "")
+        if index == self.cursor:
+            line.stylize(style("flowtable--cursor"))
+        return self.text_strip(line)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * max(0, width - cell_len(text))
+    return space + text if right else text + space
