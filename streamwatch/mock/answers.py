@@ -11,6 +11,9 @@ import hashlib
 import json
 import random
 from collections.abc import Sequence
+from typing import Any
+
+from streamwatch.mock.schema import schema_value
 
 ANSWER_WORDS = 300
 """The answer text has at least this many words, in paragraphs of whole sentences."""
@@ -84,6 +87,17 @@ def tool_input(seed: bytes, size: int) -> str:
             lines.append((sentence + " ")[:room])
             room = 0
     return _write_file_json(path, "".join(lines))
+
+
+def tool_call_input(seed: bytes, name: str, input_schema: dict[str, Any]) -> str:
+    """The JSON input of a call of the caller's tool `name`: an object that fits its schema."""
+    value = schema_value(input_schema, _rng(seed, b"tool:" + name.encode()), WORDS)
+    return json.dumps(value if isinstance(value, dict) else {}, ensure_ascii=False)
+
+
+def pick(seed: bytes, count: int) -> int:
+    """Which of `count` tools the answer calls when the caller lets the model choose."""
+    return int(_rng(seed, b"pick").random() * count)
 
 
 def _write_file_json(path: str, content: str) -> str:
