@@ -5,8 +5,11 @@ the scenario; later requests for the same key (a retry, a resume) play the scena
 the request says `x-streamwatch-fail-always: 1`. The memory is per app instance.
 
 Non-streaming requests get the complete message when the stream would have finished; of the
-faults only the HTTP errors apply to them. No authentication: any key is accepted, and the app
-never reads or logs the key.
+faults only the HTTP errors apply to them. `POST /v1/messages/count_tokens` counts as
+`streamwatch.mock.tokens` says, and `GET /v1/models[/{id}]` lists the models of
+`streamwatch.mock.models`.
+
+No authentication: any key is accepted, and the app never reads or logs the key.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, plan_response
-from streamwatch.mock.request import InvalidRequest, parse_request
+from streamwatch.mock.models import UnknownModel, model_info, model_page
+from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, json_plan, plan_response
+from streamwatch.mock.request import InvalidRequest, count_request_tokens, parse_request
 from streamwatch.server import StreamCut
 
 
@@ -33,7 +37,12 @@ class MockApp:
         self._fired: set[tuple[bytes, str]] = set()
         self._closing = asyncio.Event()
         self._router = Starlette(
-            routes=[Route("/v1/messages", self._messages, methods=["POST"])],
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/models/{model_id:path}", self._model, methods=["GET"]),
+            ],
             exception_handlers={HTTPException: self._http_error},
         )
 
@@ -57,6 +66,30 @@ class MockApp:
         if parsed.time_scale is not None:
             pace = replace(pace, scale=parsed.time_scale)
         return self._play(plan_response(parsed, fault_fires=fires, ids=ids, pace=pace))
+
+    async def _count_tokens(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            tokens = count_request_tokens(await request.body())
+        except InvalidRequest as error:
+            return self._play(error_plan(400, "invalid_request_error", str(error), request_id))
+        return self._play(json_plan(200, {"input_tokens": tokens}, request_id))
+
+    async def _models(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            page = model_page(request.query_params)
+        except InvalidRequest as error:
+            return self._play(error_plan(400, "invalid_request_error", str(error), request_id))
+        return self._play(json_plan(200, page, request_id))
+
+    async def _model(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            info = model_info(request.path_params["model_id"])
+        except UnknownModel as error:
+            return self._play(error_plan(404, "not_found_error", str(error), request_id))
+        return self._play(json_plan(200, info, request_id))
 
     async def _http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)

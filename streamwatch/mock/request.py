@@ -141,6 +141,15 @@ def parse_request(raw: bytes, headers: Iterable[tuple[str, str]]) -> MockRequest
     )
 
 
+def count_request_tokens(raw: bytes) -> int:
+    """The input tokens of a `POST /v1/messages/count_tokens` body (see `streamwatch.mock.tokens`),
+    checked as the API checks it; raise InvalidRequest on anything wrong."""
+    body = _json_object(raw)
+    _, system, messages = _conversation_fields(body)
+    read_tool_choice(body.get("tool_choice"), read_tools(body.get("tools")))
+    return input_tokens(system, messages, list(body.get("tools") or []))
+
+
 def read_controls(headers: Iterable[tuple[str, str]]) -> Controls:
     """The control headers checked against their rules: the one place the mock reads them."""
     values: dict[str, Any] = {}

@@ -7,9 +7,9 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic.types import Message
+from anthropic.types import Message, MessageTokensCount, ModelInfo
 
-from streamwatch.mock import MockServer
+from streamwatch.mock import SCENARIOS, MockServer
 from streamwatch.mock.tokens import count
 from tests.mock.schema_check import problems
 
@@ -341,3 +341,58 @@ def test_a_stop_sequence_not_in_the_text_changes_nothing(answer: Answer) -> None
     message = answer(tools=[WEATHER], stop_sequences=["never in the answer"])
 
     assert message.stop_reason == "tool_use" and message.stop_sequence is None
+
+
+# count_tokens and models
+
+
+def test_count_tokens_counts_what_usage_reports(strict: anthropic.Anthropic, prompt: str) -> None:
+    params = {"system": "Be brief.", "tools": TOOLS,
+              "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": "Sure"},
+                           {"role": "user", "content": [{"type": "text", "text": "Go on, please."}]}]}
+
+    counted = strict.messages.count_tokens(model="claude-sonnet-4-6", **params)
+    used = strict.messages.create(model="claude-sonnet-4-6", max_tokens=50, **params).usage.input_tokens
+    without_tools = strict.messages.count_tokens(model="claude-sonnet-4-6", messages=params["messages"])
+
+    assert isinstance(counted, MessageTokensCount)
+    assert counted.input_tokens == used
+    assert 0 < without_tools.input_tokens < counted.input_tokens
+
+
+def test_count_tokens_refuses_a_bad_body_like_messages_does(strict: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        strict.messages.count_tokens(model="claude-sonnet-4-6", messages=[])
+
+    assert refused.value.api_message == "messages: at least one message is required"
+
+
+def test_the_model_list_pages_through_every_scenario_model(strict: anthropic.Anthropic) -> None:
+    first = strict.models.list(limit=5)
+
+    assert first.has_more is True and first.first_id == "mock-ok" and first.last_id == first.data[-1].id
+    every = [model.id for model in strict.models.list(limit=5)]
+    assert every == [f"mock-{name}" for name in SCENARIOS]
+    last = strict.models.list(after_id=every[-2])
+    assert [m.id for m in last.data] == every[-1:] and last.has_more is False
+    before = strict.models.list(before_id=every[3], limit=2)
+    assert [m.id for m in before.data] == every[1:3] and before.has_more is True
+
+
+@pytest.mark.parametrize("model_id", ["mock-drop_eof", "claude-sonnet-4-6"])
+def test_a_model_the_mock_answers_is_found(strict: anthropic.Anthropic, model_id: str) -> None:
+    model = strict.models.retrieve(model_id)
+
+    assert isinstance(model, ModelInfo) and model.id == model_id and model.type == "model"
+
+
+def test_an_unknown_mock_model_is_not_found(strict: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        strict.models.retrieve("mock-nonsense")
+
+    assert missing.value.type == "not_found_error"
+
+
+def test_a_bad_page_size_is_the_api_s_400(strict: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError):
+        strict.models.list(limit=0)
