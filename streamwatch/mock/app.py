@@ -9,7 +9,9 @@ faults only the HTTP errors apply to them. `POST /v1/messages/count_tokens` coun
 `streamwatch.mock.tokens` says, and `GET /v1/models[/{id}]` lists the models of
 `streamwatch.mock.models`.
 
-No authentication: any key is accepted, and the app never reads or logs the key.
+Any key is accepted, and the app never logs it. By default a request needs no key and no
+`anthropic-version`; with `require_key`, one without `x-api-key` or `authorization: Bearer` gets the
+API's 401 authentication_error, and then one without `anthropic-version` the API's 400.
 """
 
 from __future__ import annotations
@@ -30,10 +32,14 @@ from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, json_plan
 from streamwatch.mock.request import InvalidRequest, count_request_tokens, parse_request
 from streamwatch.server import StreamCut
 
+MISSING_KEY = "x-api-key header is required"
+MISSING_VERSION = "anthropic-version: header is required"
+
 
 class MockApp:
-    def __init__(self, pace: Pace) -> None:
+    def __init__(self, pace: Pace, *, require_key: bool = False) -> None:
         self._pace = pace
+        self._require_key = require_key
         self._fired: set[tuple[bytes, str]] = set()
         self._closing = asyncio.Event()
         self._router = Starlette(
@@ -47,6 +53,10 @@ class MockApp:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(Request(scope)) if scope["type"] == "http" else None
+        if refusal is not None:
+            await self._play(refusal)(scope, receive, send)
+            return
         await self._router(scope, receive, send)
 
     def cut_streams(self) -> None:
@@ -90,6 +100,18 @@ class MockApp:
         except UnknownModel as error:
             return self._play(error_plan(404, "not_found_error", str(error), request_id))
         return self._play(json_plan(200, info, request_id))
+
+    def _refusal(self, request: Request) -> Plan | None:
+        """With `require_key`, the API's answer to a request without a key or a version."""
+        if not self._require_key:
+            return None
+        bearer = request.headers.get("authorization", "")
+        has_key = request.headers.get("x-api-key") or bearer.lower().startswith("bearer ") and bearer[7:].strip()
+        if not has_key:
+            return error_plan(401, "authentication_error", MISSING_KEY, Ids.fresh().request)
+        if not request.headers.get("anthropic-version"):
+            return error_plan(400, "invalid_request_error", MISSING_VERSION, Ids.fresh().request)
+        return None
 
     async def _http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)

@@ -2,10 +2,11 @@
 response and stream event against its own types (`_strict_response_validation`), three ways."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 from anthropic.types import Message, MessageTokensCount, ModelInfo
 
@@ -396,3 +397,67 @@ def test_an_unknown_mock_model_is_not_found(strict: anthropic.Anthropic) -> None
 def test_a_bad_page_size_is_the_api_s_400(strict: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError):
         strict.models.list(limit=0)
+
+
+# --require-key
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[MockServer]:
+    with MockServer(time_scale=0.01, require_key=True) as running:
+        yield running
+
+
+BODY = {"model": "claude-sonnet-4-6", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+VERSION = {"anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens", "/v1/models"])
+def test_with_require_key_a_request_without_a_key_gets_the_api_s_401(guarded: MockServer, path: str) -> None:
+    method = "GET" if path == "/v1/models" else "POST"
+    response = httpx.request(method, guarded.base_url + path, json=BODY, headers=VERSION)
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "x-api-key header is required"},
+        "request_id": response.headers["request-id"],
+    }
+
+
+@pytest.mark.parametrize("headers", [{"x-api-key": ""}, {"authorization": "Bearer"}, {"authorization": "Basic a2V5"}])
+def test_with_require_key_an_empty_key_or_another_scheme_is_no_key(guarded: MockServer, headers: dict[str, str]) -> None:
+    response = httpx.post(guarded.base_url + "/v1/messages", json=BODY, headers={**VERSION, **headers})
+
+    assert response.status_code == 401 and response.json()["error"]["type"] == "authentication_error"
+
+
+def test_with_require_key_a_request_without_a_version_gets_the_api_s_400(guarded: MockServer) -> None:
+    response = httpx.post(guarded.base_url + "/v1/messages", json=BODY, headers={"x-api-key": "k"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"type": "invalid_request_error",
+                                        "message": "anthropic-version: header is required"}
+
+
+@pytest.mark.parametrize("credentials", [{"api_key": "test-key"}, {"auth_token": "test-token"}])
+def test_with_require_key_the_sdk_s_key_or_token_is_served(guarded: MockServer, credentials: dict[str, str]) -> None:
+    client = anthropic.Anthropic(base_url=guarded.base_url, max_retries=0, **credentials)
+
+    assert client.messages.create(**BODY).stop_reason == "max_tokens"
+
+
+def test_the_sdk_raises_its_authentication_error_on_the_401(guarded: MockServer) -> None:
+    no_key = {"x-api-key": anthropic.Omit(), "authorization": anthropic.Omit()}
+    client = anthropic.Anthropic(base_url=guarded.base_url, api_key="k", max_retries=0, default_headers=no_key)
+
+    with pytest.raises(anthropic.AuthenticationError) as refused:
+        client.messages.create(**BODY)
+
+    assert refused.value.type == "authentication_error"
+
+
+def test_without_require_key_any_request_is_served(server: MockServer) -> None:
+    response = httpx.post(server.base_url + "/v1/messages", json=BODY)
+
+    assert response.status_code == 200 and response.json()["stop_reason"] == "max_tokens"
