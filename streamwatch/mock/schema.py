@@ -7,6 +7,10 @@ optional one half the time), `required`, `items` and `prefixItems`, `minItems` /
 `allOf` (merged), and `$ref` into the schema's own `$defs` or `definitions`. Strings are a few
 words. Below `MAX_DEPTH` nested levels only required properties and minimal arrays are made, so a
 recursive schema ends. Anything else (`pattern`, `not`, conditionals) is ignored.
+
+A schema that asks for more than the mock makes in one value (`MAX_VALUES` values in all, arrays of
+over `MAX_ITEMS`, strings over `MAX_LENGTH` characters, nesting past `MAX_NESTING`) gets less than
+it asks for there, so no schema can hold the server: empty objects and arrays, capped lengths.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 MAX_DEPTH = 6
+MAX_NESTING = 24
+MAX_VALUES = 10_000
+MAX_ITEMS = 100
+MAX_LENGTH = 10_000
 _TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 _FORMATS = {
     "date-time": "2026-01-15T09:30:00Z",
@@ -40,9 +48,13 @@ class _Maker:
         self._root = root
         self._rng = rng
         self._words = words
+        self._left = MAX_VALUES
 
     def value(self, schema: Any, depth: int) -> Any:
-        schema = self._resolved(schema, depth)
+        schema = self._resolved(schema)
+        self._left -= 1
+        if self._left < 0 or depth > MAX_NESTING:
+            return _least(schema)
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -51,7 +63,7 @@ class _Maker:
             options = schema.get(key)
             if isinstance(options, list) and options:
                 rest = {k: v for k, v in schema.items() if k != key}
-                return self.value({**rest, **self._first_not_null(options, depth)}, depth)
+                return self.value({**rest, **self._first_not_null(options)}, depth + 1)
         match _type_of(schema):
             case "object":
                 return self._object(schema, depth)
@@ -67,9 +79,9 @@ class _Maker:
                 return None
         return self._string(schema)
 
-    def _resolved(self, schema: Any, depth: int) -> dict[str, Any]:
-        """The schema with its `$ref` followed and its `allOf` merged in."""
-        if not isinstance(schema, dict):
+    def _resolved(self, schema: Any, nesting: int = 0) -> dict[str, Any]:
+        """The schema with its `$ref` followed and its `allOf` merged in (`MAX_DEPTH` levels deep)."""
+        if not isinstance(schema, dict) or nesting > MAX_DEPTH:
             return {}
         for _ in range(MAX_DEPTH):
             ref = schema.get("$ref")
@@ -81,7 +93,7 @@ class _Maker:
         if isinstance(parts, list):
             merged = {k: v for k, v in schema.items() if k != "allOf"}
             for part in parts:
-                merged = _merge(merged, self._resolved(part, depth))
+                merged = _merge(merged, self._resolved(part, nesting + 1))
             schema = merged
         return schema
 
@@ -94,8 +106,8 @@ class _Maker:
             node = node.get(key) if isinstance(node, dict) else None
         return node if isinstance(node, dict) else {}
 
-    def _first_not_null(self, options: list[Any], depth: int) -> dict[str, Any]:
-        resolved = [self._resolved(option, depth) for option in options]
+    def _first_not_null(self, options: list[Any]) -> dict[str, Any]:
+        resolved = [self._resolved(option) for option in options]
         return next((o for o in resolved if _type_of(o) != "null"), resolved[0])
 
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -112,7 +124,7 @@ class _Maker:
         return value
 
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
-        low = _whole(schema.get("minItems"), 0)
+        low = min(_whole(schema.get("minItems"), 0), MAX_ITEMS)
         high = _whole(schema.get("maxItems"), low + 3)
         if depth >= MAX_DEPTH:
             count = low
@@ -141,7 +153,7 @@ class _Maker:
         if schema.get("format") == "uuid":
             digits = "".join(self._pick("0123456789abcdef") for _ in range(32))
             fixed = f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-{digits[20:]}"
-        low = _whole(schema.get("minLength"), 0)
+        low = min(_whole(schema.get("minLength"), 0), MAX_LENGTH)
         high = _whole(schema.get("maxLength"), None)
         text = fixed or " ".join(self._pick(self._words) for _ in range(self._between(1, 6)))
         while len(text) < low:
@@ -169,6 +181,17 @@ class _Maker:
 
     def _between(self, low: int, high: int) -> int:
         return low + int(self._rng.random() * (high - low + 1))
+
+
+def _least(schema: dict[str, Any]) -> Any:
+    """The smallest value of the schema's type, made without looking inside it."""
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    return {"object": {}, "array": [], "integer": 0, "number": 0, "boolean": False, "null": None}.get(
+        _type_of(schema), ""
+    )
 
 
 def _type_of(schema: dict[str, Any]) -> str:

@@ -118,3 +118,22 @@ def test_a_tool_input_is_a_json_object_and_the_same_for_the_same_conversation() 
     assert isinstance(json.loads(first), dict)
     assert tool_call_input(b"conversation", "place_order", schema) == first
     assert tool_call_input(b"another", "place_order", schema) != first
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"next": {"$ref": "#"}}, "required": ["next"]},
+        {"type": "object", "properties": {"a": {"$ref": "#"}, "b": {"$ref": "#"}}, "required": ["a", "b"]},
+        {"anyOf": [{"$ref": "#"}]},
+        {"type": "object", "allOf": [{"$ref": "#"}], "properties": {"x": {"allOf": [{"$ref": "#/properties/x"}]}}},
+        {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}},
+        {"type": "array", "minItems": 10**9, "items": {"type": "string", "minLength": 10**9}},
+        {"type": "array", "minItems": 90, "items": {"type": "array", "minItems": 90, "items": {
+            "type": "array", "minItems": 90, "items": {"type": "array", "minItems": 90}}}},
+    ],
+)
+def test_a_schema_asking_for_too_much_gets_a_bounded_value_at_once(schema: dict) -> None:
+    value = schema_value(schema, random.Random(0), WORDS)
+
+    assert len(json.dumps(value)) < 2_000_000
