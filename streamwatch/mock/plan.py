@@ -50,7 +50,6 @@ from streamwatch.mock.scenarios import (
 from streamwatch.mock.tokens import count
 
 TOOL_NAME = "write_file"
-_MOST_CHARS_PER_TOKEN = 40
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 
 
@@ -119,11 +118,8 @@ def plan_response(request: MockRequest, *, fault_fires: bool, ids: Ids, pace: Pa
             "retry-after-ms": str(round(retry_after * 1000)),
         }
         return error_plan(fault.status, fault.error_type, fault.message, ids.request, headers)
-    blocks, stop = _limited(
-        _content(request, scenario.shape, scenario.cut_at_max_tokens, ids),
-        request.max_tokens,
-        request.stop_sequences,
-    )
+    content, runs_over = _content(request, scenario.shape, scenario.cut_at_max_tokens, ids)
+    blocks, stop = _limited(content, runs_over, request.max_tokens, request.stop_sequences)
     usage = Usage(request.input_tokens, sum(block.tokens() for block in blocks))
     events = [
         message_start(ids.message, request.model, usage.input_tokens),
@@ -166,9 +162,10 @@ def json_plan(
 
 def _content(
     request: MockRequest, shape: Shape, cut_at_max_tokens: bool, ids: Ids
-) -> list[Block]:
-    """The blocks of the answer before any limit, less what the client already has: a
-    continuation carries the rest of the text, then the complete remaining blocks."""
+) -> tuple[list[Block], bool]:
+    """The blocks of the answer before any limit, less what the client already has (a
+    continuation carries the rest of the text, then the complete remaining blocks), and whether
+    the answer goes on past them: a write_file call too long for max_tokens is never started."""
     seed = request.conversation.digest
     partial = request.conversation.partial
     # A model that runs out of max_tokens goes on for as long as it is let.
@@ -184,7 +181,7 @@ def _content(
     call = _tool_call(request, shape, ids, room)
     if call is not None:
         blocks.append(call)
-    return blocks
+    return blocks, call is None and shape is Shape.TOOL and not request.tools
 
 
 def _thinking(request: MockRequest, shape: Shape, seed: bytes) -> ThinkingBlock | None:
@@ -217,30 +214,21 @@ def _tool_call(request: MockRequest, shape: Shape, ids: Ids, room: int) -> ToolU
     return ToolUseBlock(ids.tool, tool.name, tool_input, SMALL_JSON_CHARS_PER_DELTA)
 
 
-def _write_file(seed: bytes, ids: Ids, size: int, room: int) -> ToolUseBlock:
-    """`size` characters of input JSON, or the most that fit in `room` tokens (when even the
-    smallest does not fit, `size`: the answer then stops at max_tokens before the call)."""
-
-    def fits(length: int) -> bool:
-        return count(answers.tool_input(seed, length)) <= room
-
-    # A token is at most a few words of the vocabulary run together, so `high` is past the fit.
-    low, high = MIN_TOOL_BYTES, min(size, _MOST_CHARS_PER_TOKEN * max(room, 1))
-    if fits(size) or not fits(low):
-        return ToolUseBlock(ids.tool, TOOL_NAME, answers.tool_input(seed, size))
-    if fits(high):
-        low = high
-    while low < high:
-        middle = (low + high + 1) // 2
-        low, high = (middle, high) if fits(middle) else (low, middle - 1)
-    return ToolUseBlock(ids.tool, TOOL_NAME, answers.tool_input(seed, low))
+def _write_file(seed: bytes, ids: Ids, size: int, room: int) -> ToolUseBlock | None:
+    """`size` characters of input JSON, or the whole sentences that fit in `room` tokens; None
+    when not even `MIN_TOOL_BYTES` fit."""
+    tool_input = answers.tool_input(seed, size, room)
+    if len(tool_input) < min(size, MIN_TOOL_BYTES):
+        return None
+    return ToolUseBlock(ids.tool, TOOL_NAME, tool_input)
 
 
 def _limited(
-    blocks: list[Block], max_tokens: int, stop_sequences: Sequence[str]
+    blocks: list[Block], runs_over: bool, max_tokens: int, stop_sequences: Sequence[str]
 ) -> tuple[list[Block], tuple[str, str | None]]:
     """The blocks as sent: the text stops before the first stop sequence it holds, and the whole
-    answer at `max_tokens` (see `streamwatch.mock.tokens`); with the stop reason and sequence."""
+    answer at `max_tokens` (see `streamwatch.mock.tokens`), or after the blocks when it
+    `runs_over` them; with the stop reason and sequence."""
     sent: list[Block] = []
     left = max_tokens
     for block in blocks:
@@ -255,6 +243,8 @@ def _limited(
         left -= block.tokens()
         if stop_sequence is not None:
             return sent, ("stop_sequence", stop_sequence)
+    if runs_over:
+        return sent, ("max_tokens", None)
     ends_with_call = bool(sent) and isinstance(sent[-1], ToolUseBlock)
     return sent, ("tool_use" if ends_with_call else "end_turn", None)
 
