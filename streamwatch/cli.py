@@ -311,7 +311,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
     if warning is not None:
         print(f"streamwatch mock: WARNING: {warning}", file=sys.stderr)
     with sock:
-        serve(sock, time_scale=args.time_scale)
+        serve(sock, time_scale=args.time_scale, require_key=args.require_key)
     return EXIT_COMPLETE
 
 
@@ -659,6 +659,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mock_cmd.add_argument("--port", type=_port, metavar="N", help="port to listen on (default: the mock's standard port)")
     _add_time_scale(mock_cmd, "multiply every delay (0.1: ten times faster; default 1)")
+    mock_cmd.add_argument(
+        "--require-key", action="store_true",
+        help="answer a request without x-api-key or authorization: Bearer with the API's 401, and then one "
+        "without anthropic-version with its 400 (default: any request is served)",
+    )
     mock_cmd.set_defaults(func=cmd_mock)
 
     proxy_cmd = commands.add_parser(

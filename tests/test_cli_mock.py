@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anthropic
+import httpx
 import pytest
 
 import streamwatch.mock
@@ -115,3 +117,27 @@ def test_a_time_scale_outside_0_to_1000_is_one_line(capsys, served, scale):
 
     assert exited.value.code == 2 and served == []
     assert err.count("\n") == 1 and "--time-scale" in err and ("must be from 0 to 1000" in err or "not a number" in err)
+
+
+@pytest.mark.parametrize("require_key", [True, False])
+def test_require_key_answers_a_request_without_a_key_with_the_api_s_401(require_key):
+    flags = ["--require-key"] if require_key else []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamwatch.cli", "mock", "--port", "0", "--time-scale", "0.01", *flags],
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _, local = SERVING.fullmatch(process.stderr.readline().strip()).groups()
+        body = {"model": "mock-ok", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+        bare = httpx.post(f"{local}/v1/messages", json=body, timeout=10)
+        keyed = anthropic.Anthropic(base_url=local, api_key="any", max_retries=0).messages.create(**body)
+
+        assert bare.status_code == (401 if require_key else 200)
+        assert (bare.json()["type"], bare.json().get("error", {}).get("type")) == (
+            ("error", "authentication_error") if require_key else ("message", None)
+        )
+        assert keyed.stop_reason == "max_tokens"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)

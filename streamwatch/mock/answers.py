@@ -9,8 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
 from collections.abc import Sequence
+from typing import Any
+
+from streamwatch.mock.schema import schema_value
 
 ANSWER_WORDS = 300
 """The answer text has at least this many words, in paragraphs of whole sentences."""
@@ -63,8 +67,10 @@ def signature(seed: bytes) -> str:
     return base64.b64encode(hashlib.sha512(b"signature" + seed).digest() * 2).decode()
 
 
-def tool_input(seed: bytes, size: int) -> str:
-    """The write_file tool input as JSON text of exactly `size` ASCII characters.
+def tool_input(seed: bytes, size: int, most_tokens: int | None = None) -> str:
+    """The write_file tool input as JSON text of exactly `size` ASCII characters, or of whole
+    sentences up to `most_tokens` tokens (see `streamwatch.mock.tokens`) when that comes first:
+    the same start either way.
 
     `{"path": ..., "content": ...}` with one sentence per line of content. Raises ValueError when
     `size` cannot even hold the path.
@@ -74,9 +80,15 @@ def tool_input(seed: bytes, size: int) -> str:
     room = size - len(_write_file_json(path, ""))
     if room < 0:
         raise ValueError(f"a write_file input needs at least {size - room} bytes")
+    # The JSON around the content is 3 tokens (a cut sentence's trailing space may add one), and
+    # each line's first word joins the last of the line before across the escaped newline.
+    tokens_left = math.inf if most_tokens is None else most_tokens - 4
     lines: list[str] = []
     while room > 0:
         sentence = _sentence(rng)
+        tokens_left -= len(sentence.split()) - (1 if lines else 0)
+        if tokens_left < 0:
+            break
         if len(sentence) + 2 <= room:  # the newline is escaped as two characters
             lines.append(sentence + "\n")
             room -= len(sentence) + 2
@@ -84,6 +96,17 @@ def tool_input(seed: bytes, size: int) -> str:
             lines.append((sentence + " ")[:room])
             room = 0
     return _write_file_json(path, "".join(lines))
+
+
+def tool_call_input(seed: bytes, name: str, input_schema: dict[str, Any]) -> str:
+    """The JSON input of a call of the caller's tool `name`: an object that fits its schema."""
+    value = schema_value(input_schema, _rng(seed, b"tool:" + name.encode()), WORDS)
+    return json.dumps(value if isinstance(value, dict) else {}, ensure_ascii=False)
+
+
+def pick(seed: bytes, count: int) -> int:
+    """Which of `count` tools the answer calls when the caller lets the model choose."""
+    return int(_rng(seed, b"pick").random() * count)
 
 
 def _write_file_json(path: str, content: str) -> str:

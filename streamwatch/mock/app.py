@@ -5,8 +5,13 @@ the scenario; later requests for the same key (a retry, a resume) play the scena
 the request says `x-streamwatch-fail-always: 1`. The memory is per app instance.
 
 Non-streaming requests get the complete message when the stream would have finished; of the
-faults only the HTTP errors apply to them. No authentication: any key is accepted, and the app
-never reads or logs the key.
+faults only the HTTP errors apply to them. `POST /v1/messages/count_tokens` counts as
+`streamwatch.mock.tokens` says, and `GET /v1/models[/{id}]` lists the models of
+`streamwatch.mock.models`.
+
+Any key is accepted, and the app never logs it. By default a request needs no key and no
+`anthropic-version`; with `require_key`, one without `x-api-key` or `authorization: Bearer` gets the
+API's 401 authentication_error, and then one without `anthropic-version` the API's 400.
 """
 
 from __future__ import annotations
@@ -22,22 +27,36 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, plan_response
-from streamwatch.mock.request import InvalidRequest, parse_request
+from streamwatch.mock.models import UnknownModel, model_info, model_page
+from streamwatch.mock.plan import Ending, Ids, Pace, Plan, error_plan, json_plan, plan_response
+from streamwatch.mock.request import InvalidRequest, count_request_tokens, parse_request
 from streamwatch.server import StreamCut
+
+MISSING_KEY = "x-api-key header is required"
+MISSING_VERSION = "anthropic-version: header is required"
 
 
 class MockApp:
-    def __init__(self, pace: Pace) -> None:
+    def __init__(self, pace: Pace, *, require_key: bool = False) -> None:
         self._pace = pace
+        self._require_key = require_key
         self._fired: set[tuple[bytes, str]] = set()
         self._closing = asyncio.Event()
         self._router = Starlette(
-            routes=[Route("/v1/messages", self._messages, methods=["POST"])],
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/models/{model_id:path}", self._model, methods=["GET"]),
+            ],
             exception_handlers={HTTPException: self._http_error},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(Request(scope)) if scope["type"] == "http" else None
+        if refusal is not None:
+            await self._play(refusal)(scope, receive, send)
+            return
         await self._router(scope, receive, send)
 
     def cut_streams(self) -> None:
@@ -57,6 +76,42 @@ class MockApp:
         if parsed.time_scale is not None:
             pace = replace(pace, scale=parsed.time_scale)
         return self._play(plan_response(parsed, fault_fires=fires, ids=ids, pace=pace))
+
+    async def _count_tokens(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            tokens = count_request_tokens(await request.body())
+        except InvalidRequest as error:
+            return self._play(error_plan(400, "invalid_request_error", str(error), request_id))
+        return self._play(json_plan(200, {"input_tokens": tokens}, request_id))
+
+    async def _models(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            page = model_page(request.query_params)
+        except InvalidRequest as error:
+            return self._play(error_plan(400, "invalid_request_error", str(error), request_id))
+        return self._play(json_plan(200, page, request_id))
+
+    async def _model(self, request: Request) -> Response:
+        request_id = Ids.fresh().request
+        try:
+            info = model_info(request.path_params["model_id"])
+        except UnknownModel as error:
+            return self._play(error_plan(404, "not_found_error", str(error), request_id))
+        return self._play(json_plan(200, info, request_id))
+
+    def _refusal(self, request: Request) -> Plan | None:
+        """With `require_key`, the API's answer to a request without a key or a version."""
+        if not self._require_key:
+            return None
+        bearer = request.headers.get("authorization", "")
+        has_key = request.headers.get("x-api-key") or bearer.lower().startswith("bearer ") and bearer[7:].strip()
+        if not has_key:
+            return error_plan(401, "authentication_error", MISSING_KEY, Ids.fresh().request)
+        if not request.headers.get("anthropic-version"):
+            return error_plan(400, "invalid_request_error", MISSING_VERSION, Ids.fresh().request)
+        return None
 
     async def _http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)

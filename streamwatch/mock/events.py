@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from itertools import cycle
 from typing import Any
 
+from streamwatch.mock.tokens import count
+
 Event = dict[str, Any]
 
 _WORDS_PER_DELTA = (2, 3, 1, 4, 3)
 _JSON_CHARS_PER_DELTA = (48, 96, 31, 120, 64)
+SMALL_JSON_CHARS_PER_DELTA = (9, 14, 5, 17, 11)
+"""For a short tool input: pieces of a key or a value, so even it streams as several deltas."""
 _WORD_PIECES = re.compile(r"\s*\S+|\s+")
 
 
@@ -45,13 +49,19 @@ class TextBlock:
     def complete(self) -> Event:
         return {"type": "text", "text": self.text}
 
-    def words(self) -> int:
-        return len(self.text.split())
+    def tokens(self) -> int:
+        return count(self.text)
+
+    def first_tokens(self, n: int) -> TextBlock | None:
+        """The block cut after its first `n` tokens; None if nothing is left."""
+        cut = _first_words(self.text, n)
+        return TextBlock(cut) if cut else None
 
 
 @dataclass(frozen=True)
 class ThinkingBlock:
     thinking: str
+    """Empty when the thinking is omitted: only the signature is sent."""
     signature: str
 
     def opening(self) -> Event:
@@ -67,8 +77,13 @@ class ThinkingBlock:
     def complete(self) -> Event:
         return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
 
-    def words(self) -> int:
-        return len(self.thinking.split())
+    def tokens(self) -> int:
+        return count(self.thinking)
+
+    def first_tokens(self, n: int) -> ThinkingBlock | None:
+        """The thinking cut after its first `n` tokens, still signed; None if nothing is left."""
+        cut = _first_words(self.thinking, n)
+        return ThinkingBlock(cut, self.signature) if cut else None
 
 
 @dataclass(frozen=True)
@@ -76,12 +91,14 @@ class ToolUseBlock:
     id: str
     name: str
     input_json: str
+    piece_sizes: Sequence[int] = _JSON_CHARS_PER_DELTA
+    """Characters of the input JSON per `input_json_delta`, cycling."""
 
     def opening(self) -> Event:
         return {"type": "tool_use", "id": self.id, "name": self.name, "input": {}}
 
     def deltas(self) -> list[Event]:
-        chunks = ["", *_chunks(self.input_json, _JSON_CHARS_PER_DELTA)]
+        chunks = ["", *_chunks(self.input_json, self.piece_sizes)]
         return [{"type": "input_json_delta", "partial_json": c} for c in chunks]
 
     def complete(self) -> Event:
@@ -92,8 +109,12 @@ class ToolUseBlock:
             "input": json.loads(self.input_json),
         }
 
-    def words(self) -> int:
-        return len(self.input_json.split())
+    def tokens(self) -> int:
+        return count(self.input_json)
+
+    def first_tokens(self, n: int) -> None:
+        """A tool call is sent whole or not at all."""
+        return None
 
 
 Block = TextBlock | ThinkingBlock | ToolUseBlock
@@ -115,10 +136,10 @@ def block_events(index: int, block: Block) -> list[Event]:
     return [start, *deltas, {"type": "content_block_stop", "index": index}]
 
 
-def message_delta(stop_reason: str, usage: Usage) -> Event:
+def message_delta(stop_reason: str, stop_sequence: str | None, usage: Usage) -> Event:
     return {
         "type": "message_delta",
-        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+        "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
         "usage": usage.as_json(),
     }
 
@@ -128,10 +149,16 @@ def message_stop() -> Event:
 
 
 def message(
-    message_id: str, model: str, blocks: Sequence[Block], stop_reason: str, usage: Usage
+    message_id: str,
+    model: str,
+    blocks: Sequence[Block],
+    stop: tuple[str, str | None],
+    usage: Usage,
 ) -> Event:
-    """The complete Message, as a non-streaming response returns it."""
-    return _message(message_id, model, [b.complete() for b in blocks], stop_reason, usage)
+    """The complete Message, as a non-streaming response returns it; `stop` is the stop reason and
+    the stop sequence."""
+    content = [b.complete() for b in blocks]
+    return _message(message_id, model, content, stop[0], usage, stop_sequence=stop[1])
 
 
 def error_body(error_type: str, text: str, request_id: str) -> Event:
@@ -144,7 +171,12 @@ def error_body(error_type: str, text: str, request_id: str) -> Event:
 
 
 def _message(
-    message_id: str, model: str, content: list[Event], stop_reason: str | None, usage: Usage
+    message_id: str,
+    model: str,
+    content: list[Event],
+    stop_reason: str | None,
+    usage: Usage,
+    stop_sequence: str | None = None,
 ) -> Event:
     return {
         "id": message_id,
@@ -153,9 +185,17 @@ def _message(
         "model": model,
         "content": content,
         "stop_reason": stop_reason,
-        "stop_sequence": None,
+        "stop_sequence": stop_sequence,
         "usage": usage.as_json(),
     }
+
+
+def _first_words(text: str, n: int) -> str:
+    """`text` up to the end of its `n`-th word (all of it if it has fewer)."""
+    words = list(re.finditer(r"\S+", text))
+    if n <= 0 or not words:
+        return ""
+    return text[: words[min(n, len(words)) - 1].end()]
 
 
 def _chunks(pieces: Sequence[str], sizes: Sequence[int]) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from enum import Enum
 
 from streamwatch.mock import answers
 from streamwatch.mock.events import (
+    SMALL_JSON_CHARS_PER_DELTA,
     Block,
     Event,
     TextBlock,
@@ -34,7 +34,8 @@ from streamwatch.mock.events import (
     ping,
     sse,
 )
-from streamwatch.mock.request import MockRequest
+from streamwatch.mock.options import Choice
+from streamwatch.mock.request import MIN_TOOL_BYTES, MockRequest
 from streamwatch.mock.scenarios import (
     Buffered,
     Cut,
@@ -46,6 +47,7 @@ from streamwatch.mock.scenarios import (
     Shape,
     Stall,
 )
+from streamwatch.mock.tokens import count
 
 TOOL_NAME = "write_file"
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
@@ -116,18 +118,19 @@ def plan_response(request: MockRequest, *, fault_fires: bool, ids: Ids, pace: Pa
             "retry-after-ms": str(round(retry_after * 1000)),
         }
         return error_plan(fault.status, fault.error_type, fault.message, ids.request, headers)
-    blocks, stop_reason = _content(request, scenario.shape, scenario.cut_at_max_tokens, ids)
-    usage = Usage(request.input_tokens, sum(block.words() for block in blocks))
+    content, runs_over = _content(request, scenario.shape, scenario.cut_at_max_tokens, ids)
+    blocks, stop = _limited(content, runs_over, request.max_tokens, request.stop_sequences)
+    usage = Usage(request.input_tokens, sum(block.tokens() for block in blocks))
     events = [
         message_start(ids.message, request.model, usage.input_tokens),
         *(event for i, block in enumerate(blocks) for event in block_events(i, block)),
-        message_delta(stop_reason, usage),
+        message_delta(*stop, usage),
         message_stop(),
     ]
     if not request.stream:
         done = _schedule(events, pace, None)[-1].at
-        body = message(ids.message, request.model, blocks, stop_reason, usage)
-        return _json_plan(200, body, ids.request, at=done)
+        body = message(ids.message, request.model, blocks, stop, usage)
+        return json_plan(200, body, ids.request, at=done)
     writes, ending = _writes(_schedule(events, pace, fault), fault, ids.request)
     return Plan(200, {**_SSE_HEADERS, "request-id": ids.request}, tuple(writes), ending)
 
@@ -136,10 +139,10 @@ def error_plan(
     status: int, error_type: str, text: str, request_id: str, headers: dict[str, str] | None = None
 ) -> Plan:
     """An HTTP error with the API's JSON error body."""
-    return _json_plan(status, error_body(error_type, text, request_id), request_id, headers=headers)
+    return json_plan(status, error_body(error_type, text, request_id), request_id, headers=headers)
 
 
-def _json_plan(
+def json_plan(
     status: int,
     body: Event,
     request_id: str,
@@ -147,6 +150,7 @@ def _json_plan(
     at: float = 0.0,
     headers: dict[str, str] | None = None,
 ) -> Plan:
+    """A JSON body with the API's headers, written `at` seconds after the response starts."""
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     base = {
         "content-type": "application/json",
@@ -158,30 +162,99 @@ def _json_plan(
 
 def _content(
     request: MockRequest, shape: Shape, cut_at_max_tokens: bool, ids: Ids
-) -> tuple[list[Block], str]:
-    """The blocks still to send (a continuation skips what the client has) and the stop reason."""
+) -> tuple[list[Block], bool]:
+    """The blocks of the answer before any limit, less what the client already has (a
+    continuation carries the rest of the text, then the complete remaining blocks), and whether
+    the answer goes on past them: a write_file call too long for max_tokens is never started."""
     seed = request.conversation.digest
     partial = request.conversation.partial
     # A model that runs out of max_tokens goes on for as long as it is let.
     full = answers.answer_text(seed, request.max_tokens + 1) if cut_at_max_tokens else answers.answer_text(seed)
     text = full[partial.resume_offset(full) :] if partial else full
-    stop_reason = "end_turn"
-    if cut_at_max_tokens:
-        words = list(re.finditer(r"\S+", text))
-        if len(words) > request.max_tokens:
-            text = text[: words[request.max_tokens - 1].end()]
-            stop_reason = "max_tokens"
+    thinking = _thinking(request, shape, seed)
     blocks: list[Block] = []
-    if shape is Shape.THINKING and partial is None:
-        blocks.append(ThinkingBlock(answers.thinking_text(seed), answers.signature(seed)))
-    if text:
+    if thinking is not None and partial is None:
+        blocks.append(thinking)
+    if text and not request.tool_choice.forced:
         blocks.append(TextBlock(text))
-    if shape is Shape.TOOL:
-        blocks.append(
-            ToolUseBlock(ids.tool, TOOL_NAME, answers.tool_input(seed, request.tool_bytes))
-        )
-        stop_reason = "tool_use"
-    return blocks, stop_reason
+    room = request.max_tokens - count(full) - (thinking.tokens() if thinking else 0)
+    call = _tool_call(request, shape, ids, room)
+    if call is not None:
+        blocks.append(call)
+    return blocks, call is None and shape is Shape.TOOL and not request.tools
+
+
+def _thinking(request: MockRequest, shape: Shape, seed: bytes) -> ThinkingBlock | None:
+    """The thinking the request asks for (within its budget), or the thinking scenario's."""
+    thinking = request.thinking
+    if thinking is None and shape is not Shape.THINKING:
+        return None
+    if thinking is not None and thinking.omitted:
+        return ThinkingBlock("", answers.signature(seed))
+    block = ThinkingBlock(answers.thinking_text(seed), answers.signature(seed))
+    if thinking is None or thinking.budget is None:
+        return block
+    return block.first_tokens(thinking.budget)
+
+
+def _tool_call(request: MockRequest, shape: Shape, ids: Ids, room: int) -> ToolUseBlock | None:
+    """A call of one of the caller's tools when it declared any (as `tool_choice` allows), else
+    the tool scenarios' own write_file call, sized to fit in `room` tokens if it can."""
+    seed = request.conversation.digest
+    if not request.tools:
+        return _write_file(seed, ids, request.tool_bytes, room) if shape is Shape.TOOL else None
+    choice = request.tool_choice
+    if choice.choice is Choice.NONE or (choice.choice is Choice.AUTO and request.after_tool_result):
+        return None
+    if choice.choice is Choice.TOOL:
+        tool = next(tool for tool in request.tools if tool.name == choice.name)
+    else:
+        tool = request.tools[answers.pick(seed, len(request.tools))]
+    tool_input = answers.tool_call_input(seed, tool.name, tool.input_schema)
+    return ToolUseBlock(ids.tool, tool.name, tool_input, SMALL_JSON_CHARS_PER_DELTA)
+
+
+def _write_file(seed: bytes, ids: Ids, size: int, room: int) -> ToolUseBlock | None:
+    """`size` characters of input JSON, or the whole sentences that fit in `room` tokens; None
+    when not even `MIN_TOOL_BYTES` fit."""
+    tool_input = answers.tool_input(seed, size, room)
+    if len(tool_input) < min(size, MIN_TOOL_BYTES):
+        return None
+    return ToolUseBlock(ids.tool, TOOL_NAME, tool_input)
+
+
+def _limited(
+    blocks: list[Block], runs_over: bool, max_tokens: int, stop_sequences: Sequence[str]
+) -> tuple[list[Block], tuple[str, str | None]]:
+    """The blocks as sent: the text stops before the first stop sequence it holds, and the whole
+    answer at `max_tokens` (see `streamwatch.mock.tokens`), or after the blocks when it
+    `runs_over` them; with the stop reason and sequence."""
+    sent: list[Block] = []
+    left = max_tokens
+    for block in blocks:
+        stop_sequence = None
+        if isinstance(block, TextBlock):
+            block, stop_sequence = _before_stop_sequence(block, stop_sequences)
+        if block.tokens() > left:
+            cut = block.first_tokens(left)
+            return [*sent, cut] if cut else sent, ("max_tokens", None)
+        if block.tokens() or not isinstance(block, TextBlock):
+            sent.append(block)
+        left -= block.tokens()
+        if stop_sequence is not None:
+            return sent, ("stop_sequence", stop_sequence)
+    if runs_over:
+        return sent, ("max_tokens", None)
+    ends_with_call = bool(sent) and isinstance(sent[-1], ToolUseBlock)
+    return sent, ("tool_use" if ends_with_call else "end_turn", None)
+
+
+def _before_stop_sequence(block: TextBlock, stop_sequences: Sequence[str]) -> tuple[TextBlock, str | None]:
+    found = [(block.text.find(s), s) for s in stop_sequences if s in block.text]
+    if not found:
+        return block, None
+    at, stop_sequence = min(found, key=lambda item: item[0])
+    return TextBlock(block.text[:at]), stop_sequence
 
 
 def _schedule(events: list[Event], pace: Pace, fault: Fault | None) -> list[_Timed]:

@@ -3,8 +3,8 @@
 Control headers the mock reads (all optional), each checked by `read_controls`:
 
     x-streamwatch-scenario     a scenario name (see `streamwatch.mock.scenarios`)
-    x-streamwatch-tool-bytes   size of the tool input JSON in tool scenarios: 100 to 50000000
-                               (default 40000)
+    x-streamwatch-tool-bytes   size of the write_file input JSON in tool scenarios: 100 to
+                               50000000 (default 40000; less when max_tokens leaves less room)
     x-streamwatch-fail-always  1 or true: the fault fires on every request, not just the first
                                (0 or false: the default)
     x-streamwatch-time-scale   overrides the server's time scale for this request: 0 to 1000
@@ -29,7 +29,18 @@ from streamwatch.mock.conversation import (
     refuses_prefill,
     text_of,
 )
+from streamwatch.mock.options import (
+    InvalidRequest,
+    Thinking,
+    Tool,
+    ToolChoice,
+    read_stop_sequences,
+    read_thinking,
+    read_tool_choice,
+    read_tools,
+)
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario
+from streamwatch.mock.tokens import input_tokens
 from streamwatch.protocol import (
     CONTROL_HEADER_PREFIX,
     FAIL_ALWAYS_HEADER,
@@ -44,7 +55,9 @@ DEFAULT_TOOL_BYTES = 40_000
 MAX_OUTPUT_TOKENS = 128_000
 """The most output any model allows (the API refuses more with a 400): the mock's max_tokens
 scenario writes that many words before it answers, so a larger value would hold the server."""
-_TOOL_BYTES_RANGE = (100, 50_000_000)
+MIN_TOOL_BYTES = 100
+"""The smallest write_file input JSON the mock writes."""
+_TOOL_BYTES_RANGE = (MIN_TOOL_BYTES, 50_000_000)
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _SWITCH = {"1": True, "true": True, "0": False, "false": False}
@@ -53,10 +66,6 @@ _ROLES = ("user", "assistant")
 
 
 TRAILING_WHITESPACE = "messages: final assistant content cannot end with trailing whitespace"
-
-
-class InvalidRequest(ValueError):
-    """The request is malformed: answered with 400 invalid_request_error and this message."""
 
 
 @dataclass(frozen=True)
@@ -80,21 +89,20 @@ class MockRequest:
     tool_bytes: int
     fail_always: bool
     time_scale: float | None
+    tools: tuple[Tool, ...]
+    tool_choice: ToolChoice
+    thinking: Thinking | None
+    stop_sequences: tuple[str, ...]
+    after_tool_result: bool
+    """The last message carries a tool result: an `auto` answer is text alone."""
 
 
 def parse_request(raw: bytes, headers: Iterable[tuple[str, str]]) -> MockRequest:
     """Validate the body and the control headers (every name, value pair, repeats included); raise
     InvalidRequest on anything wrong."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    model = _field(body, "model", str)
-    messages = _field(body, "messages", list)
+    body = _json_object(raw)
+    model, system, messages = _conversation_fields(body)
     max_tokens = _field(body, "max_tokens", int)
-    system = body.get("system", "")
     stream = body.get("stream", False)
     if max_tokens < 1:
         raise InvalidRequest("max_tokens: Input should be greater than or equal to 1")
@@ -103,28 +111,43 @@ def parse_request(raw: bytes, headers: Iterable[tuple[str, str]]) -> MockRequest
             f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens "
             f"for {model}"
         )
-    if not _is_content(system):
-        raise InvalidRequest("system: Input should be a valid string or list of text blocks")
     if not isinstance(stream, bool):
         raise InvalidRequest("stream: Input should be a valid boolean")
-    _check_messages(messages)
     if messages[-1]["role"] == "assistant":
         if refuses_prefill(model):
             raise InvalidRequest(PREFILL_REFUSAL)
         if text_of(messages[-1]["content"]) != text_of(messages[-1]["content"]).rstrip():
             raise InvalidRequest(TRAILING_WHITESPACE)
+    tools = read_tools(body.get("tools"))
+    tool_choice = read_tool_choice(body.get("tool_choice"), tools)
+    thinking = read_thinking(body.get("thinking"), max_tokens, tool_choice)
+    stop_sequences = read_stop_sequences(body.get("stop_sequences"))
     controls = read_controls(headers)
     return MockRequest(
         model=model,
         max_tokens=max_tokens,
         stream=stream,
         conversation=read_conversation(system, messages),
-        input_tokens=_count_words(system, messages),
+        input_tokens=input_tokens(system, messages, list(body.get("tools") or [])),
         scenario=controls.scenario or _model_scenario(model),
         tool_bytes=controls.tool_bytes,
         fail_always=controls.fail_always,
         time_scale=controls.time_scale,
+        tools=tools,
+        tool_choice=tool_choice,
+        thinking=thinking,
+        stop_sequences=stop_sequences,
+        after_tool_result=_has_tool_result(messages[-1]),
     )
+
+
+def count_request_tokens(raw: bytes) -> int:
+    """The input tokens of a `POST /v1/messages/count_tokens` body (see `streamwatch.mock.tokens`),
+    checked as the API checks it; raise InvalidRequest on anything wrong."""
+    body = _json_object(raw)
+    _, system, messages = _conversation_fields(body)
+    read_tool_choice(body.get("tool_choice"), read_tools(body.get("tools")))
+    return input_tokens(system, messages, list(body.get("tools") or []))
 
 
 def read_controls(headers: Iterable[tuple[str, str]]) -> Controls:
@@ -146,6 +169,27 @@ def read_controls(headers: Iterable[tuple[str, str]]) -> Controls:
             raise InvalidRequest(f"{name}: expected {control.rule}; got {_shown(raw)}.")
         values[control.field] = value
     return Controls(**values)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
+def _conversation_fields(body: dict[str, Any]) -> tuple[str, str | list[Any], list[dict[str, Any]]]:
+    """The model, system prompt and messages, checked."""
+    model = _field(body, "model", str)
+    messages = _field(body, "messages", list)
+    system = body.get("system", "")
+    if not _is_content(system):
+        raise InvalidRequest("system: Input should be a valid string or list of text blocks")
+    _check_messages(messages)
+    return model, system, messages
 
 
 def _field(body: dict[str, Any], name: str, kind: type) -> Any:
@@ -182,9 +226,9 @@ def _is_block(block: object) -> bool:
     return block["type"] != "text" or isinstance(block.get("text"), str)
 
 
-def _count_words(system: str | list[Any], messages: list[dict[str, Any]]) -> int:
-    texts = [text_of(system), *(text_of(m["content"]) for m in messages)]
-    return max(1, sum(len(t.split()) for t in texts))
+def _has_tool_result(message: dict[str, Any]) -> bool:
+    content = message["content"]
+    return isinstance(content, list) and any(block["type"] == "tool_result" for block in content)
 
 
 def _model_scenario(model: str) -> Scenario:

@@ -4,9 +4,10 @@ Pick one per request with the `x-streamwatch-scenario` header or a model named `
 (the header wins); the default is `ok`. Durations are in seconds and multiplied by the time scale.
 
     ok                a text answer of a few hundred words
-    tool_big          the text, then a large write_file tool call (stop_reason tool_use)
+    tool_big          the text, then a large write_file tool call (stop_reason tool_use): its
+                      input JSON is x-streamwatch-tool-bytes long, or as long as max_tokens leaves
     thinking          a thinking block ending with a signature_delta, then the text
-    max_tokens        a text that goes on until it is cut after `max_tokens` words (stop_reason max_tokens)
+    max_tokens        a text that goes on until it is cut after `max_tokens` tokens (stop_reason max_tokens)
     stall             8 s of total silence halfway through, then a normal finish
     slow_first_token  the first content after 6 s, with pings meanwhile
     keepalive_only    message_start, then 20 s of nothing but pings, then the answer
@@ -18,6 +19,10 @@ Pick one per request with the `x-streamwatch-scenario` header or a model named `
     error_stream      `event: error` (api_error) after some text, then the body ends
     http_529          HTTP 529 overloaded_error with retry-after
     http_429          HTTP 429 rate_limit_error with retry-after
+
+Every answer stops at `max_tokens` (counted as `streamwatch.mock.tokens` says) and follows the
+request's tools, tool_choice, thinking and stop_sequences (`streamwatch.mock.options`): the tool
+scenarios call one of the caller's tools, when it declared any, instead of write_file.
 
 A fault fires on the first request of a conversation only (see `streamwatch.mock.app`); after
 that the scenario plays clean: same shape, no fault.

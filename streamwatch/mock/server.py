@@ -24,7 +24,8 @@ class MockServer:
     """The mock Anthropic API on a free loopback port, served by a daemon thread.
 
     `time_scale` multiplies every duration (0.01 runs a 20 s scenario in 0.2 s); the first
-    content arrives `first_token_delay` seconds (times the scale) after the request.
+    content arrives `first_token_delay` seconds (times the scale) after the request. With
+    `require_key`, a request without a key gets the API's 401 (see `streamwatch.mock.app`).
 
         with MockServer(time_scale=0.01) as server:
             client = anthropic.Anthropic(base_url=server.base_url, api_key="any", max_retries=0)
@@ -36,8 +37,10 @@ class MockServer:
         port: int = 0,
         time_scale: float = 1.0,
         first_token_delay: float = FIRST_TOKEN_DELAY,
+        require_key: bool = False,
     ) -> None:
         self._pace = _pace(time_scale, first_token_delay)
+        self._require_key = require_key
         self._requested_port = port
         self._server: BackgroundServer | None = None
 
@@ -57,7 +60,7 @@ class MockServer:
         """Bind the port and serve; returns once the server accepts connections."""
         if self._server is not None:
             raise RuntimeError("the mock server is already running")
-        app = MockApp(self._pace)
+        app = MockApp(self._pace, require_key=self._require_key)
         self._server = BackgroundServer(
             app, port=self._requested_port, on_shutdown=app.cut_streams, name="streamwatch-mock"
         ).start()
@@ -91,13 +94,14 @@ def serve(
     *,
     time_scale: float = 1.0,
     first_token_delay: float = FIRST_TOKEN_DELAY,
+    require_key: bool = False,
 ) -> None:
     """Serve the mock on a bound socket in the foreground until Ctrl+C, logging one line per request.
 
     The caller binds, so it knows the port before serving, even port 0's. Ctrl+C cuts the streams
     still open and returns.
     """
-    app = MockApp(_pace(time_scale, first_token_delay))
+    app = MockApp(_pace(time_scale, first_token_delay), require_key=require_key)
     serve_app(app, sock, on_shutdown=app.cut_streams)
 
 

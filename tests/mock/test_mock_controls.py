@@ -23,7 +23,7 @@ def http(server: MockServer) -> Iterator[httpx.Client]:
 
 
 def post(http: httpx.Client, prompt: str, headers: list[tuple[str, bytes]], model: str = "mock-ok") -> httpx.Response:
-    body = {"model": model, "max_tokens": 50, "messages": [{"role": "user", "content": prompt}]}
+    body = {"model": model, "max_tokens": 4096, "messages": [{"role": "user", "content": prompt}]}
     return http.post("/v1/messages", json=body, headers=headers)
 
 

@@ -43,7 +43,7 @@ def test_slow_or_richer_scenarios_still_give_the_ok_text(ask: Ask, scenario: str
 def test_tool_big_ends_with_a_write_file_call_of_the_requested_size(ask: Ask, size: int) -> None:
     options = {} if size == 40_000 else {"extra_headers": {"x-streamwatch-tool-bytes": str(size)}}
 
-    message = ask("mock-tool_big", **options)
+    message = ask("mock-tool_big", max_tokens=16_000, **options)
 
     tool = message.content[-1]
     assert tool.type == "tool_use"
@@ -171,7 +171,7 @@ def test_the_sdk_retries_a_529_by_itself_and_succeeds(server: MockServer, prompt
     client = anthropic.Anthropic(base_url=server.base_url, api_key="test-key", max_retries=1)
 
     message = client.messages.create(
-        model="mock-http_529", max_tokens=100, messages=[{"role": "user", "content": prompt}]
+        model="mock-http_529", max_tokens=1024, messages=[{"role": "user", "content": prompt}]
     )
 
     assert message.stop_reason == "end_turn"
@@ -189,7 +189,7 @@ def test_non_streaming_request_returns_the_whole_message(
     streamed = ask("mock-tool_big")
 
     message = client.messages.create(
-        model="mock-tool_big", max_tokens=100, messages=[{"role": "user", "content": prompt}]
+        model="mock-tool_big", max_tokens=4096, messages=[{"role": "user", "content": prompt}]
     )
 
     assert message.stop_reason == "tool_use"

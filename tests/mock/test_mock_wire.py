@@ -71,7 +71,7 @@ def test_stream_framing_and_headers_match_the_api(
 def test_tool_input_streams_as_many_deltas_starting_with_an_empty_one(
     http: httpx.Client, prompt: str
 ) -> None:
-    response = http.post("/v1/messages", json=body(prompt, model="mock-tool_big"))
+    response = http.post("/v1/messages", json=body(prompt, model="mock-tool_big", max_tokens=16_000))
 
     deltas = [
         data["delta"]["partial_json"]
