@@ -24,6 +24,7 @@ from streamwatch.core.redact import Redactor
 from streamwatch.core.report import recovery_lines, render_report
 from streamwatch.core.safe import SafeWriter, one_line
 from streamwatch.core.sources import analyze_input, is_stream
+from streamwatch.export import FORMATS, Exported, ExportError
 from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
@@ -359,8 +360,38 @@ def cmd_attach(args: argparse.Namespace) -> int:
     return _themed(run_app, feed, args)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from streamwatch.core.files import write_new
+
+    chosen = FORMATS[args.format]
+    if args.attempt is not None and not chosen.one_attempt:
+        raise UsageError(f"--attempt is for sse, curl and report: {args.format} holds every attempt")
+    path = _session_path(args.session)
+    source = Exported(path, args.stall_threshold)
+    try:
+        pieces = chosen.render(source, args.attempt)
+        note = chosen.note(source, args.attempt)
+        if args.output is None:
+            for piece in pieces:
+                sys.stdout.write_data(piece)  # type: ignore[attr-defined]  # a SafeWriter: see main
+        else:
+            write_new(args.output, pieces)
+    except (SessionError, ExportError) as exc:
+        raise UsageError(str(exc)) from None
+    except FileExistsError:
+        raise UsageError(f"{args.output} is there already: not written over (choose another -o)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    if note is not None:
+        print(f"streamwatch: note: {note}", file=sys.stderr)
+    if args.output is not None:
+        print(f"streamwatch: {args.format} of {path.name} written to {args.output}", file=sys.stderr)
+    return EXIT_COMPLETE
+
+
 def _apply_config(args: argparse.Namespace) -> None:
-    """Settings from config.toml where the command line said nothing (analyze ignores them: CI)."""
+    """Settings from config.toml where the command line said nothing (analyze and export ignore them: a
+    file's verdict is the same on every machine)."""
     from streamwatch.core.config import ConfigError, load_config
 
     try:
@@ -613,6 +644,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_argument(attach_cmd)
     attach_cmd.set_defaults(func=cmd_attach)
 
+    export_cmd = commands.add_parser(
+        "export",
+        help="write a saved session as jsonl, sse, curl, har or a Markdown support report",
+        description="Write a saved session in another format, to stdout or a new file (-o, made 0600, never over a "
+        "file or through a link). jsonl: the session file itself. sse: the response body as the client read it "
+        "(analyze reads it back). curl: a command that sends the request again, the key from $ANTHROPIC_API_KEY. "
+        "har: HTTP Archive 1.2, one entry per attempt. report: a Markdown support report for a ticket. "
+        "sse, curl and report are about one attempt: the last, or --attempt N.",
+    )
+    _add_session_argument(export_cmd)
+    export_cmd.add_argument(
+        "--format", required=True, choices=tuple(FORMATS), metavar="FORMAT",
+        help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items()),
+    )
+    export_cmd.add_argument("-o", "--output", type=Path, metavar="FILE", help="a new file to write (default: stdout)")
+    export_cmd.add_argument(
+        "--attempt", type=_positive_int, metavar="N", help="for sse, curl and report: which attempt (default: the last)"
+    )
+    export_cmd.set_defaults(func=cmd_export)
+
     sessions_cmd = commands.add_parser(
         "sessions", help="list saved sessions, newest first", description="List saved sessions, newest first."
     )
@@ -649,7 +700,7 @@ def _command(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         refuse_unused(args)
-        if args.func is cmd_analyze:
+        if args.func in (cmd_analyze, cmd_export):
             args.stall_threshold = args.stall_threshold or DEFAULT_STALL_THRESHOLD
         else:
             _apply_config(args)

@@ -16,6 +16,7 @@ COMMAND_ARGS = {
     "demo": ["--time-scale", "0", "ok"],
     "mock": [],
     "replay": ["latest"],
+    "export": ["latest", "--format", "jsonl"],
     "attach": ["latest"],
     "sessions": [],
 }
