@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from streamwatch.core.files import copy_private, write_private
 from streamwatch.export import curl, har, report, sse
 from streamwatch.export.source import Exported, ExportError, session_file
 
@@ -37,6 +39,8 @@ class Format:
     render: Callable[[Exported, int | None], Iterable[bytes]]
     note: Callable[[Exported, int | None], str | None] = lambda source, number: None
     """A line for stderr about what the output cannot say by itself, if any."""
+    title: str = ""
+    """What a file of it is, to start a sentence ("Report exported to ...")."""
 
 
 def _whole_file(source: Exported, number: int | None) -> Iterable[bytes]:
@@ -46,16 +50,28 @@ def _whole_file(source: Exported, number: int | None) -> Iterable[bytes]:
 FORMATS = {
     format.name: format
     for format in (
-        Format("jsonl", ".jsonl", "the session file itself (every attempt)", False, _whole_file),
+        Format("jsonl", ".jsonl", "the session file itself (every attempt)", False, _whole_file, title="Session"),
         Format("sse", ".sse", "the response body as the client read it; `analyze` reads it back", True, sse.render,
-               sse.note),
+               sse.note, title="Response body"),
         Format("curl", ".sh", "a curl command that sends the request again (key from $ANTHROPIC_API_KEY)", True,
-               curl.render),
+               curl.render, title="curl command"),
         Format("har", ".har", "HTTP Archive 1.2, one entry per attempt (browser dev tools, HAR viewers)", False,
-               har.render),
+               har.render, title="HAR file"),
         Format("report", ".md", "a Markdown support report of the stream, ready to paste into a ticket", True,
-               report.render),
+               report.render, title="Report"),
     )
 }
 
-__all__ = ["FORMATS", "ExportError", "Exported", "Format"]
+
+
+def export_beside(session: Path, folder: Path, name: str, stall_threshold: float) -> Path:
+    """The session in format `name` as a new private file in `folder` (what `e` writes): the session's
+    own name with the format's suffix, or the next free one (`core/files.create_private`: never over a
+    file or through a link); the path it got. SessionError, ExportError or OSError when it cannot."""
+    if name == "jsonl":
+        return copy_private(session, folder)
+    chosen = FORMATS[name]
+    return write_private(folder, session.stem + chosen.suffix, chosen.render(Exported(session, stall_threshold), None))
+
+
+__all__ = ["FORMATS", "ExportError", "Exported", "Format", "export_beside"]
