@@ -76,7 +76,7 @@ def report(source: Exported, attempt: Attempt) -> str:
         lines += [f"What the application got from the SDK{silent}: {code(verdict.sdk['seen'])}", ""]
     if total > 1 or source.log.recovered:
         lines += ["## Recovery attempts", "", fenced("\n".join(recovery_lines(source.log)[1:])), ""]
-    lines += ["## The request as recorded (redacted)", "", fenced(_headers(headers), "http"), "",
+    lines += ["## The request as recorded (redacted)", "", fenced(_head(request, headers), "http"), "",
               fenced(_body(body), "json")]
     return "\n".join(lines)
 
@@ -157,8 +157,10 @@ def _blocks(state: StreamState) -> str:
     return "blocks " + ", ".join(parts)
 
 
-def _headers(headers: dict[str, str]) -> str:
-    return "\n".join(f"{name}: {value}" for name, value in headers.items()) or "(no headers recorded)"
+def _head(request: dict[str, Any], headers: dict[str, str]) -> str:
+    """The request line and headers, as HTTP writes them."""
+    line = f"{request.get('method', 'POST')} {request.get('url', '')}"
+    return "\n".join([line, *(f"{name}: {value}" for name, value in headers.items())])
 
 
 def _body(body: dict[str, Any]) -> str:
