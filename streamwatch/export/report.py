@@ -120,7 +120,7 @@ def _where(source: Exported, attempt: Attempt, state: StreamState) -> list[str]:
         lines.append(f"- **when:** {seconds(end)} after the request was sent, at {_when(source, attempt, end)}")
     ending = state.ended.value if state.ended is not None else "not recorded"
     error = state.error or state.end_error
-    how = code(ending) + (f": {code(error.get('type'))} {code(error.get('message', ''))}" if error else "")
+    how = code(ending) + (f", error {code(error.get('type'))}: {code(error.get('message', ''))}" if error else "")
     lines.append(f"- **how the body ended:** {how}")
     lines.append(f"- **where:** {code(where(state))}")
     if state.events:
