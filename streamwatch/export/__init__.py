@@ -31,6 +31,8 @@ from streamwatch.export.source import Exported, ExportError, session_file
 
 @dataclass(frozen=True)
 class Format:
+    """One way out: its name (`--format`), the suffix of a file of it, and the function that renders it."""
+
     name: str
     suffix: str
     about: str
@@ -61,7 +63,6 @@ FORMATS = {
                report.render, title="Report"),
     )
 }
-
 
 
 def export_beside(session: Path, folder: Path, name: str, stall_threshold: float) -> Path:
