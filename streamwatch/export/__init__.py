@@ -43,6 +43,8 @@ class Format:
     """A line for stderr about what the output cannot say by itself, if any."""
     title: str = ""
     """What a file of it is, to start a sentence ("Report exported to ...")."""
+    short: str = ""
+    """What it is in a few words, for a picker."""
 
 
 def _whole_file(source: Exported, number: int | None) -> Iterable[bytes]:
@@ -52,15 +54,16 @@ def _whole_file(source: Exported, number: int | None) -> Iterable[bytes]:
 FORMATS = {
     format.name: format
     for format in (
-        Format("jsonl", ".jsonl", "the session file itself (every attempt)", False, _whole_file, title="Session"),
+        Format("jsonl", ".jsonl", "the session file itself (every attempt)", False, _whole_file, title="Session",
+               short="the session file, every attempt"),
         Format("sse", ".sse", "the response body as the client read it; `analyze` reads it back", True, sse.render,
-               sse.note, title="Response body"),
+               sse.note, title="Response body", short="the response body, which analyze reads back"),
         Format("curl", ".sh", "a curl command that sends the request again (key from $ANTHROPIC_API_KEY)", True,
-               curl.render, title="curl command"),
+               curl.render, title="curl command", short="a command that sends the request again"),
         Format("har", ".har", "HTTP Archive 1.2, one entry per attempt (browser dev tools, HAR viewers)", False,
-               har.render, title="HAR file"),
+               har.render, title="HAR file", short="HTTP Archive 1.2, for browser dev tools"),
         Format("report", ".md", "a Markdown support report of the stream, ready to paste into a ticket", True,
-               report.render, title="Report"),
+               report.render, title="Report", short="a Markdown report for a support ticket"),
     )
 }
 

@@ -20,12 +20,11 @@ class ExportScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="export.cancel")]
 
     def compose(self) -> ComposeResult:
-        options = [Option(Text(f"{name:<7} {format.about}"), id=name) for name, format in FORMATS.items()]
+        options = [Option(Text(f"{name:<7} {format.short}"), id=name) for name, format in FORMATS.items()]
         with Vertical(id="export-dialog"):
-            yield Static(Text("Export the session to the working folder as", style="bold"))
+            yield Static(Text("Export to the working folder as", style="bold"))
             yield OptionList(*options, id="export-formats")
-            yield Static(Text("↑↓ choose · enter write · esc cancel (sse, curl, report: the last attempt)",
-                              style="dim"))
+            yield Static(Text("enter write · esc cancel · sse/curl/report: last attempt", style="dim"))
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
