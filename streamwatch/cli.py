@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from streamwatch.core.redact import Redactor
 from streamwatch.core.report import recovery_lines, render_report
 from streamwatch.core.safe import SafeWriter, one_line
 from streamwatch.core.sources import analyze_input, is_stream
+from streamwatch.export import FORMATS, Exported, ExportError
 from streamwatch.protocol import MAX_TIME_SCALE
 
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
@@ -472,8 +474,38 @@ def cmd_attach(args: argparse.Namespace) -> int:
     return _themed(run_app, feed, args)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from streamwatch.core.files import write_new
+
+    chosen = FORMATS[args.format]
+    if args.attempt is not None and not chosen.one_attempt:
+        raise UsageError(f"--attempt is for sse, curl and report: {args.format} holds every attempt")
+    path = _session_path(args.session)
+    source = Exported(path, args.stall_threshold)
+    try:
+        pieces = chosen.render(source, args.attempt)
+        note = chosen.note(source, args.attempt)
+        if args.output is None:
+            for piece in pieces:
+                sys.stdout.write_data(piece)  # type: ignore[attr-defined]  # a SafeWriter: see main
+        else:
+            write_new(args.output, pieces)
+    except (SessionError, ExportError) as exc:
+        raise UsageError(str(exc)) from None
+    except FileExistsError:
+        raise UsageError(f"{args.output} is there already: not written over (choose another -o)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    if note is not None:
+        print(f"streamwatch: note: {note}", file=sys.stderr)
+    if args.output is not None:
+        print(f"streamwatch: {args.format} of {path.name} written to {args.output}", file=sys.stderr)
+    return EXIT_COMPLETE
+
+
 def _apply_config(args: argparse.Namespace) -> None:
-    """Settings from config.toml where the command line said nothing (analyze ignores them: CI)."""
+    """Settings from config.toml where the command line said nothing (analyze and export ignore them: a
+    file's verdict is the same on every machine)."""
     from streamwatch.core.config import ConfigError, load_config
 
     try:
@@ -499,7 +531,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from streamwatch.core.catalog import Catalog, render_sessions
 
     try:
-        summaries = Catalog().summaries()
+        summaries = Catalog(stall_threshold=args.stall_threshold).summaries()
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -535,23 +567,72 @@ def cmd_home(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE
 
 
+@dataclass(frozen=True)
+class GlobalOption:
+    """An option `streamwatch --help` shows before the command, defined once here and given to every
+    command's parser too, so it means the same on either side of the command's name (after it wins
+    when given in both places). A command it means nothing to refuses it in one line, wherever it
+    was written (`refuse_unused`), instead of ignoring it."""
+
+    flag: str
+    used_by: frozenset[str | None]
+    """The commands it means something to (None: no command, the home screen)."""
+    refused: str
+    """Why the others refuse it, after "--flag means nothing to `streamwatch X`: "."""
+    settings: dict[str, Any]
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+GLOBAL_OPTIONS = (
+    GlobalOption(
+        "--theme", frozenset({None, "run", "demo", "replay", "attach", "proxy"}), "it opens no screen",
+        {"metavar": "NAME", "help": "dark, light, high-contrast, ansi, or one of yours"},
+    ),
+    GlobalOption(
+        "--stall-threshold",
+        frozenset({None, "run", "demo", "replay", "attach", "analyze", "export", "sessions", "proxy"}),
+        "it diagnoses no stream",
+        {
+            "type": _threshold, "metavar": "S",
+            "help": f"silence that counts as a stall, in seconds (default: the config's, else {DEFAULT_STALL_THRESHOLD:g}; "
+            f"analyze and export: {DEFAULT_STALL_THRESHOLD:g}, so a file's verdict is the same on every machine)",
+        },
+    ),
+)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser]) -> None:
+    """Each global option on the top-level parser (default None) and on every command's parser, where
+    it is shown in --help only if the command uses it, and is set only when given (SUPPRESS), so a
+    value given before the command's name is not overwritten by the command's parser."""
+    for option in GLOBAL_OPTIONS:
+        parser.add_argument(option.flag, **option.settings)
+        for name, command in commands.items():
+            settings = {**option.settings, "default": argparse.SUPPRESS}
+            if name not in option.used_by:
+                settings["help"] = argparse.SUPPRESS
+            command.add_argument(option.flag, **settings)
+
+
+def refuse_unused(args: argparse.Namespace) -> None:
+    """A global option given to a command it means nothing to: one line (UsageError), not ignored."""
+    for option in GLOBAL_OPTIONS:
+        if args.command not in option.used_by and getattr(args, option.dest, None) is not None:
+            raise UsageError(f"{option.flag} means nothing to `streamwatch {args.command}`: {option.refused}")
+
+
 def _add_session_argument(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "session", metavar="SESSION",
         help="a session file, `latest`, or a unique part of a saved session's name (e.g. its id)",
     )
-    _add_threshold(command)
 
 
 def _add_time_scale(command: argparse.ArgumentParser, help: str) -> None:
     command.add_argument("--time-scale", type=_time_scale, default=1.0, metavar="X", help=help)
-
-
-def _add_threshold(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--stall-threshold", type=_threshold, metavar="S",
-        help=f"silence that counts as a stall, in seconds (default: the config's, else {DEFAULT_STALL_THRESHOLD:g})",
-    )
 
 
 def _add_live_options(command: argparse.ArgumentParser) -> None:
@@ -573,7 +654,6 @@ def _add_live_options(command: argparse.ArgumentParser) -> None:
         help="a Messages API request body (model, messages, tools, thinking, system, ...)",
     )
     command.add_argument("--system", metavar="TEXT", help="the system prompt")
-    _add_threshold(command)
     command.add_argument(
         "--timeout", type=_threshold, metavar="S", help="the SDK's read timeout, in seconds (default 600)"
     )
@@ -608,10 +688,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze_cmd.add_argument("path", metavar="PATH", help="a session file, or a capture from curl -N / curl -i -N")
     analyze_cmd.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
-    analyze_cmd.add_argument(
-        "--stall-threshold", type=_threshold, default=DEFAULT_STALL_THRESHOLD, metavar="S",
-        help=f"silence that counts as a stall, in seconds (default {DEFAULT_STALL_THRESHOLD:g})",
-    )
     analyze_cmd.add_argument(
         "--curl-exit", type=_exit_status, metavar="N",
         help="for a capture: the exit status of the curl that made it, which says how its connection ended "
@@ -703,7 +779,6 @@ def build_parser() -> argparse.ArgumentParser:
         "not contacted), buffer; then selectors @every (default), @nth=N, @fraction=F[,seed=N], @model=GLOB, "
         "@path=GLOB. E.g. cut:events=40@model=claude-sonnet-*@nth=2",
     )
-    _add_threshold(proxy_cmd)
     proxy_cmd.set_defaults(func=cmd_proxy)
 
     replay_cmd = commands.add_parser(
@@ -727,15 +802,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_argument(attach_cmd)
     attach_cmd.set_defaults(func=cmd_attach)
 
+    export_cmd = commands.add_parser(
+        "export",
+        help="write a saved session as jsonl, sse, curl, har or a Markdown support report",
+        description="Write a saved session in another format, to stdout or a new file (-o, made 0600, never over a "
+        "file or through a link). jsonl: the session file itself. sse: the response body as the client read it "
+        "(analyze reads it back). curl: a command that sends the request again, the key from $ANTHROPIC_API_KEY. "
+        "har: HTTP Archive 1.2, one entry per attempt. report: a Markdown support report for a ticket. "
+        "sse, curl and report are about one attempt: the last, or --attempt N.",
+    )
+    _add_session_argument(export_cmd)
+    export_cmd.add_argument(
+        "--format", required=True, choices=tuple(FORMATS), metavar="FORMAT",
+        help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items()),
+    )
+    export_cmd.add_argument("-o", "--output", type=Path, metavar="FILE", help="a new file to write (default: stdout)")
+    export_cmd.add_argument(
+        "--attempt", type=_positive_int, metavar="N", help="for sse, curl and report: which attempt (default: the last)"
+    )
+    export_cmd.set_defaults(func=cmd_export)
+
     sessions_cmd = commands.add_parser(
         "sessions", help="list saved sessions, newest first", description="List saved sessions, newest first."
     )
     sessions_cmd.add_argument("--json", action="store_true", help="print the list as one JSON array")
     sessions_cmd.set_defaults(func=cmd_sessions)
 
-    for command in (run_cmd, demo_cmd, replay_cmd, attach_cmd, proxy_cmd, parser):
-        command.add_argument("--theme", metavar="NAME", help="dark, light, high-contrast, ansi, or one of yours")
-    _add_threshold(parser)
+    _add_global_options(parser, commands.choices)
     parser.set_defaults(func=cmd_home)
     return parser
 
@@ -764,7 +857,10 @@ def _command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.func is not cmd_analyze:
+        refuse_unused(args)
+        if args.func in (cmd_analyze, cmd_export):
+            args.stall_threshold = args.stall_threshold or DEFAULT_STALL_THRESHOLD
+        else:
             _apply_config(args)
         return args.func(args)
     except UsageError as exc:

@@ -10,9 +10,10 @@ come one at a time (`lines`): memory follows the longest line, not the file. Whe
 danger (the sessions folder and its files, the target of an export) it is refused, not followed;
 a session file is appended to (`open_append`) only where it is a regular file, never through one.
 
-What streamwatch writes for the user outside its own folder is made by `create_private`: a new file,
+What streamwatch writes for the user outside its own folder is made by `create_new`: a new file,
 readable by its owner only, made exclusively (`O_EXCL`), so neither an existing file nor a link at
-the name is ever opened; the name gets `-1`, `-2`, ... until a free one is found.
+the name is ever opened. `create_private` (what `e` and `w` write) gives the name `-1`, `-2`, ...
+until a free one is found; `write_new` (an export's `-o FILE`) takes the name it is given or nothing.
 
 Refusals are `Refused`, an OSError whose `strerror` says in a few words what the name is instead,
 so the callers' one-line messages for unreadable files (`cannot read X: ...`) say it too.
@@ -174,17 +175,22 @@ def own_folder(path: Path | str) -> int:
     return fd
 
 
+def create_new(path: Path) -> int:
+    """A new file at `path`, readable and writable by its owner only, made exclusively: its descriptor
+    (to close). FileExistsError when anything (a file, a link, a FIFO) is there: nothing is opened."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
 def create_private(folder: Path, name: str) -> tuple[Path, int]:
-    """A new file in `folder`, readable and writable by its owner only, and its descriptor (to close):
-    `name`, or if anything (a file, a link) is there already `stem-1.suffix`, `stem-2.suffix`, ..."""
+    """A new file in `folder` made by `create_new`, and its descriptor (to close): `name`, or if
+    anything (a file, a link) is there already `stem-1.suffix`, `stem-2.suffix`, ..."""
     stem, suffix = Path(name).stem, Path(name).suffix
     for number in range(FREE_NAME_TRIES):
         path = folder / (name if number == 0 else f"{stem}-{number}{suffix}")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            return path, create_new(path)
         except FileExistsError:
             continue
-        return path, fd
     raise Refused(folder / name, f"{FREE_NAME_TRIES} files by that name are there already", errno.EEXIST)
 
 
@@ -192,6 +198,17 @@ def write_private(folder: Path, name: str, pieces: Iterable[bytes]) -> Path:
     """A new file made with `create_private` in `folder` holding the pieces; the path it got (nothing is
     left of it when writing fails)."""
     path, fd = create_private(folder, name)
+    _fill(path, fd, pieces)
+    return path
+
+
+def write_new(path: Path, pieces: Iterable[bytes]) -> None:
+    """A new file made with `create_new` at exactly `path` holding the pieces (nothing is left of it
+    when writing fails); FileExistsError when anything is there."""
+    _fill(path, create_new(path), pieces)
+
+
+def _fill(path: Path, fd: int, pieces: Iterable[bytes]) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             for piece in pieces:
@@ -199,7 +216,6 @@ def write_private(folder: Path, name: str, pieces: Iterable[bytes]) -> Path:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return path
 
 
 def copy_private(source: Path, folder: Path) -> Path:

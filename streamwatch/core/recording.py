@@ -58,13 +58,14 @@ import os
 import socket
 import stat
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from streamwatch.core.body import BodyDecoder
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
 from streamwatch.core.files import Refused, not_regular, open_append, open_regular, own_folder
@@ -154,6 +155,14 @@ class Recording:
             last = self.relative(self.chunks[-1][0] if self.chunks else self.response_t)
             return End.CANCELLED, last, RECORDING_CUT
         return End(self.ending["kind"]), self.relative(self.ending.get("t")), self.ending.get("error")
+
+    def body(self) -> Iterator[bytes]:
+        """The body as the client's SSE parser reads it, a piece per recorded chunk: its content coding
+        (and a capture's chunked framing) undone by the `BodyDecoder` a `StreamState` decodes it with."""
+        decoder = BodyDecoder(self.headers, capture=self.capture is not None)
+        for _, data in self.chunks:
+            yield decoder.feed(data)
+        yield decoder.finish()
 
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""

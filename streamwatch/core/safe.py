@@ -22,7 +22,8 @@ those tables. A backslash stays as it is.
 
 `one_line()` also keeps a value on its row (a newline in a stop reason or a file name is shown as
 `\\n`). `SafeWriter` puts the rule on a whole output stream, and writes in what the stream's encoding
-can hold (`·` becomes `\\xb7` on an ASCII terminal instead of raising).
+can hold (`·` becomes `\\xb7` on an ASCII terminal instead of raising); bytes that are data (an
+export) pass unchanged to a pipe or a file, and under the rule to a terminal.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class SafeWriter:
         self.broken = False
         self.encoding = getattr(stream, "encoding", None) or "utf-8"
         self._narrow = codecs.lookup(self.encoding).name != "utf-8"
+        self._text = codecs.getincrementaldecoder("utf-8")("replace")
+        """Data bytes shown on a terminal: a character split between two writes is decoded whole."""
 
     def write(self, text: str) -> int:
         shown = printable(text)
@@ -117,6 +120,19 @@ class SafeWriter:
             self.broken = True
             raise
         return len(text)
+
+    def write_data(self, data: bytes) -> None:
+        """Bytes that are data, not words for a person (an export): exactly as they are to a pipe or a
+        file, so what reads them gets the bytes; to a terminal, as UTF-8 text under the rule above."""
+        if self.isatty():
+            self.write(self._text.decode(data))
+            return
+        self.flush()
+        try:
+            self.stream.buffer.write(data)
+        except BrokenPipeError:
+            self.broken = True
+            raise
 
     def flush(self) -> None:
         try:

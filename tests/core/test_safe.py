@@ -78,3 +78,24 @@ def test_a_writer_notes_a_reader_that_went_away():
     with pytest.raises(BrokenPipeError):
         writer.write("x")
     assert writer.broken
+
+
+def test_data_goes_to_a_pipe_exactly_and_to_a_terminal_made_visible():
+    import io
+
+    from streamwatch.core.safe import SafeWriter
+
+    class Terminal(io.TextIOWrapper):
+        def isatty(self):
+            return True
+
+    data = "ok \x1b[2J \u202e é".encode()
+    piped = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    SafeWriter(piped).write_data(data)
+    assert piped.buffer.getvalue() == data
+    shown = Terminal(io.BytesIO(), encoding="utf-8")
+    writer = SafeWriter(shown)
+    writer.write_data(data[:-1])  # é split between two writes is still one character
+    writer.write_data(data[-1:])
+    shown.flush()
+    assert shown.buffer.getvalue().decode() == "ok \\x1b[2J \\u202e é"

@@ -86,7 +86,7 @@ async def test_e_exports_beside_a_link_in_the_working_directory_never_through_it
     app = live_app("complete")
     async with app.run_test(size=(100, 30)) as pilot:
         app.screen.feed.session_path = saved
-        await pilot.press("e")
+        await pilot.press("e", "enter")  # the picker's first choice: jsonl
         await app.workers.wait_for_complete()
         exported = work / "20261122-100000-live-a-1.jsonl"
         assert exported.read_bytes() == saved.read_bytes()

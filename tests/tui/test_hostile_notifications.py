@@ -104,7 +104,7 @@ async def test_exporting_a_session_with_a_crafted_name(tmp_path, monkeypatch):
     def export_this(app) -> None:
         app.screen.feed.session_path = saved
 
-    notes, _ = await notified(app, ["e"], before=export_this)
+    notes, _ = await notified(app, ["e", "enter"], before=export_this)
     [note] = [n for n in notes if n.title == "Export"]
     assert plain_line(note.message) == f"Session exported to {tmp_path}/{SHOWN_NAME}"
 

@@ -124,7 +124,7 @@ async def test_e_exports_the_session_file_to_the_working_directory(tmp_path, mon
     app = live_app("complete")
     async with app.run_test(size=(100, 30)) as pilot:
         app.screen.feed.session_path = saved
-        await pilot.press("e")
+        await pilot.press("e", "enter")  # the picker's first choice: jsonl
         await app.workers.wait_for_complete()
         exported = tmp_path / SESSION.name
         assert exported.read_text() == saved.read_text()

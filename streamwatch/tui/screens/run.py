@@ -25,7 +25,7 @@ from textual.widgets import Collapsible, Footer, Input, Static
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
-from streamwatch.core.files import copy_private, write_private
+from streamwatch.core.files import write_private
 from streamwatch.core.live import LiveError
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
@@ -33,6 +33,8 @@ from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
 from streamwatch.core.safe import one_line, printable
+from streamwatch.export import FORMATS, ExportError, export_beside
+from streamwatch.tui.screens.export import ExportScreen
 from streamwatch.tui.widgets.panes import ResponseHead, StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
@@ -671,26 +673,31 @@ class RunScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_export(self) -> None:
-        """A private copy of the session file in the working directory, under a free name (never over a
-        file or through a link there), made on a worker thread: a big file does not freeze the screen."""
+        """Ask which format (`ExportScreen`), then write the session in it to a new private file in the
+        working directory under a free name (never over a file or through a link there), on a worker
+        thread: a big file does not freeze the screen. One notice says where it went."""
         source = self.feed.session_path
         if source is None:
             self.notify("This run was not saved (--no-save): nothing to export", severity="warning")
             return
+        threshold = self.feed.player.stall_threshold
 
-        def export() -> None:
+        def export(name: str) -> None:
             try:
-                target = copy_private(source, Path.cwd())
-            except OSError as exc:
-                self.app.call_from_thread(
-                    self.notify, f"Export failed: {exc.strerror or exc}", severity="error", markup=False
-                )
+                target = export_beside(source, Path.cwd(), name, threshold)
+            except (OSError, SessionError, ExportError) as exc:
+                why = exc.strerror or exc if isinstance(exc, OSError) else exc
+                self.app.call_from_thread(self.notify, f"Export failed: {why}", severity="error", markup=False)
                 return
             self.app.call_from_thread(
-                self.notify, f"Session exported to {target}", title="Export", timeout=8, markup=False
+                self.notify, f"{FORMATS[name].title} exported to {target}", title="Export", timeout=8, markup=False
             )
 
-        self.run_worker(export, thread=True, group="export", exit_on_error=False)
+        def picked(name: str | None) -> None:
+            if name is not None:
+                self.run_worker(lambda: export(name), thread=True, group="export", exit_on_error=False)
+
+        self.app.push_screen(ExportScreen(), picked)
 
     @on(Timeline.Selected)
     def show_raw(self, message: Timeline.Selected) -> None:
