@@ -196,7 +196,7 @@ def body() -> bytes:
     events = [message_start("msg_1", "claude-sonnet-4-6", 12), ping(),
               *block_events(0, TextBlock("A few words of text before the tool call.")),
               *block_events(1, ToolUseBlock("toolu_1", "write_file", TOOL_JSON)),
-              message_delta("tool_use", Usage(12, 40)), message_stop()]
+              message_delta("tool_use", None, Usage(12, 40)), message_stop()]
     return b"".join(sse(event) for event in events)
 
 

@@ -89,7 +89,7 @@ def run_proxy(tmp_path):
 
 def stream(base_url: str, model: str, headers: dict[str, str] | None = None) -> str:
     with anthropic.Anthropic(base_url=base_url, api_key="sk-ant-api03-" + "q" * 40, max_retries=0) as client:
-        with client.messages.stream(model=model, max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+        with client.messages.stream(model=model, max_tokens=4096, messages=[{"role": "user", "content": "hi"}],
                                     extra_headers=headers or FAST) as events:
             return events.get_final_text()
 

@@ -43,7 +43,7 @@ def ended(book: FlowBook, count: int) -> list[FlowRow]:
 def test_each_flow_gets_a_row_newest_first_with_what_it_did(book):
     headers = {"user-agent": "Anthropic/Python 0.75.0", "x-stainless-lang": "python",
                "x-stainless-package-version": "0.75.0", SCENARIO_HEADER: "drop_eof"}
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": True,
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": True,
             "messages": [{"role": "user", "content": "rows?"}]}
     with httpx.stream("POST", book.url + "/v1/messages", json=body, headers=headers) as response:
         response.read()
@@ -94,7 +94,7 @@ def test_rows_are_written_on_one_thread_and_read_on_another(book):
     reader = threading.Thread(target=read)
     reader.start()
     for n in range(5):
-        body = {"model": "claude-haiku-4-5", "max_tokens": 50, "stream": True,
+        body = {"model": "claude-haiku-4-5", "max_tokens": 4096, "stream": True,
                 "messages": [{"role": "user", "content": f"thread {n}"}]}
         with httpx.stream("POST", book.url + "/v1/messages", json=body) as response:
             response.read()
