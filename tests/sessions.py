@@ -115,12 +115,14 @@ def write_resumed(
     stall_after: int | None = None,
     complete: bool = True,
     stopped: str | None = None,
+    tool_call: bool = False,
 ) -> Path:
     """Two attempts of one session, as `--on-failure resume` writes them. Attempt 1 answers from 0.3 s,
     one chunk every 0.05 s, and dies inside its text (no message_stop); `gap` seconds after its end,
     attempt 2 continues it after a user turn, on the same pace: with a 6 s silence after `stall_after`
     of its chunks, and, unless `complete`, ending with an error event instead of message_stop; then,
-    if `stopped`, why recovery went no further."""
+    if `stopped`, why recovery went no further. With `tool_call`, attempt 2 adds no text: only a call of
+    `write_file` with `TOOL_INPUT`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     first = header("2026-11-22T10:00:00.000+00:00", "demo", "claude-sonnet-4-6", "5e55e55e")
@@ -128,10 +130,12 @@ def write_resumed(
     body = first["request"]["body"]
     resumed = {**body, "messages": [*body["messages"], {"role": "assistant", "content": FIRST_DRAFT},
                                     {"role": "user", "content": interruption_note(FIRST_DRAFT)}]}
-    ending = [s.message_delta("end_turn", 12), s.message_stop()] if complete else [s.error()]
+    stop_reason = "tool_use" if tool_call else "end_turn"
+    ending = [s.message_delta(stop_reason, 12), s.message_stop()] if complete else [s.error()]
+    added = s.tool_block(0, "write_file", TOOL_INPUT) if tool_call else s.text_block(0, CONTINUATION)
     attempts = [
         [s.message_start(), *s.text_block(0, FIRST_DRAFT)[:-1]],
-        [s.message_start(input_tokens=60), *s.text_block(0, CONTINUATION), *ending],
+        [s.message_start(input_tokens=60), *added, *ending],
     ]
     with SessionWriter(path, first) as writer:
         t = 0.0

@@ -423,9 +423,7 @@ class RunScreen(Screen[None]):
             text.reset()
             text.stitched = attempt
             answer = attempt.answer
-            # A continuation that added no text (only the tool call) still began at the end of it.
-            added = bool(answer.parts) and answer.parts[-1].attempt == attempt.number
-            self._show_answer(text, answer.text, answer.parts[1:], seam_at_end=not added)
+            self._show_answer(text, answer.text, answer.parts[1:])
         elif text.stitched is None:
             text.append_from(text_pieces(state, BlockType.TEXT))
         self.query_one(ToolPane).update_state(state)
@@ -452,7 +450,8 @@ class RunScreen(Screen[None]):
 
     @staticmethod
     def _show_answer(text: TextView, answer: str, parts: tuple[Part, ...], seam_at_end: bool = False) -> None:
-        """The answer stitched across attempts, each seam marked where a continuation begins."""
+        """The answer stitched across attempts, each seam marked where a continuation begins (the core's
+        `Answer.seams`, which analyze reports); `seam_at_end`: where the attempt streaming now begins."""
         start = 0
         for part in parts:
             text.append(answer[start : part.start])
