@@ -2,7 +2,9 @@
 
 Every notification, from any screen, goes through `StreamwatchApp.notify`: its message and title are
 plain text on one line (never markup), with controls and invisible characters shown as escapes,
-since they often quote a file name, a session header or an error from the wire."""
+since they often quote a file name, a session header or an error from the wire. A notification that
+repeats one still shown replaces it (seven `n` at the last anomaly say "No further anomaly" once),
+and they show at the top right (the stylesheet), clear of the verdict at the bottom."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -103,6 +105,13 @@ class StreamwatchApp(App[int]):
     ) -> None:
         """A notification, its text shown as it is: `markup` is refused, the text made inert."""
         super().notify(one_line(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
+
+    def _on_notify(self, event: Notify) -> None:
+        """Runs before Textual's own handler shows the new notification: the same words shown already go."""
+        new = event.notification
+        for shown in list(self._notifications):
+            if (shown.message, shown.title) == (new.message, new.title):
+                self._unnotify(shown, refresh=False)
 
     def on_mount(self) -> None:
         gc.freeze()

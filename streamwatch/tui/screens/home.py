@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, Cancelled, Catalog, SessionSummary, skipped_text
@@ -35,6 +35,7 @@ from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
+from streamwatch.tui.widgets.keys import KeyLine
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 MIN_THINKING_BUDGET = 1024
@@ -227,7 +228,7 @@ class HomeScreen(Screen[None]):
                 )
                 yield Static(id="form-error")
                 yield Button("Send (ctrl+s)", id="form-send", compact=True)
-        yield Footer()
+        yield KeyLine()
 
     @staticmethod
     def _row(label: str, field: Any, row_id: str | None = None) -> ComposeResult:

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Collapsible, Footer, Input, Static
+from textual.widgets import Collapsible, Input, Static
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
@@ -33,6 +33,7 @@ from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
 from streamwatch.core.safe import one_line, printable
+from streamwatch.tui.widgets.keys import KeyLine
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
@@ -334,7 +335,7 @@ class RunScreen(Screen[None]):
                 yield ToolPane(id="tools")
         yield Input(placeholder="filter by event type (e.g. delta, ping, error); enter to apply", id="filter")
         yield VerdictPanel(id="verdict")
-        yield Footer(compact=True)
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#text", TextView).border_title = "Text"
