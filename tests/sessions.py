@@ -18,7 +18,7 @@ from tests import streams as s
 TOOL_INPUT = {"path": "report.md", "content": "Quarterly numbers. " * 40}
 
 
-def header(started: str, source: str, model: str, session_id: str) -> dict:
+def header(started: str, source: str, model: str, session_id: str, prompt: str = "hi") -> dict:
     return {
         "streamwatch": "session",
         "version": 1,
@@ -31,7 +31,7 @@ def header(started: str, source: str, model: str, session_id: str) -> dict:
             "method": "POST",
             "url": "https://api.anthropic.com/v1/messages",
             "headers": {"content-type": "application/json"},
-            "body": {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]},
+            "body": {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": prompt}]},
         },
     }
 
@@ -47,12 +47,14 @@ def write(
     end: End = End.EOF,
     step: float = 0.05,
     retry: bool = False,
+    prompt: str = "hi",
 ) -> Path:
-    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts."""
+    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts,
+    the second sent 0.78 s after the first ended."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     chunks = s.complete_text() if chunks is None else chunks
-    writer = SessionWriter(path, header(started, source, model, name.split("-")[-1].split(".")[0]))
+    writer = SessionWriter(path, header(started, source, model, name.split("-")[-1].split(".")[0], prompt))
     with writer:
         t = 0.0
         if retry:
@@ -83,14 +85,21 @@ SAMPLE = [
     ("20261121-120000-live-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00", "live", "claude-sonnet-4-6",
      [s.message_start(), *s.text_block(0, "Partial answer before the error.", 6)[:4], s.error()], 200, True),
 ]
+PROMPTS = (
+    "Explain in three short paragraphs why streaming responses can fail halfway through.",
+    "Write the quarterly report to report.md",
+    "Summarize this log",
+    "hi",
+)
+"""The first user message of each SAMPLE session, in order."""
 CORRUPT = "20261120-080000-live-deadbeef.jsonl"
 
 
 def write_sample(folder: Path) -> list[Path]:
     """The sample sessions plus one corrupt file; returns the paths newest first (corrupt last)."""
     paths = [
-        write(folder, name, started, source, model, chunks, status, retry=retry)
-        for name, started, source, model, chunks, status, retry in SAMPLE
+        write(folder, name, started, source, model, chunks, status, retry=retry, prompt=prompt)
+        for (name, started, source, model, chunks, status, retry), prompt in zip(SAMPLE, PROMPTS, strict=True)
     ]
     corrupt = folder / CORRUPT
     corrupt.write_bytes(b"\x00\x01 this is not a session\n")
