@@ -161,6 +161,16 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
     return "streaming", f"STREAMING · {progress} · {now:.1f} s"
 
 
+def exit_line(state: StreamState, now: float, session: str | None, stopped: bool = False) -> str:
+    """The one line said on the terminal when a run screen closes: where the stream stood (its verdict
+    once it ended; `stopped`: the user stopped it before that) and where its session file is."""
+    _, words = live_status(state, now)
+    if stopped and state.ended is None:
+        words = f"STOPPED by you · {len(state.events)} events · {size_text(state.bytes_received)} · {now:.1f} s"
+    where = f"session {session}" if session else "not saved (--no-save)"
+    return one_line(f"streamwatch: {words} · {where}")
+
+
 def short_where(state: StreamState) -> str:
     """Where the stream was when it ended, in a few words for a status line."""
     block = state.open_block

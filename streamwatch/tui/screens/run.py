@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Input, Static
+from textual.worker import Worker
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
@@ -31,7 +32,7 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import repaid_words
+from streamwatch.core.report import exit_line, repaid_words
 from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.keys import KeyLine
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
@@ -323,6 +324,7 @@ class RunScreen(Screen[None]):
         self._hold_asked: Hold | None = None
         self._ended_at: float | None = None
         self._skipped_said = 0
+        self._work: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -360,7 +362,20 @@ class RunScreen(Screen[None]):
                     self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
                 )
 
-        self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+        self._work = self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+
+    @property
+    def stream_running(self) -> bool:
+        """A live request is being sent or streams, or the next attempt's wait counts down: leaving stops it."""
+        work = self._work
+        return work is not None and not work.is_finished and self._phase() in (Phase.BUSY, Phase.WAITING)
+
+    def exit_line(self) -> str:
+        """What the terminal is told when the app closes on this screen: the verdict so far and the session."""
+        feed = self.feed
+        path = str(feed.session_path) if feed.session_path else None
+        line = exit_line(feed.player.state, feed.player.position, path, stopped=self.stream_running)
+        return line if feed.live is None else str(feed.live.redact(line))
 
     def on_unmount(self) -> None:
         if self.feed.live is not None:
@@ -650,7 +665,7 @@ class RunScreen(Screen[None]):
             self.query_one(Timeline).set_filter("")
             self.query_one(Timeline).focus()
             self.refresh_bindings()
-        elif len(self.app.screen_stack) > 2:
+        elif len(self.app.screen_stack) > 2 and self.app.may_stop_stream("back", "esc"):  # type: ignore[attr-defined]
             self.app.pop_screen()
 
     @on(Input.Submitted, "#filter")
