@@ -8,12 +8,18 @@ invisible character from a stream reaches the terminal as such.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
 from streamwatch.core.safe import one_line
+from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
+
+RATE_LIMIT_PREFIX = "anthropic-ratelimit-"
+REQUEST_ID_HEADERS = ("request-id", "x-request-id")
 
 
 def seconds(value: float | None) -> str:
@@ -159,6 +165,54 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
     if not state.events and state.bytes_received == 0:
         return "waiting", f"WAITING {now:.1f} s for the first byte"
     return "streaming", f"STREAMING · {progress} · {now:.1f} s"
+
+
+def request_target(request: dict[str, Any]) -> tuple[str, str]:
+    """(model, target) of a request as sent: the model asked for, and where it went: `mock` when it asked
+    the embedded server for a scenario, else the host (and port) of its URL; "" for what is not known."""
+    body = request.get("body")
+    model = body.get("model") if isinstance(body, dict) else None
+    model = model if isinstance(model, str) else ""
+    headers = request.get("headers")
+    names = {str(name).lower() for name in headers} if isinstance(headers, dict) else set()
+    url = request.get("url")
+    if SCENARIO_HEADER in names or model.startswith(SCENARIO_MODEL_PREFIX):
+        target = "mock"
+    else:
+        try:
+            target = urlsplit(url).netloc if isinstance(url, str) else ""
+        except ValueError:
+            target = ""
+    return one_line(model), one_line(target)
+
+
+def head_facts(state: StreamState) -> list[tuple[str, str, str]]:
+    """The response head, most telling first, as (name, value, short), `short` being the few words a
+    one-line view shows ("" for none): the HTTP status (`HTTP 529`), the request-id (as it is),
+    retry-after or retry-after-ms (`retry-after 7`), each rate limit (`requests 49/50`, its value
+    `49/50 left, resets <time>`), then every other header recorded; nothing before the head arrived."""
+    if state.status is None:
+        return []
+    headers = state.headers
+    facts = [("HTTP", str(state.status), f"HTTP {state.status}")]
+    shown = set()
+    for name in (*REQUEST_ID_HEADERS, "retry-after", "retry-after-ms"):
+        if name in headers:
+            value = headers[name]
+            facts.append((name, value, value if name in REQUEST_ID_HEADERS else f"{name} {value}"))
+            shown.add(name)
+    limits: dict[str, dict[str, str]] = {}
+    for name, value in headers.items():
+        if name.startswith(RATE_LIMIT_PREFIX):
+            kind, _, field = name[len(RATE_LIMIT_PREFIX):].rpartition("-")
+            limits.setdefault(kind or field, {})[field] = value
+            shown.add(name)
+    for kind, fields in limits.items():
+        left = f"{fields.get('remaining', '?')}/{fields.get('limit', '?')}"
+        reset = f", resets {fields['reset']}" if "reset" in fields else ""
+        facts.append((kind, f"{left} left{reset}", f"{kind} {left}"))
+    facts += [(name, value, "") for name, value in headers.items() if name not in shown]
+    return [(one_line(name), one_line(value), one_line(short)) for name, value, short in facts]
 
 
 def exit_line(state: StreamState, now: float, session: str | None, stopped: bool = False) -> str:

@@ -85,7 +85,7 @@ async def test_the_filter_count_and_paused_are_never_cut(size):
         await pilot.press("slash", *"json", "enter", "up")
         title = str(app.screen.query_one(Timeline).border_title)
         assert title.endswith("filter 'json': 59 · PAUSED")
-        assert title in lines(app)[1]
+        assert title in lines(app)[2]
 
 
 async def test_repeated_notices_show_once_at_the_top_clear_of_the_verdict():

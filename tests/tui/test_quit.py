@@ -1,5 +1,6 @@
-"""Leaving the app or a run screen: ctrl+c quits like q; a live stream is stopped only on a second press,
-asked for in a notice; the verdict and session path are left on the terminal in one line."""
+"""A live run as the user sees it against a server that keeps the stream open: leaving (ctrl+c quits
+like q; a live stream is stopped only on a second press, asked for in a notice; the verdict and session
+path are left on the terminal in one line), and the head line (model, target, response head) and `h`."""
 
 from __future__ import annotations
 
@@ -120,3 +121,35 @@ def test_the_line_reaches_the_terminal_made_safe(monkeypatch, capsys):
     monkeypatch.setattr(app, "run", lambda: setattr(app, "exit_line", "streamwatch: COMPLETE \x1b[2J · session x"))
     launch.run(app)
     assert capsys.readouterr().out == "streamwatch: COMPLETE \\x1b[2J · session x\n"
+
+
+# ----- the response head ------------------------------------------------------------------------
+
+def head(app) -> str:
+    return str(app.screen.query_one("#head").render())
+
+
+@pytest.mark.parametrize(("size", "shown"), [
+    ((120, 30), " claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7 · requests 49/50"),
+    ((80, 24), " claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7"),
+])
+async def test_the_run_screen_names_the_model_the_target_and_the_response_head(hanging, size, shown):
+    app = streaming_app(hanging, FixedClock())
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: "HTTP 200" in head(app))
+        assert head(app) == shown.format(port=hanging.base_url.rsplit(":", 1)[1])
+        await pilot.press("h")
+        shown = str(app.screen.query_one("#raw-body").render())
+        assert "model: claude-sonnet-4-6\n" in shown and "request-id: req_011CVstub\n" in shown
+        assert "requests: 49/50 left\n" in shown and "content-type: text/event-stream\n" in shown
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_a_demo_run_says_it_went_to_the_mock(hanging):
+    feed = live_feed(lambda watch: Recovery(request_body(), hooks=[watch], base_url=hanging.base_url, save=False,
+                                            headers={"x-streamwatch-scenario": "ok"}), 5.0)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "HTTP 200" in head(app))
+        assert head(app).startswith(" claude-sonnet-4-6 → mock · HTTP 200 · req_011CVstub")

@@ -25,6 +25,7 @@ from textual.worker import Worker
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
+from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import copy_private, write_private
 from streamwatch.core.live import LiveError
@@ -32,10 +33,10 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import exit_line, repaid_words
+from streamwatch.core.report import exit_line, head_facts, repaid_words, request_target
 from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.keys import KeyLine
-from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
+from streamwatch.tui.widgets.panes import HeadLine, StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 
@@ -223,6 +224,36 @@ class RawEventScreen(ModalScreen[None]):
         self.run_worker(write, thread=True, group="write", exit_on_error=False)
 
 
+class ResponseHeadScreen(ModalScreen[None]):
+    """The request's model and target, and the whole response head: status, request-id, retry-after,
+    every rate limit and the other headers recorded (the core's `head_facts`)."""
+
+    BINDINGS = [Binding("escape,h,q", "dismiss", "Close", id="head.close")]
+
+    def __init__(self, request: dict[str, object], state: StreamState) -> None:
+        super().__init__()
+        self.request = request
+        self.state = state
+
+    def on_mount(self) -> None:
+        self.query_one("#raw-scroll").focus()
+
+    def compose(self) -> ComposeResult:
+        model, target = request_target(self.request)
+        body = Text("Response head\n\n", style="bold")
+        body.append(f"model: {model or '?'}\ntarget: {target or '?'}\n\n")
+        facts = head_facts(self.state)
+        if not facts:
+            body.append("No response head yet.\n")
+        for name, value, _ in facts:
+            body.append(f"{name}: ", style="bold")
+            body.append(value + "\n")
+        with Vertical(id="raw-dialog"):
+            with VerticalScroll(id="raw-scroll"):
+                yield Static(body, id="raw-body")
+            yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Recovery held: the broken attempt had a complete tool call the app may already have run."""
 
@@ -304,6 +335,7 @@ class RunScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/", priority=True),
         Binding("a", "attempts", "Attempts", id="run.attempts", priority=True),
         Binding("e", "export", "Export", id="run.export", priority=True),
+        Binding("h", "head", "Response head", id="run.head", priority=True),
         Binding("v", "verdict", "Verdict: scroll it with ↑↓", id="run.verdict", show=False, priority=True),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", group=SPEED,
                 priority=True),
@@ -328,6 +360,7 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield HeadLine(id="head")
         with Horizontal(id="main"):
             yield Timeline(id="timeline")
             with Vertical(id="side"):
@@ -430,6 +463,7 @@ class RunScreen(Screen[None]):
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
         self.query_one(Timeline).update_state(state, stall)
+        self.query_one(HeadLine).show_head(*request_target(player.recording.request), head_facts(state))
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
             self.query_one("#thinking-box").display = True
@@ -646,6 +680,9 @@ class RunScreen(Screen[None]):
             self.notify("No further anomaly" if direction > 0 else "No earlier anomaly")
             return
         timeline.move_to_seq(targets[0] if direction > 0 else targets[-1])
+
+    def action_head(self) -> None:
+        self.app.push_screen(ResponseHeadScreen(self.feed.player.recording.request, self.feed.player.state))
 
     def action_verdict(self) -> None:
         self.query_one(VerdictPanel).focus()
