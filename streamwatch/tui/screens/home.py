@@ -36,7 +36,7 @@ from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
-from streamwatch.tui.widgets.fit import fit, shorten
+from streamwatch.tui.widgets.fit import fit, shorten, shorten_start
 from streamwatch.tui.widgets.keys import KeyLine
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -334,13 +334,13 @@ class HomeScreen(Screen[None]):
         """The columns that fit the screen's width, the least important left out first (`COLUMN_RANKS`),
         and the width the request column may take: what the others leave, at least `MIN_REQUEST_WIDTH`."""
         widths = [max(cell_len(cell) for cell in (name, *(row[n] for row in rows))) for n, name in enumerate(COLUMNS)]
-        widths[REQUEST_COLUMN] = MIN_REQUEST_WIDTH
+        widths[REQUEST_COLUMN] = min(widths[REQUEST_COLUMN], MIN_REQUEST_WIDTH)
         width = self.size.width - CELL_PADDING * 2
         if width <= 0:
             return list(range(len(COLUMNS))), MIN_REQUEST_WIDTH
         columns = fit([("x" * w, rank) for w, rank in zip(widths, COLUMN_RANKS, strict=True)], width, " " * CELL_PADDING)
         used = sum(widths[n] for n in columns) + CELL_PADDING * (len(columns) - 1)
-        return columns, MIN_REQUEST_WIDTH + max(0, width - used)
+        return columns, widths[REQUEST_COLUMN] + max(0, width - used)
 
     def on_resize(self) -> None:
         self._fill_table()
@@ -373,7 +373,8 @@ class HomeScreen(Screen[None]):
         summary = self._highlighted()
         detail = Text()
         if summary is not None:
-            detail.append(shown_path(summary.path))
+            width = self.size.width - 2
+            detail.append(shorten_start(shown_path(summary.path), width) if width > 0 else shown_path(summary.path))
             if summary.error is not None:
                 detail.append(f"\nunreadable: {one_line(summary.error)}")
             else:

@@ -19,7 +19,7 @@ from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import SHORT_TYPE, Event, EventType, delta_size
 from streamwatch.core.report import timeline_row
 from streamwatch.core.safe import one_line
-from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted
+from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted, shorten
 from streamwatch.tui.widgets.lines import LineView
 
 GLYPH_STALL, GLYPH_ERROR, GLYPH_ANOMALY, GLYPH_END = "‖", "✗", "▲", "■"
@@ -214,18 +214,23 @@ class Timeline(LineView, can_focus=True):
         assert state is not None
         component = self.get_component_rich_style
         if row >= len(self._rows):
-            indent = " " * sum(width + 1 for width in self._widths()[:3] if width)
+            indent = sum(width + 1 for width in self._widths()[:3] if width)
+            room = self.scrollable_content_region.width - indent - 2
+
+            def line(glyph: str, words: str) -> str:
+                return f"{' ' * indent}{glyph} {shorten(one_line(words), room) if room > 0 else ''}"
+
             if self.stall is not None:
-                return f"{indent}{GLYPH_STALL} {one_line(self.stall)}", component("timeline--stall") + Style(reverse=True)
+                return line(GLYPH_STALL, self.stall), component("timeline--stall") + Style(reverse=True)
             if row == len(self._rows) and state.incomplete is not None:
                 raw = state.incomplete
                 label = f"(incomplete) {raw.event or 'event'}: {len(raw.raw)} bytes that never completed"
-                return f"{indent}{GLYPH_ANOMALY} {one_line(label)}", component("timeline--anomaly")
+                return line(GLYPH_ANOMALY, label), component("timeline--anomaly")
             words = state.termination.value if state.termination else "end"
             error = state.error or state.end_error
             detail = f" {error.get('type')}: {error.get('message')}" if error else ""
             kind = "timeline--done" if state.complete else "timeline--end"
-            return f"{indent}{GLYPH_END} END {words}{one_line(detail)}", component(kind)
+            return line(GLYPH_END, f"END {words}{detail}"), component(kind)
         position = self._rows[row]
         event = state.events[position]
         previous = state.events.time(position - 1) if position else 0.0
