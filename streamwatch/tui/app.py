@@ -60,7 +60,7 @@ class StreamwatchApp(App[int]):
     takes the question back. On the way out, `exit_line` is what the run screen said last (the
     verdict and the session path), for the command line to print.
 
-    The app. On mount it freezes what start-up built (modules, the SDK, a loaded recording) out of
+    On mount it freezes what start-up built (modules, the SDK, a loaded recording) out of
     the garbage collector's way: a full collection then walks only what the run adds, which keeps its
     pauses short enough for keys to answer within 100 ms on 50 000-event sessions (bench/tui_replay.py)."""
 
