@@ -88,6 +88,9 @@ async def test_at_80_columns_the_list_leaves_out_whole_columns_and_keeps_each_ro
         await pilot.resize_terminal(120, 30)
         await wait_for(pilot, lambda: len(table(app).ordered_columns) == 6)
         assert rows(app)[0][1] == "Explain in three short paragraphs…"
+        assert text_of(app, "#session-detail").startswith("~/streamwatch/sessions/20261122-091500-demo-a1b2c3d4.jsonl\n")
+        await pilot.resize_terminal(50, 20)
+        await wait_for(pilot, lambda: text_of(app, "#session-detail").startswith("…/20261122-091500-demo-a1b2c3d4.jsonl\n"))
 
 
 async def test_the_list_is_loaded_off_the_ui_thread(home):

@@ -36,7 +36,7 @@ from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
-from streamwatch.tui.widgets.fit import fit, shorten, shorten_start
+from streamwatch.tui.widgets.fit import fit, shorten
 from streamwatch.tui.widgets.keys import KeyLine
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -373,8 +373,9 @@ class HomeScreen(Screen[None]):
         summary = self._highlighted()
         detail = Text()
         if summary is not None:
-            width = self.size.width - 2
-            detail.append(shorten_start(shown_path(summary.path), width) if width > 0 else shown_path(summary.path))
+            path = shown_path(summary.path)
+            # Too long for the line: the file name says most; the folder is the one in the status line.
+            detail.append(path if cell_len(path) <= self.size.width - 2 else f"…/{one_line(summary.path.name)}")
             if summary.error is not None:
                 detail.append(f"\nunreadable: {one_line(summary.error)}")
             else:

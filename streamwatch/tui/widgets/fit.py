@@ -71,12 +71,3 @@ def shorten(text: str, width: int) -> str:
     head = head.rstrip(" ·,:;")
     return head + ELLIPSIS
 
-
-def shorten_start(text: str, width: int) -> str:
-    """`text` if it fits in `width` cells, else `…` and its end: for a path, whose file name says most."""
-    if cell_len(text) <= width:
-        return text
-    if width <= 1:
-        return ELLIPSIS[:width]
-    end = text[::-1]
-    return ELLIPSIS + set_cell_size(end, width - 1)[::-1].lstrip()
