@@ -18,7 +18,7 @@ from tests import streams as s
 TOOL_INPUT = {"path": "report.md", "content": "Quarterly numbers. " * 40}
 
 
-def header(started: str, source: str, model: str, session_id: str) -> dict:
+def header(started: str, source: str, model: str, session_id: str, prompt: str = "hi") -> dict:
     return {
         "streamwatch": "session",
         "version": 1,
@@ -31,7 +31,7 @@ def header(started: str, source: str, model: str, session_id: str) -> dict:
             "method": "POST",
             "url": "https://api.anthropic.com/v1/messages",
             "headers": {"content-type": "application/json"},
-            "body": {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]},
+            "body": {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": prompt}]},
         },
     }
 
@@ -47,12 +47,14 @@ def write(
     end: End = End.EOF,
     step: float = 0.05,
     retry: bool = False,
+    prompt: str = "hi",
 ) -> Path:
-    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts."""
+    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts,
+    the second sent 0.78 s after the first ended."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     chunks = s.complete_text() if chunks is None else chunks
-    writer = SessionWriter(path, header(started, source, model, name.split("-")[-1].split(".")[0]))
+    writer = SessionWriter(path, header(started, source, model, name.split("-")[-1].split(".")[0], prompt))
     with writer:
         t = 0.0
         if retry:
@@ -83,14 +85,21 @@ SAMPLE = [
     ("20261121-120000-live-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00", "live", "claude-sonnet-4-6",
      [s.message_start(), *s.text_block(0, "Partial answer before the error.", 6)[:4], s.error()], 200, True),
 ]
+PROMPTS = (
+    "Explain in three short paragraphs why streaming responses can fail halfway through.",
+    "Write the quarterly report to report.md",
+    "Summarize this log",
+    "hi",
+)
+"""The first user message of each SAMPLE session, in order."""
 CORRUPT = "20261120-080000-live-deadbeef.jsonl"
 
 
 def write_sample(folder: Path) -> list[Path]:
     """The sample sessions plus one corrupt file; returns the paths newest first (corrupt last)."""
     paths = [
-        write(folder, name, started, source, model, chunks, status, retry=retry)
-        for name, started, source, model, chunks, status, retry in SAMPLE
+        write(folder, name, started, source, model, chunks, status, retry=retry, prompt=prompt)
+        for (name, started, source, model, chunks, status, retry), prompt in zip(SAMPLE, PROMPTS, strict=True)
     ]
     corrupt = folder / CORRUPT
     corrupt.write_bytes(b"\x00\x01 this is not a session\n")
@@ -115,12 +124,14 @@ def write_resumed(
     stall_after: int | None = None,
     complete: bool = True,
     stopped: str | None = None,
+    tool_call: bool = False,
 ) -> Path:
     """Two attempts of one session, as `--on-failure resume` writes them. Attempt 1 answers from 0.3 s,
     one chunk every 0.05 s, and dies inside its text (no message_stop); `gap` seconds after its end,
     attempt 2 continues it after a user turn, on the same pace: with a 6 s silence after `stall_after`
     of its chunks, and, unless `complete`, ending with an error event instead of message_stop; then,
-    if `stopped`, why recovery went no further."""
+    if `stopped`, why recovery went no further. With `tool_call`, attempt 2 adds no text: only a call of
+    `write_file` with `TOOL_INPUT`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     first = header("2026-11-22T10:00:00.000+00:00", "demo", "claude-sonnet-4-6", "5e55e55e")
@@ -128,10 +139,12 @@ def write_resumed(
     body = first["request"]["body"]
     resumed = {**body, "messages": [*body["messages"], {"role": "assistant", "content": FIRST_DRAFT},
                                     {"role": "user", "content": interruption_note(FIRST_DRAFT)}]}
-    ending = [s.message_delta("end_turn", 12), s.message_stop()] if complete else [s.error()]
+    stop_reason = "tool_use" if tool_call else "end_turn"
+    ending = [s.message_delta(stop_reason, 12), s.message_stop()] if complete else [s.error()]
+    added = s.tool_block(0, "write_file", TOOL_INPUT) if tool_call else s.text_block(0, CONTINUATION)
     attempts = [
         [s.message_start(), *s.text_block(0, FIRST_DRAFT)[:-1]],
-        [s.message_start(input_tokens=60), *s.text_block(0, CONTINUATION), *ending],
+        [s.message_start(input_tokens=60), *added, *ending],
     ]
     with SessionWriter(path, first) as writer:
         t = 0.0

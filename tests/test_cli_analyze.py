@@ -107,6 +107,13 @@ def test_session_file_verdict_names_the_session_and_uses_timing(tmp_path, capsys
     assert verdict["stalls"] == []
 
 
+def test_a_continuation_that_only_calls_a_tool_still_has_its_seam_where_it_began(tmp_path, capsys):
+    """The replay marks where attempt 2 took over at the end of the text; analyze says the same seam."""
+    code, verdict = verdict_of(capsys, sessions.write_resumed(tmp_path, tool_call=True))
+    assert code == 0 and verdict["complete"] and verdict["stop_reason"] == "tool_use"
+    assert verdict["text"] == sessions.FIRST_DRAFT and verdict["seams"] == [len(sessions.FIRST_DRAFT)]
+
+
 def test_a_resumed_session_is_every_attempt_and_the_stitched_answer(tmp_path, capsys):
     path = sessions.write_resumed(tmp_path)
     code, verdict = verdict_of(capsys, path)

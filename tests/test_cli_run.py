@@ -485,7 +485,7 @@ def test_resume_gives_exactly_the_uninterrupted_answer(capsys, fast, home, quick
     assert first["reason"] == "first" and first["termination"] == FIRST_ENDING[scenario]
     assert (second["reason"], second["strategy"], second["replaces"]) == ("resume", strategy, 1)
     assert v["text"].startswith(first["text"]) and (v["text"] == first["text"]) == (scenario == "drop_eof")
-    assert v["seams"] == ([] if scenario == "drop_eof" else [len(first["text"].rstrip())])
+    assert v["seams"] == [len(first["text"].rstrip())], "drop_eof's continuation is only the tool call, still a seam"
     [path] = sessions(home)
     assert [a.link.get("strategy") for a in load_session(path).attempts] == [None, strategy]
 
@@ -547,7 +547,7 @@ def test_headless_recovery_shows_each_attempt_what_was_dropped_and_the_wait(caps
     assert sum(" .. " in line for line in lines) == 1, "one line for a short wait"
     assert "Summary of attempt 2: claude-sonnet-4-5 (scenario drop_eof)" in out
     assert "Verdict: COMPLETE tool_use" in out and "\nAttempts\n" in out
-    assert re.search(r"\nAnswer: \d+ characters, all from attempt 1\n", out)
+    assert re.search(r"\nAnswer: (\d+) characters: attempt 1, then attempt 2 from character \1\n", out)
 
 
 TOOL_CALL_THEN_EOF = [

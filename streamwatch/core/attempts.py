@@ -143,10 +143,11 @@ class Attempt:
 
     @property
     def answer(self) -> Answer:
-        """The answer as this attempt leaves it: its text, after the answer it continues."""
+        """The answer as this attempt leaves it: its text, after the answer it continues. A continuation
+        is a part of it, its seam where it began, once it added a block, text or not (a tool call)."""
         if self.base is None:
             return Answer(self.state.text, (Part(self.number, 0),))
-        if not self.state.text:
+        if not self.state.blocks:
             return self.base_answer
         joined = _join(self.base, self.state.text)
         return Answer(joined.text, (*self.base_parts, Part(self.number, joined.seam, joined.repeated)))
@@ -305,10 +306,9 @@ def _parts(previous: Attempt, left: Salvage) -> tuple[Part, ...]:
     """Where each attempt of the answer so far begins in it, once `previous` is continued."""
     if previous.base is None:
         return (Part(previous.number, 0),)
-    kept = _texts(left)
-    if not kept:
+    if not left.kept:
         return previous.base_parts
-    joined = _join(previous.base, kept)
+    joined = _join(previous.base, _texts(left))
     return (*previous.base_parts, Part(previous.number, joined.seam, joined.repeated))
 
 

@@ -12,14 +12,17 @@ files that changed.
 
     {"path": str, "file": str, "id": str|null, "started": str|null (ISO 8601, as recorded),
      "source": str|null, "client": str|null (what sent the request), "scenario": str|null (the embedded server's, when it played one),
-     "model": str|null, "badge": str, "complete": bool|null,
+     "prompt": str|null (the start of the first user message, on one line), "model": str|null, "badge": str, "complete": bool|null,
      "termination": str|null, "stop_reason": str|null, "http_status": int|null,
-     "duration": float|null (seconds), "size": int (bytes), "events": int, "attempts": int,
+     "duration": float|null (seconds), "waited": float|null (seconds of it between attempts),
+     "size": int (bytes), "events": int, "attempts": int,
      "skipped": int (damaged lines left out), "error": str|null (why it is unreadable),
      "fault": str|null (what the recording proxy injected on purpose: the badge ends `(injected)`)}
 
-Events, badge and duration describe the session's last attempt, the one a replay ends on; `duration`
-runs from the first request to that attempt's end.
+Events and badge describe the session's last attempt, the one a replay ends on; `duration` runs from
+the first request to that attempt's end, and `waited` is the part of it spent between attempts (a
+retry's backoff, or the time the user took to press retry or resume): `Took` shows the rest, the
+time spent streaming, with the wait apart.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from streamwatch.core.attempts import attempt_count
+from streamwatch.core.attempts import Attempt, attempt_count
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.files import not_regular
@@ -63,6 +66,7 @@ class SessionSummary:
     client: str | None = None
     """What sent the request (the session header's `client`): for a proxied session, the app's SDK."""
     scenario: str | None = None
+    prompt: str | None = None
     model: str | None = None
     badge: str
     complete: bool | None = None
@@ -70,6 +74,7 @@ class SessionSummary:
     stop_reason: str | None = None
     http_status: int | None = None
     duration: float | None = None
+    waited: float | None = None
     size: int
     events: int = 0
     attempts: int = 0
@@ -89,18 +94,30 @@ class SessionSummary:
 
     def columns(
         self, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT
-    ) -> tuple[str, str, str, str, str, str]:
-        """Started, source (with the client, for a session the proxy recorded from another app), model
-        (without its `claude-`), verdict (`↻2`: reached in 2 attempts), duration, size: terminal-safe
-        text for tables that fit 80 columns."""
+    ) -> tuple[str, str, str, str, str, str, str]:
+        """Started, source (with the client, for a session the proxy recorded from another app), request
+        (the scenario played, else the prompt's start), model (without its `claude-`), verdict (`↻2`:
+        reached in 2 attempts), took, size: terminal-safe text."""
         return (
             started_text(self.started, tz, time_format),
             _cell((self.source or "?") if self.source != PROXY_SOURCE or not self.client else f"{PROXY_SOURCE} {self.client}"),
+            _cell(self.scenario or self.prompt or "-"),
             _cell(short_model(self.model) or "-"),
             _cell(self.badge + (f" ↻{self.attempts}" if self.attempts > 1 else "")),
-            "-" if self.duration is None else f"{self.duration:.1f}s",
+            self.took,
             size_text(self.size),
         )
+
+    @property
+    def took(self) -> str:
+        """The time spent streaming, and the time between attempts apart: `12.1s (+50s wait)`."""
+        if self.duration is None:
+            return "-"
+        waited = self.waited or 0.0
+        streamed = f"{self.duration - waited:.1f}s"
+        if waited < 0.05:
+            return streamed
+        return f"{streamed} (+{waited:.0f}s wait)" if waited >= 10 else f"{streamed} (+{waited:.1f}s wait)"
 
 
 def short_model(model: str | None) -> str | None:
@@ -170,16 +187,17 @@ def summarize(
 
     try:
         session = load_session(path, follow=False, on_record=take)
-        state = play.finish(session).attempts[-1].state
+        attempts = play.finish(session).attempts
     except Cancelled:
         raise
     except Exception as exc:  # one damaged file (even one that trips a bug) must not hide the others
         return _unreadable(path, size, _reason(exc, path), mtime)
-    return _readable_summary(path, size, mtime, session, state)
+    return _readable_summary(path, size, mtime, session, attempts)
 
 
-def _readable_summary(path: Path, size: int, mtime: float, session: Session, state: StreamState) -> SessionSummary:
+def _readable_summary(path: Path, size: int, mtime: float, session: Session, attempts: list[Attempt]) -> SessionSummary:
     header = session.header
+    state = attempts[-1].state
     started = _text(header.get("started"))
     moment = _parse_time(started)
     latest = session.latest
@@ -191,6 +209,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         source=_text(header.get("source")),
         client=_text(header.get("client")),
         scenario=_scenario(session),
+        prompt=_prompt(session),
         model=_request_model(session) or _text(state.message.get("model")),
         badge=verdict_badge(state),
         size=size,
@@ -200,6 +219,7 @@ def _readable_summary(path: Path, size: int, mtime: float, session: Session, sta
         stop_reason=state.stop_reason,
         http_status=state.status,
         duration=None if end_t is None else round(latest.started_t + end_t, 3),
+        waited=round(sum(attempt.waited for attempt in attempts), 3),
         events=len(state.events),
         attempts=attempt_count(session.attempts),
         skipped=len(session.skipped),
@@ -243,6 +263,21 @@ def _request_model(session: Session) -> str | None:
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             return body["model"]
     return None
+
+
+def _prompt(session: Session) -> str | None:
+    """The start of the first user message the first request sent, on one line (whitespace runs made one space)."""
+    body = session.attempts[0].request.get("body")
+    messages = body.get("messages") if isinstance(body, dict) else None
+    first = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None) if isinstance(
+        messages, list) else None
+    content = None if first is None else first.get("content")
+    if isinstance(content, list):
+        content = " ".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
+    if not isinstance(content, str):
+        return None
+    words = " ".join(content[: CELL_WIDTH * 4].split())
+    return _cell(words) if words else None
 
 
 def _scenario(session: Session) -> str | None:
@@ -293,14 +328,14 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
     and how many damaged lines were skipped in one that was read."""
     if not summaries:
         return "no saved sessions yet"
-    head = ("STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
+    head = ("STARTED", "SOURCE", "REQUEST", "MODEL", "VERDICT", "TOOK", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
     rows = [
         (*s.columns(tz), str(s.events) if s.readable else "-", str(s.attempts) if s.readable else "-",
          one_line(s.path.name))
         for s in summaries
     ]
     widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
-    right = {4, 5, 6, 7}
+    right = {5, 6, 7, 8}
     lines = [
         "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False)))
         .rstrip()

@@ -229,6 +229,17 @@ def utf8_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def delta_size(event: Event) -> str:
+    """What a delta added, the end of its `summarize` line: `+96 B` of tool JSON, `+12 chars` of text,
+    `412 chars` of signature; empty for any other event."""
+    if event.type != EventType.CONTENT_BLOCK_DELTA or event.parse_error or event.delta_type == DeltaType.CITATIONS:
+        return ""
+    payload = delta_payload(event)
+    if event.delta_type == DeltaType.INPUT_JSON:
+        return f"+{size_text(utf8_size(payload))}"
+    return f"{len(payload)} chars" if event.delta_type == DeltaType.SIGNATURE else f"+{len(payload)} chars"
+
+
 def summarize(event: Event) -> str:
     """A short, one-line description of an event for timelines and reports."""
     if event.parse_error:
@@ -247,13 +258,12 @@ def summarize(event: Event) -> str:
                 citation = event.delta.get("citation")
                 cited = citation.get("cited_text", "") if isinstance(citation, dict) else ""
                 return f"citation of {len(str(cited))} chars"
-            payload = delta_payload(event)
             if event.delta_type == DeltaType.INPUT_JSON:
-                return f"json +{size_text(utf8_size(payload))}"
+                return f"json {delta_size(event)}"
             if event.delta_type == DeltaType.SIGNATURE:
-                return f"signature {len(payload)} chars"
+                return f"signature {delta_size(event)}"
             label = SHORT_DELTA.get(event.delta_type or "", event.delta_type)
-            return f"{label} +{len(payload)} chars"
+            return f"{label} {delta_size(event)}"
         case EventType.MESSAGE_DELTA:
             stop = event.delta.get("stop_reason")
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}

@@ -8,12 +8,18 @@ invisible character from a stream reaches the terminal as such.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
 from streamwatch.core.safe import one_line
+from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
+
+RATE_LIMIT_PREFIX = "anthropic-ratelimit-"
+REQUEST_ID_HEADERS = ("request-id", "x-request-id")
 
 
 def seconds(value: float | None) -> str:
@@ -27,35 +33,6 @@ def timeline_row(event: Event, previous_t: float | None) -> tuple[str, str, str,
     at = "-" if event.t is None else f"{event.t:.3f}"
     gap_text = "-" if gap is None else f"+{gap:.3f}"
     return (f"#{event.seq}", at, gap_text, one_line(event.type), index, one_line(summarize(event)))
-
-
-RATE_LIMITS = ("requests", "tokens", "input-tokens", "output-tokens")
-
-
-def response_head(state: StreamState) -> str:
-    """The facts of the response head a user acts on, on one line: the status, `request-id` (what
-    support asks for), `retry-after` and `x-should-retry`, and each rate limit's remaining/limit (with
-    its reset once none is left); '' before the head arrived."""
-    if state.status is None:
-        return ""
-    headers = state.headers
-    facts = [f"HTTP {state.status}"]
-    request_id = headers.get("request-id") or headers.get("x-request-id")
-    if request_id:
-        facts.append(f"request-id {request_id}")
-    for name in ("retry-after", "x-should-retry"):
-        if name in headers:
-            facts.append(f"{name.removeprefix('x-')} {headers[name]}")
-    for kind in RATE_LIMITS:
-        prefix = f"anthropic-ratelimit-{kind}-"
-        remaining, limit = headers.get(prefix + "remaining"), headers.get(prefix + "limit")
-        if remaining is None and limit is None:
-            continue
-        fact = f"{kind} {remaining or '?'}/{limit or '?'} left"
-        if remaining is not None and remaining.strip() == "0" and headers.get(prefix + "reset"):
-            fact += f" until {headers[prefix + 'reset']}"
-        facts.append(fact)
-    return one_line(" · ".join(facts))
 
 
 def status_word(state: StreamState) -> str:
@@ -190,6 +167,64 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
     if not state.events and state.bytes_received == 0:
         return "waiting", f"WAITING {now:.1f} s for the first byte"
     return "streaming", f"STREAMING · {progress} · {now:.1f} s"
+
+
+def request_target(request: dict[str, Any]) -> tuple[str, str]:
+    """(model, target) of a request as sent: the model asked for, and where it went: `mock` when it asked
+    the embedded server for a scenario, else the host (and port) of its URL; "" for what is not known."""
+    body = request.get("body")
+    model = body.get("model") if isinstance(body, dict) else None
+    model = model if isinstance(model, str) else ""
+    headers = request.get("headers")
+    names = {str(name).lower() for name in headers} if isinstance(headers, dict) else set()
+    url = request.get("url")
+    if SCENARIO_HEADER in names or model.startswith(SCENARIO_MODEL_PREFIX):
+        target = "mock"
+    else:
+        try:
+            target = urlsplit(url).netloc if isinstance(url, str) else ""
+        except ValueError:
+            target = ""
+    return one_line(model), one_line(target)
+
+
+def head_facts(state: StreamState) -> list[tuple[str, str, str]]:
+    """The response head, most telling first, as (name, value, short), `short` being the few words a
+    one-line view shows ("" for none): the HTTP status (`HTTP 529`), the request-id (as it is),
+    retry-after or retry-after-ms (`retry-after 7`), each rate limit (`requests 49/50`, its value
+    `49/50 left, resets <time>`), then every other header recorded; nothing before the head arrived."""
+    if state.status is None:
+        return []
+    headers = state.headers
+    facts = [("HTTP", str(state.status), f"HTTP {state.status}")]
+    shown = set()
+    for name in (*REQUEST_ID_HEADERS, "retry-after", "retry-after-ms"):
+        if name in headers:
+            value = headers[name]
+            facts.append((name, value, value if name in REQUEST_ID_HEADERS else f"{name} {value}"))
+            shown.add(name)
+    limits: dict[str, dict[str, str]] = {}
+    for name, value in headers.items():
+        if name.startswith(RATE_LIMIT_PREFIX):
+            kind, _, field = name[len(RATE_LIMIT_PREFIX):].rpartition("-")
+            limits.setdefault(kind or field, {})[field] = value
+            shown.add(name)
+    for kind, fields in limits.items():
+        left = f"{fields.get('remaining', '?')}/{fields.get('limit', '?')}"
+        reset = f", resets {fields['reset']}" if "reset" in fields else ""
+        facts.append((kind, f"{left} left{reset}", f"{kind} {left}"))
+    facts += [(name, value, "") for name, value in headers.items() if name not in shown]
+    return [(one_line(name), one_line(value), one_line(short)) for name, value, short in facts]
+
+
+def exit_line(state: StreamState, now: float, session: str | None, stopped: bool = False) -> str:
+    """The one line said on the terminal when a run screen closes: where the stream stood (its verdict
+    once it ended; `stopped`: the user stopped it before that) and where its session file is."""
+    _, words = live_status(state, now)
+    if stopped and state.ended is None:
+        words = f"STOPPED by you · {len(state.events)} events · {size_text(state.bytes_received)} · {now:.1f} s"
+    where = f"session {session}" if session else "not saved (--no-save)"
+    return one_line(f"streamwatch: {words} · {where}")
 
 
 def short_where(state: StreamState) -> str:

@@ -2,7 +2,9 @@
 
 Every notification, from any screen, goes through `StreamwatchApp.notify`: its message and title are
 plain text on one line (never markup), with controls and invisible characters shown as escapes,
-since they often quote a file name, a session header or an error from the wire."""
+since they often quote a file name, a session header or an error from the wire. A notification that
+repeats one still shown replaces it (seven `n` at the last anomaly say "No further anomaly" once),
+and they show at the top right (the stylesheet), clear of the verdict at the bottom."""
 
 from __future__ import annotations
 
@@ -12,17 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from streamwatch.core.config import ConfigError
 from streamwatch.core.safe import one_line
 from streamwatch.tui.themes import ThemeCommands, ThemeSet, register
+
+_LEAVE_KEYS = {"quit": ("q", "ctrl+c"), "back": ("escape",)}
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,15 +49,26 @@ class HelpScreen(ModalScreen[None]):
             yield Static(text)
 
 
+STOP_ASK_SECONDS = 3.0
+"""How long, on the app's clock, the second press that stops a live stream may wait after the first."""
+
+
 class StreamwatchApp(App[int]):
-    """The app. On mount it freezes what start-up built (modules, the SDK, a loaded recording) out of
+    """The app. `q`, `ctrl+c` and (on a run screen opened from home) `esc` leave at once, unless a live
+    stream is running: then the first press asks (a notice: press it again to stop the stream), and
+    only a second press within `STOP_ASK_SECONDS` stops it; any other key, or the time running out,
+    takes the question back. On the way out, `exit_line` is what the run screen said last (the
+    verdict and the session path), for the command line to print.
+
+    On mount it freezes what start-up built (modules, the SDK, a loaded recording) out of
     the garbage collector's way: a full collection then walks only what the run adds, which keeps its
     pauses short enough for keys to answer within 100 ms on 50 000-event sessions (bench/tui_replay.py)."""
 
     CSS_PATH = "streamwatch.tcss"
     TITLE = "streamwatch"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit('q')", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit('ctrl+c')", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
         Binding("t", "next_theme", "Theme", id="app.theme"),
         Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
     ]
@@ -87,6 +103,9 @@ class StreamwatchApp(App[int]):
         """The exception nobody handled that stopped the app (a bug), if one did."""
         self.crash_feed: Any = None
         """The run screen's feed when it did (None on the home screen)."""
+        self.exit_line: str | None = None
+        """One line for the terminal once the app is gone: the verdict and session of the run screen shown."""
+        self._asked: tuple[str, float, Notification] | None = None
 
     @property
     def theme_names(self) -> list[str]:
@@ -103,6 +122,51 @@ class StreamwatchApp(App[int]):
     ) -> None:
         """A notification, its text shown as it is: `markup` is refused, the text made inert."""
         super().notify(one_line(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
+
+    def _on_notify(self, event: Notify) -> None:
+        """Runs before Textual's own handler shows the new notification: the same words shown already go."""
+        new = event.notification
+        for shown in list(self._notifications):
+            if (shown.message, shown.title) == (new.message, new.title):
+                self._unnotify(shown, refresh=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Any key but the one that asked to stop the stream takes the question back."""
+        if isinstance(event, events.Key) and self._asked is not None and event.key not in _LEAVE_KEYS[self._asked[0]]:
+            self._take_back()
+        await super().on_event(event)
+
+    def may_stop_stream(self, how: str, key: str) -> bool:
+        """Whether leaving (`how`: quit or back, by `key`) may go ahead now: no live stream runs on a run
+        screen, or the user already asked to leave, a moment ago on the app's clock. Otherwise ask once."""
+        running = any(getattr(screen, "stream_running", False) for screen in self.screen_stack)
+        asked, self._asked = self._asked, None
+        if not running or (asked is not None and asked[0] == how and self.clock() - asked[1] <= STOP_ASK_SECONDS):
+            if asked is not None:
+                self._unnotify(asked[2])
+            return True
+        if asked is not None:
+            self._unnotify(asked[2], refresh=False)
+        words = f"press {key} again to stop the stream and " + ("go back" if how == "back" else "quit")
+        notification = Notification(words, "", "warning", STOP_ASK_SECONDS, markup=False)
+        self._asked = (how, self.clock(), notification)
+        self.post_message(Notify(notification))
+        return False
+
+    def _take_back(self) -> None:
+        assert self._asked is not None
+        self._unnotify(self._asked[2])
+        self._asked = None
+
+    async def action_quit(self, key: str = "q") -> None:
+        """Quit (`q`, `ctrl+c`); see the class doc for a live stream."""
+        if not self.may_stop_stream("quit", key):
+            return
+        from streamwatch.tui.screens.run import RunScreen
+
+        shown = [screen for screen in self.screen_stack if isinstance(screen, RunScreen)]
+        self.exit_line = shown[-1].exit_line() if shown else None
+        self.exit()
 
     def on_mount(self) -> None:
         gc.freeze()

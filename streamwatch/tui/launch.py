@@ -71,10 +71,13 @@ class AppCrash(Exception):
 
 
 def run(app: StreamwatchApp) -> None:
-    """Run the app to its end; AppCrash if an exception nobody handled stopped it."""
+    """Run the app to its end; AppCrash if an exception nobody handled stopped it. Quit on a run screen,
+    its verdict and session path stay on the terminal in one line (`StreamwatchApp.exit_line`)."""
     app.run()
     if app.crash is not None:
         raise AppCrash(crash_line(app.crash, app.crash_feed))
+    if app.exit_line is not None:
+        print(one_line(app.exit_line))
 
 
 def crash_line(error: Exception, feed: Feed | None) -> str:

@@ -58,6 +58,7 @@ def test_each_summary_replays_the_file_through_the_core(folder):
     assert (http.badge, http.http_status, http.events) == ("HTTP 529", 529, 0)
     assert (error.badge, error.attempts) == ("ABNORMAL error_event", 2)
     assert error.duration == pytest.approx(1.0 + 0.3 + 6 * 0.05 + 0.01)
+    assert error.waited == pytest.approx(0.78) and complete.waited == 0.0
     assert corrupt.badge == UNREADABLE
 
 
@@ -158,21 +159,46 @@ def test_to_dict_is_the_json_shape(folder):
     sessions.write_sample(folder)
     complete, *_, corrupt = Catalog().summaries()
     data = complete.to_dict()
-    assert list(data) == ["path", "file", "id", "started", "source", "client", "scenario", "model", "badge", "complete", "termination",
-                          "stop_reason", "http_status", "duration", "size", "events", "attempts", "skipped",
-                          "error", "fault"]
+    assert list(data) == ["path", "file", "id", "started", "source", "client", "scenario", "prompt", "model", "badge",
+                          "complete", "termination", "stop_reason", "http_status", "duration", "waited", "size",
+                          "events", "attempts", "skipped", "error", "fault"]
     assert data["path"] == str(complete.path) and data["file"] == complete.path.name
     assert json.loads(json.dumps(data)) == data
     assert corrupt.to_dict()["badge"] == UNREADABLE and corrupt.to_dict()["error"]
+
+
+def test_each_row_says_what_was_asked_the_scenario_or_the_prompt_s_start(folder):
+    sessions.write_sample(folder)
+    sessions.write(folder, "20261123-080000-demo-5ce7a210.jsonl", "2026-11-23T08:00:00+00:00", source="demo",
+                   model="mock-drop_eof")
+    sessions.write(folder, "20261123-070000-live-b1.jsonl", "2026-11-23T07:00:00+00:00",
+                   prompt="  Two\nlines,\tand a tab  " + "long " * 20)
+    drop, blocks, *listed, _ = Catalog().summaries()
+    assert [row.columns()[2] for row in (drop, blocks, *listed)] == [
+        "drop_eof", "Two lines, and a tab long long long lon…", "Explain in three short paragraphs why s…",
+        "Write the quarterly report to report.md", "Summarize this log", "hi"]
+    assert blocks.to_dict()["prompt"] == "Two lines, and a tab long long long lon…"
+
+
+def test_took_is_the_streaming_time_with_the_wait_before_a_resume_apart(folder):
+    """Attempt 1 streams 0.81 s; the user presses c 50 s later; attempt 2 streams 1.01 s."""
+    path = sessions.write_resumed(folder, gap=50.0)
+    summary, = Catalog().summaries()
+    assert summary.path == path and summary.duration == pytest.approx(51.82)
+    assert summary.waited == pytest.approx(50.0)
+    assert summary.columns()[5] == "1.8s (+50s wait)"
+    assert summary.to_dict()["waited"] == pytest.approx(50.0)
+    assert "1.8s (+50s wait)" in render_sessions([summary])
 
 
 def test_render_sessions_is_a_plain_aligned_table(folder):
     sessions.write_sample(folder)
     text = render_sessions(Catalog().summaries(), tz=UTC)
     lines = text.splitlines()
-    assert lines[0].split() == ["STARTED", "SOURCE", "MODEL", "VERDICT", "DURATION", "SIZE", "EVENTS", "ATTEMPTS",
-                                "FILE"]
-    assert lines[1].startswith("2026-11-22 09:15  demo    sonnet-4-6  COMPLETE end_turn")
+    assert lines[0].split() == ["STARTED", "SOURCE", "REQUEST", "MODEL", "VERDICT", "TOOK", "SIZE", "EVENTS",
+                                "ATTEMPTS", "FILE"]
+    assert lines[1].startswith("2026-11-22 09:15  demo    Explain in three short paragraphs why s…  sonnet-4-6  "
+                               "COMPLETE end_turn")
     assert lines[1].endswith("20261122-091500-demo-a1b2c3d4.jsonl")
     assert len({line.index("20261") for line in lines[1:6]}) == 1
     assert lines[6] == (f"{sessions.CORRUPT}: unreadable: this file is not a streamwatch session file "

@@ -15,7 +15,7 @@ from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
 from tests import sessions
-from tests.tui.conftest import FixedClock
+from tests.tui.conftest import FixedClock, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -64,16 +64,33 @@ async def test_the_list_shows_saved_sessions_newest_first(home):
     app = home_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        assert [row[:4] for row in rows(app)] == [
-            ["11-22 09:15", "demo", "sonnet-4-6", "COMPLETE end_turn"],
-            ["11-22 08:40", "live", "opus-4-1", "ABNORMAL eof"],
-            ["11-21 17:05", "proxy", "haiku-4-5", "HTTP 529"],
-            ["11-21 12:00", "live", "sonnet-4-6", "ABNORMAL error_event ↻2"],
-            ["-", "?", "-", "unreadable"],
+        assert rows(app) == [
+            ["11-22 09:15", "Explain in three…", "sonnet-4-6", "COMPLETE end_turn", "1.0s", "2.6 KB"],
+            ["11-22 08:40", "Write the…", "opus-4-1", "ABNORMAL eof", "1.5s", "5.2 KB"],
+            ["11-21 17:05", "Summarize this log", "haiku-4-5", "HTTP 529", "0.4s", "600 B"],
+            ["11-21 12:00", "hi", "sonnet-4-6", "ABNORMAL error_event ↻2", "0.8s (+0.8s wait)", "2.0 KB"],
+            ["-", "-", "-", "unreadable", "-", "25 B"],
         ]
         assert [key.value for key in table(app).rows] == [str(p) for p in home]
         assert text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
-        assert "14 events · 1 attempt" in text_of(app, "#session-detail")
+        assert "demo · 14 events · 1 attempt" in text_of(app, "#session-detail")
+
+
+async def test_at_80_columns_the_list_leaves_out_whole_columns_and_keeps_each_row_on_screen(home):
+    app = home_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        grid = table(app)
+        assert [str(column.label) for column in grid.ordered_columns] == ["Started", "Request", "Verdict", "Took"]
+        assert rows(app)[3] == ["11-21 12:00", "hi", "ABNORMAL error_event ↻2", "0.8s (+0.8s wait)"]
+        assert rows(app)[0][1] == "Explain in three…"
+        assert grid.virtual_size.width <= grid.size.width
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: len(table(app).ordered_columns) == 6)
+        assert rows(app)[0][1] == "Explain in three short paragraphs…"
+        assert text_of(app, "#session-detail").startswith("~/streamwatch/sessions/20261122-091500-demo-a1b2c3d4.jsonl\n")
+        await pilot.resize_terminal(50, 20)
+        await wait_for(pilot, lambda: text_of(app, "#session-detail").startswith("…/20261122-091500-demo-a1b2c3d4.jsonl\n"))
 
 
 async def test_the_list_is_loaded_off_the_ui_thread(home):
@@ -200,7 +217,7 @@ async def test_r_refreshes_the_list(home):
                        source="proxy")
         await pilot.press("r")
         await loaded(pilot)
-        assert rows(app)[0][:2] == ["11-23 08:00", "proxy"] and table(app).row_count == 6
+        assert rows(app)[0][:2] == ["11-23 08:00", "hi"] and table(app).row_count == 6
 
 
 async def test_an_empty_home_says_how_to_start(home):
@@ -414,9 +431,10 @@ async def test_untrusted_text_is_shown_literally(home):
     sessions.write(home[0].parent, "20261123-000000-live-[b]x.jsonl", "2026-11-23T00:00:00+00:00",
                    model="[bold red]claude\x1b[31m", source="[link=x]live")
     app = home_app()
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(140, 30)) as pilot:
         await loaded(pilot)
-        assert rows(app)[0][1:3] == ["[link=x]live", "[bold red]claude\\x1b[31m"]
+        assert rows(app)[0][1:3] == ["hi", "[bold red]claude\\x1b[31m"]
+        assert "[link=x]live ·" in text_of(app, "#session-detail")
         assert "20261123-000000-live-[b]x.jsonl" in text_of(app, "#session-detail")
 
 

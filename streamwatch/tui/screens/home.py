@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, Cancelled, Catalog, SessionSummary, skipped_text
@@ -35,10 +36,19 @@ from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
+from streamwatch.tui.widgets.fit import fit, shorten
+from streamwatch.tui.widgets.keys import KeyLine
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 MIN_THINKING_BUDGET = 1024
-COLUMNS = ("Started", "Source", "Model", "Verdict", "Took", "Size")
+COLUMNS = ("Started", "Request", "Model", "Verdict", "Took", "Size")
+COLUMN_RANKS = (0, 1, 4, 0, 2, 3)
+"""Which columns go first when they do not all fit (`fit`): the model (the detail line under the list
+says it too), then the size, then the time it took."""
+REQUEST_COLUMN = 1
+MIN_REQUEST_WIDTH = 16
+"""The request column (the scenario, else the prompt's start) takes the width the others leave, at least this."""
+CELL_PADDING = 2
 
 
 class FormError(Exception):
@@ -227,7 +237,7 @@ class HomeScreen(Screen[None]):
                 )
                 yield Static(id="form-error")
                 yield Button("Send (ctrl+s)", id="form-send", compact=True)
-        yield Footer()
+        yield KeyLine()
 
     @staticmethod
     def _row(label: str, field: Any, row_id: str | None = None) -> ComposeResult:
@@ -242,8 +252,6 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(SessionTable)
-        for column in COLUMNS:
-            table.add_column(column)
         table.focus()
         self._show_target()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._fill_table())
@@ -299,21 +307,43 @@ class HomeScreen(Screen[None]):
         keep = self._highlighted()
         words = self.query_one("#session-filter", Input).value.strip().lower()
         rows = [(s, s.columns(time_format=SHORT_TIME_FORMAT)) for s in self._summaries]
-        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name, s.scenario or ""))]
+        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name, s.prompt or ""))]
         self._shown = [s for s, _ in rows]
-        table.clear()
-        for summary, cells in rows:
+        shown = [(summary, (cells[0], *cells[2:])) for summary, cells in rows]
+        columns, room = self._layout([cells for _, cells in shown])
+        shown = [(summary, tuple(shorten(cell, room) if n == REQUEST_COLUMN else cell for n, cell in enumerate(cells)))
+                 for summary, cells in shown]
+        table.clear(columns=True)
+        for column in columns:
+            width = max(cell_len(cell) for cell in (COLUMNS[column], *(cells[column] for _, cells in shown)))
+            table.add_column(COLUMNS[column], width=width)
+        for summary, cells in shown:
             kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
-            texts = [Text(cell) for cell in cells]
+            texts = {n: Text(cell) for n, cell in enumerate(cells)}
             texts[3].stylize(table.get_component_rich_style(f"sessions--{kind}", partial=True))
             # height=None (measured, still one line): Textual 8.2.8 renews the table's rendered lines
             # after measuring new rows only for such rows, so a frame drawn before the columns were
             # measured would otherwise stay, every column cut to its header's width.
-            table.add_row(*texts, key=str(summary.path), height=None)
+            table.add_row(*(texts[column] for column in columns), key=str(summary.path), height=None)
         if keep is not None and keep in self._shown:
             table.move_cursor(row=self._shown.index(keep), animate=False)
         self._show_count(words)
         self._show_detail()
+
+    def _layout(self, rows: list[tuple[str, ...]]) -> tuple[list[int], int]:
+        """The columns that fit the screen's width, the least important left out first (`COLUMN_RANKS`),
+        and the width the request column may take: what the others leave, at least `MIN_REQUEST_WIDTH`."""
+        widths = [max(cell_len(cell) for cell in (name, *(row[n] for row in rows))) for n, name in enumerate(COLUMNS)]
+        widths[REQUEST_COLUMN] = min(widths[REQUEST_COLUMN], MIN_REQUEST_WIDTH)
+        width = self.size.width - CELL_PADDING * 2
+        if width <= 0:
+            return list(range(len(COLUMNS))), MIN_REQUEST_WIDTH
+        columns = fit([("x" * w, rank) for w, rank in zip(widths, COLUMN_RANKS, strict=True)], width, " " * CELL_PADDING)
+        used = sum(widths[n] for n in columns) + CELL_PADDING * (len(columns) - 1)
+        return columns, widths[REQUEST_COLUMN] + max(0, width - used)
+
+    def on_resize(self) -> None:
+        self._fill_table()
 
     def _show_count(self, words: str) -> None:
         if self.form_shown:
@@ -343,14 +373,16 @@ class HomeScreen(Screen[None]):
         summary = self._highlighted()
         detail = Text()
         if summary is not None:
-            detail.append(shown_path(summary.path))
+            path = shown_path(summary.path)
+            # Too long for the line: the file name says most; the folder is the one in the status line.
+            detail.append(path if cell_len(path) <= self.size.width - 2 else f"…/{one_line(summary.path.name)}")
             if summary.error is not None:
                 detail.append(f"\nunreadable: {one_line(summary.error)}")
             else:
                 attempts = f"{summary.attempts} attempt{'s' if summary.attempts != 1 else ''}"
-                facts = [f"{summary.events} events", attempts]
+                facts = [one_line(summary.source or "?"), f"{summary.events} events", attempts]
                 if summary.scenario:
-                    facts.insert(0, f"scenario {one_line(summary.scenario)}")
+                    facts.insert(1, f"scenario {one_line(summary.scenario)}")
                 if summary.skipped:
                     facts.append(skipped_text(summary.skipped))
                 detail.append("\n" + " · ".join(facts))

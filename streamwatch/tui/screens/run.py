@@ -20,10 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Collapsible, Footer, Input, Static
+from textual.widgets import Collapsible, Input, Static
+from textual.worker import Worker
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part
 from streamwatch.core.catalog import skipped_text
+from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import write_private
 from streamwatch.core.live import LiveError
@@ -31,11 +33,12 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import repaid_words
+from streamwatch.core.report import exit_line, head_facts, repaid_words, request_target
 from streamwatch.core.safe import one_line, printable
 from streamwatch.export import FORMATS, ExportError, export_beside
 from streamwatch.tui.screens.export import ExportScreen
-from streamwatch.tui.widgets.panes import ResponseHead, StatusLine, ToolPane, VerdictPanel, text_pieces
+from streamwatch.tui.widgets.keys import KeyLine
+from streamwatch.tui.widgets.panes import HeadLine, StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
 from streamwatch.tui.widgets.timeline import Timeline
 
@@ -223,6 +226,36 @@ class RawEventScreen(ModalScreen[None]):
         self.run_worker(write, thread=True, group="write", exit_on_error=False)
 
 
+class ResponseHeadScreen(ModalScreen[None]):
+    """The request's model and target, and the whole response head: status, request-id, retry-after,
+    every rate limit and the other headers recorded (the core's `head_facts`)."""
+
+    BINDINGS = [Binding("escape,h,q", "dismiss", "Close", id="head.close")]
+
+    def __init__(self, request: dict[str, object], state: StreamState) -> None:
+        super().__init__()
+        self.request = request
+        self.state = state
+
+    def on_mount(self) -> None:
+        self.query_one("#raw-scroll").focus()
+
+    def compose(self) -> ComposeResult:
+        model, target = request_target(self.request)
+        body = Text("Response head\n\n", style="bold")
+        body.append(f"model: {model or '?'}\ntarget: {target or '?'}\n\n")
+        facts = head_facts(self.state)
+        if not facts:
+            body.append("No response head yet.\n")
+        for name, value, _ in facts:
+            body.append(f"{name}: ", style="bold")
+            body.append(value + "\n")
+        with Vertical(id="raw-dialog"):
+            with VerticalScroll(id="raw-scroll"):
+                yield Static(body, id="raw-body")
+            yield Static(Text("↑↓ PgUp PgDn scroll · esc to close", style="dim"))
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Recovery held: the broken attempt had a complete tool call the app may already have run."""
 
@@ -304,6 +337,7 @@ class RunScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/", priority=True),
         Binding("a", "attempts", "Attempts", id="run.attempts", priority=True),
         Binding("e", "export", "Export", id="run.export", priority=True),
+        Binding("h", "head", "Response head", id="run.head", priority=True),
         Binding("v", "verdict", "Verdict: scroll it with ↑↓", id="run.verdict", show=False, priority=True),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="replay.faster", key_display="+", group=SPEED,
                 priority=True),
@@ -325,10 +359,11 @@ class RunScreen(Screen[None]):
         self._hold_asked: Hold | None = None
         self._ended_at: float | None = None
         self._skipped_said = 0
+        self._work: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
-        yield ResponseHead(id="head")
+        yield HeadLine(id="head")
         with Horizontal(id="main"):
             yield Timeline(id="timeline")
             with Vertical(id="side"):
@@ -338,7 +373,7 @@ class RunScreen(Screen[None]):
                 yield ToolPane(id="tools")
         yield Input(placeholder="filter by event type (e.g. delta, ping, error); enter to apply", id="filter")
         yield VerdictPanel(id="verdict")
-        yield Footer(compact=True)
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#text", TextView).border_title = "Text"
@@ -363,7 +398,20 @@ class RunScreen(Screen[None]):
                     self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
                 )
 
-        self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+        self._work = self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+
+    @property
+    def stream_running(self) -> bool:
+        """A live request is being sent or streams, or the next attempt's wait counts down: leaving stops it."""
+        work = self._work
+        return work is not None and not work.is_finished and self._phase() in (Phase.BUSY, Phase.WAITING)
+
+    def exit_line(self) -> str:
+        """What the terminal is told when the app closes on this screen: the verdict so far and the session."""
+        feed = self.feed
+        path = str(feed.session_path) if feed.session_path else None
+        line = exit_line(feed.player.state, feed.player.position, path, stopped=self.stream_running)
+        return line if feed.live is None else str(feed.live.redact(line))
 
     def on_unmount(self) -> None:
         if self.feed.live is not None:
@@ -417,8 +465,8 @@ class RunScreen(Screen[None]):
         if kind == "stalled":
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
-        self.query_one(ResponseHead).show_head(state)
         self.query_one(Timeline).update_state(state, stall)
+        self.query_one(HeadLine).show_head(*request_target(player.recording.request), head_facts(state))
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
             self.query_one("#thinking-box").display = True
@@ -428,9 +476,7 @@ class RunScreen(Screen[None]):
             text.reset()
             text.stitched = attempt
             answer = attempt.answer
-            # A continuation that added no text (only the tool call) still began at the end of it.
-            added = bool(answer.parts) and answer.parts[-1].attempt == attempt.number
-            self._show_answer(text, answer.text, answer.parts[1:], seam_at_end=not added)
+            self._show_answer(text, answer.text, answer.parts[1:])
         elif text.stitched is None:
             text.append_from(text_pieces(state, BlockType.TEXT))
         self.query_one(ToolPane).update_state(state)
@@ -457,7 +503,8 @@ class RunScreen(Screen[None]):
 
     @staticmethod
     def _show_answer(text: TextView, answer: str, parts: tuple[Part, ...], seam_at_end: bool = False) -> None:
-        """The answer stitched across attempts, each seam marked where a continuation begins."""
+        """The answer stitched across attempts, each seam marked where a continuation begins (the core's
+        `Answer.seams`, which analyze reports); `seam_at_end`: where the attempt streaming now begins."""
         start = 0
         for part in parts:
             text.append(answer[start : part.start])
@@ -639,6 +686,9 @@ class RunScreen(Screen[None]):
             return
         timeline.move_to_seq(targets[0] if direction > 0 else targets[-1])
 
+    def action_head(self) -> None:
+        self.app.push_screen(ResponseHeadScreen(self.feed.player.recording.request, self.feed.player.state))
+
     def action_verdict(self) -> None:
         self.query_one(VerdictPanel).focus()
 
@@ -657,12 +707,14 @@ class RunScreen(Screen[None]):
             self.query_one(Timeline).set_filter("")
             self.query_one(Timeline).focus()
             self.refresh_bindings()
-        elif len(self.app.screen_stack) > 2:
+        elif len(self.app.screen_stack) > 2 and self.app.may_stop_stream("back", "esc"):  # type: ignore[attr-defined]
             self.app.pop_screen()
 
     def action_back(self) -> None:
-        """q on a run opened from a list (the sessions, the proxy's flows): back to the list."""
-        self.app.pop_screen()
+        """q on a run opened from a list (the sessions, the proxy's flows): back to the list (a live
+        stream asks first, as esc does)."""
+        if self.app.may_stop_stream("back", "q"):  # type: ignore[attr-defined]
+            self.app.pop_screen()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, message: Input.Submitted) -> None:

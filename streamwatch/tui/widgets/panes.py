@@ -15,60 +15,97 @@ from streamwatch.core.accumulate import Block
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.recovery import Wait
-from streamwatch.core.report import JsonLayout, live_status, response_head, tool_summary
+from streamwatch.core.report import JsonLayout, live_status, tool_summary
 from streamwatch.core.safe import one_line, printable
+from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted
 
 TOOL_TAIL_CHARS = 3000
 DIED_HERE = "⟂ the stream died here"
 
 
 class StatusLine(Static):
-    """Always says where the stream stands: WAITING, STREAMING, STALLED n s, COMPLETE, ABNORMAL."""
+    """Always says where the stream stands: WAITING, STREAMING, STALLED n s, COMPLETE, ABNORMAL.
+
+    The line is pieces joined by ` · `; when they do not fit, the least important go first (`fit`):
+    the verdict word stays, then the screen's own (DEMO, REPLAY, ATTACHED), then where it died, then
+    the counts."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[str, str] = ("", "")
+        self._shown: tuple[str, str, int] = ("", "", 0)
+        self._line: tuple[str, str, str] = ("", "", "")
 
     def show_status(self, state: StreamState, now: float, prefix: str) -> str:
         kind, words = live_status(state, now)
-        self._show(f"status-{kind}", f" {prefix}{words}")
+        self._show(f"status-{kind}", prefix, words)
         return kind
 
     def show_wait(self, wait: Wait, prefix: str) -> None:
         """A countdown before the next attempt, which the user can skip or cancel."""
         before = f"WAITING {wait.left:.1f} s before attempt {wait.before}"
-        self._show("status-stalled", f" {prefix}{before}: {wait.why} · s skip · x cancel")
+        self._show("status-stalled", prefix, f"{before}: {wait.why} · s skip · x cancel")
 
     def show_sending(self, number: int, prefix: str) -> None:
         """The next attempt is on its way: the previous one's end is no longer the news."""
-        self._show("status-waiting", f" {prefix}SENDING attempt {number} · x cancel")
+        self._show("status-waiting", prefix, f"SENDING attempt {number} · x cancel")
 
-    def _show(self, kind: str, words: str) -> None:
+    def _show(self, kind: str, prefix: str, words: str) -> None:
         """`words` may hold a session file's own header (attach) or a server's: shown escaped.
         Called every frame: an unchanged line costs nothing, a changed one repaints one row."""
-        if (kind, words) == self._shown:
+        self._line = (kind, one_line(prefix), one_line(words))
+        self._paint()
+
+    def on_resize(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        kind, prefix, words = self._line
+        width = self.size.width - 1
+        if (kind, prefix + words, width) == self._shown:
             return
-        self._shown = (kind, words)
+        self._shown = (kind, prefix + words, width)
+        before = [piece for piece in prefix.split(" · ") if piece]
+        after = words.split(" · ")
+        pieces = [(after[0], 0), *[(piece, 1 if n == 0 else 2) for n, piece in enumerate(before)]]
+        pieces += [(piece, 2 if n == 0 else 2 + n) for n, piece in enumerate(after[1:])]
+        order = [*range(1, len(before) + 1), 0, *range(len(before) + 1, len(pieces))]
+        shown = [pieces[n] for n in order]
+        line = fitted(shown, width) if width > 0 else " · ".join(text for text, _ in shown)
         self.set_classes(kind)
-        self.update(Text(one_line(words), no_wrap=True, overflow="ellipsis"), layout=False)
+        self.update(Text(" " + line, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
-class ResponseHead(Static):
-    """The response head's facts in one line (`report.response_head`): status, request-id, retry-after,
-    rate limits; hidden until the head arrives."""
+class HeadLine(Static):
+    """What was asked of whom, and what the response head said (the core's `request_target` and
+    `head_facts`): `claude-sonnet-4-6 → mock · HTTP 200 · req_01… · retry-after 7 · requests 49/50`.
+    When it does not fit, the rate limits go first, then retry-after; the request-id is shortened last."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: str | None = None
+        self._pieces: list[tuple[str, int]] = []
+        self._shown: tuple[object, ...] = ()
 
-    def show_head(self, state: StreamState) -> None:
-        """Called every frame: an unchanged head costs nothing."""
-        line = response_head(state)
-        if line == self._shown:
+    def show_head(self, model: str, target: str, facts: list[tuple[str, str, str]]) -> None:
+        asked = " → ".join(part for part in (model or "?", target) if part)
+        pieces = [(asked, 0)]
+        if not facts:
+            pieces.append(("waiting for the response head", 1))
+        for n, (name, _, short) in enumerate(facts):
+            if short:
+                pieces.append((short, 0 if name == "HTTP" else 1 if n == 1 else 2 + n))
+        self._pieces = pieces
+        self._paint()
+
+    def on_resize(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        width = self.size.width - 1
+        if (self._pieces, width) == self._shown:
             return
-        self._shown = line
-        self.display = bool(line)
-        self.update(Text(line, no_wrap=True, overflow="ellipsis"))
+        self._shown = (self._pieces, width)
+        line = fitted(self._pieces, width) if width > 0 else " · ".join(text for text, _ in self._pieces)
+        self.update(Text(" " + line, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
@@ -85,6 +122,22 @@ class ToolPane(VerticalScroll):
         self._shown: dict[int, tuple[int, bool, bool]] = {}
         self._layouts: dict[int, tuple[JsonLayout, list[int]]] = {}
         self._views: dict[int, Static] = {}
+        self._title = ""
+
+    def on_resize(self) -> None:
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        """`Tool input · tool_use write_file · 2.3 KB · valid so far · streaming`, what fits of it: the
+        block, where it stands, its size, then the rest."""
+        if not self._title:
+            self.border_title = "Tool input"
+            return
+        what, *facts = self._title.split(" · ")
+        ranks = {0: 2, 1: 3, 2: 1}
+        pieces = [("Tool input", 4), (what, 0), *[(fact, ranks.get(n, 3)) for n, fact in enumerate(facts)]]
+        width = self.outer_size.width - TITLE_FRAME
+        self.border_title = Text(fitted(pieces, width) if width > 0 else " · ".join(text for text, _ in pieces))
 
     def reset(self) -> None:
         """Empty for another stream. The old views go on their own time: a view of the new stream's
@@ -112,7 +165,8 @@ class ToolPane(VerticalScroll):
             fresh = block.index not in self._shown
             self._shown[block.index] = key
             summary = tool_summary(block, ended)
-            self.border_title = Text(f"Tool input · {summary}")
+            self._title = summary
+            self._fit_title()
             body = Text.assemble((summary + "\n", "bold"))
             layout = self._layout(block)
             tail = layout.tail()

@@ -6,6 +6,7 @@ errors and anomalies stand out by colour and by a glyph, so they read in monochr
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -15,13 +16,18 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.events import SHORT_TYPE, Event, EventType
+from streamwatch.core.events import SHORT_TYPE, Event, EventType, delta_size
 from streamwatch.core.report import timeline_row
-from streamwatch.core.safe import one_line, printable
+from streamwatch.core.safe import one_line
+from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted, shorten
 from streamwatch.tui.widgets.lines import LineView
 
 GLYPH_STALL, GLYPH_ERROR, GLYPH_ANOMALY, GLYPH_END = "‖", "✗", "▲", "■"
-_WIDTHS = (5, 7, 7, 1, 11, 2)
+_LAYOUTS = ((5, 7, 7, 1, 11, 2), (5, 0, 7, 1, 11, 1), (5, 0, 0, 1, 11, 1))
+"""Column widths (#, time, gap, mark, type, index; 0: left out), widest first: a row takes the widest
+that leaves the summary `_SUMMARY_ROOM` cells. Narrow, the time goes first (the raw view has it), then
+the gap; the summary, a delta's size last of all, stays."""
+_SUMMARY_ROOM = 14
 
 
 class Timeline(LineView, can_focus=True):
@@ -170,15 +176,21 @@ class Timeline(LineView, can_focus=True):
     def on_mouse_scroll_up(self) -> None:
         self.follow = False
 
+    def on_resize(self) -> None:
+        self._update_title()
+
     def _update_title(self) -> None:
+        """`Timeline · 227 events · filter 'json': 171 · PAUSED (3 new)`: what fits of it in the border,
+        the filter's count and PAUSED before the rest."""
         count = len(self.state.events) if self.state else 0
-        title = f"Timeline · {count} events"
+        pieces = [("Timeline", 3), (f"{count} events", 2)]
         if self.type_filter:
-            title += f" · filter {self.type_filter!r}: {len(self._rows)}"
+            pieces.append((f"filter {one_line(self.type_filter)!r}: {len(self._rows)}", 0))
         if not self.follow:
             new = self.row_count - self._seen_rows
-            title += f" · PAUSED ({new} new)" if new > 0 else " · PAUSED"
-        self.border_title = Text(printable(title))
+            pieces.append((f"PAUSED ({new} new)" if new > 0 else "PAUSED", 1))
+        width = self.outer_size.width - TITLE_FRAME
+        self.border_title = Text(fitted(pieces, width) if width > 0 else " · ".join(text for text, _ in pieces))
 
     # ----- rendering --------------------------------------------------------------------------
 
@@ -202,24 +214,36 @@ class Timeline(LineView, can_focus=True):
         assert state is not None
         component = self.get_component_rich_style
         if row >= len(self._rows):
+            indent = sum(width + 1 for width in self._widths()[:3] if width)
+            room = self.scrollable_content_region.width - indent - 2
+
+            def line(glyph: str, words: str) -> str:
+                return f"{' ' * indent}{glyph} {shorten(one_line(words), room) if room > 0 else ''}"
+
             if self.stall is not None:
-                return f"{'':<22}{GLYPH_STALL} {one_line(self.stall)}", component("timeline--stall") + Style(reverse=True)
+                return line(GLYPH_STALL, self.stall), component("timeline--stall") + Style(reverse=True)
             if row == len(self._rows) and state.incomplete is not None:
                 raw = state.incomplete
                 label = f"(incomplete) {raw.event or 'event'}: {len(raw.raw)} bytes that never completed"
-                return f"{'':<22}{GLYPH_ANOMALY} {one_line(label)}", component("timeline--anomaly")
+                return line(GLYPH_ANOMALY, label), component("timeline--anomaly")
             words = state.termination.value if state.termination else "end"
             error = state.error or state.end_error
             detail = f" {error.get('type')}: {error.get('message')}" if error else ""
             kind = "timeline--done" if state.complete else "timeline--end"
-            return f"{'':<22}{GLYPH_END} END {words}{one_line(detail)}", component(kind)
+            return line(GLYPH_END, f"END {words}{detail}"), component(kind)
         position = self._rows[row]
         event = state.events[position]
         previous = state.events.time(position - 1) if position else 0.0
         number, at, gap, kind, index, summary = timeline_row(event, previous)
         mark = self._marks.get(event.seq, "")
         cells = (number, at, gap, mark or " ", SHORT_TYPE.get(kind, kind), index)
-        line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, _WIDTHS, strict=True)) + summary
+        widths = self._widths()
+        line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, widths, strict=True) if width)
+        room = self.scrollable_content_region.width - cell_len(line)
+        size = delta_size(event)
+        if size and summary.endswith(size):
+            summary = fitted([(summary[: -len(size)].rstrip(), 1), (size, 0)], room, separator=" ")
+        line += fitted([(summary, 0)], room) if room > 0 else ""
         if mark == GLYPH_STALL:
             return line, component("timeline--stall")
         if mark == GLYPH_ERROR:
@@ -229,6 +253,13 @@ class Timeline(LineView, can_focus=True):
         if event.type == EventType.PING:
             return line, component("timeline--ping")
         return line, None
+
+    def _widths(self) -> tuple[int, ...]:
+        """The widest layout of `_LAYOUTS` that leaves the summary its room at this width."""
+        for widths in _LAYOUTS:
+            if sum(w + 1 for w in widths if w) + _SUMMARY_ROOM <= self.scrollable_content_region.width:
+                return widths
+        return _LAYOUTS[-1]
 
 
 def _type_label(kind: str, block_type: str | None, delta_type: str | None) -> str:
