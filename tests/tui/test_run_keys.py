@@ -91,6 +91,20 @@ async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
         assert line.row_count == total and ("escape", "Close filter / back") not in offered(app)
 
 
+async def test_the_filter_matches_the_shown_names_takes_field_terms_and_says_a_bad_term():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        line = timeline(app)
+        await pilot.press("slash", *"block", "enter")
+        shown = {line.event_at(r).type for r in range(line.row_count)}
+        assert shown == {"content_block_start", "content_block_stop"}
+        await pilot.press("slash", *(["backspace"] * 5), *"index:0 delta", "enter")
+        assert line.row_count > 1 and {line.event_at(r).type for r in range(line.row_count)} == {"content_block_delta"}
+        assert f"filter 'index:0 delta': {line.row_count}" in str(line.border_title)
+        await pilot.press("slash", *(["backspace"] * 13), *"gap>x", "enter")
+        assert "filter: 'gap>x': a gap term is gap> or gap< and a time" in str(line.border_title)
+
+
 async def test_the_filter_box_types_the_letters_that_are_keys_elsewhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = replay_app(recording(timed(s.complete_text())), FixedClock())

@@ -332,7 +332,7 @@ class RunScreen(Screen[None]):
                     yield TextView(id="thinking")
                 yield TextView(id="text")
                 yield ToolPane(id="tools")
-        yield Input(placeholder="filter by event type (e.g. delta, ping, error); enter to apply", id="filter")
+        yield Input(placeholder="filter: delta ping text index:1 gap>2s error stall anomaly type:NAME; enter applies", id="filter")
         yield VerdictPanel(id="verdict")
         yield Footer(compact=True)
 
