@@ -235,13 +235,14 @@ class Recovery(AttemptLog):
     def retry(self) -> Attempt:
         """Send the same request again now (after the wait the server asked for), then recover as usual."""
         with self._turn():
-            previous = self._broken()
+            previous = self._last(Reason.RETRY)
             return self._go(self._retry_plan(previous, salvage(previous.state)), self._delay(previous) or 0.0)
 
     def resume(self, strategy: str | None = None) -> Attempt:
-        """Continue the broken answer now (after the wait the server asked for), then recover as usual."""
+        """Continue the answer so far now (after the wait the server asked for), then recover as usual:
+        a broken one, or one cut at max_tokens. RecoveryError when there is none (`cannot`)."""
         with self._turn():
-            previous = self._broken()
+            previous = self._last(Reason.RESUME)
             plan = self._resume_plan(previous, Strategy(strategy or self.strategy))
             return self._go(plan, self._delay(previous) or 0.0)
 
@@ -286,12 +287,13 @@ class Recovery(AttemptLog):
         finally:
             self._busy.release()
 
-    def _broken(self) -> Attempt:
+    def _last(self, how: Reason) -> Attempt:
+        """The attempt a retry or resume goes on from; RecoveryError saying why there is none."""
+        why = self.cannot(how)
+        if why is not None:
+            raise RecoveryError(why)
         previous = self.current
-        if previous is None or not previous.finished:
-            raise RecoveryError("no attempt has finished yet")
-        if previous.state.complete:
-            raise RecoveryError("the answer is complete: there is nothing to recover")
+        assert previous is not None
         return previous
 
     def _go(self, plan: _Plan, wait: float | None) -> Attempt:

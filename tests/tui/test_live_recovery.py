@@ -196,7 +196,8 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
                                           stall_threshold=THRESHOLD, save=False))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
-        await wait_for(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: ("r", "Retry") in offered(app))
+        assert ("c", "Resume") not in offered(app)  # nothing came to continue
         del headers[TIME_SCALE_HEADER]
 
         await pilot.press("r")
@@ -210,6 +211,51 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
         await pilot.press("s")
         await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
         assert live(app).attempts[1].waited < 4
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_c_continues_an_answer_cut_at_max_tokens_in_the_same_session(server, request):
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6", max_tokens=20)
+    app = live_app(mock_recovery(server, body, "max_tokens"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "COMPLETE max_tokens" in status(app))
+        await wait_for(pilot, lambda: "Keys: c resume: continue the answer" in verdict(app))
+        assert "resume to continue it" in verdict(app) and "r retry" not in verdict(app)
+        assert ("c", "Resume") in offered(app) and ("r", "Retry") not in offered(app)
+        cut = live(app).attempts[0].state.text
+
+        await pilot.press("r")  # not offered: says why, sends nothing
+        await wait_for(pilot, lambda: any("Nothing to retry" in n for n in notices(app)))
+        assert len(live(app).attempts) == 1
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+        assert "Attempt 1: first → cut at max_tokens" in verdict(app) and "COMPLETE end_turn" in status(app)
+        assert text_pane(app).text.startswith(cut) and len(text_pane(app).text) > len(cut)
+        assert seam_offsets(text_pane(app)) == [len(cut)]
+        assert "Keys:" not in verdict(app) and not RECOVER & offered(app)
+        path = app.screen.feed.session_path
+    session = load_session(path)
+    assert len(session.attempts) == 2
+    assert session.attempts[1].link == {"reason": "resume", "replaces": 1, "strategy": "user-turn", "dropped": []}
+
+
+async def test_c_with_nothing_to_continue_says_so_and_sends_nothing(server, request):
+    body = request_body(prompt=request.node.name)
+    app = live_app(mock_recovery(server, body, "http_529"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "ABNORMAL HTTP 529" in status(app) and ("r", "Retry") in offered(app))
+        assert "Keys: r retry: the same request again" in verdict(app) and "c resume" not in verdict(app)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: notices(app))
+        assert notices(app) == [
+            "Nothing to resume: attempt 1 left no answer to continue: only a retry (the same request again) can help"
+        ]
+        await wait_for(pilot, lambda: "ABNORMAL HTTP 529" in status(app))
+        assert len(live(app).attempts) == 1 and live(app).phase.value == "broken"
 
 
 async def test_a_retry_that_answers_differently_replaces_the_broken_text():
@@ -395,7 +441,8 @@ async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(se
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
     app = live_app(mock_recovery(server, body, scenario))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        label = {"c": "Resume", "r": "Retry"}[key]
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and (key, label) in offered(app))
         await pilot.press(key)
         await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
         shown, seams, panel = text_pane(app).text, text_pane(app).seams, verdict(app)

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Footer, Input, Static
 
-from streamwatch.core.attempts import Attempt, AttemptLog, Part
+from streamwatch.core.attempts import Attempt, AttemptLog, Part, Reason
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import copy_private, write_private
@@ -32,6 +32,7 @@ from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import repaid_words
+from streamwatch.core.resume import CONTINUABLE_STOPS
 from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
 from streamwatch.tui.widgets.textview import TextView
@@ -43,7 +44,9 @@ FEED_SLICES = 3
 """A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
 press travels through several message queues, and each hop waits for whatever runs before it."""
 REPLAY_ACTIONS = frozenset({"play", "speed", "step", "to_start", "to_end"})
-RECOVERY_ACTIONS = frozenset({"recover", "skip_wait", "cancel", "attempts"})
+RECOVERY_ACTIONS = frozenset({"recover", "not_offered", "skip_wait", "cancel", "attempts"})
+RECOVER_KEYS = (("c", Reason.RESUME, "continue the answer"), ("r", Reason.RETRY, "the same request again"))
+"""The recovery keys, in the order the verdict's advice names them, with what each does."""
 TOUR_PAUSE = 4.0
 
 
@@ -292,6 +295,9 @@ class RunScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "recover('retry')", "Retry", id="run.retry", priority=True),
         Binding("c", "recover('resume')", "Resume", id="run.resume", priority=True),
+        # The same keys when the screen does not offer them: one notice says why, instead of nothing.
+        Binding("r", "not_offered('retry')", "", id="run.retry_why", show=False, priority=True),
+        Binding("c", "not_offered('resume')", "", id="run.resume_why", show=False, priority=True),
         Binding("s", "skip_wait", "Skip wait", id="run.skip_wait", priority=True),
         Binding("x", "cancel", "Cancel", id="run.cancel", priority=True),
         Binding("space", "follow", "Pause/follow", id="run.toggle", priority=True),
@@ -322,6 +328,7 @@ class RunScreen(Screen[None]):
         self._hold_asked: Hold | None = None
         self._ended_at: float | None = None
         self._skipped_said = 0
+        self._offered: tuple[Reason, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -397,7 +404,8 @@ class RunScreen(Screen[None]):
             if feed.attempt is not None and feed.attempt.base is not None:
                 before = feed.attempt.base_answer
                 self._show_answer(text, before.text, before.parts[1:], seam_at_end=True)
-        bindings_key = (feed.is_replay, self._phase(), feed.has_attempts)
+        self._offered = self._offers()
+        bindings_key = (feed.is_replay, self._phase(), feed.has_attempts, self._offered)
         if bindings_key != self._bindings_key:
             self._bindings_key = bindings_key
             self.refresh_bindings()
@@ -433,11 +441,12 @@ class RunScreen(Screen[None]):
         attempts = len(log.attempts) if log is not None else 0
         stopped = log.stopped if log is not None else None
         key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished,
-               stopped)
+               stopped, self._offered)
         if key != self._verdict_key:
             self._verdict_key = key
             path = str(feed.session_path) if feed.session_path else None
-            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines())
+            keys = [(key, f"{how.value}: {what}") for key, how, what in RECOVER_KEYS if how in self._offered]
+            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines(), keys)
         self._ask_hold()
         self._next_in_tour(now)
 
@@ -470,7 +479,8 @@ class RunScreen(Screen[None]):
         for attempt in log.attempts:
             verdict = attempt.verdict
             outcome = "running" if verdict is None else (
-                "complete" if verdict.complete else f"{verdict.termination}"
+                f"cut at {verdict.stop_reason}" if verdict.complete and verdict.stop_reason in CONTINUABLE_STOPS
+                else "complete" if verdict.complete else f"{verdict.termination}"
             )
             line = f"Attempt {attempt.number}: {attempt.how} → {outcome}"
             if attempt.repaid:
@@ -480,6 +490,23 @@ class RunScreen(Screen[None]):
         if log.stopped:
             lines.append(f"Recovery stopped: {log.stopped}")
         return lines
+
+    def _ended_log(self) -> AttemptLog | None:
+        """The attempts a retry or resume would go on from, once the stream has ended: a live run's
+        (broken, or done), a replay's played to its end."""
+        feed = self.feed
+        if feed.live is not None:
+            return feed.live if self._phase() in (Phase.BROKEN, Phase.DONE) else None
+        return feed.log if feed.is_replay and feed.player.finished else None
+
+    def _offers(self) -> tuple[Reason, ...]:
+        """The one place that says which of retry and resume this screen offers now: the footer shows
+        them and the verdict's advice names their keys. A live run offers each once its stream ended,
+        when it makes sense (`AttemptLog.cannot`)."""
+        log = self._ended_log()
+        if log is None or self.feed.live is None:
+            return ()
+        return tuple(how for _, how, _ in RECOVER_KEYS if log.cannot(how) is None)
 
     def _phase(self) -> Phase | None:
         """Where the live recovery stands; None when there is no live run."""
@@ -545,7 +572,9 @@ class RunScreen(Screen[None]):
         if action in RECOVERY_ACTIONS:
             phase = self._phase()
             if action == "recover":
-                return phase is Phase.BROKEN
+                return Reason(parameters[0]) in self._offered
+            if action == "not_offered":
+                return self._ended_log() is not None and Reason(parameters[0]) not in self._offered
             if action == "skip_wait":
                 return phase is Phase.WAITING
             if action == "cancel":
@@ -559,6 +588,14 @@ class RunScreen(Screen[None]):
             return
         self._hold_asked = None
         self._start(live.retry if how == "retry" else live.resume)
+
+    def action_not_offered(self, how: str) -> None:
+        """r or c where this screen does not offer it: why, in one notice; nothing is sent."""
+        log = self._ended_log()
+        why = None if log is None else log.cannot(Reason(how))
+        if why is None:
+            why = "this screen cannot send a request"
+        self.notify(f"Nothing to {how}: {why}", severity="warning", timeout=6)
 
     def action_skip_wait(self) -> None:
         if self.feed.live is not None:

@@ -123,11 +123,23 @@ class VerdictPanel(VerticalScroll):
         yield Static(id="verdict-text")
 
     def show_verdict(
-        self, state: StreamState, outcome: str | None, session: str | None, attempts: list[str] | None = None
+        self,
+        state: StreamState,
+        outcome: str | None,
+        session: str | None,
+        attempts: list[str] | None = None,
+        keys: list[tuple[str, str]] | None = None,
     ) -> None:
+        """`keys`: what the screen offers next, as (key, what it does): named after the explanation,
+        which says what to do in words."""
         lines: list[Text] = [Text(one_line(line)) for line in attempts or []]
         if state.ended is not None:
             lines.append(Text(one_line(state.verdict().explanation)))
+            if keys:
+                hints: list[Text | tuple[str, str] | str] = [("Keys: ", "bold")]
+                for number, (key, words) in enumerate(keys):
+                    hints.extend([" · " if number else "", (key, "bold"), f" {words}"])
+                lines.append(Text.assemble(*hints))
         for anomaly in state.anomalies[-4:]:
             at = f"#{anomaly.at_event} " if anomaly.at_event is not None else ""
             lines.append(Text.assemble((f"▲ {anomaly.code} {at}", "bold"), one_line(anomaly.message)))
