@@ -3,7 +3,10 @@
 Line 1 is a header object: `{"streamwatch": "session", "version": 1, "id", "started", "source",
 "pid", "host", "request": {"method", "url", "headers", "body"}}`, on Linux also the writer's
 `pid_started` and `pid_ns` (so `attach` can tell it from a later process with its pid), and
-`on_failure` (`retry` or `resume`) when the run was told to recover. Every later line is one record
+`on_failure` (`retry` or `resume`) when the run was told to recover, and `continues` when the session
+goes on from an earlier one (a retry or resume pressed in its replay): `{"session": its id, "file": its
+file name, "attempt": the number of the attempt it goes on from, "reason", "strategy", "dropped"}` (the
+last three as in an `attempt` record, below). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]
@@ -400,6 +403,8 @@ _HEADER = _Fields({
     "host": _TEXT,
     "on_failure": _TEXT,
     "client": _TEXT,
+    "continues": _Fields({"session": _TEXT, "file": _TEXT, "attempt": _whole(1, 2**53), "reason": _TEXT,
+                          "strategy": _TEXT, "dropped": _TEXTS}, required=("session",)),
     "request": _REQUEST,
 })
 _PAYLOADS = {

@@ -26,7 +26,7 @@ from streamwatch.core.attempts import Attempt, AttemptLog, Part, Reason
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import copy_private, write_private
-from streamwatch.core.live import LiveError
+from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
@@ -81,6 +81,9 @@ class Feed:
     then: Callable[[], Feed] | None = None
     """The next feed of a tour, shown a few seconds after this one ends."""
     attempt: Attempt | None = None
+    go_on: Callable[[LiveWatch], Recovery] | None = None
+    """A replay's (or a finished attach's) way to go on live: the recovery that sends its next attempt
+    (`Recovery.going_on`), built with the hook the screen reads."""
 
     @property
     def log(self) -> AttemptLog | None:
@@ -157,7 +160,7 @@ class Feed:
             return began
         live = self.live
         attempt = None if live is None else live.current
-        if attempt is None:
+        if attempt is None or not isinstance(attempt.run, LiveRun):  # not sent yet after a replay's attempts
             return False
         recording = attempt.run.recording
         began = False
@@ -329,6 +332,7 @@ class RunScreen(Screen[None]):
         self._ended_at: float | None = None
         self._skipped_said = 0
         self._offered: tuple[Reason, ...] = ()
+        self._going_live = False
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -504,7 +508,7 @@ class RunScreen(Screen[None]):
         them and the verdict's advice names their keys. A live run offers each once its stream ended,
         when it makes sense (`AttemptLog.cannot`)."""
         log = self._ended_log()
-        if log is None or self.feed.live is None:
+        if log is None or self.feed.live is None and (self.feed.go_on is None or self._going_live):
             return ()
         return tuple(how for _, how, _ in RECOVER_KEYS if log.cannot(how) is None)
 
@@ -585,15 +589,60 @@ class RunScreen(Screen[None]):
     def action_recover(self, how: str) -> None:
         live = self.feed.live
         if live is None:
+            self._go_live(Reason(how))
             return
         self._hold_asked = None
         self._start(live.retry if how == "retry" else live.resume)
+
+    def _go_live(self, how: Reason) -> None:
+        """A retry or resume in a replay: a new live attempt from the recorded request, in a new session
+        linked to this one. Made and checked on a worker thread (it reads the file, and tries the
+        target); when it cannot be sent, one notice says why and the replay stays as it was."""
+        make = self.feed.go_on
+        if make is None:
+            return
+        self._going_live = True
+        watch = LiveWatch()
+
+        def work() -> None:
+            try:
+                recovery = make(watch)
+                recovery.preflight()
+            except (LiveError, RecoveryError, SessionError, OSError) as exc:
+                self.app.call_from_thread(self._not_live, str(exc))
+                return
+            self.app.call_from_thread(self._become_live, recovery, watch)
+            try:
+                recovery.retry() if how is Reason.RETRY else recovery.resume()
+            except (LiveError, RecoveryError) as exc:
+                self.app.call_from_thread(
+                    self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
+                )
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+
+    def _not_live(self, why: str) -> None:
+        self._going_live = False
+        self.notify(why, title="Cannot send", severity="error", timeout=15, markup=False)
+
+    def _become_live(self, recovery: Recovery, watch: LiveWatch) -> None:
+        """The screen follows the new live attempt from now on, as a live run's screen does."""
+        self._going_live = False
+        continues = recovery.continues or {}
+        # Until the new attempt is sent, the attempt it goes on from stays on screen.
+        waiting = Player(self.feed.player.recording, self.feed.player.stall_threshold, live=True)
+        self.feed = Feed(kind="live", player=waiting, live=recovery, watch=watch,
+                         title=f"LIVE after {continues.get('session') or 'a replay'}")
+        self._hold_asked = None
+        self.refresh_frame()
 
     def action_not_offered(self, how: str) -> None:
         """r or c where this screen does not offer it: why, in one notice; nothing is sent."""
         log = self._ended_log()
         why = None if log is None else log.cannot(Reason(how))
-        if why is None:
+        if self._going_live:
+            why = "a new attempt is already on its way"
+        elif why is None:
             why = "this screen cannot send a request"
         self.notify(f"Nothing to {how}: {why}", severity="warning", timeout=6)
 
