@@ -318,7 +318,14 @@ class RunScreen(Screen[None]):
         Binding("full_stop", "step", "Step", id="replay.step", key_display=".", priority=True),
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", group=JUMP, priority=True),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", group=JUMP, priority=True),
-        Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
+        Binding("ctrl+f", "search", "Search the text pane, or the focused pane", id="run.search", show=False,
+                priority=True),
+        Binding("right_square_bracket", "match(1)", "Next match", id="run.next_match", key_display="]", show=False,
+                priority=True),
+        Binding("left_square_bracket", "match(-1)", "Previous match", id="run.prev_match", key_display="[",
+                show=False, priority=True),
+        Binding("p", "tool_view", "Tool input: pretty / raw JSON", id="run.tool_view", show=False, priority=True),
+        Binding("escape", "close_filter", "Close filter / search / back", id="run.close_filter"),
     ]
 
     def __init__(self, feed: Feed, clock: Callable[[], float]) -> None:
@@ -333,6 +340,8 @@ class RunScreen(Screen[None]):
         self._skipped_said = 0
         self._offered: tuple[Reason, ...] = ()
         self._going_live = False
+        self._searched: TextView | ToolPane | None = None
+        """The pane the search box searches, or has searched (its matches marked), if any."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -344,6 +353,7 @@ class RunScreen(Screen[None]):
                 yield TextView(id="text")
                 yield ToolPane(id="tools")
         yield Input(placeholder="filter: delta ping text index:1 gap>2s error stall anomaly type:NAME; enter applies", id="filter")
+        yield Input(placeholder="search the pane; enter finds, ] next, [ previous, escape clears", id="search")
         yield VerdictPanel(id="verdict")
         yield Footer(compact=True)
 
@@ -352,6 +362,7 @@ class RunScreen(Screen[None]):
         self.query_one("#tools", ToolPane).border_title = "Tool input"
         self.query_one("#verdict", VerdictPanel).border_title = "Verdict"
         self.query_one("#filter", Input).display = False
+        self.query_one("#search", Input).display = False
         self.query_one("#thinking-box").display = False
         self.query_one(Timeline).focus()
         self.refresh_frame()
@@ -566,9 +577,13 @@ class RunScreen(Screen[None]):
         """Replay controls exist only where there is a recording to steer, recovery keys only on a live run;
         none while the filter box takes typing."""
         if action == "close_filter":
-            return self.query_one("#filter").display or len(self.app.screen_stack) > 2
-        if self.focused is not None and self.focused.id == "filter":
+            return self.query_one("#filter").display or self._searched is not None or len(self.app.screen_stack) > 2
+        if self.focused is not None and self.focused.id in ("filter", "search"):
             return False
+        if action == "match":
+            return self._searched is not None and bool(self._searched.matches)
+        if action == "tool_view":
+            return self.query_one(ToolPane).display
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
         if action == "follow":
@@ -727,10 +742,75 @@ class RunScreen(Screen[None]):
         box.focus()
         self.refresh_bindings()
 
+    def action_search(self) -> None:
+        """Open the search box for the focused pane (the text, thinking or tool pane; else the text pane)."""
+        focused = self.focused
+        pane = focused if isinstance(focused, (TextView, ToolPane)) else self.query_one("#text", TextView)
+        self._clear_search()
+        self._searched = pane
+        box = self.query_one("#search", Input)
+        box.value = ""
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#search")
+    def apply_search(self, message: Input.Submitted) -> None:
+        pane = self._searched
+        if pane is None:
+            return
+        message.input.display = False
+        found = pane.search(message.value)
+        pane.focus()
+        self._say_match()
+        if message.value and not found:
+            self.notify(f"No match for {message.value!r} in this pane", timeout=3)
+        self.refresh_bindings()
+
+    def action_match(self, direction: int) -> None:
+        if self._searched is not None:
+            self._searched.step_match(direction)
+            self._say_match()
+
+    def _say_match(self) -> None:
+        """The pane's border says where the search stands: `search 'word': 3/12`."""
+        pane = self._searched
+        if pane is None:
+            return
+        if not pane.query:
+            pane.border_subtitle = ""
+            return
+        count = f"{pane.current + 1}/{len(pane.matches)}" if pane.matches else "no match"
+        pane.border_subtitle = one_line(f"search {pane.query!r}: {count} · ] next [ previous")
+
+    def _clear_search(self) -> None:
+        pane, self._searched = self._searched, None
+        if pane is not None:
+            pane.search("")
+            pane.border_subtitle = ""
+        box = self.query_one("#search", Input)
+        box.display = False
+
+    def action_tool_view(self) -> None:
+        pane = self.query_one(ToolPane)
+        pane.toggle_pretty()
+        pane.update_state(self.feed.player.state)
+        if self._searched is pane and pane.query:
+            pane.search(pane.query)
+            self._say_match()
+        self.notify("Tool input: " + ("pretty (the valid prefix laid out)" if pane.pretty else "raw, as it streamed"),
+                    timeout=2)
+
     def action_close_filter(self) -> None:
-        """Escape: close the filter if it is open, else go back to the screen this one was opened from."""
+        """Escape: close the filter or the search (clearing its marks) if one is open, else go back to the
+        screen this one was opened from."""
         box = self.query_one("#filter", Input)
-        if box.display:
+        if self._searched is not None and not box.display:
+            pane = self._searched
+            self._clear_search()
+            pane.focus()
+            self.refresh_bindings()
+        elif box.display:
             box.value = ""
             box.display = False
             self.query_one(Timeline).set_filter("")
