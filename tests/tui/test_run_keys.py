@@ -319,11 +319,21 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
         await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
         assert status(app).startswith(f" ATTACHED live pid {writer_process.pid}@")
         assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
+        # Its writer may still send the next attempt: this screen offers neither key, nor names them.
+        assert not {("r", "Retry"), ("c", "Resume")} & offered(app) and "Keys:" not in verdict_text(app)
         writer_process.kill()
         writer_process.wait()
         await wait_for(pilot, lambda: status(app).startswith(" REPLAY"))
         assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
         assert ("less_than_sign", "Start") in offered(app)
+        # Now they work (a new live attempt from the recorded request), and the advice names them.
+        await wait_for(pilot, lambda: {("r", "Retry"), ("c", "Resume")} <= offered(app))
+        assert "Resume or retry. Keys: c resume: continue the answer · r retry: the same request again" in " ".join(
+            verdict_text(app).split("\n"))
+
+
+def verdict_text(app) -> str:
+    return str(app.screen.query_one("#verdict-text").render())
 
 
 async def test_attach_says_why_recovery_stopped_when_the_writer_says_it_after_the_end(tmp_path, writer_process):
