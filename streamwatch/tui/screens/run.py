@@ -590,10 +590,11 @@ class RunScreen(Screen[None]):
             return not self.feed.is_replay
         if action in RECOVERY_ACTIONS:
             phase = self._phase()
-            if action == "recover":
-                return Reason(parameters[0]) in self._offered
-            if action == "not_offered":
-                return self._ended_log() is not None and Reason(parameters[0]) not in self._offered
+            if action in ("recover", "not_offered"):
+                # Asked afresh, not from the last frame: a key may come between a tick that ends the
+                # stream and the frame that redraws it.
+                offered = Reason(parameters[0]) in self._offers()
+                return offered if action == "recover" else not offered and self._ended_log() is not None
             if action == "skip_wait":
                 return phase is Phase.WAITING
             if action == "cancel":
