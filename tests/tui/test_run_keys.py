@@ -538,3 +538,18 @@ async def test_ctrl_f_in_the_tool_pane_searches_the_tool_input():
         assert tools.border_subtitle.startswith("search 'LINE': 2/3")
         await pilot.press("p")  # the raw view holds them as well
         assert len(tools.matches) == 3
+
+
+@pytest.mark.parametrize(("opens", "box"), [(("slash", "/"), "#filter"), (("ctrl+f", None), "#search")])
+async def test_keys_typed_at_once_after_opening_a_box_are_typed_into_it(opens, box):
+    """All queued before the box takes focus, as a fast typist or a paste sends them: none is a command
+    (the `c` of `block` used to resume, its `k` to move the cursor)."""
+    from textual import events
+
+    app = live_app("http_529")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await frames(pilot)
+        for key, char in [opens, ("b", "b"), ("l", "l"), ("o", "o"), ("c", "c"), ("k", "k"), ("t", "t")]:
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: app.screen.query_one(box).value == "blockt")
+        assert app.theme == "textual-dark" and app.screen.focused is app.screen.query_one(box)

@@ -740,8 +740,7 @@ class RunScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
-        self.refresh_bindings()
+        self._type_in(box)
 
     def action_search(self) -> None:
         """Open the search box for the focused pane (the text, thinking or tool pane; else the text pane)."""
@@ -752,7 +751,12 @@ class RunScreen(Screen[None]):
         box = self.query_one("#search", Input)
         box.value = ""
         box.display = True
-        box.focus()
+        self._type_in(box)
+
+    def _type_in(self, box: Input) -> None:
+        """Focus the box now, not after what is queued (as `focus()` does): keys typed right after `/` or
+        `ctrl+f` are the box's, not commands (a `c` in a filter word must not resume)."""
+        self.set_focus(box)
         self.refresh_bindings()
 
     @on(Input.Submitted, "#search")
