@@ -8,6 +8,8 @@ invisible character from a stream reaches the terminal as such.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
@@ -315,6 +317,23 @@ def tool_summary(block: Block, ended: bool) -> str:
         shape = "valid so far" if tracker is None or tracker.valid else f"BROKEN: {tracker.error}"
         state = "DIED HERE, never stopped" if ended else "streaming"
     return one_line(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")
+
+
+def continues_line(header: Mapping[str, Any]) -> str | None:
+    """What a session's header says it goes on from (`continues`, see core/recording.py), in one line:
+    `Continues session 5c3fb25c (20261201-074011-demo-5c3fb25c.jsonl) after its attempt 1: a retry`."""
+    continues = header.get("continues")
+    if not isinstance(continues, dict):
+        return None
+    line = f"Continues session {continues.get('session')}"
+    if "file" in continues:
+        line += f" ({continues['file']})"
+    if "attempt" in continues:
+        line += f" after its attempt {continues['attempt']}"
+    reason, strategy = continues.get("reason"), continues.get("strategy")
+    if reason:
+        line += f": a {reason}" + (f" ({strategy})" if strategy and strategy != reason else "")
+    return one_line(line)
 
 
 def attempt_line(attempt: Attempt) -> str:

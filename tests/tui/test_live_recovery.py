@@ -498,6 +498,11 @@ async def test_r_or_c_in_a_replay_sends_a_new_live_attempt_into_a_new_linked_ses
     assert session.header["source"] == "demo" and session.attempts[0].request["url"].startswith(server.base_url)
     # The key came from the environment, as a live run's does, and went to the new file as a live run's does: not at all.
     assert session.attempts[0].request["headers"]["authorization"] == "[redacted]" and KEY not in new.read_text()
+    again = replay_of(new)
+    async with again.run_test(size=SIZE) as pilot:
+        said = f"Continues session {load_session(old).header['id']} ({old.name}) after its attempt 1: a {how}"
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(again) and said in verdict(again))
+        assert said + ("" if how == "retry" else f" ({strategy})") in verdict(again)
 
 
 async def test_a_replay_whose_target_is_gone_or_needs_a_key_says_so_in_one_notice_and_stays(request):

@@ -31,7 +31,7 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import repaid_words
+from streamwatch.core.report import continues_line, repaid_words
 from streamwatch.core.resume import CONTINUABLE_STOPS
 from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.panes import StatusLine, ToolPane, VerdictPanel, text_pieces
@@ -487,10 +487,13 @@ class RunScreen(Screen[None]):
             text.mark_seam()
 
     def _attempt_lines(self) -> list[str]:
+        player = self.feed.player
+        header = player.session.header if isinstance(player, SessionPlayer) else {}
+        continues = continues_line(header)
+        lines = [] if continues is None else [continues]
         log = self.feed.log
         if log is None or len(log.attempts) < 2 and log.stopped is None:
-            return []
-        lines = []
+            return lines
         for attempt in log.attempts:
             verdict = attempt.verdict
             outcome = "running" if verdict is None else (
