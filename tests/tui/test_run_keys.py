@@ -494,6 +494,7 @@ async def test_p_shows_the_tool_input_pretty_with_the_cut_marked_or_raw_as_it_st
         raw = tool_pane_text(app)
         assert '{"path": "a.md", "content": "line one\\nline two caf\\u00e9"}, "extra": 1}' in raw
         assert "breaks off" not in raw
+        assert str(app.screen.query_one("#tools").border_title).startswith("Tool input (raw) · tool_use write_file")
         await pilot.press("p")
         await wait_for(pilot, lambda: tool_pane_text(app) == pretty)
         assert ("p", "Tool input: pretty / raw JSON") in help_rows(app)

@@ -339,6 +339,8 @@ class RunScreen(Screen[None]):
         self._ended_at: float | None = None
         self._skipped_said = 0
         self._offered: tuple[Reason, ...] = ()
+        self._offers_key: tuple[object, ...] = ()
+        self._offered_now: tuple[Reason, ...] = ()
         self._going_live = False
         self._searched: TextView | ToolPane | None = None
         """The pane the search box searches, or has searched (its matches marked), if any."""
@@ -524,7 +526,13 @@ class RunScreen(Screen[None]):
         log = self._ended_log()
         if log is None or self.feed.live is None and (self.feed.go_on is None or self._going_live):
             return ()
-        return tuple(how for _, how, _ in RECOVER_KEYS if log.cannot(how) is None)
+        current = log.current
+        # Asked every frame and on each key: worked out again only when the attempts have changed.
+        key = (id(log), len(log.attempts), id(current and current.state), current is not None and current.finished)
+        if key != self._offers_key:
+            self._offers_key = key
+            self._offered_now = tuple(how for _, how, _ in RECOVER_KEYS if log.cannot(how) is None)
+        return self._offered_now
 
     def _phase(self) -> Phase | None:
         """Where the live recovery stands; None when there is no live run."""
@@ -577,8 +585,9 @@ class RunScreen(Screen[None]):
     # ----- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay controls exist only where there is a recording to steer, recovery keys only on a live run;
-        none while the filter box takes typing."""
+        """Replay controls exist only where there is a recording to steer; retry and resume where `_offers`
+        says (a live run, or a replay that can go on live), the rest of the recovery keys only on a live
+        run; none while the filter or search box takes typing."""
         if action == "close_filter":
             return self.query_one("#filter").display or self._searched is not None or len(self.app.screen_stack) > 2
         if self.focused is not None and self.focused.id in ("filter", "search"):
@@ -806,8 +815,6 @@ class RunScreen(Screen[None]):
         if self._searched is pane and pane.query:
             pane.search(pane.query)
             self._say_match()
-        self.notify("Tool input: " + ("pretty (the valid prefix laid out)" if pane.pretty else "raw, as it streamed"),
-                    timeout=2)
 
     def action_close_filter(self) -> None:
         """Escape: close the filter or the search (clearing its marks) if one is open, else go back to the

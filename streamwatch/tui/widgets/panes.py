@@ -113,7 +113,7 @@ class ToolPane(VerticalScroll):
             tool_input = self._inputs.setdefault(block.index, ToolInput(TOOL_TAIL_CHARS))
             tool_input.take(block)
             summary = tool_summary(block, ended)
-            self.border_title = Text(f"Tool input · {summary}")
+            self.border_title = Text(f"Tool input{'' if self.pretty else ' (raw)'} · {summary}")
             body = Text.assemble((summary + "\n", "bold"))
             tail, hidden = tool_input.shown(self.pretty)
             if hidden:
