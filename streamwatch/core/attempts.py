@@ -32,7 +32,17 @@ from typing import Any, Protocol
 from streamwatch.core.diagnose import StreamState, Termination, Verdict
 from streamwatch.core.recording import Recording
 from streamwatch.core.redact import JSON
-from streamwatch.core.resume import Salvage, Stitched, Strategy, continued, is_prefill_refusal, repaid, salvage, stitch
+from streamwatch.core.resume import (
+    CONTINUABLE_STOPS,
+    Salvage,
+    Stitched,
+    Strategy,
+    continued,
+    is_prefill_refusal,
+    repaid,
+    salvage,
+    stitch,
+)
 
 
 class Reason(StrEnum):
@@ -195,6 +205,25 @@ class AttemptLog:
     def answer(self) -> Answer:
         current = self.current
         return Answer("", ()) if current is None else current.answer
+
+    def cannot(self, how: Reason) -> str | None:
+        """Why a retry or a resume (`how`) of the last attempt would make no sense now, in one sentence;
+        None when it would. A retry sends the same request again after a failure; a resume continues
+        the answer so far: after a failure that left some, or after an answer cut at max_tokens."""
+        current = self.current
+        if current is None or not current.finished:
+            return "no attempt has finished yet"
+        state = current.state
+        cut = state.complete and state.stop_reason in CONTINUABLE_STOPS
+        if how is Reason.RETRY:
+            if cut:
+                return f"the answer stopped at {state.stop_reason}: a retry would stop there again; resume continues it"
+            return "the answer is complete: there is nothing to recover" if state.complete else None
+        if state.complete and not cut:
+            return "the answer is complete: there is nothing to recover"
+        if continuation(current)[1].empty:
+            return f"attempt {current.number} left no answer to continue: only a retry (the same request again) can help"
+        return None
 
     def redact(self, value: JSON) -> JSON:
         """A text or a JSON value as it may be shown: a saved session's secrets were redacted when it

@@ -132,13 +132,17 @@ class EventLog(Sequence[Event]):
             name(self._delta_type[position]),
         )
 
+    def index_at(self, position: int) -> int | None:
+        """An event's content block index, without building the event."""
+        index = self._index[position]
+        return self._big_index.get(position) if index == _NO_INT else index
+
     def _event(self, position: int) -> Event:
         name = self._names.name
         t = self.time(position)
         raw_start = self._raw_end[position - 1] if position else 0
         at, size = self._data_at[position], self._data_size[position]
         data = self._raw[at : at + size] if at >= 0 else self._data[-1 - at : -1 - at + size]
-        index = self._index[position]
         retry = self._retry[position]
         sse = SSEEvent(
             event=name(self._event_name[position]),
@@ -155,7 +159,7 @@ class EventLog(Sequence[Event]):
             t=t,
             sse=sse,
             parse_error=self._errors.get(position),
-            index=self._big_index.get(position) if index == _NO_INT else index,
+            index=self.index_at(position),
             block_type=name(self._block_type[position]),
             delta_type=name(self._delta_type[position]),
         )

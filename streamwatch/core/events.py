@@ -202,7 +202,7 @@ def delta_payload(event: Event) -> str:
     return value if isinstance(value, str) else ""
 
 
-SHORT_TYPE = {
+SHORT_TYPE: dict[str, str] = {
     EventType.MESSAGE_START: "msg_start",
     EventType.CONTENT_BLOCK_START: "block_start",
     EventType.CONTENT_BLOCK_DELTA: "delta",
@@ -212,7 +212,27 @@ SHORT_TYPE = {
 }
 """Compact names for narrow timelines; the wire name is always one key away (the raw view)."""
 
-SHORT_DELTA = {DeltaType.TEXT: "text", DeltaType.THINKING: "thinking", DeltaType.CITATIONS: "citation"}
+SHORT_DELTA: dict[str, str] = {
+    DeltaType.TEXT: "text",
+    DeltaType.THINKING: "thinking",
+    DeltaType.CITATIONS: "citation",
+    DeltaType.INPUT_JSON: "json",
+    DeltaType.SIGNATURE: "signature",
+}
+
+
+def short_type(kind: str) -> str:
+    """The name a timeline shows for an event type (its own name when it has no shorter one)."""
+    return SHORT_TYPE.get(kind, kind)
+
+
+def shown_label(kind: str, block_type: str | None, delta_type: str | None) -> str:
+    """The word a timeline row's summary starts with: a delta's kind (`text`, `json`...), a block's type."""
+    if kind == EventType.CONTENT_BLOCK_DELTA:
+        return SHORT_DELTA.get(delta_type or "", delta_type or "")
+    if kind == EventType.CONTENT_BLOCK_START:
+        return block_type or ""
+    return ""
 
 
 def size_text(n: int) -> str:
@@ -257,13 +277,8 @@ def summarize(event: Event) -> str:
             if event.delta_type == DeltaType.CITATIONS:
                 citation = event.delta.get("citation")
                 cited = citation.get("cited_text", "") if isinstance(citation, dict) else ""
-                return f"citation of {len(str(cited))} chars"
-            if event.delta_type == DeltaType.INPUT_JSON:
-                return f"json {delta_size(event)}"
-            if event.delta_type == DeltaType.SIGNATURE:
-                return f"signature {delta_size(event)}"
-            label = SHORT_DELTA.get(event.delta_type or "", event.delta_type)
-            return f"{label} {delta_size(event)}"
+                return f"{shown_label(event.type, None, event.delta_type)} of {len(str(cited))} chars"
+            return f"{shown_label(event.type, None, event.delta_type)} {delta_size(event)}"
         case EventType.MESSAGE_DELTA:
             stop = event.delta.get("stop_reason")
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}

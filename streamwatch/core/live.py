@@ -167,8 +167,10 @@ class LiveRun:
         follows: LiveRun | None = None,
         link: Mapping[str, Any] | None = None,
         on_failure: str | None = None,
+        continues: Mapping[str, Any] | None = None,
     ) -> None:
-        """`on_failure`: what the run was told to do if the stream broke, said in the session header.
+        """`on_failure`: what the run was told to do if the stream broke, said in the session header;
+        `continues`: the earlier session this one goes on from, said there too (core/recording.py).
 
         With `follows`, the run is recorded by the earlier run's recorder (its clock, file and hooks):
         `stall_threshold`, `save`, `source`, `directory`, `hooks` and `on_failure` are that run's."""
@@ -185,7 +187,9 @@ class LiveRun:
         if follows is not None:
             self._recorder = follows._recorder
         else:
-            header = {"client": f"anthropic-python {anthropic.__version__}"}
+            header: dict[str, Any] = {"client": f"anthropic-python {anthropic.__version__}"}
+            if continues:
+                header["continues"] = dict(continues)
             self._recorder = Recorder(
                 stall_threshold=stall_threshold, hooks=hooks, save=save, source=source, directory=directory,
                 header=header if on_failure is None else {**header, "on_failure": on_failure},
@@ -262,6 +266,22 @@ class LiveRun:
         or its session could not be saved."""
         self._client().close()
         self._check_folder()
+
+    def reach(self) -> None:
+        """LiveError now if the target does not take a connection within CONNECT_TIMEOUT (a mock that
+        has stopped, a host that is gone). Not checked when the environment sends the request through
+        a proxy: the proxy decides."""
+        client = self._client()
+        url = client.base_url
+        client.close()
+        if not is_loopback(url) and get_environment_proxies():
+            return
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.host, port), timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise LiveError(f"cannot reach {self._redactor.url(str(url).rstrip('/'))}: {why}") from None
 
     def run(self) -> LiveResult:
         """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""

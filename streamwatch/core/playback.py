@@ -427,6 +427,10 @@ class _Replayed:
     state: StreamState
     recording: Recording
 
+    def now(self) -> float | None:
+        """A recorded attempt is over: no clock runs on it (a live attempt's `now`)."""
+        return None
+
 
 class OnePass:
     """A session's recordings played to their ends as they are read (give `take` to `parse_session` as

@@ -9,7 +9,10 @@ see streamwatch/proxy/flow.py). A session the proxy recorded also says `upstream
 forwarded to), `path` (the path and query the app asked for), `request_body` when the body is not a
 JSON object (the request's `body` is then `{}`; this says what it was: its content type and size),
 and `fault` when a fault was injected on purpose (text: `injected: cut after 40 events`; the first
-attempt's `Recording.fault`, which its state and verdict say). Every later line is one record
+attempt's `Recording.fault`, which its state and verdict say). `continues` says that the session goes
+on from an earlier one (a retry or resume pressed in its replay): `{"session": its id, "file": its
+file name, "attempt": the number of the attempt it goes on from, "reason", "strategy", "dropped"}`
+(the last three as in an `attempt` record, below). Every later line is one record
 `[t, kind, payload]`, `t` in seconds since the session's first request was sent:
 
     [t, "response", {"status": 200, "headers": {...}}]
@@ -422,6 +425,8 @@ _HEADER = _Fields({
     "path": _TEXT,
     "request_body": _TEXT,
     "fault": _TEXT,
+    "continues": _Fields({"session": _TEXT, "file": _TEXT, "attempt": _whole(1, 2**53), "reason": _TEXT,
+                          "strategy": _TEXT, "dropped": _TEXTS}, required=("session",)),
     "request": _REQUEST,
 })
 _PAYLOADS = {

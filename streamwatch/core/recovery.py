@@ -30,6 +30,17 @@ answer, else null) and `attempts` (one or more: each attempt's verdict with its 
 first|retry|resume, `strategy` null|retry|prefill|user-turn, `replaces`, `dropped`, `waited` in
 seconds and `repaid`, see `resume.repaid`).
 
+`resume()` also continues an answer that is complete but cut at max_tokens (`CONTINUABLE_STOPS`);
+`cannot(how)` says why a retry or resume would make no sense now, and they refuse it with that
+(RecoveryError): a resume of an attempt that left nothing to continue is not turned into a retry.
+
+`Recovery.going_on(path)` goes on from a saved session (a retry or resume pressed in its replay): its
+attempts are the recorded ones, and the next attempt goes to the recorded target (the request's URL,
+with the mock's control headers and `anthropic-beta` it carried) with the key the environment gives,
+as a live run's does (the file holds none), into a NEW session file whose header `continues` names
+the old session, the attempt it goes on from and why (core/recording.py). `preflight()` says before
+anything is sent when that cannot work: no key, a target that does not answer.
+
 `phase` says where the recovery stands (an attempt under way, a wait, a broken or a complete
 answer): what a screen offers next. A `Recovery` is an `AttemptLog` (core/attempts.py), the type a
 replayed session's attempts have too, so every view shows both the same way.
@@ -53,7 +64,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from streamwatch.core.attempts import (
     Attempt,
@@ -66,9 +79,11 @@ from streamwatch.core.attempts import (
     resume_about,
     retry_about,
 )
-from streamwatch.core.live import LiveRun
+from streamwatch.core.live import LiveError, LiveRun
+from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recorder import Hook, Hooks
-from streamwatch.core.redact import JSON
+from streamwatch.core.recording import load_session
+from streamwatch.core.redact import JSON, REDACTED
 from streamwatch.core.resume import (
     Salvage,
     Strategy,
@@ -79,6 +94,7 @@ from streamwatch.core.resume import (
     retry_request,
     salvage,
 )
+from streamwatch.protocol import CONTROL_HEADER_PREFIX
 
 DEFAULT_MAX_ATTEMPTS = 3
 """With `on_failure` retry or resume; with `none` it is 1."""
@@ -197,6 +213,39 @@ class Recovery(AttemptLog):
         self._cancel_why: str | None = None
         self._skip = threading.Event()
         self._wake = threading.Event()
+        self.continues: dict[str, Any] | None = None
+        """The saved session this recovery goes on from (`going_on`): its id and file name."""
+
+    @classmethod
+    def going_on(cls, path: Path, stall_threshold: float, hooks: Iterable[Hook] = ()) -> Recovery:
+        """A recovery that goes on from the session saved at `path` (see the module doc): `retry()` or
+        `resume()` sends its next attempt. SessionError if the file cannot be read, RecoveryError when
+        its request cannot be sent again as it was (its target was redacted)."""
+        session = load_session(path)
+        log = replay_attempts(session, stall_threshold)
+        request = session.attempts[0].request
+        base_url, headers = recorded_target(request)
+        body = {key: value for key, value in log.attempts[0].body.items() if key != "stream"}
+        source = session.header.get("source")
+        recovery = cls(body, hooks=hooks, base_url=base_url, headers=headers, stall_threshold=stall_threshold,
+                       source=source if isinstance(source, str) else "live")
+        recovery.attempts = list(log.attempts)
+        recovery.stopped = log.stopped
+        recovery.continues = {"session": str(session.header.get("id", "")), "file": path.name}
+        return recovery
+
+    def preflight(self) -> None:
+        """LiveError now if the next attempt could not be sent: no key for a remote target, a bad base
+        URL, a target that takes no connection, or a sessions folder that cannot be made."""
+        run = LiveRun(self.body, **self._live)
+        try:
+            run.preflight()
+            run.reach()
+        except LiveError as exc:
+            if self._live.get("source") == "demo" and self.continues is not None:
+                raise LiveError(f"{exc} (the demo's built-in mock server stopped with the run that recorded "
+                                "this session)") from None
+            raise
 
     # ----- the public surface -----------------------------------------------------------------
 
@@ -235,13 +284,14 @@ class Recovery(AttemptLog):
     def retry(self) -> Attempt:
         """Send the same request again now (after the wait the server asked for), then recover as usual."""
         with self._turn():
-            previous = self._broken()
+            previous = self._last(Reason.RETRY)
             return self._go(self._retry_plan(previous, salvage(previous.state)), self._delay(previous) or 0.0)
 
     def resume(self, strategy: str | None = None) -> Attempt:
-        """Continue the broken answer now (after the wait the server asked for), then recover as usual."""
+        """Continue the answer so far now (after the wait the server asked for), then recover as usual:
+        a broken one, or one cut at max_tokens. RecoveryError when there is none (`cannot`)."""
         with self._turn():
-            previous = self._broken()
+            previous = self._last(Reason.RESUME)
             plan = self._resume_plan(previous, Strategy(strategy or self.strategy))
             return self._go(plan, self._delay(previous) or 0.0)
 
@@ -272,7 +322,7 @@ class Recovery(AttemptLog):
     def redact(self, value: JSON) -> JSON:
         """A text or a JSON value as it may be shown (see `LiveRun.redact`)."""
         current = self.current
-        return value if current is None else current.run.redact(value)
+        return current.run.redact(value) if current is not None and isinstance(current.run, LiveRun) else value
 
     # ----- one attempt after another ----------------------------------------------------------
 
@@ -286,12 +336,13 @@ class Recovery(AttemptLog):
         finally:
             self._busy.release()
 
-    def _broken(self) -> Attempt:
+    def _last(self, how: Reason) -> Attempt:
+        """The attempt a retry or resume goes on from; RecoveryError saying why there is none."""
+        why = self.cannot(how)
+        if why is not None:
+            raise RecoveryError(why)
         previous = self.current
-        if previous is None or not previous.finished:
-            raise RecoveryError("no attempt has finished yet")
-        if previous.state.complete:
-            raise RecoveryError("the answer is complete: there is nothing to recover")
+        assert previous is not None
         return previous
 
     def _go(self, plan: _Plan, wait: float | None) -> Attempt:
@@ -331,12 +382,19 @@ class Recovery(AttemptLog):
                 "strategy": plan.strategy.value,
                 "dropped": plan.dropped,
             }
+        # An attempt of a saved session (`going_on`) is not a LiveRun: the new one starts a session of its own.
+        follows = previous.run if previous is not None and isinstance(previous.run, LiveRun) else None
+        continues = None
+        if previous is not None and follows is None and self.continues is not None:
+            continues = {**self.continues, "attempt": previous.number,
+                         **{key: value for key, value in link.items() if key != "replaces"}}
         run = LiveRun(
             plan.body,
             hooks=self.hooks,
-            follows=None if previous is None else previous.run,
+            follows=follows,
             link=link,
             on_failure=None if self.on_failure is OnFailure.NONE else self.on_failure.value,
+            continues=continues,
             **self._live,
         )
         attempt = Attempt(
@@ -470,3 +528,24 @@ class Recovery(AttemptLog):
         skipped = self._skip.is_set()
         self.hooks.fire("on_wait", Wait(before, seconds, 0.0, why, skipped=skipped and not self.cancelled))
         return time.monotonic() - started
+
+
+RESENT_HEADERS = ("anthropic-beta",)
+"""Recorded request headers a request sent again from a session carries (besides the mock's controls):
+what changes the answer. The SDK sets the rest itself; a secret was never recorded."""
+
+
+def recorded_target(request: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The base URL and the headers to send a recorded request again with (`going_on`); RecoveryError
+    when its URL is not a Messages URL or a part of it was redacted."""
+    url = str(request.get("url", ""))
+    parts = urlsplit(url)
+    prefix, found, _ = parts.path.rpartition("/v1/messages")
+    if not found or parts.scheme not in ("http", "https") or REDACTED in parts.netloc + prefix:
+        raise RecoveryError(f"the recorded request cannot be sent again: its URL {url!r} is not a whole Messages URL")
+    recorded = request.get("headers")
+    headers = {
+        name: value for name, value in (recorded if isinstance(recorded, dict) else {}).items()
+        if (name in RESENT_HEADERS or name.startswith(CONTROL_HEADER_PREFIX)) and value != REDACTED
+    }
+    return f"{parts.scheme}://{parts.netloc}{prefix}", headers

@@ -8,6 +8,7 @@ invisible character from a stream reaches the terminal as such.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -238,29 +239,52 @@ def short_where(state: StreamState) -> str:
     return f"after {len(state.events)} events"
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+
+
 class JsonLayout:
     """Partial JSON laid out one member per line, incrementally: each piece is read once.
 
-    Only the last `keep` characters of the layout are kept, which is what a pane shows."""
+    With `decode`, a string shows its text rather than its JSON escapes (`\\n` a line break, `\\u00e9`
+    an é): a tool's `content` reads as the file it writes. Only the last `keep` characters of the
+    layout are kept, which is what a pane shows."""
 
-    def __init__(self, keep: int = 4000) -> None:
+    def __init__(self, keep: int = 4000, decode: bool = False) -> None:
         self.keep = keep
+        self.decode = decode
         self.skipped = 0
         self._out: list[str] = []
         self._size = 0
         self._in_string = self._escaped = False
         self._depth = 0
+        self._hex: str | None = None
+        """The hex digits of a `\\u` escape read so far (decoding)."""
 
     def feed(self, text: str) -> None:
-        out, pad = self._out, "  "
+        out, pad, decode = self._out, "  ", self.decode
         in_string, escaped, depth = self._in_string, self._escaped, self._depth
         for char in text:
             if in_string:
                 piece = char
-                if escaped:
+                if self._hex is not None:
+                    self._hex += char
+                    if len(self._hex) < 4:
+                        continue
+                    piece, self._hex = _hex_char(self._hex), None
+                    if "\udc00" <= piece <= "\udfff" and out and len(out[-1]) == 1 and "\ud800" <= out[-1] <= "\udbff":
+                        out[-1] = (out[-1] + piece).encode("utf-16", "surrogatepass").decode("utf-16")
+                        continue
+                elif escaped:
                     escaped = False
+                    if decode:
+                        if char == "u":
+                            self._hex = ""
+                            continue
+                        piece = _ESCAPES.get(char, char)
                 elif char == "\\":
                     escaped = True
+                    if decode:
+                        continue
                 elif char == '"':
                     in_string = False
             elif char == '"':
@@ -290,6 +314,62 @@ class JsonLayout:
     def tail(self) -> str:
         return "".join(self._out)[-self.keep:]
 
+    @property
+    def hidden(self) -> int:
+        """How many characters of the layout went before its `tail`."""
+        return self.skipped + max(0, self._size - self.keep)
+
+
+def _hex_char(digits: str) -> str:
+    """The character of a \\u escape (a lone surrogate as it is, for `printable` to show); its text when it is not hex."""
+    try:
+        return chr(int(digits, 16))
+    except ValueError:
+        return "\\u" + digits
+
+
+class ToolInput:
+    """A tool block's input as a pane shows it, brought up to date from the block piece by piece
+    (`take`): `pretty`, the valid prefix laid out one member per line with strings as their text,
+    and `raw`, the JSON as it streamed. Where the JSON broke off, `broken` says why (the pretty view
+    stops there); each keeps its last `keep` characters (`skipped`: how many went before)."""
+
+    def __init__(self, keep: int) -> None:
+        self.pretty = JsonLayout(keep, decode=True)
+        self.broken: str | None = None
+        self._raw: list[str] = []
+        self._raw_size = 0
+        self.raw_skipped = 0
+        self.keep = keep
+        self._taken = 0
+        self._chars = 0
+
+    def take(self, block: Block) -> None:
+        tracker = block.json
+        valid_to = None if tracker is None else tracker.error_at
+        for piece in block.json_pieces[self._taken:]:
+            if self.broken is None:
+                if valid_to is not None and self._chars + len(piece) > valid_to:
+                    self.pretty.feed(piece[: max(0, valid_to - self._chars)])
+                    assert tracker is not None
+                    self.broken = tracker.error
+                else:
+                    self.pretty.feed(piece)
+            self._chars += len(piece)
+            self._raw.append(piece)
+            self._raw_size += len(piece)
+        self._taken = len(block.json_pieces)
+        if self._raw_size > 2 * self.keep:
+            tail = "".join(self._raw)[-self.keep:]
+            self.raw_skipped += self._raw_size - len(tail)
+            self._raw, self._raw_size = [tail], len(tail)
+
+    def shown(self, pretty: bool) -> tuple[str, int]:
+        """The view's text and how many characters of it went before."""
+        if pretty:
+            return self.pretty.tail(), self.pretty.hidden
+        return "".join(self._raw)[-self.keep:], self.raw_skipped + max(0, self._raw_size - self.keep)
+
 
 def tool_summary(block: Block, ended: bool) -> str:
     """One line per tool block: name, bytes so far, and whether its input is (still) valid JSON."""
@@ -302,6 +382,23 @@ def tool_summary(block: Block, ended: bool) -> str:
         shape = "valid so far" if tracker is None or tracker.valid else f"BROKEN: {tracker.error}"
         state = "DIED HERE, never stopped" if ended else "streaming"
     return one_line(f"{block.type} {block.name or ''} · {size} · {shape} · {state}")
+
+
+def continues_line(header: Mapping[str, Any]) -> str | None:
+    """What a session's header says it goes on from (`continues`, see core/recording.py), in one line:
+    `Continues session 5c3fb25c (20261201-074011-demo-5c3fb25c.jsonl) after its attempt 1: a retry`."""
+    continues = header.get("continues")
+    if not isinstance(continues, dict):
+        return None
+    line = f"Continues session {continues.get('session')}"
+    if "file" in continues:
+        line += f" ({continues['file']})"
+    if "attempt" in continues:
+        line += f" after its attempt {continues['attempt']}"
+    reason, strategy = continues.get("reason"), continues.get("strategy")
+    if reason:
+        line += f": a {reason}" + (f" ({strategy})" if strategy and strategy != reason else "")
+    return one_line(line)
 
 
 def attempt_line(attempt: Attempt) -> str:

@@ -80,6 +80,10 @@ _WORD = re.compile(r"\w")
 _QUOTE_END = "</partial>"
 
 
+CONTINUABLE_STOPS = frozenset({"max_tokens"})
+"""Stop reasons of a complete answer that a resume continues: the model was cut, not finished."""
+
+
 class Strategy(StrEnum):
     AUTO = "auto"
     PREFILL = "prefill"

@@ -26,9 +26,14 @@ if TYPE_CHECKING:
     from streamwatch.tui.screens.home import HomeScreen
 
 
+def going_on(path: Path, stall_threshold: float) -> Callable[[LiveWatch], Recovery]:
+    """How a replay of the session at `path` goes on live (r, c): see `Recovery.going_on`."""
+    return lambda watch: Recovery.going_on(path, stall_threshold, hooks=[watch])
+
+
 def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed:
     player = SessionPlayer(load_session(path), stall_threshold, speed=speed)
-    return Feed(kind="replay", player=player, session_path=path)
+    return Feed(kind="replay", player=player, session_path=path, go_on=going_on(path, stall_threshold))
 
 
 def attach_feed(path: Path, stall_threshold: float) -> Feed:
@@ -41,7 +46,8 @@ def attach_feed(path: Path, stall_threshold: float) -> Feed:
         f"{started_text(started if isinstance(started, str) else None, time_format=SHORT_TIME_FORMAT)}"
     )
     player = SessionPlayer(follower.session, stall_threshold, live=True)
-    return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner)
+    return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner,
+                go_on=going_on(path, stall_threshold))
 
 
 def live_feed(make: Callable[[LiveWatch], Recovery], stall_threshold: float, title: str = "") -> Feed:

@@ -183,7 +183,8 @@ def test_each_field_is_read_as_its_type_or_left_out_and_said(home):
     path = write_session(s.complete_text("one two")[:-1], End.TRANSPORT_ERROR, {"type": "ReadError", "message": "reset"})
     header, *records = path.read_bytes().splitlines()
     header = json.loads(header)
-    header.update(pid=10**30, host=["devbox"], started={"at": 0})
+    header.update(pid=10**30, host=["devbox"], started={"at": 0},
+                  continues={"session": "ab12cd34", "file": "x.jsonl", "attempt": 0, "reason": "retry"})
     header["request"]["headers"]["x-count"] = 3
     records[-1] = json.dumps([0.4, "end", {"kind": "transport_error", "error": {"message": "no type"},
                                            "sdk": {"events": 10**400, "seen": "it raised", "chain": {"a": 1}}}]).encode()
@@ -195,6 +196,7 @@ def test_each_field_is_read_as_its_type_or_left_out_and_said(home):
         "line 1: header.started is not text; left out",
         "line 1: header.pid is not a whole number from 1 to 2147483647; left out",
         "line 1: header.host is not text; left out",
+        "line 1: header.continues.attempt is not a whole number from 1 to 9007199254740992; left out",
         "line 1: header.request.headers['x-count'] is not text; left out",
         "line 3: chunk text holds a lone surrogate: it is not bytes a stream sent",
         "line 4: not valid JSON (an object has the key 'status' twice)",
@@ -205,6 +207,7 @@ def test_each_field_is_read_as_its_type_or_left_out_and_said(home):
         "line 14: end.sdk.events is not a whole number from 0 to 9007199254740992; left out",
     ]
     assert "pid" not in session.header and session.header["source"] == "live"
+    assert session.header["continues"] == {"session": "ab12cd34", "file": "x.jsonl", "reason": "retry"}
     assert session.latest.ending == {"kind": "transport_error", "sdk": {"seen": "it raised"}, "t": 0.4}
     assert session.latest.chunks[0] == (0.2, b"")
     verdict = session.latest.replay_into(StreamState()).verdict()

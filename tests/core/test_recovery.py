@@ -170,6 +170,20 @@ def test_manual_resume_after_a_run_that_does_not_recover_by_itself(server, reque
         rec.retry()
 
 
+def test_resume_continues_an_answer_cut_at_max_tokens_and_retry_says_it_would_stop_there_again(server, request):
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6", max_tokens=15)
+    rec = recovery(server.base_url, body, "max_tokens", save=False)
+    first = rec.run()
+    assert first.state.complete and first.state.stop_reason == "max_tokens" and rec.phase is Phase.DONE
+    with pytest.raises(RecoveryError, match="stopped at max_tokens: a retry would stop there again"):
+        rec.retry()
+
+    last = rec.resume()
+
+    assert last.reason == "resume" and last.state.complete
+    assert rec.answer().text.startswith(first.state.text) and rec.answer().seams == [len(first.state.text)]
+
+
 def test_http_529_waits_as_long_as_the_server_asks(request):
     with MockServer(time_scale=0.1) as slow:
         body = request_body(prompt=request.node.name)

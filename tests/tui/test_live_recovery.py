@@ -196,7 +196,8 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
                                           stall_threshold=THRESHOLD, save=False))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "ABNORMAL HTTP 529 overloaded_error" in status(app))
-        await wait_for(pilot, lambda: RECOVER <= offered(app))
+        await wait_for(pilot, lambda: ("r", "Retry") in offered(app))
+        assert ("c", "Resume") not in offered(app)  # nothing came to continue
         del headers[TIME_SCALE_HEADER]
 
         await pilot.press("r")
@@ -210,6 +211,51 @@ async def test_after_http_529_r_counts_down_the_server_s_wait_and_s_skips_it(ser
         await pilot.press("s")
         await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
         assert live(app).attempts[1].waited < 4
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_c_continues_an_answer_cut_at_max_tokens_in_the_same_session(server, request):
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6", max_tokens=20)
+    app = live_app(mock_recovery(server, body, "max_tokens"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "COMPLETE max_tokens" in status(app))
+        await wait_for(pilot, lambda: "Keys: c resume: continue the answer" in verdict(app))
+        assert "resume to continue it" in verdict(app) and "r retry" not in verdict(app)
+        assert ("c", "Resume") in offered(app) and ("r", "Retry") not in offered(app)
+        cut = live(app).attempts[0].state.text
+
+        await pilot.press("r")  # not offered: says why, sends nothing
+        await wait_for(pilot, lambda: any("Nothing to retry" in n for n in notices(app)))
+        assert len(live(app).attempts) == 1
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "Attempt 2: resume (user-turn) → complete" in verdict(app))
+        assert "Attempt 1: first → cut at max_tokens" in verdict(app) and "COMPLETE end_turn" in status(app)
+        assert text_pane(app).text.startswith(cut) and len(text_pane(app).text) > len(cut)
+        assert seam_offsets(text_pane(app)) == [len(cut)]
+        assert "Keys:" not in verdict(app) and not RECOVER & offered(app)
+        path = app.screen.feed.session_path
+    session = load_session(path)
+    assert len(session.attempts) == 2
+    assert session.attempts[1].link == {"reason": "resume", "replaces": 1, "strategy": "user-turn", "dropped": []}
+
+
+async def test_c_with_nothing_to_continue_says_so_and_sends_nothing(server, request):
+    body = request_body(prompt=request.node.name)
+    app = live_app(mock_recovery(server, body, "http_529"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "ABNORMAL HTTP 529" in status(app) and ("r", "Retry") in offered(app))
+        assert "Keys: r retry: the same request again" in verdict(app) and "c resume" not in verdict(app)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: notices(app))
+        assert notices(app) == [
+            "Nothing to resume: attempt 1 left no answer to continue: only a retry (the same request again) can help"
+        ]
+        await wait_for(pilot, lambda: "ABNORMAL HTTP 529" in status(app))
+        assert len(live(app).attempts) == 1 and live(app).phase.value == "broken"
 
 
 async def test_a_retry_that_answers_differently_replaces_the_broken_text():
@@ -395,7 +441,8 @@ async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(se
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
     app = live_app(mock_recovery(server, body, scenario))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        label = {"c": "Resume", "r": "Retry"}[key]
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and (key, label) in offered(app))
         await pilot.press(key)
         await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
         shown, seams, panel = text_pane(app).text, text_pane(app).seams, verdict(app)
@@ -406,3 +453,70 @@ async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(se
         assert status(replay).startswith(" REPLAY PAUSED max ") and " · attempt 2/2 · COMPLETE" in status(replay)
         assert text_pane(replay).text == shown and text_pane(replay).seams == seams
         assert verdict(replay) == panel
+
+
+# ----- a replay goes on live ----------------------------------------------------------------------
+
+def recorded(server, request, scenario):
+    """A broken session recorded live against the mock, as `streamwatch demo` records one."""
+    body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
+    result = LiveRun(body, base_url=server.base_url, headers={SCENARIO_HEADER: scenario}, source="demo").run()
+    assert not result.verdict.complete and result.session_path is not None
+    return result.session_path
+
+
+KEY = "sk-ant-api03-" + "k3y" * 12
+
+
+def replay_of(path):
+    return make_app(lambda app: RunScreen(launch.replay_feed(path, THRESHOLD, speed=None), app.clock))
+
+
+def sessions_in(folder):
+    return sorted(folder.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(("key", "how", "strategy"), [("r", "retry", "retry"), ("c", "resume", "user-turn")])
+async def test_r_or_c_in_a_replay_sends_a_new_live_attempt_into_a_new_linked_session(server, request, key, how,
+                                                                                       strategy, monkeypatch):
+    old = recorded(server, request, "drop_abrupt")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    app = replay_of(old)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        assert "Keys: c resume: continue the answer · r retry: the same request again" in verdict(app)
+        await pilot.press(key)
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
+        assert status(app).startswith(f" LIVE after {load_session(old).header['id']} · ")
+        assert f"Attempt 2: {how}" in verdict(app) and not RECOVER & offered(app)
+        new = app.screen.feed.session_path
+    assert new != old and sessions_in(old.parent) == sorted([old, new])
+    session = load_session(new)
+    assert session.skipped == [] and len(session.attempts) == 1
+    assert session.header["continues"] == {"session": load_session(old).header["id"], "file": old.name, "attempt": 1,
+                                           "reason": how, "strategy": strategy, "dropped": []}
+    assert session.header["source"] == "demo" and session.attempts[0].request["url"].startswith(server.base_url)
+    # The key came from the environment, as a live run's does, and went to the new file as a live run's does: not at all.
+    assert session.attempts[0].request["headers"]["authorization"] == "[redacted]" and KEY not in new.read_text()
+    again = replay_of(new)
+    async with again.run_test(size=SIZE) as pilot:
+        said = f"Continues session {load_session(old).header['id']} ({old.name}) after its attempt 1: a {how}"
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(again) and said in verdict(again))
+        assert said + ("" if how == "retry" else f" ({strategy})") in verdict(again)
+
+
+async def test_a_replay_whose_target_is_gone_or_needs_a_key_says_so_in_one_notice_and_stays(request):
+    with MockServer(time_scale=TIME_SCALE) as gone:
+        old, base_url = recorded(gone, request, "drop_abrupt"), gone.base_url
+    remote = old.with_name("remote.jsonl")
+    remote.write_text(old.read_text().replace(base_url, "https://api.example.com"))
+    for path, says in [(old, f"cannot reach {base_url}: Connection refused (the demo's built-in mock server"),
+                       (remote, "no API key to call https://api.example.com")]:
+        app = replay_of(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda app=app: RECOVER <= offered(app))
+            await pilot.press("r")
+            await wait_for(pilot, lambda app=app: app._notifications)
+            assert len(app._notifications) == 1 and str(next(iter(app._notifications)).message).startswith(says)
+            assert app.screen.feed.kind == "replay" and RECOVER <= offered(app)
+    assert sessions_in(old.parent) == sorted([old, remote])

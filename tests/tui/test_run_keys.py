@@ -81,14 +81,28 @@ async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
     async with app.run_test(size=(100, 30)) as pilot:
         line = timeline(app)
         total = line.row_count
-        assert ("escape", "Close filter / back") not in offered(app)
+        assert ("escape", "Close filter / search / back") not in offered(app)
         await pilot.press("slash")
-        assert ("escape", "Close filter / back") in offered(app)
+        assert ("escape", "Close filter / search / back") in offered(app)
         await pilot.press(*"stop", "enter")
         assert [line.event_at(r).type for r in range(line.row_count)] == ["content_block_stop", "message_stop"]
-        assert "filter 'stop': 2" in str(line.border_title) and ("escape", "Close filter / back") in offered(app)
+        assert "filter 'stop': 2" in str(line.border_title) and ("escape", "Close filter / search / back") in offered(app)
         await pilot.press("slash", "escape")
-        assert line.row_count == total and ("escape", "Close filter / back") not in offered(app)
+        assert line.row_count == total and ("escape", "Close filter / search / back") not in offered(app)
+
+
+async def test_the_filter_matches_the_shown_names_takes_field_terms_and_says_a_bad_term():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        line = timeline(app)
+        await pilot.press("slash", *"block", "enter")
+        shown = {line.event_at(r).type for r in range(line.row_count)}
+        assert shown == {"content_block_start", "content_block_stop"}
+        await pilot.press("slash", *(["backspace"] * 5), *"index:0 delta", "enter")
+        assert line.row_count > 1 and {line.event_at(r).type for r in range(line.row_count)} == {"content_block_delta"}
+        assert f"filter 'index:0 delta': {line.row_count}" in str(line.border_title)
+        await pilot.press("slash", *(["backspace"] * 13), *"gap>x", "enter")
+        assert "filter: 'gap>x': a gap term is gap> or gap< and a time" in str(line.border_title)
 
 
 async def test_the_filter_box_types_the_letters_that_are_keys_elsewhere(tmp_path, monkeypatch):
@@ -308,11 +322,21 @@ async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_pat
         await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
         assert status(app).startswith(f" ATTACHED live pid {writer_process.pid}@")
         assert "waiting for attempt 2 · ABNORMAL eof" in status(app)
+        # Its writer may still send the next attempt: this screen offers neither key, nor names them.
+        assert not {("r", "Retry"), ("c", "Resume")} & offered(app) and "Keys:" not in verdict_text(app)
         writer_process.kill()
         writer_process.wait()
         await wait_for(pilot, lambda: status(app).startswith(" REPLAY"))
         assert status(app).startswith(" REPLAY PAUSED 1x 0.3/0.3s · ABNORMAL eof")
         assert ("less_than_sign", "Start") in offered(app)
+        # Now they work (a new live attempt from the recorded request), and the advice names them.
+        await wait_for(pilot, lambda: {("r", "Retry"), ("c", "Resume")} <= offered(app))
+        assert "Resume or retry. Keys: c resume: continue the answer · r retry: the same request again" in " ".join(
+            verdict_text(app).split("\n"))
+
+
+def verdict_text(app) -> str:
+    return str(app.screen.query_one("#verdict-text").render())
 
 
 async def test_attach_says_why_recovery_stopped_when_the_writer_says_it_after_the_end(tmp_path, writer_process):
@@ -443,3 +467,93 @@ async def test_the_raw_event_view_shows_a_hostile_event_type_escaped():
         assert isinstance(app.screen, RawEventScreen)
         shown = str(app.screen.query_one("#raw-body").render())
         assert "\x1b" not in shown and "Event #2 · EVIL\\x1b[5m\\x1b]0;T\\x1b\\ · " in shown
+
+
+# ----- the tool input, pretty or raw; searching a pane ---------------------------------------------
+
+def tool_pane_text(app) -> str:
+    return "\n".join(str(view.render()) for view in app.screen.query(".tool-block"))
+
+
+BROKEN_TOOL = [
+    s.message_start(),
+    s.block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "write_file", "input": {}}),
+    s.delta(0, {"type": "input_json_delta", "partial_json": '{"path": "a.md", "content": "line one\\nline'}),
+    s.delta(0, {"type": "input_json_delta", "partial_json": ' two caf\\u00e9"}, "extra": 1}'}),
+    s.block_stop(0),
+]
+"""A tool input whose JSON breaks off after its first member's object closes (a stray `, "extra"`)."""
+
+
+async def test_p_shows_the_tool_input_pretty_with_the_cut_marked_or_raw_as_it_streamed():
+    app = replay_app(recording(timed(BROKEN_TOOL)), FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "INVALID JSON" in tool_pane_text(app))
+        pretty = tool_pane_text(app)
+        assert '"content": "line one\nline two café"\n}\n⟂ the JSON breaks off here: text after the end' in pretty
+        assert "extra" not in pretty and "\\n" not in pretty
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "\\n" in tool_pane_text(app))
+        raw = tool_pane_text(app)
+        assert '{"path": "a.md", "content": "line one\\nline two caf\\u00e9"}, "extra": 1}' in raw
+        assert "breaks off" not in raw
+        assert str(app.screen.query_one("#tools").border_title).startswith("Tool input (raw) · tool_use write_file")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: tool_pane_text(app) == pretty)
+        assert ("p", "Tool input: pretty / raw JSON") in help_rows(app)
+
+
+def help_rows(app) -> set[tuple[str, str]]:
+    return {(b.binding.key, b.binding.description) for b in app.screen.active_bindings.values() if b.enabled}
+
+
+async def test_ctrl_f_searches_the_text_pane_and_brackets_step_through_the_matches():
+    app = live_app("complete")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.screen.query_one("#text")
+        await pilot.press("ctrl+f", *"THE", "enter")
+        # "the plan", "the file", "then", "the report": any case, in what the pane shows.
+        assert pane.matches == [(0, 8), (1, 14), (1, 24), (1, 38)]
+        assert pane.border_subtitle.startswith("search 'THE': 1/4")
+        await pilot.press("right_square_bracket")
+        assert pane.border_subtitle.startswith("search 'THE': 2/4")
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert pane.border_subtitle.startswith("search 'THE': 4/4")
+        painted = app.screen.query_one("#text").render_line(1)
+        assert any(segment.style and segment.style.reverse for segment in painted)
+        line = timeline(app)
+        await pilot.press("home", "n")  # n still visits anomalies, here the end of the answer
+        assert pane.border_subtitle.startswith("search 'THE': 4/4")
+        await pilot.press("escape")
+        assert pane.matches == [] and pane.border_subtitle == ""
+        assert ("right_square_bracket", "Next match") not in help_rows(app) and line is timeline(app)
+
+
+async def test_ctrl_f_in_the_tool_pane_searches_the_tool_input():
+    app = replay_app(recording(timed(BROKEN_TOOL)), FixedClock(), speed=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "INVALID JSON" in tool_pane_text(app))
+        tools = app.screen.query_one("#tools")
+        tools.focus()
+        # The summary's "line 1 column 60", then the input's two lines.
+        await pilot.press("ctrl+f", *"LINE", "enter")
+        assert len(tools.matches) == 3 and tools.border_subtitle.startswith("search 'LINE': 1/3")
+        await pilot.press("right_square_bracket")
+        assert tools.border_subtitle.startswith("search 'LINE': 2/3")
+        await pilot.press("p")  # the raw view holds them as well
+        assert len(tools.matches) == 3
+
+
+@pytest.mark.parametrize(("opens", "box"), [(("slash", "/"), "#filter"), (("ctrl+f", None), "#search")])
+async def test_keys_typed_at_once_after_opening_a_box_are_typed_into_it(opens, box):
+    """All queued before the box takes focus, as a fast typist or a paste sends them: none is a command
+    (the `c` of `block` used to resume, its `k` to move the cursor)."""
+    from textual import events
+
+    app = live_app("http_529")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await frames(pilot)
+        for key, char in [opens, ("b", "b"), ("l", "l"), ("o", "o"), ("c", "c"), ("k", "k"), ("t", "t")]:
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: app.screen.query_one(box).value == "blockt")
+        assert app.theme == "textual-dark" and app.screen.focused is app.screen.query_one(box)

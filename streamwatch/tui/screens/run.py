@@ -23,17 +23,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Input, Static
 from textual.worker import Worker
 
-from streamwatch.core.attempts import Attempt, AttemptLog, Part
+from streamwatch.core.attempts import Attempt, AttemptLog, Part, Reason
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import write_private
-from streamwatch.core.live import LiveError
+from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
-from streamwatch.core.report import exit_line, head_facts, repaid_words, request_target
+from streamwatch.core.report import continues_line, exit_line, head_facts, repaid_words, request_target
+from streamwatch.core.resume import CONTINUABLE_STOPS
 from streamwatch.core.safe import one_line, printable
 from streamwatch.export import FORMATS, ExportError, export_beside
 from streamwatch.tui.screens.export import ExportScreen
@@ -48,7 +49,9 @@ FEED_SLICES = 3
 """A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
 press travels through several message queues, and each hop waits for whatever runs before it."""
 REPLAY_ACTIONS = frozenset({"play", "speed", "step", "to_start", "to_end"})
-RECOVERY_ACTIONS = frozenset({"recover", "skip_wait", "cancel", "attempts"})
+RECOVERY_ACTIONS = frozenset({"recover", "not_offered", "skip_wait", "cancel", "attempts"})
+RECOVER_KEYS = (("c", Reason.RESUME, "continue the answer"), ("r", Reason.RETRY, "the same request again"))
+"""The recovery keys, in the order the verdict's advice names them, with what each does."""
 TOUR_PAUSE = 4.0
 
 
@@ -83,6 +86,9 @@ class Feed:
     then: Callable[[], Feed] | None = None
     """The next feed of a tour, shown a few seconds after this one ends."""
     attempt: Attempt | None = None
+    go_on: Callable[[LiveWatch], Recovery] | None = None
+    """A replay's (or a finished attach's) way to go on live: the recovery that sends its next attempt
+    (`Recovery.going_on`), built with the hook the screen reads."""
 
     @property
     def log(self) -> AttemptLog | None:
@@ -159,7 +165,7 @@ class Feed:
             return began
         live = self.live
         attempt = None if live is None else live.current
-        if attempt is None:
+        if attempt is None or not isinstance(attempt.run, LiveRun):  # not sent yet after a replay's attempts
             return False
         recording = attempt.run.recording
         began = False
@@ -327,6 +333,9 @@ class RunScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "recover('retry')", "Retry", id="run.retry", priority=True),
         Binding("c", "recover('resume')", "Resume", id="run.resume", priority=True),
+        # The same keys when the screen does not offer them: one notice says why, instead of nothing.
+        Binding("r", "not_offered('retry')", "", id="run.retry_why", show=False, priority=True),
+        Binding("c", "not_offered('resume')", "", id="run.resume_why", show=False, priority=True),
         Binding("s", "skip_wait", "Skip wait", id="run.skip_wait", priority=True),
         Binding("x", "cancel", "Cancel", id="run.cancel", priority=True),
         Binding("space", "follow", "Pause/follow", id="run.toggle", priority=True),
@@ -345,7 +354,14 @@ class RunScreen(Screen[None]):
         Binding("full_stop", "step", "Step", id="replay.step", key_display=".", priority=True),
         Binding("less_than_sign", "to_start", "Start", id="replay.start", key_display="<", group=JUMP, priority=True),
         Binding("greater_than_sign", "to_end", "End", id="replay.end", key_display=">", group=JUMP, priority=True),
-        Binding("escape", "close_filter", "Close filter / back", id="run.close_filter"),
+        Binding("ctrl+f", "search", "Search the text pane, or the focused pane", id="run.search", show=False,
+                priority=True),
+        Binding("right_square_bracket", "match(1)", "Next match", id="run.next_match", key_display="]", show=False,
+                priority=True),
+        Binding("left_square_bracket", "match(-1)", "Previous match", id="run.prev_match", key_display="[",
+                show=False, priority=True),
+        Binding("p", "tool_view", "Tool input: pretty / raw JSON", id="run.tool_view", show=False, priority=True),
+        Binding("escape", "close_filter", "Close filter / search / back", id="run.close_filter"),
         Binding("q", "back", "Back to the list", id="run.back", show=False),
     ]
 
@@ -360,6 +376,12 @@ class RunScreen(Screen[None]):
         self._ended_at: float | None = None
         self._skipped_said = 0
         self._work: Worker[None] | None = None
+        self._offered: tuple[Reason, ...] = ()
+        self._offers_key: tuple[object, ...] = ()
+        self._offered_now: tuple[Reason, ...] = ()
+        self._going_live = False
+        self._searched: TextView | ToolPane | None = None
+        """The pane the search box searches, or has searched (its matches marked), if any."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -371,7 +393,8 @@ class RunScreen(Screen[None]):
                     yield TextView(id="thinking")
                 yield TextView(id="text")
                 yield ToolPane(id="tools")
-        yield Input(placeholder="filter by event type (e.g. delta, ping, error); enter to apply", id="filter")
+        yield Input(placeholder="filter: delta ping text index:1 gap>2s error stall anomaly type:NAME; enter applies", id="filter")
+        yield Input(placeholder="search the pane; enter finds, ] next, [ previous, escape clears", id="search")
         yield VerdictPanel(id="verdict")
         yield KeyLine()
 
@@ -380,6 +403,7 @@ class RunScreen(Screen[None]):
         self.query_one("#tools", ToolPane).border_title = "Tool input"
         self.query_one("#verdict", VerdictPanel).border_title = "Verdict"
         self.query_one("#filter", Input).display = False
+        self.query_one("#search", Input).display = False
         self.query_one("#thinking-box").display = False
         self.query_one(Timeline).focus()
         self.refresh_frame()
@@ -449,7 +473,8 @@ class RunScreen(Screen[None]):
             if feed.attempt is not None and feed.attempt.base is not None:
                 before = feed.attempt.base_answer
                 self._show_answer(text, before.text, before.parts[1:], seam_at_end=True)
-        bindings_key = (feed.is_replay, self._phase(), feed.has_attempts)
+        self._offered = self._offers()
+        bindings_key = (feed.is_replay, self._phase(), feed.has_attempts, self._offered)
         if bindings_key != self._bindings_key:
             self._bindings_key = bindings_key
             self.refresh_bindings()
@@ -484,11 +509,12 @@ class RunScreen(Screen[None]):
         attempts = len(log.attempts) if log is not None else 0
         stopped = log.stopped if log is not None else None
         key = (id(state), len(state.anomalies), state.ended, feed.session_path, attempts, attempt and attempt.finished,
-               stopped)
+               stopped, self._offered)
         if key != self._verdict_key:
             self._verdict_key = key
             path = str(feed.session_path) if feed.session_path else None
-            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines())
+            keys = [(key, f"{how.value}: {what}") for key, how, what in RECOVER_KEYS if how in self._offered]
+            self.query_one(VerdictPanel).show_verdict(state, feed.outcome(), path, self._attempt_lines(), keys)
         self._ask_hold()
         self._next_in_tour(now)
 
@@ -515,14 +541,18 @@ class RunScreen(Screen[None]):
             text.mark_seam()
 
     def _attempt_lines(self) -> list[str]:
+        player = self.feed.player
+        header = player.session.header if isinstance(player, SessionPlayer) else {}
+        continues = continues_line(header)
+        lines = [] if continues is None else [continues]
         log = self.feed.log
         if log is None or len(log.attempts) < 2 and log.stopped is None:
-            return []
-        lines = []
+            return lines
         for attempt in log.attempts:
             verdict = attempt.verdict
             outcome = "running" if verdict is None else (
-                "complete" if verdict.complete else f"{verdict.termination}"
+                f"cut at {verdict.stop_reason}" if verdict.complete and verdict.stop_reason in CONTINUABLE_STOPS
+                else "complete" if verdict.complete else f"{verdict.termination}"
             )
             line = f"Attempt {attempt.number}: {attempt.how} → {outcome}"
             if attempt.repaid:
@@ -532,6 +562,29 @@ class RunScreen(Screen[None]):
         if log.stopped:
             lines.append(f"Recovery stopped: {log.stopped}")
         return lines
+
+    def _ended_log(self) -> AttemptLog | None:
+        """The attempts a retry or resume would go on from, once the stream has ended: a live run's
+        (broken, or done), a replay's played to its end."""
+        feed = self.feed
+        if feed.live is not None:
+            return feed.live if self._phase() in (Phase.BROKEN, Phase.DONE) else None
+        return feed.log if feed.is_replay and feed.player.finished else None
+
+    def _offers(self) -> tuple[Reason, ...]:
+        """The one place that says which of retry and resume this screen offers now: the footer shows
+        them and the verdict's advice names their keys. A live run offers each once its stream ended,
+        when it makes sense (`AttemptLog.cannot`)."""
+        log = self._ended_log()
+        if log is None or self.feed.live is None and (self.feed.go_on is None or self._going_live):
+            return ()
+        current = log.current
+        # Asked every frame and on each key: worked out again only when the attempts have changed.
+        key = (id(log), len(log.attempts), id(current and current.state), current is not None and current.finished)
+        if key != self._offers_key:
+            self._offers_key = key
+            self._offered_now = tuple(how for _, how, _ in RECOVER_KEYS if log.cannot(how) is None)
+        return self._offered_now
 
     def _phase(self) -> Phase | None:
         """Where the live recovery stands; None when there is no live run."""
@@ -584,22 +637,30 @@ class RunScreen(Screen[None]):
     # ----- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Replay controls exist only where there is a recording to steer, recovery keys only on a live run;
-        none while the filter box takes typing."""
+        """Replay controls exist only where there is a recording to steer; retry and resume where `_offers`
+        says (a live run, or a replay that can go on live), the rest of the recovery keys only on a live
+        run; none while the filter or search box takes typing."""
         if action == "close_filter":
-            return self.query_one("#filter").display or len(self.app.screen_stack) > 2
+            return self.query_one("#filter").display or self._searched is not None or len(self.app.screen_stack) > 2
         if action == "back":  # else q quits, as everywhere
-            return len(self.app.screen_stack) > 2 and not (self.focused is not None and self.focused.id == "filter")
-        if self.focused is not None and self.focused.id == "filter":
+            return len(self.app.screen_stack) > 2 and not (self.focused is not None and self.focused.id in ("filter", "search"))
+        if self.focused is not None and self.focused.id in ("filter", "search"):
             return False
+        if action == "match":
+            return self._searched is not None and bool(self._searched.matches)
+        if action == "tool_view":
+            return self.query_one(ToolPane).display
         if action in REPLAY_ACTIONS:
             return self.feed.is_replay
         if action == "follow":
             return not self.feed.is_replay
         if action in RECOVERY_ACTIONS:
             phase = self._phase()
-            if action == "recover":
-                return phase is Phase.BROKEN
+            if action in ("recover", "not_offered"):
+                # Asked afresh, not from the last frame: a key may come between a tick that ends the
+                # stream and the frame that redraws it.
+                offered = Reason(parameters[0]) in self._offers()
+                return offered if action == "recover" else not offered and self._ended_log() is not None
             if action == "skip_wait":
                 return phase is Phase.WAITING
             if action == "cancel":
@@ -610,9 +671,62 @@ class RunScreen(Screen[None]):
     def action_recover(self, how: str) -> None:
         live = self.feed.live
         if live is None:
+            self._go_live(Reason(how))
             return
         self._hold_asked = None
         self._start(live.retry if how == "retry" else live.resume)
+
+    def _go_live(self, how: Reason) -> None:
+        """A retry or resume in a replay: a new live attempt from the recorded request, in a new session
+        linked to this one. Made and checked on a worker thread (it reads the file, and tries the
+        target); when it cannot be sent, one notice says why and the replay stays as it was."""
+        make = self.feed.go_on
+        if make is None:
+            return
+        self._going_live = True
+        watch = LiveWatch()
+
+        def work() -> None:
+            try:
+                recovery = make(watch)
+                recovery.preflight()
+            except (LiveError, RecoveryError, SessionError, OSError) as exc:
+                self.app.call_from_thread(self._not_live, str(exc))
+                return
+            self.app.call_from_thread(self._become_live, recovery, watch)
+            try:
+                recovery.retry() if how is Reason.RETRY else recovery.resume()
+            except (LiveError, RecoveryError) as exc:
+                self.app.call_from_thread(
+                    self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
+                )
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+
+    def _not_live(self, why: str) -> None:
+        self._going_live = False
+        self.notify(why, title="Cannot send", severity="error", timeout=15, markup=False)
+
+    def _become_live(self, recovery: Recovery, watch: LiveWatch) -> None:
+        """The screen follows the new live attempt from now on, as a live run's screen does."""
+        self._going_live = False
+        continues = recovery.continues or {}
+        # Until the new attempt is sent, the attempt it goes on from stays on screen.
+        waiting = Player(self.feed.player.recording, self.feed.player.stall_threshold, live=True)
+        self.feed = Feed(kind="live", player=waiting, live=recovery, watch=watch,
+                         title=f"LIVE after {continues.get('session') or 'a replay'}")
+        self._hold_asked = None
+        self.refresh_frame()
+
+    def action_not_offered(self, how: str) -> None:
+        """r or c where this screen does not offer it: why, in one notice; nothing is sent."""
+        log = self._ended_log()
+        why = None if log is None else log.cannot(Reason(how))
+        if self._going_live:
+            why = "a new attempt is already on its way"
+        elif why is None:
+            why = "this screen cannot send a request"
+        self.notify(f"Nothing to {how}: {why}", severity="warning", timeout=6)
 
     def action_skip_wait(self) -> None:
         if self.feed.live is not None:
@@ -695,13 +809,80 @@ class RunScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        self._type_in(box)
+
+    def action_search(self) -> None:
+        """Open the search box for the focused pane (the text, thinking or tool pane; else the text pane)."""
+        focused = self.focused
+        pane = focused if isinstance(focused, (TextView, ToolPane)) else self.query_one("#text", TextView)
+        self._clear_search()
+        self._searched = pane
+        box = self.query_one("#search", Input)
+        box.value = ""
+        box.display = True
+        self._type_in(box)
+
+    def _type_in(self, box: Input) -> None:
+        """Focus the box now, not after what is queued (as `focus()` does): keys typed right after `/` or
+        `ctrl+f` are the box's, not commands (a `c` in a filter word must not resume)."""
+        self.set_focus(box)
         self.refresh_bindings()
 
+    @on(Input.Submitted, "#search")
+    def apply_search(self, message: Input.Submitted) -> None:
+        pane = self._searched
+        if pane is None:
+            return
+        message.input.display = False
+        found = pane.search(message.value)
+        pane.focus()
+        self._say_match()
+        if message.value and not found:
+            self.notify(f"No match for {message.value!r} in this pane", timeout=3)
+        self.refresh_bindings()
+
+    def action_match(self, direction: int) -> None:
+        if self._searched is not None:
+            self._searched.step_match(direction)
+            self._say_match()
+
+    def _say_match(self) -> None:
+        """The pane's border says where the search stands: `search 'word': 3/12`."""
+        pane = self._searched
+        if pane is None:
+            return
+        if not pane.query:
+            pane.border_subtitle = ""
+            return
+        count = f"{pane.current + 1}/{len(pane.matches)}" if pane.matches else "no match"
+        pane.border_subtitle = one_line(f"search {pane.query!r}: {count} · ] next [ previous")
+
+    def _clear_search(self) -> None:
+        pane, self._searched = self._searched, None
+        if pane is not None:
+            pane.search("")
+            pane.border_subtitle = ""
+        box = self.query_one("#search", Input)
+        box.display = False
+
+    def action_tool_view(self) -> None:
+        pane = self.query_one(ToolPane)
+        pane.toggle_pretty()
+        pane.update_state(self.feed.player.state)
+        if self._searched is pane and pane.query:
+            pane.search(pane.query)
+            self._say_match()
+
     def action_close_filter(self) -> None:
-        """Escape: close the filter if it is open, else go back to the screen this one was opened from."""
+        """Escape: close the filter or the search (clearing its marks) if one is open, else go back to the
+        screen this one was opened from."""
         box = self.query_one("#filter", Input)
-        if box.display:
+        if self._searched is not None and not box.display:
+            pane = self._searched
+            self._clear_search()
+            pane.focus()
+            self.refresh_bindings()
+        elif box.display:
             box.value = ""
             box.display = False
             self.query_one(Timeline).set_filter("")

@@ -6,21 +6,26 @@ frame, and everything untrusted is shown through `Text`/plain strings, never mar
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import re
+
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from streamwatch.core.accumulate import Block
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.recovery import Wait
-from streamwatch.core.report import JsonLayout, live_status, tool_summary
+from streamwatch.core.report import ToolInput, live_status, tool_summary
 from streamwatch.core.safe import one_line, printable
 from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted
 
 TOOL_TAIL_CHARS = 3000
 DIED_HERE = "⟂ the stream died here"
+BROKE_HERE = "⟂ the JSON breaks off here"
 
 
 class StatusLine(Static):
@@ -115,12 +120,24 @@ def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
 
 
 class ToolPane(VerticalScroll):
-    """Per tool block: its name, bytes so far, valid-so-far or broken, and the input's tail laid out."""
+    """Per tool block: its name, bytes so far, valid-so-far or broken, and the input's tail: `pretty`
+    (the valid prefix laid out, strings as their text, the point where the JSON broke off marked) or
+    raw (as it streamed). `search` marks a text's matches (any case) and `step_match` scrolls to the
+    next or previous one, as the text pane does."""
+
+    MATCH = Style(reverse=True)
+    CURRENT = Style(reverse=True, bold=True, underline=True)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.pretty = True
+        self.query = ""
+        self.matches: list[tuple[int, int]] = []
+        """(block index, offset in its shown text) of each match, in order."""
+        self.current = -1
         self._shown: dict[int, tuple[int, bool, bool]] = {}
-        self._layouts: dict[int, tuple[JsonLayout, list[int]]] = {}
+        self._inputs: dict[int, ToolInput] = {}
+        self._bodies: dict[int, Text] = {}
         self._views: dict[int, Static] = {}
         self._title = ""
 
@@ -130,12 +147,13 @@ class ToolPane(VerticalScroll):
     def _fit_title(self) -> None:
         """`Tool input · tool_use write_file · 2.3 KB · valid so far · streaming`, what fits of it: the
         block, where it stands, its size, then the rest."""
+        name = "Tool input" if self.pretty else "Tool input (raw)"
         if not self._title:
-            self.border_title = "Tool input"
+            self.border_title = name
             return
         what, *facts = self._title.split(" · ")
         ranks = {0: 2, 1: 3, 2: 1}
-        pieces = [("Tool input", 4), (what, 0), *[(fact, ranks.get(n, 3)) for n, fact in enumerate(facts)]]
+        pieces = [(name, 4), (what, 0), *[(fact, ranks.get(n, 3)) for n, fact in enumerate(facts)]]
         width = self.outer_size.width - TITLE_FRAME
         self.border_title = Text(fitted(pieces, width) if width > 0 else " · ".join(text for text, _ in pieces))
 
@@ -143,46 +161,98 @@ class ToolPane(VerticalScroll):
         """Empty for another stream. The old views go on their own time: a view of the new stream's
         block of the same index may be mounted before they have, so the views have no ids."""
         self._shown.clear()
-        self._layouts.clear()
+        self._inputs.clear()
+        self._bodies.clear()
         self._views.clear()
+        self.matches, self.current = [], -1
         self.remove_children()
 
-    def _layout(self, block: Block) -> JsonLayout:
-        layout, taken = self._layouts.setdefault(block.index, (JsonLayout(TOOL_TAIL_CHARS), [0]))
-        for piece in block.json_pieces[taken[0]:]:
-            layout.feed(piece)
-        taken[0] = len(block.json_pieces)
-        return layout
+    def toggle_pretty(self) -> None:
+        self.pretty = not self.pretty
+        self._shown.clear()
+        self.matches, self.current = [], -1
 
     def update_state(self, state: StreamState) -> None:
         ended = state.ended is not None
+        changed = False
         for block in state.blocks.values():
             if block.type not in TOOL_BLOCK_TYPES:
                 continue
             key = (block.chars, block.complete, ended)
             if self._shown.get(block.index) == key:
                 continue
-            fresh = block.index not in self._shown
             self._shown[block.index] = key
+            tool_input = self._inputs.setdefault(block.index, ToolInput(TOOL_TAIL_CHARS))
+            tool_input.take(block)
             summary = tool_summary(block, ended)
             self._title = summary
             self._fit_title()
             body = Text.assemble((summary + "\n", "bold"))
-            layout = self._layout(block)
-            tail = layout.tail()
-            hidden = layout.skipped + len(layout.tail()) - len(tail)
+            tail, hidden = tool_input.shown(self.pretty)
             if hidden:
                 body.append(f"… {hidden} characters earlier …\n", style="dim")
             body.append(printable(tail))
+            if self.pretty and tool_input.broken is not None:
+                body.append(f"\n{BROKE_HERE}: {one_line(tool_input.broken)}", style="reverse")
             if ended and not block.complete:
                 body.append(f"\n{DIED_HERE}", style="reverse")
-            if fresh:
-                self._views[block.index] = view = Static(body, classes="tool-block")
+            self._bodies[block.index] = body
+            changed = True
+        if changed:
+            self._find()
+            self._paint()
+            if self.current < 0:
+                self.call_after_refresh(self.scroll_end, animate=False)
+        self.display = bool(self._shown)
+
+    def _paint(self) -> None:
+        """Each block's view shows its body with the matches marked."""
+        size = len(self.query)
+        for index, body in self._bodies.items():
+            shown = body.copy()
+            for number, (block, at) in enumerate(self.matches):
+                if block == index:
+                    shown.stylize(self.CURRENT if number == self.current else self.MATCH, at, at + size)
+            view = self._views.get(index)
+            if view is None:
+                self._views[index] = view = Static(shown, classes="tool-block")
                 self.mount(view)
             else:
-                self._views[block.index].update(body)
-            self.call_after_refresh(self.scroll_end, animate=False)
-        self.display = bool(self._shown)
+                view.update(shown)
+
+    def search(self, query: str) -> int:
+        self.query = query
+        self.current = -1
+        self._find()
+        self._paint()
+        if self.matches:
+            self.step_match(1)
+        return len(self.matches)
+
+    def step_match(self, direction: int) -> None:
+        if not self.matches:
+            return
+        self.current = (self.current + direction) % len(self.matches)
+        self._paint()
+        index, at = self.matches[self.current]
+        self.call_after_refresh(self._scroll_to_match, index, at)
+
+    def _scroll_to_match(self, index: int, at: int) -> None:
+        view = self._views.get(index)
+        if view is None:
+            return
+        lines = self._bodies[index].wrap(self.app.console, max(1, view.size.width))
+        ends = list(itertools.accumulate(len(line.plain) + 1 for line in lines))
+        top = view.virtual_region.y + min(bisect.bisect_right(ends, at), len(lines) - 1)
+        self.scroll_to(y=max(0, top - self.size.height // 2), animate=False)
+
+    def _find(self) -> None:
+        self.matches = []
+        if self.query:
+            pattern = re.compile(re.escape(self.query), re.IGNORECASE)
+            for index, body in self._bodies.items():
+                self.matches.extend((index, found.start()) for found in pattern.finditer(body.plain))
+        self.current = min(self.current, len(self.matches) - 1)
 
 
 class VerdictPanel(VerticalScroll):
@@ -195,11 +265,23 @@ class VerdictPanel(VerticalScroll):
         yield Static(id="verdict-text")
 
     def show_verdict(
-        self, state: StreamState, outcome: str | None, session: str | None, attempts: list[str] | None = None
+        self,
+        state: StreamState,
+        outcome: str | None,
+        session: str | None,
+        attempts: list[str] | None = None,
+        keys: list[tuple[str, str]] | None = None,
     ) -> None:
+        """`keys`: what the screen offers next, as (key, what it does): named after the explanation,
+        which says what to do in words."""
         lines: list[Text] = [Text(one_line(line)) for line in attempts or []]
         if state.ended is not None:
             lines.append(Text(one_line(state.verdict().explanation)))
+            if keys:
+                hints: list[Text | tuple[str, str] | str] = [("Keys: ", "bold")]
+                for number, (key, words) in enumerate(keys):
+                    hints.extend([" · " if number else "", (key, "bold"), f" {words}"])
+                lines.append(Text.assemble(*hints))
         for anomaly in state.anomalies[-4:]:
             at = f"#{anomaly.at_event} " if anomaly.at_event is not None else ""
             lines.append(Text.assemble((f"▲ {anomaly.code} {at}", "bold"), one_line(anomaly.message)))

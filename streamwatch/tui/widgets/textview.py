@@ -3,9 +3,15 @@
 Model output can be one megabyte-long line; widgets that re-wrap a whole line per render (TextArea
 does) stall the event loop on it. Here each logical line keeps its wrap offsets, an append re-wraps
 only from the last row of the last line, and rendering touches only the rows in view.
+
+`search` finds a text in what the pane shows (any case), marks every match, and `step_match` moves
+to the next or previous one, scrolling it into view; matches are found again as text is appended.
 """
 
 from __future__ import annotations
+
+import bisect
+import re
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -42,7 +48,7 @@ def wrap_from(line: str, start: int, width: int) -> list[int]:
 
 
 class TextView(LineView, can_focus=True):
-    COMPONENT_CLASSES = {"textview--seam"}
+    COMPONENT_CLASSES = {"textview--seam", "textview--match", "textview--match-current"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -54,6 +60,10 @@ class TextView(LineView, can_focus=True):
         self.seams: list[tuple[int, int]] = []
         self.stitched: object | None = None
         """What the pane shows in place of the live pieces (a finished, stitched attempt), if anything."""
+        self.query = ""
+        self.matches: list[tuple[int, int]] = []
+        """Where the search's matches are: (line, column) of each, in order."""
+        self.current = -1
 
     @property
     def text(self) -> str:
@@ -64,7 +74,38 @@ class TextView(LineView, can_focus=True):
         self._taken.clear()
         self.seams.clear()
         self.stitched = None
+        self.matches, self.current = [], -1
         self._resize_virtual()
+
+    def search(self, query: str) -> int:
+        """Mark every match of `query` (any case) and move to the first; how many there are."""
+        self.query = query
+        self._find()
+        self.current = -1
+        if self.matches:
+            self.step_match(1)
+        self.refresh()
+        return len(self.matches)
+
+    def step_match(self, direction: int) -> None:
+        """Move to the next (1) or previous (-1) match, round the end, and scroll it into view."""
+        if not self.matches:
+            return
+        self.current = (self.current + direction) % len(self.matches)
+        line, column = self.matches[self.current]
+        starts = self._starts[line]
+        part = max(row for row, start in enumerate(starts) if start <= column)
+        row = sum(len(self._starts[index]) for index in range(line)) + part
+        self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
+        self.refresh()
+
+    def _find(self) -> None:
+        self.matches = []
+        if self.query:
+            pattern = re.compile(re.escape(self.query), re.IGNORECASE)
+            for index, line in enumerate(self._lines):
+                self.matches.extend((index, found.start()) for found in pattern.finditer(line))
+        self.current = min(self.current, len(self.matches) - 1)
 
     def append_from(self, pieces_by_block: list[tuple[int, list[str]]]) -> None:
         """Append each block's pieces that were not shown yet."""
@@ -100,6 +141,8 @@ class TextView(LineView, can_focus=True):
             self._starts.append(wrap_from(self._lines[index], 0, width))
             self._rows.extend((index, row) for row in range(len(self._starts[index])))
         self._resize_virtual()
+        if self.query:
+            self._find()
         if at_end:
             self.scroll_end(animate=False, immediate=True)
 
@@ -128,6 +171,13 @@ class TextView(LineView, can_focus=True):
         start = starts[part]
         end = starts[part + 1] if part + 1 < len(starts) else len(self._lines[index])
         text = Text(self._lines[index][start:end].rstrip("\n"), no_wrap=True, end="")
+        size = len(self.query)
+        number = bisect.bisect_left(self.matches, (index, start - size + 1))
+        while number < len(self.matches) and self.matches[number] < (index, end):
+            column = self.matches[number][1]
+            kind = "textview--match-current" if number == self.current else "textview--match"
+            text.stylize(self.get_component_rich_style(kind), max(0, column - start), min(end, column + size) - start)
+            number += 1
         for seam_line, column in self.seams:
             if seam_line == index and start <= column < end:
                 text.stylize(self.get_component_rich_style("textview--seam"), column - start, column - start + 1)

@@ -16,7 +16,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.events import SHORT_TYPE, Event, EventType, delta_size
+from streamwatch.core.eventfilter import NO_FILTER, FilterError, parse_filter
+from streamwatch.core.events import Event, EventType, delta_size, short_type
 from streamwatch.core.report import timeline_row
 from streamwatch.core.safe import one_line
 from streamwatch.tui.widgets.fit import TITLE_FRAME, fitted, shorten
@@ -63,7 +64,10 @@ class Timeline(LineView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state: StreamState | None = None
-        self.type_filter = ""
+        self.filter = NO_FILTER
+        self.filter_error: str | None = None
+        """Why the filter typed last cannot be read (the timeline then shows every event), if it cannot."""
+        self._filter_anomalies = 0
         self._rows: list[int] = []
         self._scanned = 0
         self._marks: dict[int, str] = {}
@@ -79,7 +83,7 @@ class Timeline(LineView, can_focus=True):
         Called every frame; when nothing it shows has changed it does nothing, so an idle screen stays idle."""
         key = (
             len(state.events), stall, state.ended, state.incomplete is not None, len(state.anomalies),
-            state.error_at, self.type_filter, self.follow, self.size,
+            state.error_at, self.filter, self.follow, self.size,
         )
         at_tail = not self.follow or round(self.scroll_y) == max(0, self.row_count - self.size.height)
         if state is self.state and key == self._shown and at_tail:
@@ -89,11 +93,12 @@ class Timeline(LineView, can_focus=True):
         if state is not self.state:
             self.state = state
             self._rows, self._scanned, self._seen_rows = [], 0, 0
-        events = state.events
-        for position in range(self._scanned, len(events)):
-            if not self.type_filter or self.type_filter in _type_label(*events.kind(position)):
-                self._rows.append(position)
-        self._scanned = len(events)
+        if self.filter.marks and len(state.anomalies) != self._filter_anomalies:
+            # A new anomaly may point at an event already scanned (a burst is known after it).
+            self._filter_anomalies = len(state.anomalies)
+            self._rows, self._scanned = [], 0
+        self._rows.extend(self.filter.rows(state, self._scanned))
+        self._scanned = len(state.events)
         self._marks = _marks(state)
         total = self.row_count
         self.virtual_size = Size(self.size.width, total)
@@ -105,8 +110,13 @@ class Timeline(LineView, can_focus=True):
         self._update_title()
 
     def set_filter(self, text: str) -> None:
-        self.type_filter = text.strip()
-        self._rows, self._scanned, self._shown = [], 0, ()
+        """Show only the events the filter keeps (core/eventfilter.py); one it cannot read shows every
+        event and says why in the title, where the count goes."""
+        try:
+            self.filter, self.filter_error = parse_filter(text), None
+        except FilterError as exc:
+            self.filter, self.filter_error = NO_FILTER, str(exc)
+        self._rows, self._scanned, self._shown, self._filter_anomalies = [], 0, (), 0
         if self.state is not None:
             self.update_state(self.state)
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -114,7 +124,7 @@ class Timeline(LineView, can_focus=True):
     @property
     def row_count(self) -> int:
         extra = 0
-        if self.state is not None and not self.type_filter:
+        if self.state is not None and self.filter.empty:
             extra = int(self.state.incomplete is not None) + int(self.state.ended is not None)
         return len(self._rows) + extra + int(self.stall is not None)
 
@@ -184,8 +194,10 @@ class Timeline(LineView, can_focus=True):
         the filter's count and PAUSED before the rest."""
         count = len(self.state.events) if self.state else 0
         pieces = [("Timeline", 3), (f"{count} events", 2)]
-        if self.type_filter:
-            pieces.append((f"filter {one_line(self.type_filter)!r}: {len(self._rows)}", 0))
+        if self.filter_error is not None:
+            pieces.append((f"filter: {one_line(self.filter_error)}", 0))
+        elif not self.filter.empty:
+            pieces.append((f"filter {one_line(self.filter.text)!r}: {len(self._rows)}", 0))
         if not self.follow:
             new = self.row_count - self._seen_rows
             pieces.append((f"PAUSED ({new} new)" if new > 0 else "PAUSED", 1))
@@ -236,7 +248,7 @@ class Timeline(LineView, can_focus=True):
         previous = state.events.time(position - 1) if position else 0.0
         number, at, gap, kind, index, summary = timeline_row(event, previous)
         mark = self._marks.get(event.seq, "")
-        cells = (number, at, gap, mark or " ", SHORT_TYPE.get(kind, kind), index)
+        cells = (number, at, gap, mark or " ", short_type(kind), index)
         widths = self._widths()
         line = "".join(cell.ljust(width) + " " for cell, width in zip(cells, widths, strict=True) if width)
         room = self.scrollable_content_region.width - cell_len(line)
@@ -260,10 +272,6 @@ class Timeline(LineView, can_focus=True):
             if sum(w + 1 for w in widths if w) + _SUMMARY_ROOM <= self.scrollable_content_region.width:
                 return widths
         return _LAYOUTS[-1]
-
-
-def _type_label(kind: str, block_type: str | None, delta_type: str | None) -> str:
-    return f"{kind} {delta_type or block_type or ''}"
 
 
 def _marks(state: StreamState) -> dict[int, str]:

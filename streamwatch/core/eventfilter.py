@@ -1,0 +1,153 @@
+"""Which events a timeline filter keeps: the filter's text read once, then matched against what each row shows.
+
+A filter is terms separated by spaces, all of which an event must match (AND):
+
+- a word: part of the type the timeline shows (`msg_start`, `block_start`, `delta`, `ping`, ...)
+  or of the word its summary starts with (a delta's `text`, `json`, `thinking`; a block's type),
+  any case. `block` keeps the block starts and stops, not the deltas shown as `delta`.
+- `type:NAME`: the type shown, or as it is on the wire, exactly (`type:delta`, `type:content_block_delta`).
+- `index:N`: the events of content block N.
+- `gap>2s`, `gap<500ms`, `gap>=1.5` (seconds when no unit): the time since the event before it.
+- `error`: the `error` event, or the event the stream's error arrived in.
+- `stall`: an event that ended a stall (a silence longer than the threshold).
+- `anomaly`: an event an anomaly points at (what `n`/`N` visit).
+
+`parse_filter` reads the text, raising `FilterError` with one line naming the bad term;
+`EventFilter.rows` gives the events that match. It reads only the event log's columns and the
+state's marks, never builds an event, so filtering a 100 000-event stream stays cheap.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from streamwatch.core.diagnose import StreamState
+from streamwatch.core.events import EventType, short_type, shown_label
+
+FLAGS = ("error", "stall", "anomaly")
+"""The terms that match a mark of the row rather than its words."""
+
+_GAP = re.compile(r"gap(>=|<=|>|<)(\d+(?:\.\d+)?|\.\d+)(ms|s)?", re.IGNORECASE)
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+}
+_FIELDS = "index:N, type:NAME, gap>2s, gap<500ms, error, stall, anomaly"
+
+
+class FilterError(ValueError):
+    """A filter term that cannot be read (the message is one line, for the user)."""
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """The events the state's marks point at, by event number, gathered once per pass over the rows."""
+
+    stalls: frozenset[int]
+    anomalies: frozenset[int]
+
+
+Test = Callable[[StreamState, int, _Marks], bool]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    text: str
+    tests: tuple[Test, ...]
+    marks: bool
+    """Whether a term reads the state's marks (error, stall, anomaly), which a later event can add to
+    an earlier row: the rows are then worth matching again when the anomalies change."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.tests
+
+    def rows(self, state: StreamState, start: int = 0) -> list[int]:
+        """The positions (from 0) of the state's events from `start` on that match every term."""
+        tests, end = self.tests, len(state.events)
+        if not tests:
+            return list(range(start, end))
+        anomalies = state.anomalies
+        marks = _Marks(
+            frozenset(a.at_event for a in anomalies if a.code == "stall" and a.at_event is not None),
+            frozenset(a.at_event for a in anomalies if a.at_event is not None),
+        )
+        return [position for position in range(start, end) if all(test(state, position, marks) for test in tests)]
+
+
+NO_FILTER = EventFilter("", (), False)
+
+
+def parse_filter(text: str) -> EventFilter:
+    """The filter `text` says; FilterError naming the first term it cannot read."""
+    tests = tuple(_term(term) for term in text.split())
+    return EventFilter(" ".join(text.split()), tests, any(term.lower() in FLAGS for term in text.split()))
+
+
+def _term(term: str) -> Test:
+    lowered = term.lower()
+    if lowered == "error":
+        return _is_error
+    if lowered == "stall":
+        return _is_stall
+    if lowered == "anomaly":
+        return _is_anomaly
+    if lowered.startswith("gap"):
+        return _gap(term)
+    field, colon, value = lowered.partition(":")
+    if not colon:
+        return _word(lowered)
+    if field == "index":
+        try:
+            number = int(value)
+        except ValueError:
+            raise FilterError(f"index: wants a block number, as in index:1 (not {term!r})") from None
+        return lambda state, position, marks: state.events.index_at(position) == number
+    if field == "type":
+        if not value:
+            raise FilterError("type: wants a type, as in type:delta or type:ping")
+        return lambda state, position, marks: value in _type_names(state, position)
+    raise FilterError(f"unknown filter term {term!r}: use words, or {_FIELDS}")
+
+
+def _word(word: str) -> Test:
+    def test(state: StreamState, position: int, marks: _Marks) -> bool:
+        kind, block_type, delta_type = state.events.kind(position)
+        return word in short_type(kind).lower() or word in shown_label(kind, block_type, delta_type).lower()
+
+    return test
+
+
+def _type_names(state: StreamState, position: int) -> tuple[str, str]:
+    kind = state.events.kind(position)[0]
+    return short_type(kind).lower(), kind.lower()
+
+
+def _gap(term: str) -> Test:
+    match = _GAP.fullmatch(term)
+    if match is None:
+        raise FilterError(f"{term!r}: a gap term is gap> or gap< and a time, as in gap>2s or gap>500ms")
+    compare, number, unit = _COMPARE[match[1]], float(match[2]), (match[3] or "s").lower()
+    limit = number / 1000 if unit == "ms" else number
+
+    def test(state: StreamState, position: int, marks: _Marks) -> bool:
+        events = state.events
+        t = events.time(position)
+        previous = events.time(position - 1) if position else 0.0
+        return t is not None and previous is not None and compare(t - previous, limit)
+
+    return test
+
+
+def _is_error(state: StreamState, position: int, marks: _Marks) -> bool:
+    return state.events.kind(position)[0] == EventType.ERROR or state.error_at == position + 1
+
+
+def _is_stall(state: StreamState, position: int, marks: _Marks) -> bool:
+    return position + 1 in marks.stalls
+
+
+def _is_anomaly(state: StreamState, position: int, marks: _Marks) -> bool:
+    return position + 1 in marks.anomalies
