@@ -91,7 +91,7 @@ class Proxy:
         """A streaming request from a Python SDK-like client, read to its end on a thread of its own."""
         # A question of its own: the mock plays a scenario's fault on a conversation's first request only.
         question = f"Question {next(QUESTIONS)}?"
-        body = {"model": model, "max_tokens": 200, "stream": True, "messages": [{"role": "user", "content": question}]}
+        body = {"model": model, "max_tokens": 4096, "stream": True, "messages": [{"role": "user", "content": question}]}
         headers = {**SDK_HEADERS, **({SCENARIO_HEADER: scenario} if scenario else {})}
 
         def read() -> None:
@@ -380,7 +380,7 @@ def test_the_proxy_command_shows_the_flows_and_ctrl_c_records_the_open_streams(t
         app = pilot.app
         await wait_for(pilot, lambda: isinstance(app.screen, FlowsScreen))
         url = app.screen.listen
-        body = {"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": True,
+        body = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": True,
                 "messages": [{"role": "user", "content": "ping me"}]}
 
         def read() -> None:

@@ -901,6 +901,8 @@ class RunScreen(Screen[None]):
     def apply_filter(self, message: Input.Submitted) -> None:
         timeline = self.query_one(Timeline)
         timeline.set_filter(message.value)
+        if timeline.filter_error is not None:  # the border has room for its start only
+            self.notify(f"Filter: {one_line(timeline.filter_error)}", severity="warning", markup=False)
         message.input.display = bool(message.value)
         timeline.focus()
         self.refresh_bindings()

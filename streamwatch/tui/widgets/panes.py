@@ -146,14 +146,14 @@ class ToolPane(VerticalScroll):
 
     def _fit_title(self) -> None:
         """`Tool input · tool_use write_file · 2.3 KB · valid so far · streaming`, what fits of it: the
-        block, where it stands, its size, then the rest."""
-        name = "Tool input" if self.pretty else "Tool input (raw)"
+        block (and `raw JSON` when `p` shows it raw), where it stands, its size, then the rest."""
+        mode = [] if self.pretty else [("raw JSON", 0)]
         if not self._title:
-            self.border_title = name
+            self.border_title = " · ".join(["Tool input", *[text for text, _ in mode]])
             return
         what, *facts = self._title.split(" · ")
         ranks = {0: 2, 1: 3, 2: 1}
-        pieces = [(name, 4), (what, 0), *[(fact, ranks.get(n, 3)) for n, fact in enumerate(facts)]]
+        pieces = [("Tool input", 4), *mode, (what, 0), *[(fact, ranks.get(n, 3)) for n, fact in enumerate(facts)]]
         width = self.outer_size.width - TITLE_FRAME
         self.border_title = Text(fitted(pieces, width) if width > 0 else " · ".join(text for text, _ in pieces))
 
