@@ -3,7 +3,8 @@
 `LiveRun` sends the request with `anthropic.Anthropic` (so the key, base URL, headers and errors
 are the user's own) with `max_retries=0`, so every attempt is visible, and consumes the raw events of
 `messages.create(stream=True)` to the end as an application would (never the SDK's quadratic
-`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport sees the request, the
+`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport (core/tap.py; the SDK is
+imported only when a request is about to be built, so what sends nothing never loads it) sees the request, the
 response head and every body chunk the moment it arrives, and hands each to a `Recorder`
 (core/recorder.py), which redacts it, times it and fans it out: the session file, the in-memory
 `Recording`, the `StreamState`, the hooks. When the SDK is done, the end record says how the body
@@ -33,14 +34,10 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import anthropic
-import httpx2
-from anthropic._utils._httpx import get_environment_proxies
+from typing import TYPE_CHECKING, Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
 from streamwatch.core.files import read_regular
@@ -48,6 +45,12 @@ from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
 from streamwatch.core.redact import JSON
 from streamwatch.core.transport import cause_chain, describe_exception, exception_name, is_loopback
+
+if TYPE_CHECKING:
+    import anthropic
+    import httpx2
+
+    from streamwatch.core.tap import TapStream
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
@@ -187,6 +190,8 @@ class LiveRun:
         if follows is not None:
             self._recorder = follows._recorder
         else:
+            import anthropic
+
             header: dict[str, Any] = {"client": f"anthropic-python {anthropic.__version__}"}
             if continues:
                 header["continues"] = dict(continues)
@@ -201,7 +206,7 @@ class LiveRun:
         """This run's state, recording and file, once it has finished (the recorder moves on)."""
         self._waiting = StreamState(stall_threshold) if follows is not None else self._recorder.state
         self._sent = False
-        self._stream: _TapStream | None = None
+        self._stream: TapStream | None = None
         self._ending: tuple[End, float | None, dict[str, Any] | None] | None = None
         self._network: Any = None
         self._cancelled = threading.Event()
@@ -271,6 +276,8 @@ class LiveRun:
         """LiveError now if the target does not take a connection within CONNECT_TIMEOUT (a mock that
         has stopped, a host that is gone). Not checked when the environment sends the request through
         a proxy: the proxy decides."""
+        from anthropic._utils._httpx import get_environment_proxies
+
         client = self._client()
         url = client.base_url
         client.close()
@@ -336,7 +343,15 @@ class LiveRun:
     # ----- building the client ----------------------------------------------------------------
 
     def _client(self) -> anthropic.Anthropic:
-        """The SDK client as the user's environment configures it, on a tapped HTTP client."""
+        """The SDK client as the user's environment configures it, on a tapped HTTP client.
+
+        The SDK is imported here, when a request is about to be built: what sends nothing (the home,
+        replay and attach screens, `analyze`) never pays the second its import takes."""
+        import anthropic
+        import httpx2
+
+        from streamwatch.core.tap import tapped_http_client
+
         try:
             probe = anthropic.Anthropic(base_url=self._base_url, api_key=self._api_key, max_retries=0)
         except httpx2.InvalidURL as exc:
@@ -365,34 +380,16 @@ class LiveRun:
             api_key=api_key,
             max_retries=0,
             timeout=httpx2.Timeout(self._timeout, connect=CONNECT_TIMEOUT) if self._timeout else anthropic.NOT_GIVEN,
-            http_client=self._http_client(trust_env=not loopback),
+            http_client=tapped_http_client(self, trust_env=not loopback),
         )
         self._redactor.add([client.api_key, client.auth_token])
         # The base URL as written: the SDK appends its path to a query, so a query value is whole only here.
         self._redactor.learn(self._base_url or os.environ.get("ANTHROPIC_BASE_URL"))
         return client
 
-    def _http_client(self, trust_env: bool) -> httpx2.Client:
-        """The SDK's default client shape (limits, redirects, keep-alive, env proxies), every transport tapped.
-
-        Loopback targets never go through a proxy, so a run against 127.0.0.1 stays on 127.0.0.1.
-        """
-        options: dict[str, Any] = {"limits": anthropic.DEFAULT_CONNECTION_LIMITS, "socket_options": _SOCKET_OPTIONS}
-        proxies = get_environment_proxies() if trust_env else {}
-        mounts: dict[str, httpx2.BaseTransport | None] = {
-            pattern: None if url is None else _TapTransport(httpx2.HTTPTransport(proxy=url, **options), self)
-            for pattern, url in proxies.items()
-        }
-        return httpx2.Client(
-            transport=_TapTransport(httpx2.HTTPTransport(**options), self),
-            mounts=mounts,
-            follow_redirects=True,
-            trust_env=trust_env,
-        )
-
     # ----- what the tap reports (on the run's thread) -----------------------------------------
 
-    def _begin(self, request: httpx2.Request) -> None:
+    def _begin(self, request: httpx2.Request, body: Any) -> None:
         """A request goes out: this run's (another attempt of the session when it follows a run), or
         one the SDK makes by itself after it (a redirect), which ends the one before."""
         link = self._link
@@ -404,7 +401,7 @@ class LiveRun:
         self._sent = True
         request.extensions = {**request.extensions, "trace": self._trace}
         self._recorder.request(
-            request.method, str(request.url), request.headers.multi_items(), _request_json(request), link=link
+            request.method, str(request.url), request.headers.multi_items(), body, link=link
         )
 
     def _trace(self, name: str, info: dict[str, Any]) -> None:
@@ -440,7 +437,7 @@ class LiveRun:
             kind = End.CANCELLED
         elif exc is None:
             kind = End.EOF
-        elif isinstance(exc, httpx2.TimeoutException):
+        elif _is_timeout(exc):
             kind = End.TIMEOUT
         else:
             kind = End.TRANSPORT_ERROR
@@ -477,97 +474,8 @@ class LiveRun:
         self._recorder.end(kind, error, sdk=sdk, t=t)
 
 
-class _TapTransport(httpx2.BaseTransport):
-    """Wraps the SDK's transport: reports the request, the response head and every body chunk."""
+def _is_timeout(exc: BaseException) -> bool:
+    """httpx2's timeout (the SDK is loaded: an exception came from sending)."""
+    import httpx2
 
-    def __init__(self, inner: httpx2.BaseTransport, run: LiveRun) -> None:
-        self._inner = inner
-        self._run = run
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        self._run._begin(request)
-        try:
-            response = self._inner.handle_request(request)
-        except BaseException as exc:
-            self._run._ended(exc)
-            raise
-        self._run._response(response)
-        response.stream = self._run._stream = _TapStream(response.stream, self._run)
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class _TapStream(httpx2.SyncByteStream):
-    """The response body as the SDK reads it, every chunk reported before the SDK sees it.
-
-    When the SDK closes the body before its end (it raises on `event: error`), the rest is left
-    open for the run to read after the SDK is done, so the session holds all the server sent.
-    """
-
-    def __init__(self, inner: Any, run: LiveRun) -> None:
-        self._inner = inner
-        self._run = run
-        self._reader: Iterator[bytes] | None = None
-        self._finished = False
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        self._reader = self._read()
-        return self._reader
-
-    def _read(self) -> Iterator[bytes]:
-        chunks = iter(self._inner)
-        while True:
-            try:
-                data = next(chunks)
-            except StopIteration:
-                self._finished = True
-                self._run._ended(None)
-                return
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                self._finished = True
-                self._run._ended(exc)
-                raise
-            self._run._chunk(data)
-            yield data
-
-    def close(self) -> None:
-        if self._finished or self._run.cancelled:
-            self._close_inner()
-
-    def settle(self, drain: bool) -> None:
-        if drain and not self._finished:
-            try:
-                for _ in self._reader if self._reader is not None else self:
-                    pass
-            except (Exception, KeyboardInterrupt):
-                pass
-        self._close_inner()
-
-    def _close_inner(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._inner.close()
-
-
-def _request_json(request: httpx2.Request) -> Any:
-    try:
-        return json.loads(request.content)
-    except (ValueError, httpx2.RequestNotRead):
-        return None
-
-
-def _socket_options() -> list[tuple[int, int, int]]:
-    """TCP keep-alive as the SDK's default client sets it, so long silent streams behave the same."""
-    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-    for name, value in (("TCP_KEEPINTVL", 60), ("TCP_KEEPCNT", 5), ("TCP_KEEPIDLE", 60)):
-        if hasattr(socket, name):
-            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
-    return options
-
-
-_SOCKET_OPTIONS = _socket_options()
+    return isinstance(exc, httpx2.TimeoutException)
