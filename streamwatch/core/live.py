@@ -350,10 +350,12 @@ class LiveRun:
         import anthropic
         import httpx2
 
-        from streamwatch.core.tap import tapped_http_client
+        from streamwatch.core.tap import idle_http_client, tapped_http_client
 
         try:
-            probe = anthropic.Anthropic(base_url=self._base_url, api_key=self._api_key, max_retries=0)
+            probe = anthropic.Anthropic(
+                base_url=self._base_url, api_key=self._api_key, max_retries=0, http_client=idle_http_client()
+            )
         except httpx2.InvalidURL as exc:
             raise LiveError(self._redactor.message(f"not a usable base URL: {' '.join(str(exc).split())}")) from None
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:

@@ -6,13 +6,17 @@ the screens that send nothing (home, replay, attach) and `analyze` never load th
 
 Every transport is wrapped by `TapTransport`, which hands the request, the response head and every
 body chunk to its `LiveRun` (core/live.py) the moment they arrive, below the SDK's own content
-decoding.
+decoding. The TLS context (loading the certificate store costs ~20 ms of CPU) is made once per
+process and shared by every client, as one long-lived SDK client would share it; the SDK's own
+set-up probe gets a client that never connects and loads none.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
+import ssl
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +28,13 @@ if TYPE_CHECKING:
     from streamwatch.core.live import LiveRun
 
 
+@functools.cache
+def tls_context(trust_env: bool) -> ssl.SSLContext:
+    """The TLS context the SDK's default client would build (`SSL_CERT_FILE`/`SSL_CERT_DIR` honoured
+    when the environment is trusted), made once per process."""
+    return httpx2.create_ssl_context(trust_env=trust_env)
+
+
 def tapped_http_client(run: LiveRun, trust_env: bool) -> httpx2.Client:
     """The SDK's default client shape (limits, redirects, keep-alive, env proxies), every transport tapped.
 
@@ -32,6 +43,7 @@ def tapped_http_client(run: LiveRun, trust_env: bool) -> httpx2.Client:
     options: dict[str, Any] = {
         "limits": anthropic.DEFAULT_CONNECTION_LIMITS,
         "socket_options": _SOCKET_OPTIONS,
+        "verify": tls_context(trust_env),
     }
     proxies = get_environment_proxies() if trust_env else {}
     mounts: dict[str, httpx2.BaseTransport | None] = {
@@ -44,6 +56,17 @@ def tapped_http_client(run: LiveRun, trust_env: bool) -> httpx2.Client:
         follow_redirects=True,
         trust_env=trust_env,
     )
+
+
+def idle_http_client() -> httpx2.Client:
+    """A client for the SDK's set-up probe (where the environment points, which credentials it
+    holds): it never sends, so it builds no connection pool and loads no certificates."""
+    return httpx2.Client(transport=_Idle(), trust_env=False)
+
+
+class _Idle(httpx2.BaseTransport):
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        raise RuntimeError("the SDK's set-up probe does not send")
 
 
 class TapTransport(httpx2.BaseTransport):

@@ -323,3 +323,22 @@ def test_a_delta_that_is_not_json_is_not_complete_and_the_sdk_raised_on_it():
     assert "Event #5 (content_block_delta, block 0) cannot be read" in verdict.explanation
     kind, words = live_status(result.state, 1.0)
     assert kind == "abnormal" and words.startswith("ABNORMAL message_stop · invalid_event_json at #5")
+
+
+def test_runs_share_one_tls_context_and_the_sdk_probe_loads_none(server, monkeypatch):
+    """Loading the certificate store costs ~20 ms of CPU: once per process, not twice per attempt."""
+    import httpcore2
+
+    made = []
+    real = getattr(httpcore2.default_ssl_context, "__wrapped__", httpcore2.default_ssl_context)
+
+    def counted(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpcore2, "default_ssl_context", counted)
+
+    results = [live(server, "ok", save=False).run() for _ in range(3)]
+
+    assert all(result.verdict.complete for result in results)
+    assert len(made) <= 1
