@@ -2,6 +2,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamwatch.core.jsonprefix import JsonPrefix
 
@@ -96,3 +98,90 @@ def test_megabyte_input_in_small_deltas():
     tracker = feed_split(text, [text[i : i + 20] for i in range(0, len(text), 20)])
     assert tracker.valid and tracker.complete
     assert tracker.length == len(text)
+
+
+def refuse(name):
+    raise ValueError(name)
+
+
+def loads(text):
+    """Whether `text` is one JSON value, as strict JSON says (json.loads also takes NaN and Infinity, and
+    refuses integers of over 4 300 digits, which JSON allows)."""
+    try:
+        json.loads(text, parse_constant=refuse, parse_int=len)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=8), children, max_size=6),
+    max_leaves=40,
+)
+CUTS = st.lists(st.integers(min_value=0, max_value=10**6), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUES, st.sampled_from([None, 0, 2]), st.booleans(), CUTS)
+def test_at_every_boundary_of_random_json_it_agrees_with_json_loads(value, indent, ascii_only, cuts):
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    boundaries = sorted({cut % (len(text) + 1) for cut in cuts} | {len(text)})
+    tracker, read = JsonPrefix(), 0
+    for boundary in boundaries:
+        tracker.feed(text[read:boundary])
+        read = boundary
+        assert tracker.valid, (text[:boundary], tracker.error)
+        assert tracker.complete == loads(text[:boundary]), text[:boundary]
+    assert tracker.length == len(text)
+
+
+def one_char_at_a_time(text):
+    tracker = JsonPrefix()
+    for char in text:
+        tracker.feed(char)
+        if not tracker.valid:
+            break
+    return tracker
+
+
+MUTATIONS = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=10**6), st.sampled_from(["insert", "delete", "replace"]),
+              st.sampled_from(list('{}[]",:0123456789-+.eE \\\n\x01tfnNaIuly') + ["NaN", "Infinity", "9" * 5000])),
+    min_size=1, max_size=3,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUES, st.sampled_from([None, 2]), MUTATIONS, CUTS)
+def test_broken_json_is_caught_at_the_same_character_however_it_is_fed_and_read(value, indent, mutations, cuts):
+    text = json.dumps(value, indent=indent)
+    for at, how, insert in mutations:
+        at %= len(text) + 1
+        if how == "insert":
+            text = text[:at] + insert + text[at:]
+        elif how == "delete":
+            text = text[:at] + text[at + 1:]
+        else:
+            text = text[:at] + insert + text[at + 1:]
+    boundaries = sorted({cut % (len(text) + 1) for cut in cuts} | {len(text)})
+    tracker, read = JsonPrefix(), 0
+    for boundary in boundaries:
+        tracker.feed(text[read:boundary])
+        read = boundary
+        tracker.valid  # noqa: B018 (a question between pieces: the reading so far is done here)
+    reference = one_char_at_a_time(text)
+
+    assert (tracker.valid and tracker.complete) == loads(text), text
+    assert (tracker.error_at, tracker.error) == (reference.error_at, reference.error), text
+    if tracker.error_at is not None:
+        assert one_char_at_a_time(text[: tracker.error_at]).valid
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "9" * 5000, '"a\u00e9\ud800"', "1e999"])
+def test_what_the_fast_scanner_would_read_differently_is_read_as_strict_json(value):
+    text = f'{{"rows": [{value}, {value}], "more": [[{value}]]}}'
+    tracker = JsonPrefix()
+    tracker.feed(text)
+    assert (tracker.valid and tracker.complete) == loads(text)
+    assert tracker.valid == one_char_at_a_time(text).valid
