@@ -28,7 +28,7 @@ from streamwatch.core.recording import Recording, Session, SessionError, is_sess
 
 _STATUS_LINE = re.compile(rb"HTTP/[0-9.]+ +(\d{3})[^\r\n]*\r?\n")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-PIECE = 1 << 20
+PIECE = 1 << 16
 """A capture is read in pieces of this many bytes; its HTTP heads must fit in the first."""
 
 CURL_EXITS: dict[int, tuple[End, str, str | None]] = {
