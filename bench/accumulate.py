@@ -1,22 +1,21 @@
-"""Tool-input accumulation: streamwatch's core against the official SDK's, on the same bytes.
+"""The core against its floor: one stream's body bytes to its verdict, text and tool input.
 
-Both sides start from the raw body bytes of one stream (a tool_use block whose input JSON arrives in
-20-byte input_json_delta events, as the API sends it) and end with the parsed tool input.
-- streamwatch: `StreamState.chunk()` (SSE decode, typed events, linear valid-prefix tracking).
-- SDK: `anthropic._streaming.SSEDecoder` + `json.loads` + `accumulate_event()` (what
-  `messages.stream()` runs per event: it re-parses the whole JSON buffer on every delta).
-- floor: the SDK's SSE decoder + `json.loads` alone, no accumulation at all.
+- streamwatch: `StreamState.chunk()` on 4 KB chunks (content decoding, SSE, typed events, blocks,
+  the tool input's valid-prefix check), then `end()` and the parsed tool input.
+- floor: the SDK's SSE decoder + `json.loads` per event, nothing else (what any reader pays).
+- SDK accumulation: the same + `accumulate_event()`, what `messages.stream()` runs per event (it
+  re-parses the whole tool JSON on every delta: quadratic, so only run on the smaller inputs).
+Tool inputs arrive in 20-byte input_json_delta events, text in 40-character text_delta events, as
+the API sends them. Inputs are built once; each side is timed `repeat` times. Target: within 3x
+of the floor at every size (and so linear as the floor is).
 
-Run: .venv/bin/python bench/accumulate.py [--sizes 25,50,100,200] [--core-sizes 1000,4000]
-The SDK is skipped above the largest --sizes value (it is quadratic: 1 MB takes minutes).
+Run: .venv/bin/python bench/accumulate.py [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,73 +23,77 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from anthropic._streaming import SSEDecoder  # noqa: E402
 from anthropic.lib.streaming._messages import accumulate_event  # noqa: E402
 
+from bench._common import Row, row, timed  # noqa: E402
+from bench._common import main as bench_main  # noqa: E402
 from streamwatch.core.diagnose import End, StreamState  # noqa: E402
 from tests import streams as s  # noqa: E402
 
 CHUNK = 4096
+TARGET = 3.0
+SDK_UP_TO = 100
+"""KB of tool input up to which the (quadratic) SDK accumulation is run."""
+ROW = {"id": 0, "text": "lorem ipsum " * 3}
 
 
-def body(kilobytes: int) -> tuple[bytes, dict]:
-    tool_input = {"path": "big.txt", "rows": [{"id": i, "text": "lorem ipsum " * 3} for i in range(kilobytes * 20)]}
-    text = json.dumps(tool_input)
-    while len(text) > kilobytes * 1024:
-        tool_input["rows"].pop()
-        text = json.dumps(tool_input)
+def tool_body(kilobytes: int) -> tuple[list[bytes], dict]:
+    """A tool_use stream whose input JSON is about `kilobytes` KB, cut in 4 KB chunks."""
+    row_size = len(json.dumps(ROW)) + 2
+    tool_input = {"path": "big.txt", "rows": [{**ROW, "id": i} for i in range(kilobytes * 1024 // row_size)]}
     parts = [s.message_start(), *s.tool_block(0, "write_file", tool_input), s.message_delta("tool_use"), s.message_stop()]
-    return b"".join(parts), tool_input
+    return chunks(b"".join(parts)), tool_input
+
+
+def text_body(kilobytes: int) -> tuple[list[bytes], str]:
+    text = ("lorem ipsum dolor sit amet, consectetur " * (kilobytes * 1024 // 40 + 1))[: kilobytes * 1024]
+    parts = [s.message_start(), *s.text_block(0, text, 40), s.message_delta("end_turn"), s.message_stop()]
+    return chunks(b"".join(parts)), text
 
 
 def chunks(data: bytes) -> list[bytes]:
     return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
-def ours(data: bytes, expected: dict) -> float:
-    start = time.perf_counter()
+def ours(body: list[bytes], expected: object) -> None:
     state = StreamState()
     state.response(200, {})
-    for chunk in chunks(data):
+    for chunk in body:
         state.chunk(chunk)
     state.end(End.EOF)
-    elapsed = time.perf_counter() - start
-    assert state.complete and state.blocks[0].input == expected
-    return elapsed
+    assert state.complete
+    block = state.blocks[0]
+    assert (block.input if block.type == "tool_use" else block.text) == expected
 
 
-def sdk(data: bytes, expected: dict) -> float:
-    start = time.perf_counter()
+def sdk(body: list[bytes], expected: object) -> None:
     snapshot, bufs = None, {}
-    for sse in SSEDecoder().iter_bytes(iter(chunks(data))):
+    for sse in SSEDecoder().iter_bytes(iter(body)):
         snapshot = accumulate_event(event=json.loads(sse.data), current_snapshot=snapshot, json_bufs=bufs)
-    elapsed = time.perf_counter() - start
-    assert snapshot.content[0].input == expected
-    return elapsed
+    block = snapshot.content[0]
+    assert (block.input if block.type == "tool_use" else block.text) == expected
 
 
-def floor(data: bytes) -> float:
-    start = time.perf_counter()
-    for sse in SSEDecoder().iter_bytes(iter(chunks(data))):
+def floor(body: list[bytes]) -> None:
+    for sse in SSEDecoder().iter_bytes(iter(body)):
         json.loads(sse.data)
-    return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="25,50,100,200", help="KB sizes run on every side")
-    parser.add_argument("--core-sizes", default="1000,4000", help="KB sizes run without the (quadratic) SDK")
-    args = parser.parse_args()
-    sizes = [int(x) for x in args.sizes.split(",") if x]
-    core_sizes = [int(x) for x in args.core_sizes.split(",") if x]
-    print(f"{'input':>8} {'events':>8} {'floor s':>9} {'streamwatch s':>14} {'SDK s':>9} {'SDK/streamwatch':>16} {'ev/s (ours)':>12}")
-    for kb in sizes + core_sizes:
-        data, expected = body(kb)
-        events = data.count(b"\n\n")
-        base = floor(data)
-        mine = ours(data, expected)
-        theirs = sdk(data, expected) if kb in sizes else None
-        ratio = f"{theirs / mine:.1f}x" if theirs else "-"
-        theirs_text = f"{theirs:.3f}" if theirs else "skipped"
-        print(f"{kb:>6}KB {events:>8} {base:>9.3f} {mine:>14.3f} {theirs_text:>9} {ratio:>16} {events / mine:>12,.0f}")
+def rows(quick: bool) -> list[Row]:
+    found: list[Row] = []
+    cases = [("tool input", kb, tool_body) for kb in ((25, 100, 1000) if quick else (25, 100, 1000, 4000))]
+    cases += [("text", kb, text_body) for kb in ((1000,) if quick else (1000, 10_000))]
+    for kind, kb, build in cases:
+        body, expected = build(kb)
+        repeat = 3 if kb >= 4000 or quick else 5
+        base = timed(lambda body=body: floor(body), repeat)
+        mine = timed(lambda body=body, expected=expected: ours(body, expected), repeat)
+        events = sum(chunk.count(b"\n\n") for chunk in body)
+        size = f"{kb // 1000} MB" if kb >= 1000 else f"{kb} KB"
+        found.append(row(f"{kind} {size} ({events} events): streamwatch", mine, base, "floor", TARGET))
+        if kind == "tool input" and kb <= SDK_UP_TO:
+            theirs = timed(lambda body=body, expected=expected: sdk(body, expected), 2)
+            found.append(row(f"{kind} {size}: SDK accumulation (messages.stream())", theirs, mine, "streamwatch"))
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    bench_main(rows, __doc__)
