@@ -87,7 +87,7 @@ class SSEDecoder:
             start, end = match.span()
             line = buf[pos:start]
             self._raw += buf[pos:end]
-            if end == len(buf) and buf[start] == 0x0D:
+            if end == len(buf) and end - start == 1 and buf[start] == 0x0D:
                 self._skip_lf = True
             pos = end
             event = self._line(line, t, self._offset + end)

@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from streamwatch.core.sse import SSEDecoder
 from tests.streams import complete_text
 
@@ -112,3 +115,34 @@ def test_a_long_line_in_many_chunks_is_one_event_with_every_byte():
     events = [event for piece in pieces for event in decoder.feed(piece)]
     assert fields(events) == [("content_block_delta", "".join(f"{n:05d}" for n in range(20_000)), None, None)]
     assert events[0].raw == b"".join(pieces) and decoder.finish() is None
+
+
+LINES = st.sampled_from([
+    b"event: content_block_delta", b"event:ping", b"event: \xc3\xa9", b"event: a:b", b"event", b"data: {\"x\": 1}",
+    b"data:", b"data: two: words", b"data: \xff\xfe", b"id: 42", b"id: 4\x002", b"retry: 3000", b"retry: x",
+    b": a comment", b"", b"", b"", b"datum: no", b"\xef\xbb\xbfdata: bom",
+])
+ENDINGS = st.sampled_from([b"\n", b"\n", b"\n", b"\r\n", b"\r"])
+
+
+def cut(body, cuts):
+    bounds = sorted({cut % (len(body) + 1) for cut in cuts} | {0, len(body)})
+    return [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def byte_by_byte(body):
+    return decode([body[i : i + 1] for i in range(len(body))], t=1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(LINES, ENDINGS), max_size=40), st.lists(st.integers(min_value=0, max_value=10**6), max_size=10))
+def test_any_body_cut_anywhere_decodes_to_the_fields_it_has_a_byte_at_a_time(lines, cuts):
+    body = b"".join(line + ending for line, ending in lines)
+
+    events, pending = decode(cut(body, cuts), t=1.0)
+    one_by_one, pending_one_by_one = byte_by_byte(body)
+
+    assert fields(events) == fields(one_by_one)
+    assert (pending is None) == (pending_one_by_one is None)
+    if pending is not None:
+        assert (pending.event, pending.data) == (pending_one_by_one.event, pending_one_by_one.data)
