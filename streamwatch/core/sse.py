@@ -5,6 +5,11 @@ LF, CRLF or a lone CR, and any of them may be split across chunks (a CR at the e
 the first half of a CRLF). Lines are split on bytes, so a UTF-8 character split across two chunks is
 decoded whole. An event whose terminating blank line never arrived is never returned as an event:
 `finish()` reports it as an `IncompleteEvent`.
+
+Events shaped as the Messages API sends them (`event: <name>`, `data: <one line>`, a blank line, all
+LF-ended) are taken whole by one regular expression, a call per event instead of one per line;
+anything else (comments, ids, several data lines, other line endings, an event split across chunks)
+goes line by line, with the same result.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_PLAIN_EVENT = re.compile(rb"event:([^\r\n]*)\ndata:([^\r\n]*)\n\n")
+"""A whole event as the API sends it."""
 _BOM = b"\xef\xbb\xbf"
 _RETRY_DIGITS = 18
 """A longer reconnection time (over 30 million years in ms) is ignored, not turned into a huge number."""
@@ -83,7 +90,12 @@ class SSEDecoder:
                 self._raw += b"\n"
                 pos = 1
         out: list[SSEEvent] = []
-        for match in _LINE_END.finditer(buf, pos):
+        while True:
+            if not self._raw and not self._data and self._event is None:
+                pos = self._plain_events(buf, pos, t, out)
+            match = _LINE_END.search(buf, pos)
+            if match is None:
+                break
             start, end = match.span()
             line = buf[pos:start]
             self._raw += buf[pos:end]
@@ -96,6 +108,26 @@ class SSEDecoder:
         self._buf = buf[pos:]
         self._offset += pos
         return out
+
+    def _plain_events(self, buf: bytes, pos: int, t: float | None, out: list[SSEEvent]) -> int:
+        """Take the whole API-shaped events from `pos` on (the decoder is between events); where they stop."""
+        match = _PLAIN_EVENT.match(buf, pos)
+        while match is not None:
+            name, data = match.group(1, 2)
+            end = match.end()
+            out.append(SSEEvent(
+                event=_value(name),
+                data=_value(data),
+                id=self._last_id,
+                retry=self._retry,
+                t=t,
+                raw=buf[pos:end],
+                offset=self._offset + pos,
+            ))
+            pos = end
+            match = _PLAIN_EVENT.match(buf, pos)
+        self._event_offset = self._offset + pos
+        return pos
 
     def _line(self, line: bytes, t: float | None, end_offset: int) -> SSEEvent | None:
         if not line:
@@ -149,3 +181,9 @@ class SSEDecoder:
         if tail.startswith("data:"):
             data = (data + "\n" if self._data else "") + tail[5:].removeprefix(" ")
         return IncompleteEvent(event=self._event, data=data, raw=raw, offset=self._event_offset)
+
+
+def _value(field: bytes) -> str:
+    """A field's value: its text after the colon, without the one space that may follow it."""
+    text = field.decode("utf-8", "replace")
+    return text[1:] if text.startswith(" ") else text

@@ -146,3 +146,21 @@ def test_any_body_cut_anywhere_decodes_to_the_fields_it_has_a_byte_at_a_time(lin
     assert (pending is None) == (pending_one_by_one is None)
     if pending is not None:
         assert (pending.event, pending.data) == (pending_one_by_one.event, pending_one_by_one.data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINES, max_size=40), st.lists(st.integers(min_value=0, max_value=10**6), max_size=10))
+def test_a_body_of_lf_lines_cut_anywhere_gives_each_event_the_same_bytes_and_offset(lines, cuts):
+    body = b"".join(line + b"\n" for line in lines)
+
+    assert decode(cut(body, cuts), t=1.0) == byte_by_byte(body)
+
+
+def test_api_shaped_events_in_one_chunk_keep_their_bytes_offsets_and_the_last_id():
+    body = b"id: 9\n\n" + b"event: a\ndata: 1\n\nevent:b\ndata:2\n\n" * 3
+    events, pending = decode([body])
+    assert [(e.event, e.data, e.id, e.offset) for e in events] == [
+        ("a", "1", "9", 7), ("b", "2", "9", 25), ("a", "1", "9", 41), ("b", "2", "9", 59), ("a", "1", "9", 75),
+        ("b", "2", "9", 93),
+    ]
+    assert b"".join(e.raw for e in events) == body[7:] and pending is None
