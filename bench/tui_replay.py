@@ -1,19 +1,16 @@
-"""Replay a 50 000-event session through the headless app at max speed (or at its recorded pace).
+"""Replay of a 50 000-event session through the headless app at max speed.
 
-Prints, side by side with a baseline of the same recording fed through the core alone:
-total time to reach the verdict, the worst event-loop lag seen by a 10 ms probe, the latency of
-key presses (`up` in the timeline) made every 100 ms while the replay runs, from the key event to its
-action, median and worst (target: under 100 ms), and how many frames a second the screen drew
-(the cap is 20). The recording's events are 0.5 ms apart: `--speed 1` plays it as a live stream of
-2 000 events a second would arrive. On a shared machine CPU speed drifts between runs: compare the
-columns of one run, and runs by their core-only time.
+Total time to reach the verdict, next to the same recording fed through the core alone; the worst
+event-loop lag seen by a 10 ms probe; the latency of key presses (`up` in the timeline) made every
+100 ms while the replay runs, from the key event to its action, median and worst (target: under
+100 ms); and how many frames a second the screen drew (the cap is 20). On a shared machine CPU
+speed drifts between runs: compare the rows of one run.
 
-Run: .venv/bin/python bench/tui_replay.py [--events 50000] [--size 120x35] [--speed max|1|...]
+Run: .venv/bin/python bench/tui_replay.py [--quick]   (50 000 events; 10 000 with --quick)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -22,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import Row  # noqa: E402
+from bench._common import main as bench_main  # noqa: E402
 from streamwatch.core.diagnose import End, StreamState  # noqa: E402
 from streamwatch.core.recording import SessionWriter, load_session  # noqa: E402
 from streamwatch.tui.app import StreamwatchApp  # noqa: E402
@@ -111,30 +110,21 @@ async def through_app(path: Path, size: tuple[int, int], speed: float | None) ->
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50000)
-    parser.add_argument("--size", default="120x35")
-    parser.add_argument("--speed", default="max", help="max, or a factor of the recorded pace")
-    args = parser.parse_args()
-    size = tuple(int(x) for x in args.size.split("x"))
-    speed = None if args.speed == "max" else float(args.speed)
+def rows(quick: bool) -> list[Row]:
+    events = 10_000 if quick else 50_000
     with tempfile.TemporaryDirectory() as folder:
-        path = write_session(Path(folder), args.events)
-        base, events = core_only(path)
-        app = asyncio.run(through_app(path, size, speed))
-    label = "app (max speed)" if speed is None else f"app ({speed:g}x pace)"
-    print(f"{'':<28}{'core only':>12}{label:>18}{'ratio':>8}")
-    print(f"{'events':<28}{events:>12}{app['events']:>18}")
-    if speed is not None:
-        print(f"{'recording at this pace (s)':<28}{'-':>12}{app['duration'] / speed:>18.3f}")
-    ratio = f"{app['total'] / base:>7.1f}x" if speed is None else ""  # paced, the app waits for the clock
-    print(f"{'time to verdict (s)':<28}{base:>12.3f}{app['total']:>18.3f}{ratio}")
-    print(f"{'worst event-loop lag (ms)':<28}{'-':>12}{app['lag'] * 1000:>18.1f}")
-    print(f"{'median key press (ms)':<28}{'-':>12}{app['key_median'] * 1000:>18.1f}")
-    print(f"{'worst key press (ms)':<28}{'-':>12}{app['key'] * 1000:>18.1f}   target < 100")
-    print(f"{'frames drawn per second':<28}{'-':>12}{app['fps']:>18.1f}   cap 20")
+        path = write_session(Path(folder), events)
+        base, _ = core_only(path)
+        app = asyncio.run(through_app(path, (120, 35), None))
+    label = f"replay of {app['events']} events at max speed"
+    return [
+        Row(f"{label}: time to the verdict", app["total"], base, "core only"),
+        Row(f"{label}: worst event-loop lag", app["lag"], None),
+        Row(f"{label}: median key press", app["key_median"], None, limit=0.1),
+        Row(f"{label}: worst key press", app["key"], None, limit=0.1),
+        Row(f"{label}: frames drawn per second (cap 20)", app["fps"], None, unit="fps"),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    bench_main(rows, __doc__)
