@@ -80,10 +80,13 @@ def row(name: str, mine: Timing, base: Timing | None = None, baseline_name: str 
 
 def child_env() -> dict[str, str]:
     """The environment for a measured child process: this checkout first on the path (or the one
-    $BENCH_ROOT names, to measure another checkout, such as main, with the same bench)."""
+    $BENCH_ROOT names, to measure another checkout, such as main, with the same bench).
+    Bytecode is cached (as an installed package has it), even where the environment turns it off:
+    compiling streamwatch's sources on every start would be timed as start-up."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.environ.get("BENCH_ROOT", str(ROOT))
     env.pop("PYTHONSTARTUP", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -58,15 +58,11 @@ import datetime
 import io
 import json
 import os
-import socket
 import stat
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from streamwatch.core.body import BodyDecoder
 from streamwatch.core.diagnose import End, StreamState
@@ -88,7 +84,11 @@ class SessionError(Exception):
 
 def home_dir() -> Path:
     override = os.environ.get("STREAMWATCH_HOME")
-    return Path(override) if override else Path(platformdirs.user_data_dir("streamwatch"))
+    if override:
+        return Path(override)
+    import platformdirs  # here, not at the top: reading a file (analyze, replay) needs no data folder
+
+    return Path(platformdirs.user_data_dir("streamwatch"))
 
 
 def sessions_dir() -> Path:
@@ -216,8 +216,10 @@ class SessionWriter:
         directory: Path | None = None,
         **extra: Any,
     ) -> SessionWriter:
+        import socket  # here, not at the top: only a writer asks the host's name
+
         now = datetime.datetime.now(datetime.UTC)
-        session_id = uuid.uuid4().hex[:8]
+        session_id = os.urandom(4).hex()
         folder = directory or sessions_dir()
         path = folder / f"{now:%Y%m%d-%H%M%S}-{source}-{session_id}.jsonl"
         header = {

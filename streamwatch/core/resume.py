@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import email.utils
 import itertools
 import math
 import random
@@ -145,6 +144,8 @@ def _server_delay(headers: Mapping[str, str], now: float) -> float | None:
     seconds = _number(raw)
     if seconds is not None:
         return seconds
+    import email.utils  # here, not at the top: a date in retry-after is rare, and the module is slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
