@@ -20,38 +20,32 @@ from streamwatch.core.sse import SSEEvent
 
 _NO_INT = -(2**63)
 _INT_RANGE = range(_NO_INT + 1, 2**63)
+_Kind = tuple[str, str | None, str | None, str | None, str | None, int | None]
+"""type, `event:` name, block type, delta type, id, retry."""
 
 
-class _Names:
-    """Strings that repeat (event types, ids) as small numbers; 0 stands for None."""
+class _Kinds:
+    """What repeats from event to event (its type, `event:` name, block and delta type, id and retry
+    fields) as one small number per distinct combination: a stream has a handful of them, so each
+    event stores one number where it would store six."""
 
     def __init__(self) -> None:
-        self._codes: dict[str, int] = {}
-        self._names: list[str | None] = [None]
+        self._codes: dict[_Kind, int] = {}
+        self.kinds: list[_Kind] = []
 
-    def code(self, name: str | None) -> int:
-        if name is None:
-            return 0
-        code = self._codes.get(name)
+    def code(self, kind: _Kind) -> int:
+        code = self._codes.get(kind)
         if code is None:
-            code = self._codes[name] = len(self._names)
-            self._names.append(name)
+            code = self._codes[kind] = len(self.kinds)
+            self.kinds.append(kind)
         return code
-
-    def name(self, code: int) -> str | None:
-        return self._names[code]
 
 
 class EventLog(Sequence[Event]):
     def __init__(self) -> None:
-        self._names = _Names()
-        self._type = array("L")
-        self._event_name = array("L")
-        self._block_type = array("L")
-        self._delta_type = array("L")
-        self._id = array("L")
+        self._kinds = _Kinds()
+        self._kind = array("L")
         self._index = array("q")
-        self._retry = array("q")
         self._t = array("d")
         self._offset = array("Q")
         self._raw = bytearray()
@@ -67,19 +61,14 @@ class EventLog(Sequence[Event]):
         self._errors: dict[int, str] = {}
 
     def append(self, event: Event) -> None:
-        position = len(self._type)
-        sse, names = event.sse, self._names
-        self._type.append(names.code(event.type))
-        self._event_name.append(names.code(sse.event))
-        self._block_type.append(names.code(event.block_type))
-        self._delta_type.append(names.code(event.delta_type))
-        self._id.append(names.code(sse.id))
+        position = len(self._kind)
+        sse = event.sse
+        self._kind.append(self._kinds.code((event.type, sse.event, event.block_type, event.delta_type, sse.id, sse.retry)))
         index = event.index
         if index is not None and index not in _INT_RANGE:
             self._big_index[position] = index
             index = None
         self._index.append(_NO_INT if index is None else index)
-        self._retry.append(_NO_INT if sse.retry is None else sse.retry)
         self._t.append(math.nan if event.t is None else event.t)
         self._offset.append(sse.offset)
         raw_start = len(self._raw)
@@ -97,7 +86,7 @@ class EventLog(Sequence[Event]):
             self._errors[position] = event.parse_error
 
     def __len__(self) -> int:
-        return len(self._type)
+        return len(self._kind)
 
     @overload
     def __getitem__(self, position: int) -> Event: ...
@@ -125,12 +114,8 @@ class EventLog(Sequence[Event]):
 
     def kind(self, position: int) -> tuple[str, str | None, str | None]:
         """An event's type, block type and delta type, without building the event."""
-        name = self._names.name
-        return (
-            name(self._type[position]) or "",
-            name(self._block_type[position]),
-            name(self._delta_type[position]),
-        )
+        kind, _, block_type, delta_type, _, _ = self._kinds.kinds[self._kind[position]]
+        return kind, block_type, delta_type
 
     def index_at(self, position: int) -> int | None:
         """An event's content block index, without building the event."""
@@ -138,28 +123,27 @@ class EventLog(Sequence[Event]):
         return self._big_index.get(position) if index == _NO_INT else index
 
     def _event(self, position: int) -> Event:
-        name = self._names.name
+        kind, name, block_type, delta_type, sse_id, retry = self._kinds.kinds[self._kind[position]]
         t = self.time(position)
         raw_start = self._raw_end[position - 1] if position else 0
         at, size = self._data_at[position], self._data_size[position]
         data = self._raw[at : at + size] if at >= 0 else self._data[-1 - at : -1 - at + size]
-        retry = self._retry[position]
         sse = SSEEvent(
-            event=name(self._event_name[position]),
+            event=name,
             data=data.decode(),
-            id=name(self._id[position]),
-            retry=None if retry == _NO_INT else retry,
+            id=sse_id,
+            retry=retry,
             t=t,
             raw=bytes(self._raw[raw_start : self._raw_end[position]]),
             offset=self._offset[position],
         )
         return Event(
             seq=position + 1,
-            type=name(self._type[position]) or "",
+            type=kind,
             t=t,
             sse=sse,
             parse_error=self._errors.get(position),
             index=self.index_at(position),
-            block_type=name(self._block_type[position]),
-            delta_type=name(self._delta_type[position]),
+            block_type=block_type,
+            delta_type=delta_type,
         )
