@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_PLAIN_EVENT = re.compile(rb"event:([^\r\n]*)\ndata:([^\r\n]*)\n\n")
-"""A whole event as the API sends it."""
+_PLAIN_EVENT = re.compile(rb"event: ?([^\r\n]*)\ndata: ?([^\r\n]*)\n\n")
+"""A whole event as the API sends it; each value without the one space that may follow its colon."""
 _BOM = b"\xef\xbb\xbf"
 _RETRY_DIGITS = 18
 """A longer reconnection time (over 30 million years in ms) is ignored, not turned into a huge number."""
@@ -116,13 +116,8 @@ class SSEDecoder:
             name, data = match.group(1, 2)
             end = match.end()
             out.append(SSEEvent(
-                event=_value(name),
-                data=_value(data),
-                id=self._last_id,
-                retry=self._retry,
-                t=t,
-                raw=buf[pos:end],
-                offset=self._offset + pos,
+                name.decode("utf-8", "replace"), data.decode("utf-8", "replace"), self._last_id, self._retry, t,
+                buf[pos:end], self._offset + pos,
             ))
             pos = end
             match = _PLAIN_EVENT.match(buf, pos)
@@ -182,8 +177,3 @@ class SSEDecoder:
             data = (data + "\n" if self._data else "") + tail[5:].removeprefix(" ")
         return IncompleteEvent(event=self._event, data=data, raw=raw, offset=self._event_offset)
 
-
-def _value(field: bytes) -> str:
-    """A field's value: its text after the colon, without the one space that may follow it."""
-    text = field.decode("utf-8", "replace")
-    return text[1:] if text.startswith(" ") else text
