@@ -1,5 +1,6 @@
 """What sends nothing starts without the SDK: the home, replay and attach screens and `analyze` never
-import `anthropic` or its HTTP client (a second and thousands of modules before the first frame).
+import `anthropic` or its HTTP client (a second and thousands of modules before the first frame), nor
+the embedded server's uvicorn and starlette.
 
 Each check runs in a fresh interpreter and looks at `sys.modules` once the screen has drawn (or the
 command has printed its report), so an import anywhere on the way, lazy or not, is caught."""
@@ -11,7 +12,7 @@ import sys
 from tests import sessions
 from tests import streams as s
 
-SDK = ("anthropic", "httpx2", "httpx", "httpcore2", "httpcore")
+SDK = ("anthropic", "httpx2", "httpx", "httpcore2", "httpcore", "uvicorn", "starlette")
 
 SCREENS = """
 import asyncio, json, sys

@@ -14,13 +14,13 @@ from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.recording import Recording, load_session
 from streamwatch.core.recovery import Recovery
 from streamwatch.core.safe import one_line
-from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
 from streamwatch.tui.themes import load_themes
 
 if TYPE_CHECKING:
+    from streamwatch.mock.server import MockServer
     from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.rows import FlowBook
     from streamwatch.tui.screens.home import HomeScreen
@@ -143,6 +143,8 @@ class Runs:
         if request.scenario is not None:
             if base_url is None:
                 if self._server is None:
+                    from streamwatch.mock.server import MockServer
+
                     self._server = MockServer().start()
                 base_url = self._server.base_url
             headers[SCENARIO_HEADER] = request.scenario
