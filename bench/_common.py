@@ -80,7 +80,8 @@ def row(name: str, mine: Timing, base: Timing | None = None, baseline_name: str 
 
 def child_env() -> dict[str, str]:
     """The environment for a measured child process: this checkout first on the path (or the one
-    $BENCH_ROOT names, to measure another checkout, such as main, with the same bench).
+    $BENCH_ROOT names, to measure another checkout, such as main, with the same bench; run the child
+    in that folder too, since `python -c` puts its working folder first).
     Bytecode is cached (as an installed package has it), even where the environment turns it off:
     compiling streamwatch's sources on every start would be timed as start-up."""
     env = dict(os.environ)
@@ -107,7 +108,8 @@ def process_seconds(code: str, repeat: int, args: tuple[str, ...] = (), env: dic
                 streams.update(stdin=terminal[1], stdout=terminal[1])
             try:
                 start = time.time()
-                done = subprocess.run([sys.executable, "-c", code, *args], env=child, timeout=120, **streams)
+                done = subprocess.run([sys.executable, "-c", code, *args], env=child, cwd=child["PYTHONPATH"],
+                                      timeout=120, **streams)
                 end = time.time()
             finally:
                 if terminal is not None:

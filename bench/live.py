@@ -33,7 +33,7 @@ class Mock:
     def __enter__(self) -> str:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamwatch.cli", "mock", "--port", "0", "--time-scale", "0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env(), cwd=child_env()["PYTHONPATH"],
         )
         assert self.process.stderr is not None
         line = self.process.stderr.readline()

@@ -55,8 +55,9 @@ def tool_capture(path: Path, megabytes: float) -> Path:
 
 
 def peak(path: Path) -> tuple[float, float]:
-    done = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, env=child_env(),
-                          timeout=600)
+    env = child_env()
+    done = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, env=env,
+                          cwd=env["PYTHONPATH"], timeout=600)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip()[-2000:])
     status, imported, top = json.loads(done.stdout.splitlines()[-1])
