@@ -83,14 +83,14 @@ def rows(quick: bool) -> list[Row]:
     cases += [("text", kb, text_body) for kb in ((1000,) if quick else (1000, 10_000))]
     for kind, kb, build in cases:
         body, expected = build(kb)
-        repeat = 3 if kb >= 4000 or quick else 5
+        repeat = 3 if kb >= 1000 or quick else 5
         base = timed(lambda body=body: floor(body), repeat)
         mine = timed(lambda body=body, expected=expected: ours(body, expected), repeat)
         events = sum(chunk.count(b"\n\n") for chunk in body)
         size = f"{kb // 1000} MB" if kb >= 1000 else f"{kb} KB"
         found.append(row(f"{kind} {size} ({events} events): streamwatch", mine, base, "floor", TARGET))
         if kind == "tool input" and kb <= SDK_UP_TO:
-            theirs = timed(lambda body=body, expected=expected: sdk(body, expected), 2)
+            theirs = timed(lambda body=body, expected=expected: sdk(body, expected), 1 if kb >= SDK_UP_TO else 2)
             found.append(row(f"{kind} {size}: SDK accumulation (messages.stream())", theirs, mine, "streamwatch"))
     return found
 
