@@ -375,7 +375,7 @@ def keys(text: str) -> list[str]:
 
 
 async def test_a_new_request_from_home_runs_and_escape_comes_back_to_the_list(monkeypatch, tmp_path):
-    monkeypatch.setattr(launch, "MockServer", functools.partial(MockServer, time_scale=TIME_SCALE))
+    monkeypatch.setattr("streamwatch.mock.server.MockServer", functools.partial(MockServer, time_scale=TIME_SCALE))
     prompt = "say hello from the home screen"
     with Runs(THRESHOLD) as runs:
         app = make_app(lambda app: HomeScreen(THRESHOLD), start_run=runs.start)
