@@ -123,6 +123,8 @@ def process_seconds(code: str, repeat: int, args: tuple[str, ...] = (), env: dic
 
 def format_value(value: float, unit: str) -> str:
     if unit == "s":
+        if value < 0.01:
+            return f"{value * 1000:.2f} ms"
         return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
     return f"{value:.1f} {unit}"
 

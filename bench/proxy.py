@@ -12,15 +12,13 @@ process's `perf_counter`. Each event through the proxy is paired with the same e
 stream read directly: what the proxy adds is the difference. The table gives the median and p99 of
 the latencies and of the added time, against the target (median < 1 ms, p99 < 5 ms).
 
-Run: .venv/bin/python bench/proxy.py [--streams 1,20] [--scale 1.0]
+Run: .venv/bin/python bench/proxy.py [--quick]   (1 and 20 streams; 1 and 5 with --quick)
 On a loaded machine the numbers move: run it twice and look at both.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import signal
 import statistics
 import subprocess
@@ -34,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
+from bench._common import Row, child_env  # noqa: E402
+from bench._common import main as bench_main  # noqa: E402
 from streamwatch.mock.app import MockApp  # noqa: E402
 from streamwatch.mock.plan import Pace  # noqa: E402
 from streamwatch.server import BackgroundServer  # noqa: E402
@@ -94,7 +94,7 @@ async def run(url: str, mock: TimedMock, streams: int, scale: float, label: str)
 
 
 def start_proxy(upstream: str, home: str) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "STREAMWATCH_HOME": home}
+    env = {**child_env(), "STREAMWATCH_HOME": home}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamwatch.cli", "proxy", "--listen", "127.0.0.1:0", "--upstream", upstream],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
@@ -110,40 +110,29 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--streams", default="1,20", help="concurrent streams per run, comma-separated")
-    parser.add_argument("--scale", type=float, default=1.0, help="the mock's pace (1: real time)")
-    args = parser.parse_args()
+def rows(quick: bool) -> list[Row]:
     mock = TimedMock()
-    rows = []
+    found = []
     with tempfile.TemporaryDirectory() as home, BackgroundServer(mock, name="bench-mock") as server:
         proxy, proxy_url = start_proxy(server.url, home)
         try:
-            for streams in (int(n) for n in args.streams.split(",")):
-                direct = asyncio.run(run(server.url, mock, streams, args.scale, "direct"))
-                proxied = asyncio.run(run(proxy_url, mock, streams, args.scale, "proxy"))
+            for streams in (1, 5) if quick else (1, 20):
+                direct = asyncio.run(run(server.url, mock, streams, 1.0, "direct"))
+                proxied = asyncio.run(run(proxy_url, mock, streams, 1.0, "proxy"))
                 added = [p - d for ds, ps in zip(direct, proxied, strict=True) for d, p in zip(ds, ps, strict=True)]
                 flat_direct = [x for stream in direct for x in stream]
                 flat_proxied = [x for stream in proxied for x in stream]
-                rows.append((streams, len(flat_direct), flat_direct, flat_proxied, added))
+                label = f"proxy, {streams} stream{'s' if streams > 1 else ''} ({len(flat_direct)} events)"
+                for what, pick, limit in (("median", statistics.median, TARGET_MEDIAN_MS),
+                                          ("p99", p99, TARGET_P99_MS)):
+                    found.append(Row(f"{label}: latency per event, {what}",
+                                     pick(flat_proxied) / 1000, pick(flat_direct) / 1000, "direct"))
+                    found.append(Row(f"{label}: added per event, {what}", pick(added) / 1000, limit=limit / 1000))
         finally:
             proxy.send_signal(signal.SIGTERM)
             proxy.wait(30)
-    head = ("streams", "events", "direct median", "direct p99", "proxy median", "proxy p99", "added median",
-            "added p99", "target")
-    lines = [head]
-    for streams, events, flat_direct, flat_proxied, added in rows:
-        ok = statistics.median(added) < TARGET_MEDIAN_MS and p99(added) < TARGET_P99_MS
-        lines.append((str(streams), str(events), *(f"{f(v):.3f} ms" for v in (flat_direct, flat_proxied, added)
-                                                   for f in (statistics.median, p99)),
-                      f"{'met' if ok else 'MISSED'} (< {TARGET_MEDIAN_MS:g} / < {TARGET_P99_MS:g} ms)"))
-    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    for row in lines:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"(load average {load} on {os.cpu_count()} CPUs: the client, the mock and the proxy compete with it)")
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    bench_main(rows, __doc__)
