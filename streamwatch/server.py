@@ -10,7 +10,8 @@ stops. Where it listens is decided here and nowhere else:
 - `exposure(address)` says, when the address is not loopback, that other machines can reach it.
 
 A response body may raise `StreamCut` to close the connection mid-body on purpose; the server does
-not log it as an error. `on_shutdown` runs on the server's loop before it stops (the mock cuts its
+not log it as an error. A `BackgroundServer` logs nothing at all (uvicorn's warnings, such as a
+malformed request, would land in the middle of a TUI or a headless printer's lines). `on_shutdown` runs on the server's loop before it stops (the mock cuts its
 open streams there, so stopping never waits for a long stream).
 """
 
@@ -135,7 +136,7 @@ class BackgroundServer:
         )
         server = _Server(config, self._on_shutdown)
         thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=self._name, daemon=True
+            target=_run_quietly, args=(server, [sock]), name=self._name, daemon=True
         )
         thread.start()
         while not server.ready.wait(0.05):
@@ -181,9 +182,20 @@ def serve(
         server.run(sockets=[sock])
 
 
+_background = threading.local()
+
+
 def _hide_stream_cuts(record: logging.LogRecord) -> bool:
-    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error."""
+    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error, and a
+    `BackgroundServer` logs nothing (it runs beside a TUI or a headless printer, which own the terminal)."""
+    if getattr(_background, "quiet", False):
+        return False
     return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
+
+
+def _run_quietly(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+    _background.quiet = True
+    server.run(sockets=sockets)
 
 
 class _Server(uvicorn.Server):

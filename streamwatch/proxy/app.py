@@ -5,7 +5,7 @@ body, makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `p
 hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flow`), then forwards:
 
 - **The request**, every method and path (messages, count_tokens, models, batches, files, ...),
-  with its query, headers and body as they came, less the hop-by-hop headers (`connection` and the
+  with its query, headers (as the bytes that came) and body as they came, less the hop-by-hop headers (`connection` and the
   headers it names, `keep-alive`, `proxy-*`, `te`, `trailer`, `transfer-encoding`, `upgrade`),
   `host` (the upstream's is sent) and `expect` (the body is already in). The body is read whole
   before it is sent on. Credentials go upstream as they came; the recorder keeps them off disk.
@@ -25,6 +25,8 @@ Fidelity: the proxy never hides the failure it is there to show.
   with a JSON body shaped like the API's error, which the session records as the response, so it
   reads `http_error` with the reason. (HTTP has no way to pass on "no answer" once the request was
   accepted; a gateway answers 502, and the official SDKs treat it as the API's own 502.)
+- Anything else going wrong in the proxy itself: the session ends `transport_error` (`proxy_error`),
+  the client gets a 502 with an API-shaped body (or, once its answer began, a cut); never a traceback.
 - The proxy stops (`shutdown()`, Ctrl-C): every open stream is recorded `cancelled` (why: the proxy
   was stopped), and its client's connection is cut.
 
@@ -135,7 +137,12 @@ class ProxyApp:
             return  # the client left before its request was in: nothing was sent upstream
         task = asyncio.current_task()
         assert task is not None
-        flow, plan, target, headers = self._begin(scope, body)
+        try:
+            flow, plan, target, headers = self._begin(scope, body)
+        except Exception as exc:  # nothing to record it in: the client still gets an API-shaped answer
+            await send(_error_start(502))
+            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {describe_exception(exc)}")})
+            return
         exchange = _Exchange(flow, task, plan)
         self._open.add(exchange)
         watch = asyncio.create_task(self._watch(receive, exchange))
@@ -223,9 +230,13 @@ class ProxyApp:
                 raise StreamCut(why) from None
             await send(_error_start(502))
             await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
-        except Exception as exc:  # a bug here: the session says so, uvicorn logs it and cuts the client
-            _end(recorder, End.TRANSPORT_ERROR, {"type": "proxy_error", "message": describe_exception(exc)})
-            raise
+        except Exception as exc:  # a bug here: the session says so and the client gets an API-shaped answer
+            reason = describe_exception(exc)
+            _end(recorder, End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
+            if exchange.started:
+                raise StreamCut(reason) from None
+            await send(_error_start(502))
+            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {reason}")})
 
     async def _exchange(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
         recorder, plan = exchange.flow.recorder, exchange.plan
@@ -233,7 +244,7 @@ class ProxyApp:
         if answer is None:
             try:
                 response = await self._upstream().send(
-                    httpx.Request(exchange.flow.method, target, headers=headers, content=body), stream=True
+                    httpx.Request(exchange.flow.method, target, headers=_raw(headers), content=body), stream=True
                 )
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 answer = _unreachable(exchange.flow.upstream, describe_exception(exc))
@@ -317,6 +328,11 @@ def _error_body(message: str) -> bytes:
 
 def _error_start(status: int) -> dict[str, Any]:
     return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+
+
+def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Request headers as the bytes that came (they were read as latin-1), names not re-cased."""
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
 def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:

@@ -1,0 +1,71 @@
+"""Whatever goes wrong in one exchange stays in that exchange: the request goes on as the bytes that came,
+a fault of the proxy's own is a recorded flow and an API-shaped answer, and nothing is logged to the terminal."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+
+from streamwatch.core.playback import replay_attempts
+from streamwatch.server import BackgroundServer
+
+
+class Echo:
+    """An upstream that answers with the raw request headers it received."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        body = json.dumps({name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]})
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+def test_a_non_ascii_header_goes_upstream_as_the_bytes_that_came(start_proxy, caplog: pytest.LogCaptureFixture) -> None:
+    with BackgroundServer(Echo()) as upstream:
+        proxy = start_proxy(upstream.url)
+        with httpx2.Client() as client:
+            answer = client.post(proxy.url + "/v1/messages", content=b'{"model":"m"}',
+                                 headers=[(b"x-user", "José".encode())])
+        proxy.wait()
+
+    assert answer.status_code == 200
+    assert answer.json()["x-user"].encode("latin-1") == "José".encode()
+    assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
+
+
+def test_a_fault_of_the_proxy_s_own_is_a_recorded_502_not_a_traceback(
+    start_proxy, mock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: httpx.AsyncClient, request: httpx.Request, **options: Any) -> None:
+        raise RuntimeError("the proxy broke")
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", broken)
+    proxy = start_proxy(mock.base_url)
+    with httpx2.Client() as client:
+        answer = client.get(proxy.url + "/v1/models")
+
+    assert answer.status_code == 502
+    assert answer.json()["type"] == "error" and "the proxy broke" in answer.json()["error"]["message"]
+    [session] = proxy.sessions()
+    verdict = replay_attempts(session, 8.0).attempts[0].verdict
+    assert verdict.termination == "transport_error" and "the proxy broke" in verdict.error["message"]
+    assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
+
+
+def test_a_malformed_request_is_not_logged_to_the_terminal(start_proxy, mock, caplog: pytest.LogCaptureFixture) -> None:
+    proxy = start_proxy(mock.base_url)
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
