@@ -237,7 +237,7 @@ def verdict_badge(state: StreamState) -> str:
     elif termination is None:
         badge = "STREAMING"
     elif state.complete:
-        badge = f"COMPLETE {state.stop_reason or ''}".rstrip()
+        badge = state.complete_words
     else:
         badge = f"ABNORMAL {termination.value}"
     return badge if state.fault is None else f"{badge} (injected)"

@@ -1,6 +1,7 @@
 """The state of one streamed response, and the verdict on it.
 
-`StreamState` takes what a byte source saw, in order: the response head (`response`), body chunks
+`StreamState` takes what a byte source saw, in order: the response head (`response`, with the
+request it answers when there is one), body chunks
 with the time each arrived (`chunk`), and how the body ended (`end`). Times are seconds since the
 request was sent, or None for captures made without timing. It undoes the body's content coding
 (core/body.py), decodes, types and accumulates as the bytes arrive, so the state is current at every
@@ -10,6 +11,11 @@ words and as JSON.
 A stream whose failure was made on purpose (`fault`: the recording proxy's `--fault`, said in the
 session header) is diagnosed as any other, and its verdict says first, and in its `fault` key, that
 the failure was injected, so that nobody takes it for one of the upstream's.
+
+A request that asked for no stream (its body has no `"stream": true`) is answered by one JSON body:
+a complete JSON answer that is not an error is then complete too (`OK end_turn` for a Message,
+`OK 200` for any other JSON). The same answer to a request that asked for a stream is `not_a_stream`;
+without a request (a raw capture) it is `not_a_stream` too, as nothing says a stream was not wanted.
 
 A stream is complete when message_stop arrived, nothing failed (an error event, the connection)
 and every byte of it was read as the protocol says: an event that cannot be parsed, a body that
@@ -136,6 +142,8 @@ class StreamState:
         """What was injected into this stream on purpose (`injected: cut after 40 events`), if anything."""
         self.status: int | None = None
         self.headers: dict[str, str] = {}
+        self.asked_for_stream: bool | None = None
+        """Whether the request asked for a stream (its body's `"stream": true`); None when no request is known."""
         self.events = EventLog()
         self.blocks: dict[int, Block] = {}
         self.message: dict[str, Any] = {}
@@ -168,6 +176,8 @@ class StreamState:
         self.body = BodyDecoder()
         self._decoder = SSEDecoder()
         self._json_body = bytearray()
+        self._json_read = False
+        """The JSON body parsed whole."""
         self._anchor_t = 0.0
         self._anchor_seq = 0
         self._pings_since = 0
@@ -183,10 +193,17 @@ class StreamState:
     # ----- what the byte source reports -------------------------------------------------------
 
     def response(
-        self, status: int | None, headers: dict[str, str] | None = None, capture: dict[str, Any] | None = None
+        self,
+        status: int | None,
+        headers: dict[str, str] | None = None,
+        capture: dict[str, Any] | None = None,
+        request: dict[str, Any] | None = None,
     ) -> None:
         """The response head. `capture`: the body is a raw capture a client wrote, not a live tap's wire
-        bytes, with what is known of how it ended (see core/sources.py)."""
+        bytes, with what is known of how it ended (see core/sources.py). `request`: the request it
+        answers, as recorded (`{"method", "url", "headers", "body"}`), if known."""
+        body = (request or {}).get("body")
+        self.asked_for_stream = None if body is None else isinstance(body, dict) and body.get("stream") is True
         self.status = status
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.capture = None if capture is None else dict(capture)
@@ -278,13 +295,35 @@ class StreamState:
         return Termination(self.ended.value)
 
     @property
+    def answered(self) -> bool:
+        """A request that asked for no stream got its whole JSON answer, not an error: as it should."""
+        return (
+            self.asked_for_stream is False
+            and self.body_kind == "json"
+            and self.ended == End.EOF
+            and not self.is_http_error
+            and self._json_read
+            and not self._damaged
+        )
+
+    @property
     def complete(self) -> bool:
+        if self.answered:
+            return True
         return (
             self.termination == Termination.MESSAGE_STOP
             and self.error is None
             and self.ended not in (End.TRANSPORT_ERROR, End.TIMEOUT)
             and not self._damaged
         )
+
+    @property
+    def complete_words(self) -> str:
+        """How a complete exchange reads: `COMPLETE end_turn` for a stream, `OK end_turn` for a
+        non-streaming Message, `OK 200` for another JSON answer."""
+        if self.answered:
+            return f"OK {self.stop_reason or self.status}"
+        return f"COMPLETE {self.stop_reason or ''}".rstrip()
 
     @property
     def damage(self) -> list[Anomaly]:
@@ -528,6 +567,8 @@ class StreamState:
             body = json.loads(self._json_body)
         except (ValueError, RecursionError):
             body = None
+        else:
+            self._json_read = True
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
@@ -536,7 +577,10 @@ class StreamState:
             self.error = {"type": f"http_{self.status}", "message": text[:500]}
         elif isinstance(body, dict) and body.get("type") == "message":
             self._take_message(body)
-        else:
+        elif not self._json_read and self.asked_for_stream is False:
+            size = size_text(len(self._json_body))
+            self._anomaly("unreadable_json", f"the body is {size} that do not parse as JSON: cut or garbled", None)
+        elif self.asked_for_stream is not False:
             size = size_text(len(self._json_body))
             self._anomaly("not_a_stream", f"the body is {size} of JSON, not an event stream", None)
 
@@ -552,6 +596,8 @@ class StreamState:
         self.stop_reason = stop_reason if isinstance(stop_reason, str) else None
         self._usage(message.get("usage"))
         self.usage_final = True
+        if self.asked_for_stream is False:
+            return
         self._anomaly(
             "not_a_stream",
             f"the body is a complete non-streaming Message (JSON, stop_reason {self.stop_reason}, "
@@ -912,6 +958,16 @@ def _sdk_on_early_end(state: StreamState) -> str:
 
 def _explain_json_body(state: StreamState, produced: str) -> str:
     message = state.json_message
+    if state.answered:
+        if message is None:
+            return f"Complete: the request asked for no stream and got its JSON answer (HTTP {state.status}; {produced})."
+        return (
+            f"Complete: the request asked for no stream and got a whole Message ({message.get('id', 'no id')}, "
+            f"stop_reason {state.stop_reason}, {len(state.text)} characters of text)."
+        )
+    if state.asked_for_stream is False:
+        return (f"The request asked for no stream, and its JSON answer does not parse ({produced}): it was cut or "
+                "garbled on the way. Retry.")
     if message is None:
         return (
             f"Not a stream: the body is JSON that is neither an error nor a Message ({produced}). A client that "

@@ -74,7 +74,7 @@ class Player:
         changed = False
         whole = not self.live
         if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
-            state.response(recording.status, recording.headers, recording.capture)
+            state.response(recording.status, recording.headers, recording.capture, recording.request)
             self._responded = changed = True
         chunks = recording.chunks
         while self._next < len(chunks):
@@ -496,7 +496,7 @@ class OnePass:
         assert self._run is not None
         state, recording = self._run.state, self._run.recording
         if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
-            state.response(recording.status, recording.headers, recording.capture)
+            state.response(recording.status, recording.headers, recording.capture, recording.request)
             if recording.status is not None:
                 self.hooks.fire("on_response", state)
             self._responded = True

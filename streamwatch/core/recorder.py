@@ -169,7 +169,7 @@ class Recorder:
         t = self.t()
         redacted = self.redactor.headers(headers)
         self._scrubber = self.redactor.scrubber(redacted.get("content-encoding"))
-        self.state.response(status, redacted)
+        self.state.response(status, redacted, request=None if self.recording is None else self.recording.request)
         for sink in self._sinks():
             sink.response(status, redacted, self._session_t(t))
         self.hooks.fire("on_response", self.state)

@@ -169,7 +169,7 @@ class Recording:
 
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""
-        state.response(self.status, self.headers, self.capture)
+        state.response(self.status, self.headers, self.capture, self.request)
         for t, data in self.chunks:
             state.chunk(data, self.relative(t))
         state.end(*self.final_end(), sdk=(self.ending or {}).get("sdk"))

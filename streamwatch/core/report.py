@@ -41,7 +41,7 @@ def status_word(state: StreamState) -> str:
     if termination is None:
         return "STREAMING"
     if state.complete:
-        return f"COMPLETE {one_line(state.stop_reason or '')}".rstrip()
+        return one_line(state.complete_words)
     return f"ABNORMAL {termination.value}"
 
 
@@ -147,7 +147,7 @@ def live_status(state: StreamState, now: float) -> tuple[str, str]:
     if termination is not None and state.ended is not None:
         duration = seconds(state.end_t)
         if state.complete:
-            return "complete", f"COMPLETE {one_line(state.stop_reason or '')} · {progress} · {duration}"
+            return "complete", f"{one_line(state.complete_words)} · {progress} · {duration}"
         short = f"{termination.value} · {one_line(short_where(state))}"
         damage = state.damage
         if damage and termination == Termination.MESSAGE_STOP:

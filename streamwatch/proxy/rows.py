@@ -8,8 +8,7 @@ something (request, response head, events, end), snapshots what a list shows int
 list of values nobody changes, newest first, and `FlowBook.version` says whether anything did.
 
 A row says how the flow stands as the core says it (`catalog.verdict_badge`: `STREAMING`, `COMPLETE end_turn`,
-`ABNORMAL eof`, `HTTP 529`), except that a request that did not ask for a stream and got its JSON
-answer reads `OK` (with the message's stop reason, if it is one), not a stream that ended early. A running one grows its duration and says `STALLED` once nothing came
+`OK end_turn` for a request that asked for no stream and got its answer, `ABNORMAL eof`, `HTTP 529`). A running one grows its duration and says `STALLED` once nothing came
 for the stall threshold, which `FlowRow.cells(now)` works out from the row and the view's clock.
 Every text in a row is made terminal-safe (`one_line`) here: it comes from the client or the wire.
 """
@@ -180,16 +179,10 @@ class RowHook(Hook):
         if log.current is not None:
             self._snapshot(log.current.state, running=False)
 
-    def _answered(self, state: StreamState) -> bool:
-        """A request that did not ask for a stream got its JSON answer (not an error): as it should."""
-        return not self.flow.stream and state.ended is not None and state.body_kind == "json" and not state.is_http_error
-
     def _verdict(self, state: StreamState) -> str:
         if state.status is None:
             return "WAITING"
-        if self._answered(state):
-            return f"OK {one_line(state.stop_reason or '')}".rstrip()
-        return verdict_badge(state)
+        return one_line(verdict_badge(state))
 
     def _snapshot(self, state: StreamState, running: bool) -> None:
         row = self.first()
@@ -209,7 +202,7 @@ class RowHook(Hook):
             duration=state.end_t if state.end_t is not None else state.last_t,
             events=len(state.events),
             verdict=self._verdict(state),
-            complete=None if running else state.complete or self._answered(state),
+            complete=None if running else state.complete,
             quiet_since=quiet if quiet is not None else row.quiet_since,
             model=model,
             fault=None if fault is None else _cell(fault),

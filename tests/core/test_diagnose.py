@@ -483,3 +483,32 @@ def test_a_transport_error_recorded_without_its_error_is_said_in_words_not_none(
     _, verdict = run(s.complete_text()[:4], end=End.TRANSPORT_ERROR)
     assert "None" not in verdict.explanation
     assert "no error was recorded" in verdict.explanation
+
+
+def _answer(body: bytes, request: dict) -> StreamState:
+    state = StreamState()
+    state.response(200, {"content-type": "application/json"}, request=request)
+    state.chunk(body, 0.1)
+    state.end(End.EOF, 0.2)
+    return state
+
+
+@pytest.mark.parametrize("body, words", [(json.dumps(MESSAGE).encode(), "OK tool_use"),
+                                         (b'{"input_tokens": 12}', "OK 200")])
+def test_a_request_that_asked_for_no_stream_is_complete_with_its_json_answer(body, words):
+    state = _answer(body, {"method": "POST", "url": "u", "headers": {}, "body": {"model": "m"}})
+    verdict = state.verdict()
+    assert verdict.complete and state.complete_words == words and codes(verdict) == []
+    assert verdict.explanation.startswith("Complete: the request asked for no stream")
+
+
+def test_a_request_that_asked_for_a_stream_and_got_json_is_still_not_a_stream():
+    state = _answer(json.dumps(MESSAGE).encode(), {"method": "POST", "url": "u", "headers": {}, "body": {"stream": True}})
+    assert not state.complete and codes(state.verdict()) == ["not_a_stream"]
+
+
+def test_a_cut_json_answer_to_a_request_that_asked_for_no_stream_is_not_complete():
+    state = _answer(json.dumps(MESSAGE).encode()[:40], {"method": "POST", "url": "u", "headers": {}, "body": {}})
+    verdict = state.verdict()
+    assert not verdict.complete and codes(verdict) == ["unreadable_json"]
+    assert verdict.explanation.startswith("The request asked for no stream, and its JSON answer does not parse")

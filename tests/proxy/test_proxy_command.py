@@ -137,6 +137,22 @@ def test_json_prints_the_analyze_verdict_of_each_flow_with_its_client_and_path(r
     assert proxy.interrupt() == 0
 
 
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_a_non_streaming_answer_is_printed_complete(run_proxy, json_lines: bool) -> None:
+    proxy = run_proxy("--upstream", "mock", *(["--json"] if json_lines else []))
+    with anthropic.Anthropic(base_url=proxy.base_url, api_key="test-key", max_retries=0) as client:
+        message = client.messages.create(model="mock-ok", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                                         extra_headers=FAST)
+        client.messages.count_tokens(model="mock-ok", messages=[{"role": "user", "content": "hi"}])
+
+    first, second = proxy.printed(), proxy.printed()
+    if json_lines:
+        assert [json.loads(line)["complete"] for line in (first, second)] == [True, True]
+    else:
+        assert first.endswith(f"OK {message.stop_reason}") and second.endswith("OK 200")
+    assert proxy.interrupt() == 0
+
+
 def test_listening_beyond_loopback_says_so_loudly(run_proxy) -> None:
     proxy = run_proxy("--upstream", "mock", "--listen", "0.0.0.0:0")
 

@@ -11,6 +11,8 @@ import pytest
 
 from streamwatch.cli import main
 from streamwatch.core.catalog import Catalog, render_sessions
+from streamwatch.core.playback import replay_attempts
+from streamwatch.core.recording import load_session
 from streamwatch.server import BackgroundServer
 from tests.proxy.conftest import Proxy
 from tests.proxy.test_proxy_fidelity import Silent, ask
@@ -68,3 +70,25 @@ async def test_attach_follows_a_proxied_stream_live_and_replays_it_once_it_ended
                 chunks.close()
                 await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app))
                 assert status(app).startswith(" REPLAY") and "waiting for attempt" not in status(app)
+
+
+def test_a_request_that_asked_for_no_stream_and_got_its_answer_is_complete_in_every_view(
+    mock, proxy: Proxy, capsys, monkeypatch
+) -> None:
+    with anthropic.Anthropic(base_url=proxy.url, api_key="test-key", max_retries=0) as client:
+        message = client.messages.create(model="mock-ok", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+        client.messages.count_tokens(model="mock-ok", messages=[{"role": "user", "content": "hi"}])
+        client.models.list()
+    flows = proxy.wait(3)
+    monkeypatch.setenv("STREAMWATCH_HOME", str(proxy.directory.parent))
+
+    badges = {summary.path.name: summary.badge for summary in Catalog().summaries()}
+    assert [badges[flow.recorder.session_path.name] for flow in flows] == [f"OK {message.stop_reason}", "OK 200", "OK 200"]
+    for flow in flows:
+        status = main(["analyze", "--json", str(flow.recorder.session_path)])
+        verdict = json.loads(capsys.readouterr().out)
+        assert status == 0 and verdict["complete"] and verdict["explanation"].startswith("Complete: ")
+        assert "not_a_stream" not in [a["code"] for a in verdict["anomalies"]]
+        [attempt] = replay_attempts(load_session(flow.recorder.session_path), 8.0).attempts
+        assert attempt.verdict.complete
+
