@@ -390,7 +390,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         where = " (the built-in mock)" if args.upstream == "mock" else ""
         if book is None:  # the flows view says it on its screen
-            print(f"streamwatch proxy: listening on {url_of(server.address)}, forwarding to {app.upstream}{where} and "
+            print(f"streamwatch proxy: listening on {url_of(server.address)}, forwarding to {app.shown_upstream}{where} and "
                   f"recording every exchange under {home_dir() / 'sessions'} (Ctrl-C to stop). Point your app at it:",
                   file=sys.stderr)
             print(f"export ANTHROPIC_BASE_URL={local_url(server.address)}", file=sys.stderr)
@@ -403,7 +403,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         if book is None:
             stop.wait()
         else:
-            _flows_view(args, book, faults, local_url(server.address), app.upstream + where, warning)
+            _flows_view(args, book, faults, local_url(server.address), app.shown_upstream + where, warning)
     if book is not None:
         count = len(book.recorded())
         print(f"streamwatch proxy: {count} flow{'s' if count != 1 else ''} recorded in {home_dir() / 'sessions'}",

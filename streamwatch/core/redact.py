@@ -24,7 +24,7 @@ A `Redactor` knows one run's secrets and applies one rule per kind of thing:
 
 Known secrets: the values the redactor is given (the client's API key and auth token), and what
 `learn` finds in the request as it is sent and in the base URL as written: the URL's user name and
-password, and the value of a query parameter or of a header off the allow-list whose name says it
+password (and the `Basic` credential a client derives from them), and the value of a query parameter or of a header off the allow-list whose name says it
 holds a credential (key, auth, token, secret, password, cookie, credential, session, signature) or
 whose value looks like a token; of a value `Scheme credential` (`Bearer ...`, `Basic ...`), the
 credential alone. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbed there too, while
@@ -33,11 +33,12 @@ credential alone. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbe
 
 from __future__ import annotations
 
+import base64
 import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 _REDACTED = REDACTED.encode()
@@ -119,6 +120,7 @@ class Redactor:
         try:
             parts = urlsplit(url or "")
             found += [parts.username, parts.password]
+            found += _basic(parts.username, parts.password)
         except ValueError:
             parts = urlsplit("")
         if url and not parts.netloc and "@" in url:
@@ -203,6 +205,15 @@ class Redactor:
 
     def _token_like(self, segment: str) -> bool:
         return bool(segment) and (self.text(segment) != segment or _TOKEN_LIKE.fullmatch(segment) is not None)
+
+
+def _basic(username: str | None, password: str | None) -> list[str]:
+    """What an HTTP client makes of a URL's user-info: the user and password unquoted, and the
+    `Authorization: Basic` credential it derives from them (httpx does), which an upstream may echo."""
+    if username is None and password is None:
+        return []
+    user, secret = unquote(username or ""), unquote(password or "")
+    return [user, secret, base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")]
 
 
 def _harmless(name: str) -> bool:

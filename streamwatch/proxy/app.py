@@ -121,6 +121,8 @@ class ProxyApp:
         stall_threshold: float = DEFAULT_STALL_THRESHOLD,
     ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.shown_upstream = Redactor().url(self.upstream)
+        """The upstream as it may be shown (user-info and query values redacted): every line and screen use this."""
         self._hooks_for = hooks_for
         self._on_flow = on_flow
         self._faults = faults

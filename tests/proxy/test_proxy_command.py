@@ -153,6 +153,14 @@ def test_a_non_streaming_answer_is_printed_complete(run_proxy, json_lines: bool)
     assert proxy.interrupt() == 0
 
 
+def test_the_upstream_s_password_is_never_shown(run_proxy) -> None:
+    proxy = run_proxy("--upstream", "http://user:hunter2hunter2@127.0.0.1:9")
+
+    assert "forwarding to http://[redacted]@127.0.0.1:9 and" in proxy.said[0]
+    assert proxy.interrupt() == 0
+    assert not any("hunter2" in line for line in proxy.said)
+
+
 def test_listening_beyond_loopback_says_so_loudly(run_proxy) -> None:
     proxy = run_proxy("--upstream", "mock", "--listen", "0.0.0.0:0")
 

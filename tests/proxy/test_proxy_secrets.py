@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -56,3 +58,30 @@ def test_keys_reach_upstream_and_the_app_but_never_the_session_file(start_proxy)
     for secret in SECRETS:
         assert secret not in written
         assert secret not in flow.path + flow.upstream + str(flow.client)
+
+
+class EchoAuthorization:
+    """An upstream that answers with the Authorization header it was sent (the one httpx made of the user-info)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        authorization = dict(scope["headers"]).get(b"authorization", b"none").decode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps({"seen": authorization}).encode()})
+
+
+def test_the_upstream_s_password_and_its_basic_credential_never_reach_the_file_or_the_screen(start_proxy) -> None:
+    password = "hunter2hunter2"
+    basic = base64.b64encode(f"user:{password}".encode()).decode()
+    with BackgroundServer(EchoAuthorization()) as server:
+        upstream = server.url
+        proxy = start_proxy(upstream.replace("http://", f"http://user:{password}@"))
+        with httpx2.Client() as client:
+            answer = client.get(proxy.url + "/v1/models")
+        [flow] = proxy.wait()
+
+    assert answer.json() == {"seen": f"Basic {basic}"}
+    assert proxy.app.shown_upstream == upstream.replace("http://", "http://[redacted]@")
+    written = flow.recorder.session_path.read_text()
+    assert password not in written and basic not in written
