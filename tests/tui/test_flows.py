@@ -404,3 +404,50 @@ def test_the_proxy_command_shows_the_flows_and_ctrl_c_records_the_open_streams(t
     (path,) = folder.iterdir()
     session = load_session(path)
     assert session.latest.ending is not None and session.latest.ending["kind"] == "cancelled"
+
+
+def _finished(n: int) -> FlowRow:
+    return FlowRow(id=f"f{n:07d}", started=datetime.datetime(2026, 12, 1, 9, 30, n, tzinfo=UTC), client="python 0.75.0",
+                   method="POST", path="/v1/messages", model="sonnet-4-5", sent=990.0 + n, origin="Anthropic/Python",
+                   stall_threshold=5.0, running=False, status=200, duration=1.0, events=10,
+                   verdict="COMPLETE end_turn", complete=True)
+
+
+def _highlighted_line(app: StreamwatchApp) -> str:
+    table = app.screen.query_one(FlowTable)
+    return table.render_line(table.cursor + 1 - round(table.scroll_y)).text
+
+
+async def test_the_cursor_stays_on_its_flow_as_new_flows_arrive_above_or_follows_the_newest_from_the_top():
+    book = FlowBook(stall_threshold=5.0)
+    for n in range(3):
+        book.publish(_finished(n))
+    app = StreamwatchApp(lambda app: FlowsScreen(
+        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
+        stall_threshold=5.0, clock=app.clock, tz=UTC,
+    ), clock=FixedClock())
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for(pilot, lambda: len(shown(app)) == 3)
+        table = app.screen.query_one(FlowTable)
+        assert table.highlighted_id == "f0000002"
+        book.publish(_finished(3))
+        await wait_for(pilot, lambda: len(shown(app)) == 4)
+        assert table.highlighted_id == "f0000003" and "09:30:03" in _highlighted_line(app)
+
+        await pilot.press("down", "down")
+        assert table.highlighted_id == "f0000001"
+        book.publish(_finished(4))
+        book.publish(_finished(5))
+        await wait_for(pilot, lambda: len(shown(app)) == 6)
+        assert table.highlighted_id == "f0000001" and "09:30:01" in _highlighted_line(app)
+        selected: list[str] = []
+        post = table.post_message
+
+        def spy(message: Any) -> bool:
+            if isinstance(message, FlowTable.Selected):
+                selected.append(message.row.id)
+            return post(message)
+
+        table.post_message = spy  # type: ignore[method-assign]
+        await pilot.press("enter")
+        assert selected == ["f0000001"]

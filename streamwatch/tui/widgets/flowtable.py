@@ -89,7 +89,8 @@ def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
 
 
 class FlowTable(LineView, can_focus=True):
-    """The rows, a header line above them, and a cursor that stays on its flow as new ones arrive above."""
+    """The rows, a header line above them, and a cursor that stays on its flow as new ones arrive above
+    (or, at the top, moves to each newest one)."""
 
     COMPONENT_CLASSES = {
         "flowtable--header",
@@ -137,12 +138,13 @@ class FlowTable(LineView, can_focus=True):
     # ----- data -------------------------------------------------------------------------------
 
     def show(self, rows: list[FlowRow]) -> None:
-        """Show these rows (newest first), the cursor on the flow it was on, if it is still listed.
+        """Show these rows (newest first), the cursor on the flow it was on, if it is still listed, or on
+        the newest when it was at the top (it follows the newest, as a log's tail does).
 
         A finished row's text never changes: it is made once, and its widths are kept in the widths the
         columns are laid out to (they only grow), so a list of thousands costs little more than the rows
         still running."""
-        keep = self.highlighted
+        keep = None if self.cursor == 0 else self.highlighted
         self.rows = rows
         now = self.clock()
         widths = dict(self._settled)
