@@ -19,7 +19,9 @@ Fidelity: the proxy never hides the failure it is there to show.
 - The client hangs up mid-stream: the upstream response is closed; the session ends `cancelled`.
 - Upstream cuts the body (a reset, an incomplete chunked read, fewer bytes than its
   content-length): the client's connection is cut the same way (`StreamCut`, the body left
-  unfinished); the session ends `transport_error` with what the proxy's HTTP client raised.
+  unfinished); the session ends `transport_error` with what the proxy's HTTP client raised. A fault
+  plan's cut is recorded as the app sees it (`connection cut`: the proxy cut the connection, with
+  the fault's label), never as the exception that made it.
 - Upstream ends the body cleanly, early or not: the client's body ends cleanly too (`eof`).
 - No response head at all (DNS, refused, TLS, a close before answering): the client gets a 502
   with a JSON body shaped like the API's error, which the session records as the response, so it
@@ -71,6 +73,8 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-e
 NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
 CLIENT_GONE = "the client closed its connection before the end; the proxy closed the upstream request"
 PROXY_STOPPED = "the proxy was stopped"
+INJECTED_CUT = "connection cut"
+"""The error type a fault plan's cut is recorded with: what the app sees, not the exception that made it."""
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -219,9 +223,12 @@ class ProxyApp:
         recorder = exchange.flow.recorder
         try:
             await self._exchange(exchange, target, headers, body, send)
-        except (httpx.TransportError, StreamCut) as exc:
+        except httpx.TransportError as exc:
             _end(recorder, End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
             raise StreamCut(str(exc)) from None
+        except StreamCut as exc:  # a fault plan's cut: recorded as what the app sees, a connection cut mid-body
+            _end(recorder, End.TRANSPORT_ERROR, {"type": INJECTED_CUT, "message": f"the proxy cut the connection ({exc})"})
+            raise
         except asyncio.CancelledError:
             why = exchange.why or PROXY_STOPPED
             _end(recorder, End.CANCELLED, {"type": "stopped_locally", "message": why})

@@ -402,6 +402,12 @@ def test_the_sdk_sees_through_the_proxy_what_the_matching_scenario_shows_it(
 
     assert seen(through) == seen(direct)
     assert_marked(proxy, parse_fault(spec).plan.label)
+    if spec.startswith("cut:"):
+        [session] = proxy.sessions()
+        verdict = replay_attempts(session, 5.0).attempts[0].verdict
+        label = parse_fault(spec).plan.label
+        assert verdict.error == {"type": "connection cut", "message": f"the proxy cut the connection ({label})"}
+        assert "StreamCut" not in session.path.read_text() + verdict.explanation
 
 
 def test_a_clean_end_inside_a_tool_call_leaves_the_partial_message_the_scenario_leaves(
