@@ -14,6 +14,7 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,21 @@ async def test_the_cursor_stays_on_its_flow_as_new_flows_arrive_above_or_follows
         table.post_message = spy  # type: ignore[method-assign]
         await pilot.press("enter")
         assert selected == ["f0000001"]
+
+
+async def test_at_120_columns_every_column_fits_beside_a_long_path_and_an_injected_verdict():
+    book = FlowBook(stall_threshold=5.0)
+    book.publish(replace(_finished(0), path="/v1/messages/count_tokens?beta=true", model="sonnet-4-5-20250929",
+                         ttft=0.41, verdict="ABNORMAL transport_error (injected)", complete=False,
+                         fault="injected: cut after 3 events"))
+    app = StreamwatchApp(lambda app: FlowsScreen(
+        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
+        stall_threshold=5.0, clock=app.clock, tz=UTC,
+    ), clock=FixedClock())
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for(pilot, lambda: len(shown(app)) == 1)
+        header, row = table_lines(app)
+        assert header.split() == ["Time", "Client", "Method", "Path", "Model", "HTTP", "TTFT", "Took", "Events",
+                                  "Verdict"]
+        assert "python 0.75.0" in row and "/v1/messages/" in row and "…" in row
+        assert row.endswith("ABNORMAL transport_error (injected)") and len(row) <= 120

@@ -1,8 +1,9 @@
 """The proxy's flows, one row each, newest first (line API: only the rows in view are rendered).
 
 The rows are `FlowRow` values the proxy package made (streamwatch/proxy/rows.py); this widget only
-lays them out. Columns that do not fit the width go whole, by priority (the client first, the
-verdict and the path last), and a value too long for its column is cut at a word boundary, never
+lays them out. The path and the model are cut short before any column goes; columns that still do
+not fit go whole, by priority (the client first, the verdict and the path last), and a value too
+long for its column is cut at a word boundary, never
 inside a word: a path keeps its leading segments, `/v1/messages?beta=true` becomes `/v1/messages…`.
 """
 
@@ -53,6 +54,8 @@ COLUMNS = (
 )
 PATH_MIN = 12
 """The path column is never narrower than this (or its widest value)."""
+SHRINKS = {"path": PATH_MIN, "model": 10}
+"""The columns cut short (with `…`) before any other column goes, and how narrow they may get."""
 
 
 def elide(text: str, width: int) -> str:
@@ -72,20 +75,24 @@ def elide(text: str, width: int) -> str:
 
 def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     """The columns shown in `total` cells, each with its width, in screen order, one space apart after
-    the mark: the verdict, then the path as wide as its widest value (down to `PATH_MIN` when that
-    is all there is room for), then the others by how much they are wanted (`keep`), while they fit."""
+    the mark: the verdict and the path always, then the others by how much they are wanted (`keep`)
+    while they fit with the path and the model cut short (`SHRINKS`); what room is left then widens
+    the path, then the model, up to their widest values."""
     wanted = {column.name: min(column.most, max(cell_len(column.header), widths.get(column.name, 0)))
               for column in COLUMNS}
-    used = 1 + 1 + wanted["verdict"]
-    path = max(min(wanted["path"], PATH_MIN), min(wanted["path"], total - used - 1))
-    used += 1 + path
+    width = {name: min(wanted[name], SHRINKS.get(name, wanted[name])) for name in wanted}
+    used = 1 + 1 + width["verdict"] + 1 + width["path"]
     chosen = {"verdict", "path"}
     for column in sorted(COLUMNS, key=lambda column: -column.keep):
-        if column.name not in chosen and used + 1 + wanted[column.name] <= total:
+        if column.name not in chosen and used + 1 + width[column.name] <= total:
             chosen.add(column.name)
-            used += 1 + wanted[column.name]
-    return [(column, path if column.name == "path" else wanted[column.name])
-            for column in COLUMNS if column.name in chosen]
+            used += 1 + width[column.name]
+    for name in SHRINKS:
+        if name in chosen:
+            grow = max(0, min(wanted[name] - width[name], total - used))
+            width[name] += grow
+            used += grow
+    return [(column, width[column.name]) for column in COLUMNS if column.name in chosen]
 
 
 class FlowTable(LineView, can_focus=True):
