@@ -110,13 +110,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: str) -> dict[str, str]:
     if scenario is None:
         return {}
-    from streamwatch.protocol import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TOOL_BYTES_HEADER
+    from streamwatch.protocol import FAIL_ALWAYS_HEADER, SCENARIO_HEADER, TIME_SCALE_HEADER, TOOL_BYTES_HEADER
 
     headers = {SCENARIO_HEADER: scenario}
     if args.fail_always:
         headers[FAIL_ALWAYS_HEADER] = "1"
     if source == "demo":
         headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
+        # Recorded with the request, so a new live attempt from its replay plays at the same pace.
+        headers[TIME_SCALE_HEADER] = f"{args.time_scale:g}"
     return headers
 
 

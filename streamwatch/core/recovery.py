@@ -94,7 +94,8 @@ from streamwatch.core.resume import (
     retry_request,
     salvage,
 )
-from streamwatch.protocol import CONTROL_HEADER_PREFIX
+from streamwatch.core.transport import is_loopback
+from streamwatch.protocol import CONTROL_HEADER_PREFIX, SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
 DEFAULT_MAX_ATTEMPTS = 3
 """With `on_failure` retry or resume; with `none` it is 1."""
@@ -234,18 +235,33 @@ class Recovery(AttemptLog):
         recovery.continues = {"session": str(session.header.get("id", "")), "file": path.name}
         return recovery
 
+    def mock_gone(self) -> bool:
+        """Whether the saved session this goes on from was played by an embedded mock (a demo, or a
+        request for a mock scenario, sent to this machine) that no longer takes a connection: a new
+        embedded mock can play the same request again (`play_on`)."""
+        headers = self._live.get("headers") or {}
+        mocked = (
+            self._live.get("source") == "demo" or SCENARIO_HEADER in headers
+            or str(self.body.get("model", "")).startswith(SCENARIO_MODEL_PREFIX)
+        )
+        if self.continues is None or not mocked or not is_loopback(self._live.get("base_url")):
+            return False
+        try:
+            LiveRun(self.body, **self._live).reach()
+        except LiveError:
+            return True
+        return False
+
+    def play_on(self, base_url: str) -> None:
+        """Send the next attempts to `base_url` (a new embedded mock, when `mock_gone`)."""
+        self._live["base_url"] = base_url
+
     def preflight(self) -> None:
         """LiveError now if the next attempt could not be sent: no key for a remote target, a bad base
         URL, a target that takes no connection, or a sessions folder that cannot be made."""
         run = LiveRun(self.body, **self._live)
-        try:
-            run.preflight()
-            run.reach()
-        except LiveError as exc:
-            if self._live.get("source") == "demo" and self.continues is not None:
-                raise LiveError(f"{exc} (the demo's built-in mock server stopped with the run that recorded "
-                                "this session)") from None
-            raise
+        run.preflight()
+        run.reach()
 
     # ----- the public surface -----------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A fault fires on the first request of a conversation, keyed by the base conversation's digest and
 the scenario; later requests for the same key (a retry, a resume) play the scenario clean, unless
-the request says `x-streamwatch-fail-always: 1`. The memory is per app instance.
+the request says `x-streamwatch-fail-always: 1`. The memory is per app instance. An app that
+`stands_in` for one that has stopped (it plays the retries and resumes of sessions that one recorded)
+takes every conversation's fault as fired already.
 
 Non-streaming requests get the complete message when the stream would have finished; of the
 faults only the HTTP errors apply to them. `POST /v1/messages/count_tokens` counts as
@@ -37,9 +39,10 @@ MISSING_VERSION = "anthropic-version: header is required"
 
 
 class MockApp:
-    def __init__(self, pace: Pace, *, require_key: bool = False) -> None:
+    def __init__(self, pace: Pace, *, require_key: bool = False, stands_in: bool = False) -> None:
         self._pace = pace
         self._require_key = require_key
+        self._stands_in = stands_in
         self._fired: set[tuple[bytes, str]] = set()
         self._closing = asyncio.Event()
         self._router = Starlette(
@@ -70,7 +73,7 @@ class MockApp:
         except InvalidRequest as error:
             return self._play(error_plan(400, "invalid_request_error", str(error), ids.request))
         key = (parsed.conversation.digest, parsed.scenario.name)
-        fires = parsed.fail_always or key not in self._fired
+        fires = parsed.fail_always or not self._stands_in and key not in self._fired
         self._fired.add(key)
         pace = self._pace
         if parsed.time_scale is not None:

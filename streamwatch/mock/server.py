@@ -25,7 +25,9 @@ class MockServer:
 
     `time_scale` multiplies every duration (0.01 runs a 20 s scenario in 0.2 s); the first
     content arrives `first_token_delay` seconds (times the scale) after the request. With
-    `require_key`, a request without a key gets the API's 401 (see `streamwatch.mock.app`).
+    `require_key`, a request without a key gets the API's 401; with `stands_in`, it plays the retries
+    and resumes of sessions a mock that has stopped recorded: no fault fires unless a request asks for
+    it always (see `streamwatch.mock.app`).
 
         with MockServer(time_scale=0.01) as server:
             client = anthropic.Anthropic(base_url=server.base_url, api_key="any", max_retries=0)
@@ -38,9 +40,11 @@ class MockServer:
         time_scale: float = 1.0,
         first_token_delay: float = FIRST_TOKEN_DELAY,
         require_key: bool = False,
+        stands_in: bool = False,
     ) -> None:
         self._pace = _pace(time_scale, first_token_delay)
         self._require_key = require_key
+        self._stands_in = stands_in
         self._requested_port = port
         self._server: BackgroundServer | None = None
 
@@ -60,7 +64,7 @@ class MockServer:
         """Bind the port and serve; returns once the server accepts connections."""
         if self._server is not None:
             raise RuntimeError("the mock server is already running")
-        app = MockApp(self._pace, require_key=self._require_key)
+        app = MockApp(self._pace, require_key=self._require_key, stands_in=self._stands_in)
         self._server = BackgroundServer(
             app, port=self._requested_port, on_shutdown=app.cut_streams, name="streamwatch-mock"
         ).start()

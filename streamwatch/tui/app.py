@@ -9,6 +9,7 @@ and they show at the top right (the stylesheet), clear of the verdict at the bot
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,6 +107,8 @@ class StreamwatchApp(App[int]):
         self.exit_line: str | None = None
         """One line for the terminal once the app is gone: the verdict and session of the run screen shown."""
         self._asked: tuple[str, float, Notification] | None = None
+        self._mock: Any = None
+        self._mock_lock = threading.Lock()
 
     @property
     def theme_names(self) -> list[str]:
@@ -167,6 +170,23 @@ class StreamwatchApp(App[int]):
         shown = [screen for screen in self.screen_stack if isinstance(screen, RunScreen)]
         self.exit_line = shown[-1].exit_line() if shown else None
         self.exit()
+
+    def embedded_mock(self) -> str:
+        """From any thread: the base URL of the app's own embedded mock server, started the first time
+        one is asked for (a replay of a demo whose mock is gone goes on live against it, its fault
+        taken as fired already, as the gone one would); it stops with the app."""
+        with self._mock_lock:
+            if self._mock is None:
+                from streamwatch.mock.server import MockServer
+
+                self._mock = MockServer(stands_in=True).start()
+            return str(self._mock.base_url)
+
+    def on_unmount(self) -> None:
+        with self._mock_lock:
+            if self._mock is not None:
+                self._mock.stop()
+                self._mock = None
 
     def on_mount(self) -> None:
         gc.freeze()

@@ -4,6 +4,7 @@ the mock does not play), every recovery key, and what the user sees change."""
 import asyncio
 import functools
 import re
+import socket
 
 import pytest
 
@@ -460,7 +461,8 @@ async def test_a_replay_of_a_recovered_session_shows_what_the_live_run_showed(se
 def recorded(server, request, scenario):
     """A broken session recorded live against the mock, as `streamwatch demo` records one."""
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-6")
-    result = LiveRun(body, base_url=server.base_url, headers={SCENARIO_HEADER: scenario}, source="demo").run()
+    headers = {SCENARIO_HEADER: scenario, TIME_SCALE_HEADER: str(TIME_SCALE)}
+    result = LiveRun(body, base_url=server.base_url, headers=headers, source="demo").run()
     assert not result.verdict.complete and result.session_path is not None
     return result.session_path
 
@@ -505,12 +507,32 @@ async def test_r_or_c_in_a_replay_sends_a_new_live_attempt_into_a_new_linked_ses
         assert said + ("" if how == "retry" else f" ({strategy})") in verdict(again)
 
 
-async def test_a_replay_whose_target_is_gone_or_needs_a_key_says_so_in_one_notice_and_stays(request):
+async def test_r_in_a_replay_of_a_demo_whose_mock_stopped_plays_it_on_a_new_mock_that_stops_with_the_app(request):
     with MockServer(time_scale=TIME_SCALE) as gone:
         old, base_url = recorded(gone, request, "drop_abrupt"), gone.base_url
+    app = replay_of(old)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "ABNORMAL" in status(app) and RECOVER <= offered(app))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app) and "→ complete" in verdict(app))
+        new = app.screen.feed.session_path
+        played_by = load_session(new).attempts[0].request["url"]
+    assert new != old and load_session(new).header["continues"]["session"] == load_session(old).header["id"]
+    assert not played_by.startswith(base_url)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(played_by.split(":")[2].split("/")[0])), timeout=1).close()
+
+
+async def test_a_replay_whose_target_is_gone_or_needs_a_key_says_so_in_one_notice_and_stays(request):
+    with MockServer(time_scale=TIME_SCALE) as gone:
+        recorded_by_mock, base_url = recorded(gone, request, "drop_abrupt"), gone.base_url
+    # A local server that is not streamwatch's mock (a proxy, a gateway) that has stopped: nothing can stand in for it.
+    old = recorded_by_mock.with_name("local.jsonl")
+    old.write_text(recorded_by_mock.read_text().replace('"demo"', '"live"').replace(SCENARIO_HEADER, "x-local"))
+    recorded_by_mock.unlink()
     remote = old.with_name("remote.jsonl")
     remote.write_text(old.read_text().replace(base_url, "https://api.example.com"))
-    for path, says in [(old, f"cannot reach {base_url}: Connection refused (the demo's built-in mock server"),
+    for path, says in [(old, f"cannot reach {base_url}: Connection refused"),
                        (remote, "no API key to call https://api.example.com")]:
         app = replay_of(path)
         async with app.run_test(size=SIZE) as pilot:

@@ -679,7 +679,8 @@ class RunScreen(Screen[None]):
     def _go_live(self, how: Reason) -> None:
         """A retry or resume in a replay: a new live attempt from the recorded request, in a new session
         linked to this one. Made and checked on a worker thread (it reads the file, and tries the
-        target); when it cannot be sent, one notice says why and the replay stays as it was."""
+        target); a demo whose embedded mock stopped with its run goes on against the app's own
+        (`StreamwatchApp.embedded_mock`), at the pace its request asks for. When it cannot be sent, one notice says why and the replay stays as it was."""
         make = self.feed.go_on
         if make is None:
             return
@@ -689,6 +690,8 @@ class RunScreen(Screen[None]):
         def work() -> None:
             try:
                 recovery = make(watch)
+                if recovery.mock_gone():
+                    recovery.play_on(self.app.embedded_mock())
                 recovery.preflight()
             except (LiveError, RecoveryError, SessionError, OSError) as exc:
                 self.app.call_from_thread(self._not_live, str(exc))
