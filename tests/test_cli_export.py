@@ -101,6 +101,46 @@ def test_sse_is_the_body_that_analyze_reads_back_to_the_same_verdict(capsysbinar
     assert code == (0 if original["complete"] else 1)
 
 
+def written(path, end, chunks=(), status=200):
+    """A one-attempt session whose body is `chunks` and that ended as `end` says."""
+    request = {"method": "POST", "url": "http://h/v1/messages", "headers": {}, "body": {"model": "m"}}
+    with SessionWriter(path, {"streamwatch": "session", "version": 1, "request": request}) as writer:
+        if status is not None:
+            writer.response(status, {"content-type": "text/event-stream"}, 0.1)
+        for number, chunk in enumerate(chunks):
+            writer.chunk(chunk, 0.2 + number / 100)
+        writer.end(*end)
+    return path
+
+
+@pytest.mark.parametrize(("end", "says", "curl_exit"), [
+    ((End.CANCELLED, 0.5), "attempt 1 ended cancelled", "28"),
+    ((End.TIMEOUT, 0.5, {"type": "httpx2.ReadTimeout", "message": "timed out"}), "attempt 1 ended timeout", None),
+])
+def test_sse_of_a_stream_that_did_not_end_by_itself_says_how_it_ended_and_how_analyze_reads_it_so(
+        capsysbinary, tmp_path, end, says, curl_exit):
+    path = written(tmp_path / "stopped.jsonl", end, s.complete_text("Stopped half way.")[:5])
+    code, body, err = export(capsysbinary, path, "--format", "sse")
+    assert code == 0 and err.startswith(f"streamwatch: note: {says}") and err.count("\n") == 1
+    _, original = verdict(capsysbinary, path)
+    capture = tmp_path / "body.sse"
+    capture.write_bytes(body)
+    if curl_exit is None:
+        assert "no `--curl-exit`" in err and "clean early end" in err
+    else:
+        assert f"--curl-exit {curl_exit}" in err
+        _, again = verdict(capsysbinary, capture, "--curl-exit", curl_exit)
+        assert again["termination"] == original["termination"] == end[0].value
+
+
+def test_sse_of_an_attempt_with_no_response_is_refused(capsysbinary, tmp_path):
+    path = written(tmp_path / "refused.jsonl", (End.TRANSPORT_ERROR, 0.5, {"type": "httpx2.ConnectError",
+                                                                         "message": "refused"}), status=None)
+    code, out, err = export(capsysbinary, path, "--format", "sse", "-o", tmp_path / "out.sse")
+    assert code == 2 and out == b"" and not (tmp_path / "out.sse").exists()
+    assert err == "streamwatch: error: attempt 1 got no response: nothing to export as sse\n"
+
+
 def test_sse_of_a_gzip_body_is_decoded(capsysbinary, tmp_path):
     path = tmp_path / "gzip.jsonl"
     body = b"".join(s.complete_text("Compressed on the wire."))
