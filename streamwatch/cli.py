@@ -497,6 +497,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except FileExistsError:
         raise UsageError(f"{args.output} is there already: not written over (choose another -o)") from None
     except OSError as exc:
+        if args.output is None:
+            raise  # stdout's, which main answers (a reader gone: quietly, 141)
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if note is not None:
         print(f"streamwatch: note: {note}", file=sys.stderr)

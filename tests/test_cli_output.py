@@ -60,7 +60,8 @@ def test_a_hostile_report_on_an_ascii_terminal_is_escaped_once(tmp_path, home):
 
 
 @pytest.mark.parametrize("args", [["analyze", COMPLETE], ["analyze", COMPLETE, "--json"], ["sessions"],
-                                  ["sessions", "--json"]])
+                                  ["sessions", "--json"], *(["export", COMPLETE, "--format", name]
+                                                            for name in ("sse", "jsonl", "report", "har", "curl"))])
 def test_a_closed_output_ends_the_command_quietly_with_141(home, args):
     """As `streamwatch analyze SESSION | head -1` once head has gone: no traceback, no complaint at exit."""
     read, write = os.pipe()
