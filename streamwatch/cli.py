@@ -580,10 +580,12 @@ class GlobalOption:
 
     flag: str
     used_by: frozenset[str | None]
-    """The commands it means something to (None: no command, the home screen)."""
+    """The commands it may mean something to (None: no command, the home screen)."""
     refused: str
     """Why the others refuse it, after "--flag means nothing to `streamwatch X`: "."""
     settings: dict[str, Any]
+    ignored_with: tuple[str, ...] = ()
+    """The options (`--headless`) of those commands that leave it meaning nothing to that invocation."""
 
     @property
     def dest(self) -> str:
@@ -594,6 +596,7 @@ GLOBAL_OPTIONS = (
     GlobalOption(
         "--theme", frozenset({None, "run", "demo", "replay", "attach", "proxy"}), "it opens no screen",
         {"metavar": "NAME", "help": "dark, light, high-contrast, ansi, or one of yours"},
+        ignored_with=("--headless", "--json"),
     ),
     GlobalOption(
         "--stall-threshold",
@@ -622,10 +625,18 @@ def _add_global_options(parser: argparse.ArgumentParser, commands: dict[str, arg
 
 
 def refuse_unused(args: argparse.Namespace) -> None:
-    """A global option given to a command it means nothing to: one line (UsageError), not ignored."""
+    """A global option given to a command it means nothing to, or with an option that leaves it meaning
+    nothing there (`run --headless --theme ansi`): one line (UsageError), not ignored."""
     for option in GLOBAL_OPTIONS:
-        if args.command not in option.used_by and getattr(args, option.dest, None) is not None:
-            raise UsageError(f"{option.flag} means nothing to `streamwatch {args.command}`: {option.refused}")
+        if getattr(args, option.dest, None) is None:
+            continue
+        if args.command in option.used_by:
+            invocation = next((f"{args.command} {flag}" for flag in option.ignored_with
+                               if getattr(args, flag.removeprefix("--").replace("-", "_"), False)), None)
+        else:
+            invocation = args.command
+        if invocation is not None:
+            raise UsageError(f"{option.flag} means nothing to `streamwatch {invocation}`: {option.refused}")
 
 
 def _add_session_argument(command: argparse.ArgumentParser) -> None:

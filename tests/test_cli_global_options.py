@@ -88,9 +88,34 @@ def test_given_in_both_places_the_value_after_the_command_wins(command, option):
     assert str(getattr(args, option.dest)).removesuffix(".0") == after
 
 
+SCREENLESS = [["run", "--headless", "--base-url", "http://127.0.0.1:9"], ["run", "--json", "--scenario", "ok", "--time-scale", "0"],
+              ["demo", "--headless", "--time-scale", "0", "ok"], ["demo", "--json", "--time-scale", "0", "ok"],
+              ["proxy", "--headless", "--listen", "127.0.0.1:99999"],
+              ["proxy", "--json", "--listen", "127.0.0.1:99999"]]
+"""Invocations of commands that take --theme, made with an option that opens no screen (should a regression
+let one run, it ends: a closed port, a mock with no delays, a port the proxy cannot listen on)."""
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("invocation", SCREENLESS, ids=" ".join)
+def test_a_theme_where_no_screen_opens_is_refused_in_one_line(capsys, monkeypatch, invocation, place):
+    import streamwatch.mock
+
+    monkeypatch.setattr(streamwatch.mock, "serve", lambda *args, **kwargs: None)  # a regression ends, not serves
+    theme = ["--theme", "ansi"]
+    code = main([*theme, *invocation] if place == "before" else [*invocation, *theme])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"--theme means nothing to `streamwatch {' '.join(invocation[:2])}`: it opens no screen" in err
+
+
+SCREEN_ARGS = COMMAND_ARGS | {"run": ["--base-url", "http://127.0.0.1:9"], "demo": ["--time-scale", "0", "ok"]}
+
+
 @pytest.mark.parametrize("place", PLACES)
 @pytest.mark.parametrize("command", ["run", "demo", "replay", "attach", None], ids=str)
-def test_a_theme_before_the_command_is_used_so_an_unknown_one_is_refused(capsys, command, place):
+def test_a_theme_before_the_command_is_used_so_an_unknown_one_is_refused(capsys, monkeypatch, command, place):
+    monkeypatch.setitem(COMMAND_ARGS, command, SCREEN_ARGS[command])
     code = main(argv(command, "--theme", "nosuch", place))
     err = capsys.readouterr().err
     assert code == 2 and "unknown theme 'nosuch'" in err and err.count("\n") == 1
