@@ -650,6 +650,11 @@ def _add_time_scale(command: argparse.ArgumentParser, help: str) -> None:
     command.add_argument("--time-scale", type=_time_scale, default=1.0, metavar="X", help=help)
 
 
+def _output(name: str) -> Path | None:
+    """`-o FILE`: a path; `-` is stdout, as for any command line tool."""
+    return None if name == "-" else Path(name)
+
+
 def _add_live_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--headless", action="store_true",
@@ -831,7 +836,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", required=True, choices=tuple(FORMATS), metavar="FORMAT",
         help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items()),
     )
-    export_cmd.add_argument("-o", "--output", type=Path, metavar="FILE", help="a new file to write (default: stdout)")
+    export_cmd.add_argument("-o", "--output", type=_output, metavar="FILE",
+                            help="a new file to write (default, or -: stdout)")
     export_cmd.add_argument(
         "--attempt", type=_positive_int, metavar="N", help="for sse, curl and report: which attempt (default: the last)"
     )

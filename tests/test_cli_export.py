@@ -364,6 +364,13 @@ def test_o_writes_a_new_private_file_and_says_where(capsysbinary, recorded, tmp_
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_text().startswith("# ")
 
 
+def test_o_dash_is_stdout(capsysbinary, recorded, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = export(capsysbinary, "latest", "--format", "jsonl", "-o", "-")
+    assert (code, err) == (0, "") and out == Path(recorded["sessions"]["retried"]).read_bytes()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_o_never_writes_over_a_file_or_through_a_link(capsysbinary, tmp_path):
     there = tmp_path / "there.md"
     there.write_text("keep me")
