@@ -2,9 +2,10 @@
 
 A filter is terms separated by spaces, all of which an event must match (AND):
 
-- a word: part of the type the timeline shows (`msg_start`, `block_start`, `delta`, `ping`, ...)
-  or of the word its summary starts with (a delta's `text`, `json`, `thinking`; a block's type),
-  any case. `block` keeps the block starts and stops, not the deltas shown as `delta`.
+- a word: part of what the row shows, any case: the type the timeline shows (`msg_start`,
+  `block_start`, `delta`, `ping`, ...) or its summary (a delta's `text`, `json`, `thinking`; a block's
+  type and tool name; the model; an error's type and message: `overloaded` keeps an
+  `overloaded_error` row). `block` keeps the block starts and stops, not the deltas shown as `delta`.
 - `type:NAME`: the type shown, or as it is on the wire, exactly (`type:delta`, `type:content_block_delta`).
 - `index:N`: the events of content block N.
 - `gap>2s`, `gap<500ms`, `gap>=1.5` (seconds when no unit): the time since the event before it.
@@ -14,7 +15,7 @@ A filter is terms separated by spaces, all of which an event must match (AND):
 
 `parse_filter` reads the text, raising `FilterError` with one line naming the bad term;
 `EventFilter.rows` gives the events that match. It reads only the event log's columns and the
-state's marks, never builds an event, so filtering a 100 000-event stream stays cheap.
+state's marks, and builds an event only to read the summary of a row whose type does not match a word.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.events import EventType, short_type, shown_label
+from streamwatch.core.events import EventType, short_type, summarize
+from streamwatch.core.safe import one_line
 
 FLAGS = ("error", "stall", "anomaly")
 """The terms that match a mark of the row rather than its words."""
@@ -114,8 +116,9 @@ def _term(term: str) -> Test:
 
 def _word(word: str) -> Test:
     def test(state: StreamState, position: int, marks: _Marks) -> bool:
-        kind, block_type, delta_type = state.events.kind(position)
-        return word in short_type(kind).lower() or word in shown_label(kind, block_type, delta_type).lower()
+        events = state.events
+        return word in short_type(events.kind(position)[0]).lower() or word in one_line(
+            summarize(events[position])).lower()
 
     return test
 

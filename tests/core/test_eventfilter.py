@@ -52,6 +52,15 @@ def test_a_word_matches_the_word_a_summary_starts_with():
     assert [state.events.kind(p)[1] for p in parse_filter("tool_use").rows(state)] == ["tool_use"]
 
 
+@pytest.mark.parametrize(("word", "kind"), [
+    ("overloaded_error", "error"), ("overloaded", "error"), ("Overloaded", "error"),
+    ("claude", "message_start"), ("sonnet-4-6", "message_start"), ("write_file", "content_block_start"),
+])
+def test_a_word_matches_any_part_of_the_summary_the_row_shows(word, kind):
+    state = tool_stream()
+    assert kinds(state, word) == [kind]
+
+
 def test_field_terms_and_their_combination():
     state = tool_stream()
     assert {state.events.index_at(p) for p in parse_filter("index:1").rows(state)} == {1}

@@ -85,8 +85,10 @@ async def test_slash_filters_the_timeline_by_event_type_and_escape_clears():
         await pilot.press("slash")
         assert ("escape", "Close filter / search / back") in offered(app)
         await pilot.press(*"stop", "enter")
-        assert [line.event_at(r).type for r in range(line.row_count)] == ["content_block_stop", "message_stop"]
-        assert "filter 'stop': 2" in str(line.border_title) and ("escape", "Close filter / search / back") in offered(app)
+        # message_delta's row shows `stop_reason=end_turn`
+        assert [line.event_at(r).type for r in range(line.row_count)] == ["content_block_stop", "message_delta",
+                                                                        "message_stop"]
+        assert "filter 'stop': 3" in str(line.border_title) and ("escape", "Close filter / search / back") in offered(app)
         await pilot.press("slash", "escape")
         assert line.row_count == total and ("escape", "Close filter / search / back") not in offered(app)
 
