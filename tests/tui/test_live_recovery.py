@@ -351,9 +351,12 @@ def test_the_demo_tour_moves_on_to_the_next_run_after_the_first_ends(monkeypatch
             await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
             seen.append(status(app))
             first = app.screen
-            await wait_for(pilot, lambda: any("Next in the tour" in n.message for n in app._notifications))
-            clock.now += run.TOUR_PAUSE
+            await wait_for(pilot, lambda: [n.message for n in app._notifications] == ["Next in the tour in 4 s"])
+            clock.now += 1.5  # the notice counts down on the app's clock
+            await wait_for(pilot, lambda: [n.message for n in app._notifications] == ["Next in the tour in 3 s"])
+            clock.now += run.TOUR_PAUSE - 1.5
             await wait_for(pilot, lambda: app.screen is not first)
+            assert not [n for n in app._notifications if "Next in the tour" in n.message]
             assert isinstance(app.screen, RunScreen) and len(app.screen_stack) == 2
             await wait_for(pilot, lambda: "ABNORMAL eof" in status(app))
             await wait_for(pilot, lambda: RECOVER <= offered(app))

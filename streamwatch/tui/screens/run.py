@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import Notification, Notify
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Collapsible, Input, Static
 from textual.worker import Worker
@@ -374,6 +376,7 @@ class RunScreen(Screen[None]):
         self._bindings_key: tuple[object, ...] = ()
         self._hold_asked: Hold | None = None
         self._ended_at: float | None = None
+        self._tour_shown: Notification | None = None
         self._skipped_said = 0
         self._work: Worker[None] | None = None
         self._offered: tuple[Reason, ...] = ()
@@ -609,11 +612,25 @@ class RunScreen(Screen[None]):
             return
         if self._ended_at is None:
             self._ended_at = now
-            self.notify(f"Next in the tour in {TOUR_PAUSE:g} s", timeout=TOUR_PAUSE)
-        elif now - self._ended_at >= TOUR_PAUSE:
-            follow = feed.then
-            feed.then = None
-            self.app.switch_screen(RunScreen(follow(), self.clock))
+        left = TOUR_PAUSE - (now - self._ended_at)
+        if left > 0:
+            self._tour_notice(f"Next in the tour in {math.ceil(left)} s")
+            return
+        self._tour_notice(None)
+        follow = feed.then
+        feed.then = None
+        self.app.switch_screen(RunScreen(follow(), self.clock))
+
+    def _tour_notice(self, words: str | None) -> None:
+        """The tour's countdown notice, replaced as the seconds left change on the app's clock (None: gone)."""
+        shown = self._tour_shown
+        if shown is not None and shown.message == words:
+            return
+        if shown is not None:
+            self.app._unnotify(shown)
+        self._tour_shown = None if words is None else Notification(words, "", "information", TOUR_PAUSE, markup=False)
+        if self._tour_shown is not None:
+            self.app.post_message(Notify(self._tour_shown))
 
     def _prefix(self) -> str:
         feed, player = self.feed, self.feed.player
