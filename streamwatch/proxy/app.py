@@ -163,9 +163,10 @@ class ProxyApp:
 
     def server(self, host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
         """The server to run it with (start it, or use it in a `with`): no `date` header of its own
-        (upstream's passes), and stopping it cuts and records the open flows (`shutdown`)."""
+        (upstream's passes), stopping it cuts and records the open flows (`shutdown`), and httptools
+        parses and writes HTTP (the server's share of the time each chunk takes to pass)."""
         return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
-                                date_header=False)
+                                date_header=False, http="httptools")
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
