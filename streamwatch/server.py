@@ -17,7 +17,10 @@ open streams there, so stopping never waits for a long stream).
 HTTP is parsed and written by h11, which takes any header value a client sends (the mock answers a
 bad control header itself, naming it); `http="httptools"` (the proxy's) uses uvicorn's C parser
 instead: per body write it costs a fraction of h11's pure-Python state machine, and it refuses a
-request head with control bytes in a header value with a 400 of its own.
+request head with control bytes in a header value with a 400 of its own. `loop="auto"` (the
+proxy's) runs the server's thread on uvloop where it is installed (not on Windows): its socket
+reads, writes and callbacks are in C, and the loop is the server thread's own (no process-wide
+policy), so the TUI's loop and the mock's stay asyncio's.
 """
 
 from __future__ import annotations
@@ -107,12 +110,13 @@ class BackgroundServer:
         name: str = "streamwatch-server",
         date_header: bool = True,
         http: str = "h11",
+        loop: str = "asyncio",
     ) -> None:
         """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's);
-        `http`: "h11" or "httptools" (see the module doc)."""
+        `http`: "h11" or "httptools", `loop`: "asyncio" or "auto" (uvloop where installed; see the module doc)."""
         self._app = app
         self._date_header = date_header
-        self._http = http
+        self._http, self._loop = http, loop
         self._host, self._requested_port = host, port
         self._on_shutdown = on_shutdown
         self._name = name
@@ -141,7 +145,7 @@ class BackgroundServer:
         sock = bind(self._host, self._requested_port)
         config = _config(
             self._app, log_level="warning", access_log=False, log_config=None, date_header=self._date_header,
-            http=self._http,
+            http=self._http, loop=self._loop,
         )
         server = _Server(config, self._on_shutdown)
         thread = threading.Thread(
@@ -226,9 +230,9 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _config(app: ASGIApp, http: str = "h11", **options: Any) -> uvicorn.Config:
+def _config(app: ASGIApp, http: str = "h11", loop: str = "asyncio", **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, http=http, interface="asgi3", lifespan="off", server_header=False, **options
+        app, http=http, loop=loop, interface="asgi3", lifespan="off", server_header=False, **options
     )
 
 

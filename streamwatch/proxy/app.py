@@ -169,9 +169,10 @@ class ProxyApp:
     def server(self, host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
         """The server to run it with (start it, or use it in a `with`): no `date` header of its own
         (upstream's passes), stopping it cuts and records the open flows (`shutdown`), and httptools
-        parses and writes HTTP (the server's share of the time each chunk takes to pass)."""
+        parses and writes HTTP on uvloop where installed (the server's share of the time each chunk
+        takes to pass)."""
         return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
-                                date_header=False, http="httptools")
+                                date_header=False, http="httptools", loop="auto")
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
