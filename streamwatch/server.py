@@ -13,6 +13,14 @@ A response body may raise `StreamCut` to close the connection mid-body on purpos
 not log it as an error. A `BackgroundServer` logs nothing at all (uvicorn's warnings, such as a
 malformed request, would land in the middle of a TUI or a headless printer's lines). `on_shutdown` runs on the server's loop before it stops (the mock cuts its
 open streams there, so stopping never waits for a long stream).
+
+HTTP is parsed and written by h11, which takes any header value a client sends (the mock answers a
+bad control header itself, naming it); `http="httptools"` (the proxy's) uses uvicorn's C parser
+instead: per body write it costs a fraction of h11's pure-Python state machine, and it refuses a
+request head with control bytes in a header value with a 400 of its own. `loop="auto"` (the
+proxy's) runs the server's thread on uvloop where it is installed (not on Windows): its socket
+reads, writes and callbacks are in C, and the loop is the server thread's own (no process-wide
+policy), so the TUI's loop and the mock's stay asyncio's.
 """
 
 from __future__ import annotations
@@ -101,10 +109,14 @@ class BackgroundServer:
         on_shutdown: Callable[[], None] | None = None,
         name: str = "streamwatch-server",
         date_header: bool = True,
+        http: str = "h11",
+        loop: str = "asyncio",
     ) -> None:
-        """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's)."""
+        """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's);
+        `http`: "h11" or "httptools", `loop`: "asyncio" or "auto" (uvloop where installed; see the module doc)."""
         self._app = app
         self._date_header = date_header
+        self._http, self._loop = http, loop
         self._host, self._requested_port = host, port
         self._on_shutdown = on_shutdown
         self._name = name
@@ -132,7 +144,8 @@ class BackgroundServer:
             raise RuntimeError(f"{self._name} is already running")
         sock = bind(self._host, self._requested_port)
         config = _config(
-            self._app, log_level="warning", access_log=False, log_config=None, date_header=self._date_header
+            self._app, log_level="warning", access_log=False, log_config=None, date_header=self._date_header,
+            http=self._http, loop=self._loop,
         )
         server = _Server(config, self._on_shutdown)
         thread = threading.Thread(
@@ -217,9 +230,9 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _config(app: ASGIApp, **options: Any) -> uvicorn.Config:
+def _config(app: ASGIApp, http: str = "h11", loop: str = "asyncio", **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, http="h11", interface="asgi3", lifespan="off", server_header=False, **options
+        app, http=http, loop=loop, interface="asgi3", lifespan="off", server_header=False, **options
     )
 
 

@@ -174,9 +174,9 @@ class Recorder:
             sink.response(status, redacted, self._session_t(t))
         self.hooks.fire("on_response", self.state)
 
-    def chunk(self, data: bytes) -> list[Event]:
-        """Body bytes as they came; the events they completed."""
-        t = self._chunk_t = self.t()
+    def chunk(self, data: bytes, t: float | None = None) -> list[Event]:
+        """Body bytes as they came (at `t` on the attempt's clock, if that is not now); the events they completed."""
+        t = self._chunk_t = self.t() if t is None else t
         events = self._deliver(self._scrubber.feed(data), t)
         self.hooks.fire("on_events", self.state, events)
         return events
