@@ -17,6 +17,7 @@ from streamwatch.mock.plan import Ids
 from streamwatch.proxy.app import ProxyApp
 from streamwatch.proxy.faults import Faults
 from streamwatch.proxy.flow import Flow
+from streamwatch.proxy.rows import FlowBook
 
 TIME_SCALE = 0.01
 WAIT_SECONDS = 20.0
@@ -38,7 +39,8 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 class Proxy:
     """A running ProxyApp: its URL, the flows it announced, and a wait for flows to be done."""
 
-    def __init__(self, upstream: str, directory: Path, faults: Faults | None = None) -> None:
+    def __init__(self, upstream: str, directory: Path, faults: Faults | None = None, book: FlowBook | None = None) -> None:
+        """`book`: a FlowBook that also gets every flow, its row hooks told before the end is counted."""
         self.directory = directory
         self.flows: list[Flow] = []
         self._ended = 0
@@ -51,8 +53,15 @@ class Proxy:
                     proxy._ended += 1
                     proxy._changed.notify_all()
 
-        self.app = ProxyApp(upstream, hooks_for=lambda flow: [Ended()], on_flow=self.flows.append,
-                            directory=directory, faults=faults)
+        def hooks_for(flow: Flow) -> list[Hook]:
+            return [*(book.hooks_for(flow) if book is not None else ()), Ended()]
+
+        def on_flow(flow: Flow) -> None:
+            if book is not None:
+                book.on_flow(flow)
+            self.flows.append(flow)
+
+        self.app = ProxyApp(upstream, hooks_for=hooks_for, on_flow=on_flow, directory=directory, faults=faults)
         self.server = self.app.server()
 
     @property
@@ -75,8 +84,8 @@ class Proxy:
 def start_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
 
-    def start(upstream: str, faults: Faults | None = None) -> Proxy:
-        proxy = Proxy(upstream, tmp_path / "sessions", faults)
+    def start(upstream: str, faults: Faults | None = None, book: FlowBook | None = None) -> Proxy:
+        proxy = Proxy(upstream, tmp_path / "sessions", faults, book)
         proxy.directory.mkdir(exist_ok=True)
         proxy.server.start()
         started.append(proxy)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-import time
 from dataclasses import FrozenInstanceError, replace
 
 import httpx
@@ -12,32 +11,27 @@ import pytest
 
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER
-from streamwatch.proxy.app import ProxyApp
 from streamwatch.proxy.rows import FlowBook, FlowRow
-from streamwatch.server import BackgroundServer
 
 UTC = datetime.UTC
 
 
 @pytest.fixture
-def book(tmp_path, mock: MockServer):
-    """A proxy in front of the mock whose rows go to a FlowBook; and a condition met when a flow ends."""
+def book(start_proxy, mock: MockServer):
+    """A proxy in front of the mock whose rows go to a FlowBook (`book.proxy.wait(n)`: n flows ended)."""
     rows = FlowBook(stall_threshold=5.0)
-    app = ProxyApp(mock.base_url, hooks_for=rows.hooks_for, on_flow=rows.on_flow, directory=tmp_path)
-    with BackgroundServer(app, on_shutdown=app.shutdown) as server:
-        rows.url = server.url
-        yield rows
+    rows.proxy = start_proxy(mock.base_url, book=rows)
+    rows.url = rows.proxy.url
+    return rows
 
 
 def ended(book: FlowBook, count: int) -> list[FlowRow]:
-    """The rows once `count` flows have ended (the proxy records the end after the client has it all)."""
-    deadline = time.monotonic() + 20
-    while True:
-        rows = book.rows()
-        if len(rows) == count and not any(row.running for row in rows):
-            return rows
-        assert time.monotonic() < deadline, f"{len(rows)} rows, {sum(row.running for row in rows)} running"
-        time.sleep(0.01)
+    """The rows once `count` flows have ended and their rows were told so (the proxy records the end
+    after the client has it all)."""
+    book.proxy.wait(count)
+    rows = book.rows()
+    assert len(rows) == count and not any(row.running for row in rows)
+    return rows
 
 
 def test_each_flow_gets_a_row_newest_first_with_what_it_did(book):
