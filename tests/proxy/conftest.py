@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +25,7 @@ from streamwatch.proxy.flow import Flow
 from streamwatch.proxy.rows import FlowBook
 
 TIME_SCALE = 0.01
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +156,68 @@ class AsyncCapture(httpx2.AsyncHTTPTransport):
 
         response.stream = Kept()
         return response
+
+
+def _read(stream, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+class Running:
+    """`streamwatch proxy ...` in a subprocess (SIGINT as a terminal's Ctrl-C), its output read as it comes."""
+
+    def __init__(self, home: Path, *options: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+        env["STREAMWATCH_HOME"] = str(home)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamwatch.cli", "proxy", "--listen", "127.0.0.1:0", *options],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        self._readers = [threading.Thread(target=_read, args=(stream, lines), daemon=True)
+                         for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err))]
+        for reader in self._readers:
+            reader.start()
+        self.said: list[str] = []
+        self.base_url = self.line_starting("export ANTHROPIC_BASE_URL=").split("=", 1)[1]
+
+    def line_starting(self, prefix: str) -> str:
+        while True:
+            line = self.err.get(timeout=WAIT_SECONDS).rstrip("\n")
+            self.said.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def printed(self) -> str:
+        return self.out.get(timeout=WAIT_SECONDS).rstrip("\n")
+
+    def interrupt(self) -> int:
+        """Ctrl-C; the exit status, once everything it wrote to stderr is in `said`."""
+        self.process.send_signal(signal.SIGINT)
+        status = self.process.wait(WAIT_SECONDS)
+        for reader in self._readers:
+            reader.join(WAIT_SECONDS)
+        while not self.err.empty():
+            self.said.append(self.err.get().rstrip("\n"))
+        return status
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def run_proxy(tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    """Start `streamwatch proxy OPTIONS...` in a subprocess; each is killed at the end if still running."""
+    started: list[Running] = []
+
+    def start(*options: str) -> Running:
+        started.append(Running(tmp_path, *options))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop()

@@ -9,9 +9,8 @@ import asyncio
 import json
 import threading
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -39,8 +38,7 @@ from streamwatch.mock.events import (
 from streamwatch.protocol import TIME_SCALE_HEADER
 from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.server import BackgroundServer, StreamCut
-from tests.proxy.conftest import Proxy
-from tests.proxy.test_proxy_command import Running
+from tests.proxy.conftest import Proxy, Running
 
 # ----- the spec grammar ---------------------------------------------------------------------------
 
@@ -456,10 +454,12 @@ def test_a_stall_holds_the_stream_that_long_then_the_answer_completes(
     assert seen(through) == seen(direct) and through.content[0].text == direct.content[0].text
     times = chunk_times(proxy)
     first_delta = next(i for i, (_, data) in enumerate(times) if b"content_block_delta" in data)
-    stalled_at = times[first_delta][0]
-    during = [data for t, data in times[first_delta + 1:] if t < stalled_at + 0.6]
-    assert during == ([sse(ping())] * 2 if "pings" in spec else [])
-    assert len(times) > first_delta + 1 + len(during)
+    stalled_at, after = times[first_delta][0], times[first_delta + 1:]
+    resumed = next(i for i, (_, data) in enumerate(after) if data != sse(ping()))
+    assert [data for _, data in after[:resumed]] == ([sse(ping())] * 2 if "pings" in spec else [])
+    # The rest waited out the 0.6 s stall; the two times are read at slightly different points of a
+    # chunk's way through the proxy, so a loaded machine may shift them by a few milliseconds.
+    assert after[resumed][0] - stalled_at >= 0.55
     assert_marked(proxy, parse_fault(spec).plan.label)
 
 
@@ -534,19 +534,6 @@ def test_a_stall_longer_than_the_app_s_read_timeout_times_it_out_as_the_stall_sc
     assert isinstance(direct, httpx2.ReadTimeout) and seen(through) == seen(direct)
     [session] = proxy.sessions()
     assert session.latest.ending["kind"] == "cancelled" and session.header["fault"] == "injected: 5 s stall (silent) after the first content"
-
-
-@pytest.fixture
-def run_proxy(tmp_path: Path) -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(*options: str) -> Running:
-        started.append(Running(tmp_path, *options))
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 def test_the_command_injects_each_fault_into_the_requests_it_picks_and_its_lines_say_so(

@@ -4,12 +4,6 @@ flow, a loud warning off loopback, Ctrl-C that records the open streams, one-lin
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import anthropic
@@ -19,72 +13,7 @@ import pytest
 from streamwatch.cli import main
 from streamwatch.core.recording import load_session
 
-WAIT_SECONDS = 30.0
 FAST = {"x-streamwatch-time-scale": "0.01"}
-
-
-def _read(stream, lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
-class Running:
-    """`streamwatch proxy ...` in a subprocess (SIGINT as a terminal's Ctrl-C), its output read as it comes."""
-
-    def __init__(self, home: Path, *options: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env["STREAMWATCH_HOME"] = str(home)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamwatch.cli", "proxy", "--listen", "127.0.0.1:0", *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        self.out: queue.Queue[str] = queue.Queue()
-        self.err: queue.Queue[str] = queue.Queue()
-        self._readers = [threading.Thread(target=_read, args=(stream, lines), daemon=True)
-                         for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err))]
-        for reader in self._readers:
-            reader.start()
-        self.said: list[str] = []
-        self.base_url = self.line_starting("export ANTHROPIC_BASE_URL=").split("=", 1)[1]
-
-    def line_starting(self, prefix: str) -> str:
-        while True:
-            line = self.err.get(timeout=WAIT_SECONDS).rstrip("\n")
-            self.said.append(line)
-            if line.startswith(prefix):
-                return line
-
-    def printed(self) -> str:
-        return self.out.get(timeout=WAIT_SECONDS).rstrip("\n")
-
-    def interrupt(self) -> int:
-        """Ctrl-C; the exit status, once everything it wrote to stderr is in `said`."""
-        self.process.send_signal(signal.SIGINT)
-        status = self.process.wait(WAIT_SECONDS)
-        for reader in self._readers:
-            reader.join(WAIT_SECONDS)
-        while not self.err.empty():
-            self.said.append(self.err.get().rstrip("\n"))
-        return status
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def run_proxy(tmp_path):
-    started: list[Running] = []
-
-    def start(*options: str) -> Running:
-        started.append(Running(tmp_path, *options))
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 def stream(base_url: str, model: str, headers: dict[str, str] | None = None) -> str:
