@@ -67,6 +67,11 @@ def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool],
 
 
 _threshold = _number(float, "a number of seconds", lambda x: x > 0, "must be more than 0 seconds")
+MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 86400.0
+_timeout = _number(
+    float, "a number of seconds", lambda x: MIN_TIMEOUT <= x <= MAX_TIMEOUT,
+    f"must be from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds (a day)",
+)
 _positive_int = _number(int, "a whole number", lambda x: x >= 1, "must be 1 or more")
 _time_scale = _number(
     float, "a number", lambda x: 0 <= x <= MAX_TIME_SCALE, f"must be from 0 to {MAX_TIME_SCALE:g}"
@@ -336,14 +341,25 @@ def _upstream(value: str) -> str:
     """An http(s) base URL for --upstream (`mock` is handled by the caller)."""
     from urllib.parse import urlsplit
 
+    from streamwatch.core.transport import host_problem
+
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (a port that is not a number raises here)
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise UsageError(f"--upstream takes an http:// or https:// base URL (no query), or mock; not {value!r}")
+        raise UsageError(f"--upstream takes an http:// or https:// base URL (no query), or mock; not {_shown_url(value)}")
+    bad_host = host_problem(parts.hostname)
+    if bad_host:
+        raise UsageError(f"--upstream {_shown_url(value)} cannot be reached: {bad_host}")
     return value.rstrip("/")
+
+
+def _shown_url(value: str) -> str:
+    from streamwatch.core.redact import Redactor
+
+    return repr(one_line(Redactor().url(value)))
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
@@ -675,7 +691,7 @@ def _add_live_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument("--system", metavar="TEXT", help="the system prompt")
     command.add_argument(
-        "--timeout", type=_threshold, metavar="S", help="the SDK's read timeout, in seconds (default 600)"
+        "--timeout", type=_timeout, metavar="S", help="the SDK's read timeout, in seconds (default 600)"
     )
     command.add_argument("--no-save", action="store_true", help="do not save the session file")
     command.add_argument(

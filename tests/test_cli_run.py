@@ -630,3 +630,21 @@ def test_a_base_url_the_http_client_cannot_parse_is_bad_input_not_a_bug(capsys, 
     code, out, err = run_cli(capsys, "run", "--headless", "--base-url", url)
     assert code == 2 and out == ""
     assert err.startswith("streamwatch: error: not a usable base URL: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("url", ["http://a..b/", f"http://{'a' * 64}.example/", f"https://{'abc.' * 70}example/"])
+def test_a_host_name_no_resolver_takes_is_bad_input_not_a_network_failure(capsys, home, url):
+    code, out, err = run_cli(capsys, "run", "--headless", "--base-url", url)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("streamwatch: error: not a usable base URL (") and "host name" in err
+    assert sessions(home) == []
+
+
+@pytest.mark.parametrize("timeout", ["1e-300", "0.001", "inf", "nan", "1e9"])
+def test_a_timeout_no_request_could_meet_is_refused_before_sending(capsys, home, timeout):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--headless", "--scenario", "ok", "--timeout", timeout])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert "argument --timeout: must be from 0.01 to 86400 seconds" in err and err.count("\n") == 1
+    assert sessions(home) == []

@@ -29,6 +29,7 @@ import platformdirs
 
 from streamwatch.core.files import read_regular
 from streamwatch.core.redact import Redactor
+from streamwatch.core.transport import host_problem
 
 EMBEDDED = "embedded"
 THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -98,6 +99,9 @@ def check_base_url(value: str) -> str:
         good = False
     if not good:
         raise ValueError(f"must be a URL (http:// or https://) or {EMBEDDED!r}")
+    bad_host = host_problem(parts.hostname or "")
+    if bad_host:
+        raise ValueError(f"must be a URL a client can reach: {bad_host}")
     return value
 
 

@@ -44,7 +44,7 @@ from streamwatch.core.files import read_regular
 from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
 from streamwatch.core.redact import JSON
-from streamwatch.core.transport import cause_chain, describe_exception, exception_name, is_loopback
+from streamwatch.core.transport import cause_chain, describe_exception, exception_name, host_problem, is_loopback
 
 if TYPE_CHECKING:
     import anthropic
@@ -368,6 +368,9 @@ class LiveRun:
             has_credentials = any(c is not None for c in (probe.api_key, probe.auth_token, probe.credentials))
         if base_url.scheme not in ("http", "https") or not base_url.host:
             raise LiveError(f"not an http:// or https:// base URL: {self._redactor.url(str(base_url).rstrip('/'))}")
+        bad_host = host_problem(base_url.host)
+        if bad_host:
+            raise LiveError(f"not a usable base URL ({bad_host}): {self._redactor.url(str(base_url).rstrip('/'))}")
         loopback = is_loopback(base_url)
         api_key = self._api_key
         if not has_credentials:

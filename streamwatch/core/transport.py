@@ -25,6 +25,23 @@ def is_loopback(url: object) -> bool:
         return False
 
 
+def host_problem(host: str) -> str | None:
+    """Why a URL's host name could never be looked up (a label empty or over 63 characters, the whole
+    over 253), or None. Said before sending, so a typo is not blamed on the network or the server."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        ascii_name = host.rstrip(".").encode("idna")
+    except UnicodeError:
+        return "a part of its host name is empty or longer than 63 characters"
+    if len(ascii_name) > 253:
+        return "its host name is longer than 253 characters"
+    return None
+
+
 def exception_name(exc: BaseException) -> str:
     """`httpx2.RemoteProtocolError`, `anthropic.APIStatusError`: the name a user would catch."""
     cls = type(exc)

@@ -118,3 +118,10 @@ def test_a_bad_base_url_is_refused_without_showing_its_password(config_home, url
     with pytest.raises(ConfigError) as refused:
         load_config()
     assert "pa55w0rd" not in str(refused.value) and "[redacted]@" in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["http://a..b", f"https://{'x' * 64}.example"])
+def test_a_base_url_whose_host_no_resolver_takes_is_refused(config_home, url):
+    write(config_home, f'base_url = "{url}"\n')
+    with pytest.raises(ConfigError, match="base_url must be a URL a client can reach: a part of its host name"):
+        load_config()

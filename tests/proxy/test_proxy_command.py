@@ -115,6 +115,8 @@ def test_on_loopback_there_is_no_warning(run_proxy) -> None:
     (["--upstream", "api.anthropic.com"], "--upstream takes an http:// or https:// base URL"),
     (["--upstream", "ftp://example.com"], "--upstream takes an http:// or https:// base URL"),
     (["--upstream", "http://example.com:port"], "--upstream takes an http:// or https:// base URL"),
+    (["--upstream", f"http://{'a' * 64}.example"], "longer than 63 characters"),
+    (["--upstream", "https://api..example"], "host name is empty or longer"),
 ])
 def test_a_bad_listen_or_upstream_is_one_line_and_exit_2(options, said, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
@@ -123,3 +125,13 @@ def test_a_bad_listen_or_upstream_is_one_line_and_exit_2(options, said, capsys, 
 
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1 and said in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("upstream", ["ftp://bob:hunter2hunter2@example.com", f"https://bob:hunter2hunter2@{'a' * 64}.example"])
+def test_a_refused_upstream_is_shown_without_its_password(upstream, capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
+
+    status = main(["proxy", "--upstream", upstream])
+
+    err = capsys.readouterr().err
+    assert status == 2 and "hunter2" not in err and "[redacted]@" in err
