@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from streamwatch.core.files import read_regular
+from streamwatch.core.files import read_regular, write_private
 from streamwatch.core.redact import Redactor
 from streamwatch.core.transport import host_problem
 
@@ -174,14 +174,18 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    """Replace the file whole: the new text goes to a fresh private file beside it (made exclusively,
+    never through a link, its own name even when another process saves at the same moment), which
+    then takes the file's place."""
+    temporary: Path | None = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
+        temporary = write_private(path.parent, f".{path.name}.tmp", [text.encode("utf-8")])
         os.replace(temporary, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -104,12 +104,27 @@ def test_save_theme_rejects_a_bad_name(config_home):
     assert not config_path().exists()
 
 
-def test_a_failed_write_is_a_config_error_and_keeps_the_old_file(config_home):
+def test_a_failed_write_is_a_config_error_and_keeps_the_old_file(config_home, monkeypatch):
     path = write(config_home, 'theme = "dark"\n')
-    (config_home / ".config.toml.tmp").mkdir()
-    with pytest.raises(ConfigError, match="cannot write"):
+
+    def full(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("streamwatch.core.config.os.replace", full)
+    with pytest.raises(ConfigError, match="cannot write .*No space left on device"):
         save_theme("light")
     assert path.read_text() == 'theme = "dark"\n'
+    assert sorted(p.name for p in config_home.iterdir()) == ["config.toml"]
+
+
+def test_saving_never_writes_through_a_link_planted_at_the_temporary_name(config_home, tmp_path):
+    path = write(config_home, 'theme = "dark"\n')
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (config_home / ".config.toml.tmp").symlink_to(victim)
+    save_theme("light")
+    assert victim.read_text() == "precious\n"
+    assert load_config().theme == "light" and path.read_text().startswith('theme = "light"')
 
 
 @pytest.mark.parametrize("url", ["bob:pa55w0rdSECRET@127.0.0.1:18777", "http://bob:pa55w0rdSECRET@[::1"])
