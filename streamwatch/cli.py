@@ -184,7 +184,7 @@ def _run_screen(args: argparse.Namespace, makers: list[Callable[[], Any]]) -> in
 
     _themed(run_app, chain(0)(), args)
     recovery = built[-1].live
-    if recovery.current is None or not recovery.current.finished:
+    if recovery.current is None or not recovery.current.finished or recovery.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_COMPLETE if recovery.complete else EXIT_ABNORMAL
 

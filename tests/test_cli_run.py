@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -648,3 +649,25 @@ def test_a_timeout_no_request_could_meet_is_refused_before_sending(capsys, home,
     assert exited.value.code == 2 and out == ""
     assert "argument --timeout: must be from 0.01 to 86400 seconds" in err and err.count("\n") == 1
     assert sessions(home) == []
+
+
+@pytest.mark.parametrize("command", [["demo"], ["demo", "ok"], ["run", "--scenario", "ok"]])
+def test_a_stream_stopped_on_the_run_screen_exits_130_as_ctrl_c_does(command, home, monkeypatch):
+    """The run screen's stop (q twice) cancels the stream: the same 130 as Ctrl-C without the screen,
+    and a demo tour left in its first stream does not say it went well."""
+    import streamwatch.cli
+    import streamwatch.tui.launch
+
+    def stop_while_streaming(feed, theme):
+        worker = threading.Thread(target=feed.live.run)
+        worker.start()
+        wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 2)
+        feed.live.cancel()
+        worker.join()
+        return 0
+
+    monkeypatch.setattr(streamwatch.cli, "_wants_tui", lambda args: True)
+    monkeypatch.setattr(streamwatch.tui.launch, "run_app", stop_while_streaming)
+    assert main([*command, "--time-scale", "20"]) == 130
+    [path] = sessions(home)
+    assert load_session(path).latest.ending["kind"] == "cancelled"
