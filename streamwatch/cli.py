@@ -183,8 +183,11 @@ def _run_screen(args: argparse.Namespace, makers: list[Callable[[], Any]]) -> in
         return build
 
     _themed(run_app, chain(0)(), args)
+    from streamwatch.core.diagnose import Termination
+
     recovery = built[-1].live
-    if recovery.current is None or not recovery.current.finished or recovery.cancelled:
+    current = recovery.current
+    if current is None or not current.finished or current.state.termination == Termination.CANCELLED:
         return EXIT_INTERRUPTED
     return EXIT_COMPLETE if recovery.complete else EXIT_ABNORMAL
 

@@ -174,9 +174,11 @@ async def test_r_retries_and_the_new_answer_replaces_the_broken_one(server, requ
         await pilot.press("space")
         assert "PAUSED" in str(app.screen.query_one(Timeline).border_title)
 
+        assert "attempt" not in status(app)
         await pilot.press("r")
         await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
         await wait_for(pilot, lambda: "Attempt 2: retry → complete" in verdict(app))
+        assert "attempt 2 · COMPLETE end_turn" in status(app), "the line says which attempt it stands for"
         assert text_pane(app).text == clean
         assert text_pane(app).seams == []
         broken_tokens = -(-sum(b.chars for b in live(app).attempts[0].state.blocks.values()) // 4)

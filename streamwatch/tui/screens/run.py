@@ -635,7 +635,8 @@ class RunScreen(Screen[None]):
     def _prefix(self) -> str:
         feed, player = self.feed, self.feed.player
         if not isinstance(player, SessionPlayer):
-            return f"{feed.title} · " if feed.title else ""
+            number = feed.attempt.number if feed.attempt is not None else 1
+            return (f"{feed.title} · " if feed.title else "") + (f"attempt {number} · " if number > 1 else "")
         number = player.attempt.number
         if feed.is_replay:
             speed = "max" if player.speed is None else f"{player.speed:g}x"
