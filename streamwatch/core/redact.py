@@ -7,7 +7,9 @@ A `Redactor` knows one run's secrets and applies one rule per kind of thing:
   SDK's `x-stainless-*` client facts, the mock's `x-streamwatch-*` controls, ...) keeps its value;
   every other header keeps its name, so a user sees it was sent, and its value becomes `[redacted]`.
 - **URLs.** The user-info (`user:password@`) becomes `[redacted]@`, every query value and the
-  fragment become `[redacted]` (the query's names stay), and a path segment that looks like a token
+  fragment become `[redacted]` (the query's names stay; a fragment that is a plain anchor, a word or
+  words joined by `-`, `_` or `.` that does not look like a token, stays: the SDK's own messages point
+  at `errors#long-requests`), and a path segment that looks like a token
   (key-shaped, a known secret, or 16 or more token characters mixing letters and digits) becomes
   `[redacted]`.
 - **Text** (body bytes, model output, the request body, any JSON string value): key-shaped runs
@@ -93,6 +95,7 @@ _PREFIX_BYTES = tuple(prefix.encode() for prefix in _PREFIXES)
 _TAIL_BYTES = (string.ascii_letters + string.digits + "._~+/=- ").encode()
 """Every byte such a tail can hold: it is searched for only after the last byte of another kind."""
 _CREDENTIAL_NAME = re.compile(r"key|auth|token|secret|passw|cookie|credential|session|signature", re.IGNORECASE)
+_ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 _TOKEN_LIKE = re.compile(rf"(?=[{TOKEN_CHARS}]*[0-9])(?=[{TOKEN_CHARS}]*[A-Za-z])[{TOKEN_CHARS}]{{16,}}")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 
@@ -159,7 +162,9 @@ class Redactor:
             f"{name}={REDACTED}" if sep else REDACTED
             for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&") if pair)
         )
-        fragment = REDACTED if parts.fragment else ""
+        fragment = parts.fragment
+        if fragment and (_ANCHOR.fullmatch(fragment) is None or self._token_like(fragment)):
+            fragment = REDACTED
         return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
     def text(self, text: str) -> str:

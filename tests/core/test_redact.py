@@ -69,6 +69,10 @@ def test_a_key_after_a_json_escape_is_found_in_raw_json():
      "https://gw.example.com/v1/[redacted]/anthropic/v1/messages?beta=[redacted]&[redacted]"),
     (f"https://proxy.example.com/{SHAPED}/v1/messages#token=abc", "https://proxy.example.com/[redacted]/v1/messages#[redacted]"),
     ("https://api.anthropic.com/v1/messages", "https://api.anthropic.com/v1/messages"),
+    ("https://app.example.com/cb#access_token=ya29a0AfH6SMBx&state=1", "https://app.example.com/cb#[redacted]"),
+    ("https://app.example.com/cb#ya29a0AfH6SMBxKd93Lq", "https://app.example.com/cb#[redacted]"),
+    (f"https://app.example.com/cb#{SHAPED}", "https://app.example.com/cb#[redacted]"),
+    ("https://docs.anthropic.com/en/api/errors#long-requests", "https://docs.anthropic.com/en/api/errors#long-requests"),
 ])
 def test_urls_lose_user_info_query_values_and_token_segments(url, shown):
     assert Redactor().url(url) == shown
@@ -79,6 +83,12 @@ def test_urls_in_messages_are_redacted_and_the_rest_kept():
     assert Redactor().message(message) == (
         "httpx2.HTTPStatusError: Client error '404 Not Found' for url 'http://[redacted]@h:1/x?key=[redacted]'"
     )
+
+
+def test_the_sdk_s_own_message_keeps_the_page_it_points_at():
+    message = ("anthropic.APITimeoutError: Request timed out or interrupted. See "
+               "https://docs.anthropic.com/en/api/errors#long-requests for more details.")
+    assert Redactor().message(message) == message
 
 
 def test_a_request_teaches_its_credentials_but_not_its_harmless_values():
