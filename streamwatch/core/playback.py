@@ -18,6 +18,7 @@ so whatever listens to a live run (an exporter, a printer) can be given a file.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import time
@@ -212,6 +213,20 @@ class Follower:
         started, now = header.get("pid_started"), process_facts(pid).get("pid_started")
         return started is None or now is None or now == started
 
+    def writer_elapsed(self) -> float | None:
+        """How far the session's own clock has gone by now, when its writer runs on this machine (its
+        `started` read on this machine's clock), so that a stream attached in the middle of a stall shows
+        the stall's whole length, not the time since attaching; None when that cannot be told."""
+        started = self.session.header.get("started")
+        if not isinstance(started, str) or self.writer_running() is not True:
+            return None
+        try:
+            moment = datetime.datetime.fromisoformat(started)
+            origin = (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
+        except (ValueError, OverflowError, OSError):
+            return None
+        return max(0.0, time.time() - origin)
+
     def over(self, complete: bool) -> bool:
         """Whether nothing more will be read, as far as can be told: the file is lost, the writer is gone, or the last
         attempt ended and its answer is `complete` (recovery never goes on after that) or its writer
@@ -342,6 +357,10 @@ class SessionPlayer:
             session = None if self.session.path is None else str(self.session.path)
             self.log.finish(self.attempt, self.state.verdict(session=session))
         self.log.stopped = self.recording.stopped if self.player.finished else None
+
+    def catch_up(self, elapsed: float) -> None:
+        """Move the session clock on to `elapsed` (never back): where a followed writer's clock stands."""
+        self.elapsed = max(self.elapsed, elapsed)
 
     def toggle(self) -> None:
         self.playing = not self.playing

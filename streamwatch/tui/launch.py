@@ -46,6 +46,9 @@ def attach_feed(path: Path, stall_threshold: float) -> Feed:
         f"{started_text(started if isinstance(started, str) else None, time_format=SHORT_TIME_FORMAT)}"
     )
     player = SessionPlayer(follower.session, stall_threshold, live=True)
+    writer_elapsed = follower.writer_elapsed()
+    if writer_elapsed is not None and not follower.ended:
+        player.catch_up(writer_elapsed)
     return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner,
                 go_on=going_on(path, stall_threshold))
 

@@ -1,6 +1,8 @@
 """Every key of the run screen, pressed as a user would, and what it changed."""
 
+import datetime
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -304,16 +306,29 @@ def writer_process():
 
 
 def attached(tmp_path, **header):
-    """A session file with `header` over the usual one (this host, no pid), and the app attached to it."""
+    """A session file with `header` over the usual one (this host, no pid, started now), and the app attached to it."""
     from streamwatch.core.recording import SessionWriter
     from streamwatch.tui.app import StreamwatchApp
     from streamwatch.tui.launch import attach_feed
 
-    usual = sessions.header("2026-11-22T10:00:00.000+00:00", "live", "claude-sonnet-4-6", "9a9a9a9a")
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    usual = sessions.header(now, "live", "claude-sonnet-4-6", "9a9a9a9a")
     writer = SessionWriter(tmp_path / "writer.jsonl", {**usual, "host": socket.gethostname(), **header})
     writer.response(200, {}, 0.1)
     feed = attach_feed(writer.path, 5.0)
     return writer, StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+
+
+async def test_attached_in_the_middle_of_a_stall_the_stall_counts_from_the_last_event_not_from_attaching(
+    tmp_path, writer_process
+):
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=9)
+    writer, app = attached(tmp_path, pid=writer_process.pid, started=started.isoformat(timespec="milliseconds"))
+    for i, chunk in enumerate(s.complete_text("slow answer")[:4]):
+        writer.chunk(chunk, 0.2 + i * 0.01)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "STALLED" in status(app))
+        assert re.search(r"STALLED 8\.[78] s · silent", status(app)), status(app)
 
 
 async def test_attach_is_a_replay_once_a_broken_attempt_s_writer_is_gone(tmp_path, writer_process):
