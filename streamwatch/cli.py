@@ -10,10 +10,11 @@ process that a shell saw killed by SIGPIPE; a live run stops and its session say
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,10 @@ def _recovery(
     args: argparse.Namespace, body: dict[str, Any], base_url: str | None, scenario: str | None, source: str
 ) -> Callable[[Any], Any]:
     """How to build this run's Recovery, given the hook that watches it."""
+    from streamwatch.core.live import sdk_client
     from streamwatch.core.recovery import Recovery
+
+    telemetry = getattr(args, "telemetry", None)
 
     def make(hook: Any) -> Recovery:
         return Recovery(
@@ -139,7 +143,7 @@ def _recovery(
             on_failure=args.on_failure,
             strategy=args.resume_strategy or "auto",
             max_attempts=args.max_attempts,
-            hooks=[hook],
+            hooks=[hook] if telemetry is None else [hook, telemetry.hook(source=source, client=sdk_client())],
             base_url=base_url,
             headers=_scenario_headers(args, scenario, source),
             timeout=args.timeout,
@@ -242,6 +246,39 @@ def _live(
     return EXIT_COMPLETE if last.state.complete else EXIT_ABNORMAL
 
 
+@contextlib.contextmanager
+def _telemetry(args: argparse.Namespace, screen: bool) -> Iterator[None]:
+    """Spans to an OpenTelemetry collector while the command runs (`args.telemetry`), when --otlp or the
+    OTEL_EXPORTER_OTLP_* variables ask for them; flushed at the end, within a bounded wait. A collector
+    that fails is said in one line: at once, or after the screen closed (`screen`), never over it."""
+    from streamwatch.export.otlp import Exporter, OtlpUnavailable, traces_endpoint
+
+    asked = args.otlp is not None
+    try:
+        endpoint = traces_endpoint(args.otlp)
+        if endpoint is None and args.otel_content:
+            raise UsageError("--otel-content needs --otlp URL (or OTEL_EXPORTER_OTLP_ENDPOINT)")
+        exporter = None if endpoint is None else Exporter(endpoint, content=args.otel_content,
+                                                          on_warning=None if screen else _warn)
+    except OtlpUnavailable as exc:
+        if asked:
+            raise UsageError(str(exc)) from None
+        _warn(f"OTEL_EXPORTER_OTLP_ENDPOINT is set, but {exc}; running without sending spans")
+        exporter = None
+    args.telemetry = exporter
+    try:
+        yield
+    finally:
+        if exporter is not None:
+            exporter.close()
+            if screen and exporter.warning is not None:
+                _warn(exporter.warning)
+
+
+def _warn(line: str) -> None:
+    print(f"streamwatch: warning: {one_line(line)}", file=sys.stderr)
+
+
 def _check_recovery_options(args: argparse.Namespace) -> None:
     """--max-attempts and --resume-strategy mean something only with the --on-failure they go with."""
     if args.on_failure == "none" and args.max_attempts not in (None, 1):
@@ -269,16 +306,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_recovery_options(args)
     body = _request(args)
     scenario = None if args.scenario is None else _scenario(args.scenario)
-    if scenario is not None and args.base_url is None:
-        from streamwatch.mock import MockServer
+    with _telemetry(args, _wants_tui(args)):
+        if scenario is not None and args.base_url is None:
+            from streamwatch.mock import MockServer
 
-        with MockServer(time_scale=args.time_scale) as server:
-            return _live(args, body, server.base_url, scenario, "demo")
-    return _live(args, body, args.base_url, scenario, "live")
+            with MockServer(time_scale=args.time_scale) as server:
+                return _live(args, body, server.base_url, scenario, "demo")
+        return _live(args, body, args.base_url, scenario, "live")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _check_recovery_options(args)
+    with _telemetry(args, _wants_tui(args)):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     tour = DEMO_TOUR if args.scenario is None else ((_scenario(args.scenario), ""),)
     body = _request(args)
     from streamwatch.mock import MockServer
@@ -368,7 +411,6 @@ def _shown_url(value: str) -> str:
 def cmd_proxy(args: argparse.Namespace) -> int:
     """Forward an app's API traffic upstream, recording each exchange, printing one line per finished flow,
     until Ctrl-C or SIGTERM: the streams still open are then cut and recorded `cancelled`."""
-    import contextlib
     import signal
     import threading
 
@@ -397,12 +439,14 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     book = FlowBook(args.stall_threshold) if _wants_tui(args) else None
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a plain `kill` stops it as Ctrl-C does
     with contextlib.ExitStack() as running, contextlib.suppress(KeyboardInterrupt):
+        running.enter_context(_telemetry(args, book is not None))
+        hooks_for = _with_spans(printer.hooks_for if book is None else book.hooks_for, args.telemetry)
         if upstream is None:
             upstream = running.enter_context(MockServer()).base_url
         if book is None:
-            app = ProxyApp(upstream, hooks_for=printer.hooks_for, faults=faults, stall_threshold=args.stall_threshold)
+            app = ProxyApp(upstream, hooks_for=hooks_for, faults=faults, stall_threshold=args.stall_threshold)
         else:
-            app = ProxyApp(upstream, hooks_for=book.hooks_for, on_flow=book.on_flow, faults=faults,
+            app = ProxyApp(upstream, hooks_for=hooks_for, on_flow=book.on_flow, faults=faults,
                            stall_threshold=args.stall_threshold)
         server = app.server(host, port)
         try:
@@ -434,6 +478,16 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         return EXIT_OUTPUT_CLOSED
     print(f"streamwatch proxy: stopped after {printer.count} flow{'s' if printer.count != 1 else ''}", file=sys.stderr)
     return EXIT_COMPLETE
+
+
+def _with_spans(hooks_for: Callable[[Any], Any], telemetry: Any) -> Callable[[Any], list[Any]]:
+    """Each flow's hooks, and its spans' when exporting."""
+    if telemetry is None:
+        return hooks_for
+    from streamwatch.protocol import PROXY_SOURCE
+
+    return lambda flow: [*hooks_for(flow), telemetry.hook(source=PROXY_SOURCE, client=flow.client_text,
+                                                         upstream=flow.upstream)]
 
 
 def _flows_view(args: argparse.Namespace, book: Any, faults: Any, listen: str, upstream: str,
@@ -498,10 +552,16 @@ def cmd_attach(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from streamwatch.core.files import write_new
 
+    if args.format == "otlp":
+        return _export_otlp(args)
+    if args.otlp is not None or args.otel_content:
+        raise UsageError("--otlp and --otel-content are for --format otlp")
+    if len(args.session) > 1:
+        raise UsageError(f"{args.format} exports one session at a time (--format otlp sends several)")
     chosen = FORMATS[args.format]
     if args.attempt is not None and not chosen.one_attempt:
         raise UsageError(f"--attempt is for sse, curl and report: {args.format} holds every attempt")
-    path = _session_path(args.session)
+    path = _session_path(args.session[0])
     source = Exported(path, args.stall_threshold)
     try:
         pieces = chosen.render(source, args.attempt)
@@ -524,6 +584,62 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output is not None:
         print(f"streamwatch: {args.format} of {path.name} written to {args.output}", file=sys.stderr)
     return EXIT_COMPLETE
+
+
+BACKFILL_FLUSH = 100
+"""Saved sessions sent per batch of a backfill: the processor's queue holds 2048 spans."""
+BACKFILL_WAIT = 30.0
+
+
+def _export_otlp(args: argparse.Namespace) -> int:
+    """Saved sessions sent to an OpenTelemetry collector (a backfill), each as a live run would have sent it."""
+    from streamwatch.core.playback import replay_attempts
+    from streamwatch.core.recorder import Hooks
+    from streamwatch.export.otlp import Exporter, OtlpUnavailable, shown, traces_endpoint
+
+    if args.output is not None or args.attempt is not None:
+        raise UsageError("-o and --attempt mean nothing to --format otlp: it sends every attempt to the collector")
+    try:
+        endpoint = traces_endpoint(args.otlp)
+        if endpoint is None:
+            raise UsageError("--format otlp needs --otlp URL (or OTEL_EXPORTER_OTLP_ENDPOINT): where to send the spans")
+        exporter = Exporter(endpoint, content=args.otel_content)
+    except OtlpUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    paths = [_session_path(name) for name in args.session]
+    done = unreadable = 0
+    try:
+        for path in paths:
+            source = Exported(path, args.stall_threshold)
+            try:
+                header = source.session.header
+            except SessionError as exc:
+                print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
+                unreadable += 1
+                continue
+            started = source.started
+            hooks = Hooks([exporter.hook(
+                origin_ns=None if started is None else int(started.timestamp() * 1e9),
+                **{key: header.get(key) for key in ("source", "client", "upstream")},
+            )])
+            replay_attempts(source.session, args.stall_threshold, hooks)
+            for failure in hooks.failures:
+                print(f"streamwatch: error: {path.name}: {one_line(failure)}", file=sys.stderr)
+            unreadable += bool(hooks.failures)
+            done += 1
+            if done % BACKFILL_FLUSH == 0:
+                exporter.flush()
+            if exporter.warning is not None:
+                break
+    finally:
+        exporter.close(BACKFILL_WAIT)
+    if exporter.warning is not None or exporter.lost:
+        print(f"streamwatch: error: {one_line(exporter.warning or f'{exporter.lost} spans were not sent')}",
+              file=sys.stderr)
+        return EXIT_ABNORMAL
+    sessions = f"{done} session{'s' if done != 1 else ''}"
+    print(f"streamwatch: {sessions} sent to {shown(endpoint)} ({exporter.sent} spans)", file=sys.stderr)
+    return EXIT_BAD_INPUT if unreadable else EXIT_COMPLETE
 
 
 def _apply_config(args: argparse.Namespace) -> None:
@@ -674,7 +790,22 @@ def _output(name: str) -> Path | None:
     return None if name == "-" else Path(name)
 
 
+def _add_otlp_options(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "--otlp", metavar="URL",
+        help=f"send {what} as OpenTelemetry spans to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318; "
+        "/v1/traces is added); default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT. "
+        "Needs pip install 'streamwatch[otel]'",
+    )
+    command.add_argument(
+        "--otel-content", action="store_true",
+        help="put the prompt and the answer in the spans too (gen_ai.input.messages, gen_ai.output.messages); "
+        "by default no text of either is sent",
+    )
+
+
 def _add_live_options(command: argparse.ArgumentParser) -> None:
+    _add_otlp_options(command, "each stream")
     command.add_argument(
         "--headless", action="store_true",
         help="print one line per event and the report instead of opening the run screen",
@@ -818,6 +949,7 @@ def build_parser() -> argparse.ArgumentParser:
         "not contacted), buffer; then selectors @every (default), @nth=N, @fraction=F[,seed=N], @model=GLOB, "
         "@path=GLOB. E.g. cut:events=40@model=claude-sonnet-*@nth=2",
     )
+    _add_otlp_options(proxy_cmd, "each flow")
     proxy_cmd.set_defaults(func=cmd_proxy)
 
     replay_cmd = commands.add_parser(
@@ -843,18 +975,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     export_cmd = commands.add_parser(
         "export",
-        help="write a saved session as jsonl, sse, curl, har or a Markdown support report",
+        help="write a saved session as jsonl, sse, curl, har or a Markdown support report, or send saved "
+        "sessions to an OpenTelemetry collector (otlp)",
         description="Write a saved session in another format, to stdout or a new file (-o, made 0600, never over a "
         "file or through a link). jsonl: the session file itself. sse: the response body as the client read it "
         "(analyze reads it back). curl: a command that sends the request again, the key from $ANTHROPIC_API_KEY. "
         "har: HTTP Archive 1.2, one entry per attempt. report: a Markdown support report for a ticket. "
-        "sse, curl and report are about one attempt: the last, or --attempt N.",
+        "sse, curl and report are about one attempt: the last, or --attempt N. otlp: the sessions as OpenTelemetry "
+        "spans, sent to --otlp URL (needs pip install 'streamwatch[otel]').",
     )
-    _add_session_argument(export_cmd)
     export_cmd.add_argument(
-        "--format", required=True, choices=tuple(FORMATS), metavar="FORMAT",
-        help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items()),
+        "session", metavar="SESSION", nargs="+",
+        help="a session file, `latest`, or a unique part of a saved session's name (e.g. its id); several for otlp",
     )
+    export_cmd.add_argument(
+        "--format", required=True, choices=(*FORMATS, "otlp"), metavar="FORMAT",
+        help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items())
+        + "; otlp: every attempt as OpenTelemetry spans, sent to --otlp URL (a backfill)",
+    )
+    _add_otlp_options(export_cmd, "the sessions")
     export_cmd.add_argument("-o", "--output", type=_output, metavar="FILE",
                             help="a new file to write (default, or -: stdout)")
     export_cmd.add_argument(

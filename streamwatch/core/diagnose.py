@@ -150,6 +150,9 @@ class StreamState:
         self.stop_reason: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_creation_tokens: int | None = None
+        """The input tokens read from and written to the prompt cache, which `input_tokens` leaves out."""
         self.usage_final = False
         """message_delta's cumulative usage arrived (message_start's output_tokens is only a placeholder)."""
         self.error: dict[str, Any] | None = None
@@ -510,6 +513,10 @@ class StreamState:
             self.input_tokens = usage["input_tokens"]
         if _is_count(usage.get("output_tokens")):
             self.output_tokens = usage["output_tokens"]
+        if _is_count(usage.get("cache_read_input_tokens")):
+            self.cache_read_tokens = usage["cache_read_input_tokens"]
+        if _is_count(usage.get("cache_creation_input_tokens")):
+            self.cache_creation_tokens = usage["cache_creation_input_tokens"]
 
     def _timing(self, event: Event) -> None:
         t = event.t

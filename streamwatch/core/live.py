@@ -151,6 +151,13 @@ def sdk_outcome(
     }
 
 
+def sdk_client() -> str:
+    """The client a live run's session names (its header's `client`): the SDK and its version."""
+    import anthropic
+
+    return f"anthropic-python {anthropic.__version__}"
+
+
 class LiveRun:
     """One request, one session file (unless `save=False`), one verdict."""
 
@@ -190,9 +197,7 @@ class LiveRun:
         if follows is not None:
             self._recorder = follows._recorder
         else:
-            import anthropic
-
-            header: dict[str, Any] = {"client": f"anthropic-python {anthropic.__version__}"}
+            header: dict[str, Any] = {"client": sdk_client()}
             if continues:
                 header["continues"] = dict(continues)
             self._recorder = Recorder(

@@ -48,19 +48,22 @@ class Exported:
     def name(self) -> str:
         return self.path.name
 
-    def moment(self, attempt: Attempt, after: float = 0.0) -> str | None:
-        """The wall-clock time (ISO 8601) `after` seconds into the attempt, from the session's recorded
-        start; None when the header has no start time that can be read."""
-        recording = attempt.run.recording
+    @cached_property
+    def started(self) -> datetime.datetime | None:
+        """When the session began (its header's `started`, UTC when it names no zone); None when it cannot be read."""
         started = self.session.header.get("started")
         try:
             moment = datetime.datetime.fromisoformat(started) if isinstance(started, str) else None
         except ValueError:
-            moment = None
+            return None
+        return None if moment is None else moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+    def moment(self, attempt: Attempt, after: float = 0.0) -> str | None:
+        """The wall-clock time (ISO 8601) `after` seconds into the attempt, from the session's recorded
+        start; None when the header has no start time that can be read."""
+        recording, moment = attempt.run.recording, self.started
         if moment is None or recording is None:
             return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.UTC)
         return (moment + datetime.timedelta(seconds=recording.started_t + after)).isoformat(timespec="milliseconds")
 
 
