@@ -512,3 +512,14 @@ def test_a_cut_json_answer_to_a_request_that_asked_for_no_stream_is_not_complete
     verdict = state.verdict()
     assert not verdict.complete and codes(verdict) == ["unreadable_json"]
     assert verdict.explanation.startswith("The request asked for no stream, and its JSON answer does not parse")
+
+
+def test_prompt_cache_tokens_are_kept_apart_from_the_input_tokens():
+    start = s.event({"type": "message_start", "message": {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "content": [],
+        "stop_reason": None, "usage": {"input_tokens": 4, "cache_read_input_tokens": 1800,
+                                       "cache_creation_input_tokens": 120, "output_tokens": 1}}})
+    state, _ = run([start, *s.text_block(0, "Hi"), s.message_delta("end_turn"), s.message_stop()])
+    assert (state.input_tokens, state.cache_read_tokens, state.cache_creation_tokens) == (4, 1800, 120)
+    plain, _ = run(s.complete_text())
+    assert (plain.cache_read_tokens, plain.cache_creation_tokens) == (None, None)

@@ -14,6 +14,8 @@ import pytest
 
 from streamwatch.cli import main
 from streamwatch.export.otlp import traces_endpoint
+from tests import sessions
+from tests import streams as s
 from tests.otlp_collector import Collector, Span
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -328,3 +330,53 @@ def test_bad_options_are_one_line(capsys, command, said) -> None:
     assert main(command) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("streamwatch: error: ") and said in line
+
+
+def test_a_backfilled_session_keeps_its_recorded_time_and_counts_cached_input(capsys, collector, tmp_path) -> None:
+    start = s.event({"type": "message_start", "message": {
+        "id": "msg_cached", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6-20261001",
+        "content": [], "stop_reason": None,
+        "usage": {"input_tokens": 4, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 120}}})
+    path = sessions.write(tmp_path, "20261121-120000-live-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00",
+                          chunks=[start, *s.text_block(0, "Cached."), s.message_delta("end_turn", 9), s.message_stop()],
+                          retry=True)
+
+    assert main(["export", "--format", "otlp", str(path), "--otlp", collector.url]) == 0
+    session, (first, second) = session_and_attempts(collector.wait_for(3))
+    a = second.attributes
+    assert a["gen_ai.usage.input_tokens"] == 4 + 1800 + 120
+    assert a["gen_ai.usage.cache_read.input_tokens"] == 1800 and a["gen_ai.usage.cache_creation.input_tokens"] == 120
+    assert a["gen_ai.response.model"] == "claude-sonnet-4-6-20261001" and a["gen_ai.response.id"] == "msg_cached"
+    assert a["server.address"] == "api.anthropic.com" and a["server.port"] == 443
+    assert first.attributes["http.response.status_code"] == 529 and first.attributes["error.type"] == "overloaded_error"
+    assert "gen_ai.usage.input_tokens" not in first.attributes  # an HTTP error generated nothing
+    noon = 1795262400 * 10**9  # 2026-11-21T12:00:00Z
+    assert session.start == first.start == noon and first.end == noon + 220_000_000
+    assert second.start == noon + 10**9 and second.links[0][1] == first.span_id
+    assert session.end == second.end
+
+
+def test_a_retry_pressed_after_recovery_stopped_starts_a_session_span_linked_to_the_first(collector) -> None:
+    from streamwatch.core.live import request_body
+    from streamwatch.core.recovery import Recovery
+    from streamwatch.export.otlp import Exporter
+    from streamwatch.mock import MockServer
+    from streamwatch.protocol import SCENARIO_HEADER, TOOL_BYTES_HEADER
+
+    exporter = Exporter(traces_endpoint(collector.url))
+    with MockServer(time_scale=0.05) as server:
+        recovery = Recovery(request_body(prompt=PROMPT), hooks=[exporter.hook(source="live")], save=False,
+                            base_url=server.base_url, headers={SCENARIO_HEADER: "drop_eof", TOOL_BYTES_HEADER: "2000"},
+                            stall_threshold=5.0)
+        recovery.run()
+        recovery.retry()
+    exporter.close()
+
+    spans = collector.wait_for(4)
+    first, later = sorted((span for span in spans if not span.parent), key=lambda span: span.start)
+    (broken,) = [span for span in spans if span.parent == first.span_id]
+    (retried,) = [span for span in spans if span.parent == later.span_id]
+    assert later.links == [(first.trace_id, first.span_id, {"streamwatch.link.reason": "continued"})]
+    assert retried.links == [(broken.trace_id, broken.span_id, {"streamwatch.link.reason": "retry"})]
+    assert first.status == broken.status == "ERROR" and later.status == retried.status == "UNSET"
+    assert later.attributes["streamwatch.session.attempts"] == 2
