@@ -267,7 +267,7 @@ class SessionSpans(Hook):
         }))
         if current is not None and not log.complete:
             _failed(session, current.state)
-        session.end(end_time=max(self._session_end, self._session.start_time or 0))
+        session.end(end_time=self._session_end)
         self._earlier, self._session = session.get_span_context(), None
 
     # ----- the spans' facts -------------------------------------------------------------------
@@ -283,6 +283,7 @@ class SessionSpans(Hook):
         from opentelemetry.trace import Link, SpanKind
 
         links = [] if self._earlier is None else [Link(self._earlier, {"streamwatch.link.reason": "continued"})]
+        self._session_end = start
         self._session = self._exporter.tracer.start_span(
             f"session chat {_model(_sent(attempt))}", context=Context(), kind=SpanKind.INTERNAL,
             attributes=_clean({**_request_attributes(attempt), **self._facts}), links=links, start_time=start,

@@ -1,0 +1,77 @@
+"""OpenTelemetry export: what sending spans costs the thread that records the streams.
+
+A stream of the demo's size (a text answer, ~130 events, ~16 KB) saved as a session, played through the
+core as a live run records it (`replay_attempts`, which fires the same hooks), 200 sessions in a row:
+with the OTLP hook sending to a collector on loopback (the test's, in this process), with it sending to
+a port where nothing listens (a dead collector), against the same sessions with no hook. The spans
+are sent by the SDK's BatchSpanProcessor on its own thread, which shares the machine's cores with the
+recording thread. Target: the recording thread within 1.15x of its time without export. And, as a
+whole process, the one-time cost of setting the exporter up (importing the SDK), next to importing
+streamwatch's command line.
+
+Run: .venv/bin/python bench/otlp.py [--quick]
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import Row, process_seconds, row, timed  # noqa: E402
+from streamwatch.core.playback import replay_attempts  # noqa: E402
+from streamwatch.core.recording import load_session  # noqa: E402
+from streamwatch.export.otlp import Exporter  # noqa: E402
+from tests import sessions  # noqa: E402
+from tests import streams as s  # noqa: E402
+from tests.otlp_collector import Collector  # noqa: E402
+
+TARGET = 1.15
+SETUP = "from streamwatch.export.otlp import Exporter; Exporter('http://127.0.0.1:9/v1/traces').close(0)"
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rows(quick: bool) -> list[Row]:
+    count, repeat = (50, 3) if quick else (200, 7)
+    with tempfile.TemporaryDirectory() as folder:
+        text = "Streams break where nobody looks. " * 60
+        chunks = [s.message_start(), s.ping(), *s.text_block(0, text, 16), s.message_delta("end_turn", 400),
+                  s.message_stop()]
+        session = load_session(sessions.write(Path(folder), "20261201-120000-demo-0a0b0c0d.jsonl",
+                                              "2026-12-01T12:00:00.000+00:00", "demo", chunks=chunks, step=0.01))
+
+        def play(exporter: Exporter | None) -> None:
+            for _ in range(count):
+                replay_attempts(session, 5.0, [] if exporter is None else [exporter.hook(source="demo")])
+
+        bare = timed(lambda: play(None), repeat)
+        with Collector() as collector:
+            exporter = Exporter(collector.url + "/v1/traces")
+            sending = timed(lambda: play(exporter), repeat)
+            exporter.close()
+            received = len(collector.spans)
+        dead = Exporter(f"http://127.0.0.1:{dead_port()}/v1/traces", on_warning=lambda line: None)
+        refused = timed(lambda: play(dead), repeat)
+        dead.close()
+        setup = process_seconds(SETUP, repeat)
+        cli = process_seconds("import streamwatch.cli", repeat)
+    per = f"{count} sessions of {len(chunks) - 1}+ events"
+    return [
+        row(f"record {per}, spans to a collector ({received} spans received)", sending, bare, "no export", TARGET),
+        row(f"record {per}, spans to a dead collector", refused, bare, "no export", TARGET),
+        row("a process that sets the exporter up (imports the SDK)", setup, cli, "import streamwatch.cli"),
+    ]
+
+
+if __name__ == "__main__":
+    from bench._common import main
+
+    main(rows, __doc__)
