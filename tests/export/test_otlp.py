@@ -380,3 +380,29 @@ def test_a_retry_pressed_after_recovery_stopped_starts_a_session_span_linked_to_
     assert retried.links == [(broken.trace_id, broken.span_id, {"streamwatch.link.reason": "retry"})]
     assert first.status == broken.status == "ERROR" and later.status == retried.status == "UNSET"
     assert later.attributes["streamwatch.session.attempts"] == 2
+
+
+SCREEN_UP = """
+import sys
+from streamwatch.core.playback import replay_attempts
+from streamwatch.core.recording import load_session
+from streamwatch.export.otlp import Exporter
+exporter = Exporter(sys.argv[2])
+replay_attempts(load_session(sys.argv[1]), 5.0, [exporter.hook(source="live")])
+exporter.flush()
+exporter.close()
+sys.stdout.write(f"{exporter.sent} {exporter.lost} {exporter.warning}")
+"""
+
+
+def test_a_dead_collector_writes_nothing_on_the_terminal_while_a_screen_may_be_up(tmp_path) -> None:
+    """With a screen up, the warning waits in `warning` (said once the screen closes) and the SDK's own
+    log lines and tracebacks reach neither stream (a process of its own: pytest would catch the logs)."""
+    path = sessions.write(tmp_path, "20261121-120000-live-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00")
+    done = subprocess.run(
+        [sys.executable, "-c", SCREEN_UP, str(path), f"http://127.0.0.1:{free_port()}/v1/traces"],
+        capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("0 2 the OpenTelemetry collector at http://127.0.0.1:")
