@@ -406,3 +406,13 @@ def test_a_dead_collector_writes_nothing_on_the_terminal_while_a_screen_may_be_u
 
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("0 2 the OpenTelemetry collector at http://127.0.0.1:")
+
+
+def test_a_collector_that_refuses_the_spans_costs_one_warning(capsys, collector) -> None:
+    code, err = demo(capsys, collector, "ok", "--otlp", f"{collector.url}/elsewhere/v1/traces")  # answered 404
+
+    assert code == 0 and collector.spans == []
+    assert err.splitlines() == [
+        f"streamwatch: warning: the OpenTelemetry collector at {collector.url}/elsewhere/v1/traces did not take the "
+        "spans (not running, or it refused them): streams are recorded as usual, spans are dropped"
+    ]
