@@ -67,8 +67,13 @@ class OtlpUnavailable(Exception):
 def traces_endpoint(url: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
     """Where spans go: `url` (--otlp) or the OpenTelemetry variables, as the specification reads them: the
     traces endpoint as it is, the generic one with `/v1/traces` appended; None when nothing says.
-    OtlpUnavailable for a URL that is not http(s)."""
+    OtlpUnavailable for a URL that is not http(s), or variables that ask for another protocol (gRPC)."""
     if url is None:
+        protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        if protocol and protocol != "http/protobuf" and any(environ.get(f"OTEL_EXPORTER_OTLP{kind}_ENDPOINT")
+                                                            for kind in ("", "_TRACES")):
+            raise OtlpUnavailable(f"the OTLP protocol asked for is {protocol}: streamwatch sends http/protobuf "
+                                  "only (OTLP/HTTP, a collector's port 4318)")
         url = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
         if url is None and environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             url = environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + TRACES_PATH

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from streamwatch.cli import main
-from streamwatch.export.otlp import traces_endpoint
+from streamwatch.export.otlp import OtlpUnavailable, traces_endpoint
 from tests import sessions
 from tests import streams as s
 from tests.otlp_collector import Collector, Span
@@ -257,6 +257,10 @@ def test_endpoints() -> None:
     assert traces_endpoint(None, {}) is None
     assert traces_endpoint("http://127.0.0.1:4318", {}) == "http://127.0.0.1:4318/v1/traces"
     assert traces_endpoint("http://127.0.0.1:4318/v1/traces", {}) == "http://127.0.0.1:4318/v1/traces"
+    grpc = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    with pytest.raises(OtlpUnavailable, match="protocol asked for is grpc: streamwatch sends http/protobuf only"):
+        traces_endpoint(None, grpc)
+    assert traces_endpoint("http://collector:4318", grpc) == "http://collector:4318/v1/traces"
 
 
 def free_port() -> int:
