@@ -259,7 +259,7 @@ def _telemetry(args: argparse.Namespace, screen: bool) -> Iterator[None]:
         if endpoint is None and args.otel_content:
             raise UsageError("--otel-content needs --otlp URL (or OTEL_EXPORTER_OTLP_ENDPOINT)")
         exporter = None if endpoint is None else Exporter(endpoint, content=args.otel_content,
-                                                          on_warning=None if screen else _warn)
+                                                          on_warning=None if screen else _spans_lost)
     except OtlpUnavailable as exc:
         if asked:
             raise UsageError(str(exc)) from None
@@ -272,7 +272,11 @@ def _telemetry(args: argparse.Namespace, screen: bool) -> Iterator[None]:
         if exporter is not None:
             exporter.close()
             if screen and exporter.warning is not None:
-                _warn(exporter.warning)
+                _spans_lost(exporter.warning)
+
+
+def _spans_lost(why: str) -> None:
+    _warn(f"{why}: streams are recorded as usual, spans are dropped")
 
 
 def _warn(line: str) -> None:

@@ -150,7 +150,7 @@ class Exporter:
             if self.warning is not None:
                 return
             self.warning = (f"the OpenTelemetry collector at {shown(self.endpoint)} did not take the spans (not "
-                            "running, or it refused them): streams are recorded as usual, spans are dropped")
+                            "running, or it refused them)")
         if self._on_warning is not None:
             self._on_warning(self.warning)
 
