@@ -57,6 +57,9 @@ FLUSH_SECONDS = 4.0
 """The longest `close()` waits for queued spans to be sent."""
 SEND_TIMEOUT = 3.0
 """Each send, retries included, unless OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT says otherwise."""
+SEND_EVERY_MS = 1000
+"""How often the processor sends what has ended (the SDK's default is 5 s): a stream's spans reach the
+collector about a second after it ends, and little is left to send at exit."""
 PROVIDER = "anthropic"
 
 
@@ -117,7 +120,7 @@ class Exporter:
         self._lock = threading.Lock()
         timed = any(os.environ.get(f"OTEL_EXPORTER_OTLP{kind}_TIMEOUT") for kind in ("", "_TRACES"))
         self._sender = _Sender(OTLPSpanExporter(endpoint=endpoint, timeout=None if timed else SEND_TIMEOUT), self)
-        self._processor = BatchSpanProcessor(self._sender)
+        self._processor = BatchSpanProcessor(self._sender, schedule_delay_millis=SEND_EVERY_MS)
         self._provider = TracerProvider(resource=_resource())
         self._provider.add_span_processor(self._processor)
         self.tracer = self._provider.get_tracer("streamwatch", _version())

@@ -63,7 +63,8 @@ def session_and_attempts(spans: list[Span]) -> tuple[Span, list[Span]]:
 def test_a_complete_stream_is_one_genai_chat_span_under_its_session(capsys, collector) -> None:
     code, err = demo(capsys, collector, "ok")
 
-    assert code == 0 and "warning" not in err
+    assert code == 0
+    assert "warning" not in err, err
     session, (attempt,) = session_and_attempts(collector.wait_for(2))
     a = attempt.attributes
     assert a["gen_ai.operation.name"] == "chat" and a["gen_ai.provider.name"] == "anthropic"
