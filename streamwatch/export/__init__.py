@@ -16,6 +16,10 @@ several attempts (a retry, a resume):
 
 `sse`, `curl` and `report` take the last attempt unless told another (`--attempt N`); `jsonl` and
 `har` hold them all and take no attempt number.
+
+`otlp` (export/otlp.py) writes no file: it is a `Hook` that sends every attempt as OpenTelemetry
+spans, live (`--otlp`) or from saved sessions (`streamwatch export --format otlp`), so it is not in
+`FORMATS` (nor in the run screen's export picker).
 """
 
 from __future__ import annotations
