@@ -550,13 +550,24 @@ def _apply_config(args: argparse.Namespace) -> None:
         args.base_url = config.base_url
 
 
-def cmd_sessions(args: argparse.Namespace) -> int:
-    from streamwatch.core.catalog import Catalog, render_sessions
+def _listed(args: argparse.Namespace) -> list[Any]:
+    """The saved sessions' summaries (core/catalog.py); a warning when the session index could not be used."""
+    from streamwatch.core.catalog import Catalog
 
+    catalog = Catalog(stall_threshold=args.stall_threshold)
     try:
-        summaries = Catalog(stall_threshold=args.stall_threshold).summaries()
+        summaries = catalog.summaries()
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    if catalog.warning is not None:
+        print(f"streamwatch: warning: {one_line(catalog.warning)}", file=sys.stderr)
+    return summaries
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from streamwatch.core.catalog import render_sessions
+
+    summaries = _listed(args)
     if args.json:
         print(json.dumps([summary.to_dict() for summary in summaries], ensure_ascii=True))
     else:
