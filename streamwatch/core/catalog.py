@@ -84,7 +84,7 @@ class Catalog:
         usable = index is not None
         if index is not None and unknown:
             cold = not self._cache
-            known = self._index_rows(index, None if cold else unknown)
+            known = self._index_rows(index, None if cold else unknown, {path.name: path for path, _ in entries})
             usable = self.warning is None
             if cold:
                 gone |= set(known) - present
@@ -97,9 +97,9 @@ class Catalog:
             if usable and index is not None and (read or gone):
                 self._store(index, read, gone)
 
-    def _index_rows(self, index: SessionIndex, names: list[str] | None) -> dict[str, Row]:
+    def _index_rows(self, index: SessionIndex, names: list[str] | None, paths: dict[str, Path]) -> dict[str, Row]:
         try:
-            rows = index.rows(names)
+            rows = index.rows(names, paths)
         except IndexUnavailable as exc:
             self.warning = f"{exc}: reading every session file"
             return {}

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -76,20 +76,22 @@ class SessionIndex:
         """The index of a sessions folder: the data folder's own has one, any other none."""
         return cls(folder, timeout) if folder == home_dir() / "sessions" else None
 
-    def rows(self, names: Collection[str] | None = None) -> dict[str, Row]:
-        """The rows of these file names (of every file when None) that the index holds; none when its
-        content turns out damaged (it is then made again from the files)."""
+    def rows(self, names: Collection[str] | None = None, paths: Mapping[str, Path] | None = None) -> dict[str, Row]:
+        """The rows of these file names (of every file when None) that the index holds, each summary's
+        path the one `paths` gives for its name (else the folder's); none when its content turns out
+        damaged (it is then made again from the files)."""
+        paths = paths or {}
         query = f"SELECT {', '.join(_COLUMNS)} FROM sessions"
         try:
             with self._open() as db:
                 if names is None:
-                    return dict(_read(db.execute(query), self.folder))
+                    return dict(_read(db.execute(query), self.folder, paths))
                 found: dict[str, Row] = {}
                 wanted = list(names)
                 for start in range(0, len(wanted), 500):
                     part = wanted[start:start + 500]
                     found.update(_read(db.execute(f"{query} WHERE name IN ({', '.join('?' * len(part))})", part),
-                                       self.folder))
+                                       self.folder, paths))
                 return found
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and not _damaged(exc):
@@ -209,7 +211,7 @@ def _values(row: Row) -> tuple[Any, ...]:
     return (summary.path.name, mtime_ns, threshold, *(getattr(summary, name) for name in _SUMMARY), *fact_values)
 
 
-def _read(cursor: sqlite3.Cursor, folder: Path) -> Iterable[tuple[str, Row]]:
+def _read(cursor: sqlite3.Cursor, folder: Path, paths: Mapping[str, Path]) -> Iterable[tuple[str, Row]]:
     summary_end = 3 + len(_SUMMARY)
     for values in cursor:
         name, mtime_ns, threshold = values[:3]
@@ -221,7 +223,8 @@ def _read(cursor: sqlite3.Cursor, folder: Path) -> Iterable[tuple[str, Row]]:
             fact_data = dict(zip(_FACTS, values[summary_end:], strict=True))
             fact_data["ended"] = bool(fact_data["ended"])
             facts = SessionFacts(**fact_data)
-        yield name, (mtime_ns, threshold, SessionSummary(path=folder / name, facts=facts, **data))
+        path = paths.get(name) or folder / name
+        yield name, (mtime_ns, threshold, SessionSummary(path=path, facts=facts, **data))
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
