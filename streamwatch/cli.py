@@ -575,6 +575,22 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return EXIT_COMPLETE
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from streamwatch.core.stats import StatsError, check_grouping, count, parse_since, render_stats
+
+    try:
+        by = check_grouping(args.by)
+        since = None if args.since is None else parse_since(args.since)
+    except StatsError as exc:
+        raise UsageError(str(exc)) from None
+    stats = count(_listed(args), by, since)
+    if args.json:
+        print(json.dumps(stats.to_dict(), ensure_ascii=True))
+    else:
+        print(render_stats(stats))
+    return EXIT_COMPLETE
+
+
 def cmd_home(args: argparse.Namespace) -> int:
     """No command: the home screen (saved sessions, a new request), or help when there is no terminal."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -630,7 +646,7 @@ GLOBAL_OPTIONS = (
     ),
     GlobalOption(
         "--stall-threshold",
-        frozenset({None, "run", "demo", "replay", "attach", "analyze", "export", "sessions", "proxy"}),
+        frozenset({None, "run", "demo", "replay", "attach", "analyze", "export", "sessions", "stats", "proxy"}),
         "it diagnoses no stream",
         {
             "type": _threshold, "metavar": "S",
@@ -878,6 +894,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sessions_cmd.add_argument("--json", action="store_true", help="print the list as one JSON array")
     sessions_cmd.set_defaults(func=cmd_sessions)
+
+    stats_cmd = commands.add_parser(
+        "stats", help="how saved sessions ended, stalled and retried, per group",
+        description="How the saved sessions' streams ended, stalled, and what retries and resumes paid again, "
+                    "per group (the README's `streamwatch stats` section defines each column).",
+    )
+    stats_cmd.add_argument("--by", metavar="WHAT", help="one row per sdk, model, source, client, upstream or day")
+    stats_cmd.add_argument("--since", metavar="DATE", help="only sessions started from this date (2026-11-22, UTC) "
+                                                          "or time (2026-11-22T09:30)")
+    stats_cmd.add_argument("--json", action="store_true", help="print the stats as one JSON object")
+    stats_cmd.set_defaults(func=cmd_stats)
 
     _add_global_options(parser, commands.choices)
     parser.set_defaults(func=cmd_home)
