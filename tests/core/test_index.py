@@ -7,7 +7,6 @@ import stat
 import pytest
 
 from streamwatch.cli import main
-from streamwatch.core import catalog as catalog_module
 from streamwatch.core import index as index_module
 from streamwatch.core.catalog import Catalog, summarize
 from streamwatch.core.diagnose import End
@@ -22,20 +21,6 @@ def folder(tmp_path, monkeypatch):
     """The data folder's sessions folder, which has the index."""
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
     return tmp_path / "home" / "sessions"
-
-
-@pytest.fixture
-def counted(monkeypatch):
-    """The names of the files each listing replayed through the core."""
-    calls: list[str] = []
-    real = catalog_module.load_session
-
-    def load(path, **options):
-        calls.append(path.name)
-        return real(path, **options)
-
-    monkeypatch.setattr(catalog_module, "load_session", load)
-    return calls
 
 
 def listed(folder):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.index import SessionIndex
 from streamwatch.core.stats import GROUPINGS, TERMINATIONS, StatsError, count, parse_since, percentile
@@ -115,11 +114,8 @@ def test_since_counts_the_sessions_started_from_that_day(summaries, made):
     assert stats.total.streams == sum(m.outcome is not None and m.day >= "2026-11-23" for m in made)
 
 
-def test_adding_one_session_reads_that_one_file_and_no_other(home, summaries, monkeypatch):
-    read: list[str] = []
-    real = catalog_module.load_session
-    monkeypatch.setattr(catalog_module, "load_session", lambda path, **options: read.append(path.name) or real(
-        path, **options))
+def test_adding_one_session_reads_that_one_file_and_no_other(home, summaries, counted):
+    read = counted
     (extra,) = fleet.write_fleet(home / "extra", 1, seed=99)
     added = home / "sessions" / "20261125-000000-live-extra.jsonl"
     (home / "extra" / extra.name).rename(added)
