@@ -5,8 +5,10 @@ import json
 import pytest
 
 from streamwatch.cli import main
-from streamwatch.core.catalog import Catalog
+from streamwatch.core.catalog import Catalog, summarize
+from streamwatch.core.index import SessionIndex
 from streamwatch.core.stats import count, parse_since
+from streamwatch.mock import MockServer
 from tests import fleet, sessions
 
 
@@ -69,3 +71,19 @@ def test_hostile_group_names_reach_the_terminal_escaped(home, capsys):
     code, out, _ = run(capsys, "--by", "model")
     assert code == 0 and "\x1b" not in out and "\x07" not in out
     assert out.splitlines()[1].startswith("claude\\x1b]0;pwned\\x07")
+
+
+@pytest.mark.parametrize(("on_failure", "counted"), [("resume", "resumes"), ("retry", "retries")])
+def test_a_recovered_run_is_in_the_index_when_it_ends_as_its_file_reads(home, capsys, no_credentials, on_failure,
+                                                                       counted):
+    """Written by the run's own hook, from its live states: the row a re-read of the file gives, wait included."""
+    with MockServer(time_scale=0.05) as server:
+        code = main(["run", "--base-url", server.base_url, "--scenario", "drop_eof", "--prompt", "stats",
+                     "--on-failure", on_failure, "--json"])
+    capsys.readouterr()
+    assert code == 0
+    (name, (_, threshold, row)), = SessionIndex(home / "sessions").rows().items()
+    status = row.path.stat()
+    assert row == summarize(row.path, status.st_size, status.st_mtime, threshold)
+    assert row.attempts == 2 and row.waited > 0 and getattr(row.facts, counted) == 1
+    assert row.facts.repaid_input_tokens > 0 and row.facts.repaid_bytes > 0

@@ -52,7 +52,6 @@ _FACTS = tuple(f.name for f in fields(SessionFacts))
 _COLUMNS = ("name", "mtime_ns", "stall_threshold", *_SUMMARY, *_FACTS)
 _SCHEMA = f"{SCHEMA_VERSION}:{','.join(_COLUMNS)}"
 """What the database must say it holds to be read: another version or other columns are made again."""
-_BOOLEANS = frozenset({"complete", "ended"})
 
 Row = tuple[int, float, SessionSummary]
 """A file's modification time in nanoseconds, the stall threshold its summary was made with, the summary."""
@@ -105,17 +104,21 @@ class SessionIndex:
         values = [_values(row) for row in rows]
         gone = [(name,) for name in gone]
         insert = f"INSERT OR REPLACE INTO sessions VALUES ({', '.join('?' * len(_COLUMNS))})"
-        with self._open() as db:
-            try:
+        try:
+            with self._open() as db:
                 for start in range(0, max(len(values), len(gone)), BATCH):
                     db.execute("BEGIN IMMEDIATE")
                     db.executemany(insert, values[start:start + BATCH])
                     db.executemany("DELETE FROM sessions WHERE name = ?", gone[start:start + BATCH])
                     db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise IndexUnavailable(self._why(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            operational = isinstance(exc, sqlite3.OperationalError)
+            if operational and _busy(exc):
                 return False
+            if operational and not _damaged(exc):
+                raise IndexUnavailable(self._why(exc)) from None
+            self._remove()  # damaged: the next listing makes it again from the files
+            return False
         return True
 
     def _open(self) -> _Connection:
@@ -181,9 +184,13 @@ class _Connection:
         return self.db
 
     def __exit__(self, *exc: object) -> None:
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
-        self.db.close()
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # what went wrong is the exception leaving the block
+        finally:
+            self.db.close()
 
 
 def _check_schema(db: sqlite3.Connection) -> None:
