@@ -76,21 +76,22 @@ class Catalog:
 
     def _listed(self, entries: list[tuple[Path, os.stat_result]], cancelled: Callable[[], bool]) -> list[SessionSummary]:
         index = SessionIndex.of(self.folder)
-        present = {path.name for path, _ in entries}
-        gone = set(self._cache) - present
-        unknown = [path.name for path, status in entries if stat.S_ISREG(status.st_mode) and not self._fresh(
-            self._cache.get(path.name), status)]
+        paths = {path.name: path for path, _ in entries}
+        gone = set(self._cache) - paths.keys()
+        unknown = [name for name, (_, status) in zip(paths, entries, strict=True)
+                   if stat.S_ISREG(status.st_mode) and not self._fresh(self._cache.get(name), status)]
         known: dict[str, Row] = {}
         usable = index is not None
         if index is not None and unknown:
             cold = not self._cache
-            known = self._index_rows(index, None if cold else unknown, {path.name: path for path, _ in entries})
+            known = self._index_rows(index, None if cold else unknown, paths)
             usable = self.warning is None
             if cold:
-                gone |= set(known) - present
+                gone |= known.keys() - paths.keys()
         read: list[Row] = []
         try:
-            return [self._summary(path, status, known, read, cancelled) for path, status in entries]
+            return [self._summary(name, path, status, known, read, cancelled)
+                    for name, (path, status) in zip(paths, entries, strict=True)]
         finally:
             for name in gone:
                 self._cache.pop(name, None)
@@ -117,19 +118,19 @@ class Catalog:
             status.st_mtime_ns, self.stall_threshold, status.st_size)
 
     def _summary(
-        self, path: Path, status: os.stat_result, known: dict[str, Row], read: list[Row],
+        self, name: str, path: Path, status: os.stat_result, known: dict[str, Row], read: list[Row],
         cancelled: Callable[[], bool],
     ) -> SessionSummary:
         if not stat.S_ISREG(status.st_mode):
             return unreadable_summary(path, 0, f"{not_regular(path, status.st_mode).strerror}: not opened", status.st_mtime)
-        row = self._cache.get(path.name)
+        row = self._cache.get(name)
         if not self._fresh(row, status):
-            row = known.get(path.name)
+            row = known.get(name)
             if not self._fresh(row, status):
                 summary = summarize(path, status.st_size, status.st_mtime, self.stall_threshold, cancelled)
                 row = (status.st_mtime_ns, self.stall_threshold, summary)
                 read.append(row)
-            self._cache[path.name] = row
+            self._cache[name] = row
         assert row is not None
         return row[2]
 

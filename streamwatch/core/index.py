@@ -34,7 +34,7 @@ import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from streamwatch.core.attempts import Attempt
 from streamwatch.core.recording import Session, home_dir
@@ -53,6 +53,7 @@ _COLUMNS = ("name", "mtime_ns", "stall_threshold", *_SUMMARY, *_FACTS)
 _SCHEMA = f"{SCHEMA_VERSION}:{','.join(_COLUMNS)}"
 """What the database must say it holds to be read: another version or other columns are made again."""
 
+_Made = TypeVar("_Made", SessionSummary, SessionFacts)
 Row = tuple[int, float, SessionSummary]
 """A file's modification time in nanoseconds, the stall threshold its summary was made with, the summary."""
 
@@ -222,16 +223,25 @@ def _read(cursor: sqlite3.Cursor, folder: Path, paths: Mapping[str, Path]) -> It
     summary_end = 3 + len(_SUMMARY)
     for values in cursor:
         name, mtime_ns, threshold = values[:3]
-        data = dict(zip(_SUMMARY, values[3:summary_end], strict=True))
-        if data["complete"] is not None:
-            data["complete"] = bool(data["complete"])
-        facts = None
-        if data["error"] is None:
-            fact_data = dict(zip(_FACTS, values[summary_end:], strict=True))
-            fact_data["ended"] = bool(fact_data["ended"])
-            facts = SessionFacts(**fact_data)
-        path = paths.get(name) or folder / name
-        yield name, (mtime_ns, threshold, SessionSummary(path=path, facts=facts, **data))
+        summary = _made(SessionSummary, zip(_SUMMARY, values[3:summary_end], strict=True))
+        fields = summary.__dict__
+        if fields["complete"] is not None:
+            fields["complete"] = bool(fields["complete"])
+        fields["path"] = paths.get(name) or folder / name
+        fields["facts"] = None
+        if fields["error"] is None:
+            facts = fields["facts"] = _made(SessionFacts, zip(_FACTS, values[summary_end:], strict=True))
+            facts.__dict__["ended"] = bool(facts.ended)
+        yield name, (mtime_ns, threshold, summary)
+
+
+def _made(cls: type[_Made], fields: Iterable[tuple[str, Any]]) -> _Made:
+    """A frozen dataclass with these values, every field of it given (the rest is set by the caller): made
+    as its `__init__` makes it, but without one `object.__setattr__` per field, which took two thirds
+    of the time a warm listing of 10 000 sessions spends on its rows."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
