@@ -90,8 +90,8 @@ class SessionIndex:
                 wanted = list(names)
                 for start in range(0, len(wanted), 500):
                     part = wanted[start:start + 500]
-                    found.update(_read(db.execute(f"{query} WHERE name IN ({', '.join('?' * len(part))})", part),
-                                       self.folder, paths))
+                    found.update(_read(db.execute(f"{query} WHERE name IN ({', '.join('?' * len(part))})",
+                                                  [_stored(name) for name in part]), self.folder, paths))
                 return found
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and not _damaged(exc):
@@ -103,7 +103,7 @@ class SessionIndex:
         """Write these rows (replacing a file's row) and forget the files `gone`, a batch per transaction;
         False when another writer held the database longer than `timeout` (what was left is not written)."""
         values = [_values(row) for row in rows]
-        gone = [(name,) for name in gone]
+        gone = [(_stored(name),) for name in gone]
         insert = f"INSERT OR REPLACE INTO sessions VALUES ({', '.join('?' * len(_COLUMNS))})"
         try:
             with self._open() as db:
@@ -216,12 +216,31 @@ def _values(row: Row) -> tuple[Any, ...]:
     mtime_ns, threshold, summary = row
     facts = summary.facts
     fact_values = (None,) * len(_FACTS) if facts is None else tuple(getattr(facts, name) for name in _FACTS)
-    return (summary.path.name, mtime_ns, threshold, *(getattr(summary, name) for name in _SUMMARY), *fact_values)
+    values = (summary.path.name, mtime_ns, threshold, *(getattr(summary, name) for name in _SUMMARY), *fact_values)
+    return tuple(_stored(value) for value in values)
+
+
+def _stored(value: Any) -> Any:
+    """A value as the database keeps it: text that is not UTF-8 (a lone surrogate: a JSON escape in a
+    session file, an undecodable byte in a file name) as its `surrogatepass` bytes, read back as the
+    same text (`_loaded`); anything else as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def _loaded(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    if bytes not in map(type, values):
+        return values
+    return tuple(value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value for value in values)
 
 
 def _read(cursor: sqlite3.Cursor, folder: Path, paths: Mapping[str, Path]) -> Iterable[tuple[str, Row]]:
     summary_end = 3 + len(_SUMMARY)
-    for values in cursor:
+    for values in map(_loaded, cursor):
         name, mtime_ns, threshold = values[:3]
         summary = _made(SessionSummary, zip(_SUMMARY, values[3:summary_end], strict=True))
         fields = summary.__dict__

@@ -200,3 +200,18 @@ def test_a_session_still_being_written_is_read_again_as_it_grows(folder, counted
         out.write(lines[-1])
     (after,) = listed(folder)
     assert after.facts.ended is True and counted == [path.name, path.name]
+
+
+def test_text_that_is_not_utf_8_goes_into_the_index_and_comes_back_the_same(folder, counted):
+    """A lone surrogate, from a JSON escape in the file or an undecodable byte in its name."""
+    name = os.fsdecode(b"20261122-100000-live-\x9b.jsonl")
+    path = sessions.write(folder, "plain.jsonl", "2026-11-22T10:00:00+00:00", model="claude-MODEL", prompt="lone PROMPT")
+    path.write_bytes(path.read_bytes().replace(b"MODEL", b"\\udc9b").replace(b"PROMPT", b"\\ud800"))
+    path.rename(folder / name)
+    first = listed(folder)
+    assert first[0].model == "claude-\udc9b" and first[0].path.name == name
+    counted.clear()
+    catalog = Catalog()
+    assert catalog.summaries() == first and counted == []
+    os.unlink(folder / name)
+    assert catalog.summaries() == [] and SessionIndex(folder).rows() == {}
