@@ -670,17 +670,44 @@ def _apply_config(args: argparse.Namespace) -> None:
         args.base_url = config.base_url
 
 
-def cmd_sessions(args: argparse.Namespace) -> int:
-    from streamwatch.core.catalog import Catalog, render_sessions
+def _listed(args: argparse.Namespace) -> list[Any]:
+    """The saved sessions' summaries (core/catalog.py); a warning when the session index could not be used."""
+    from streamwatch.core.catalog import Catalog
 
+    catalog = Catalog(stall_threshold=args.stall_threshold)
     try:
-        summaries = Catalog(stall_threshold=args.stall_threshold).summaries()
+        summaries = catalog.summaries()
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    if catalog.warning is not None:
+        print(f"streamwatch: warning: {one_line(catalog.warning)}", file=sys.stderr)
+    return summaries
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from streamwatch.core.catalog import render_sessions
+
+    summaries = _listed(args)
     if args.json:
         print(json.dumps([summary.to_dict() for summary in summaries], ensure_ascii=True))
     else:
         print(render_sessions(summaries))
+    return EXIT_COMPLETE
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from streamwatch.core.stats import StatsError, check_grouping, count, parse_since, render_stats
+
+    try:
+        by = check_grouping(args.by)
+        since = None if args.since is None else parse_since(args.since)
+    except StatsError as exc:
+        raise UsageError(str(exc)) from None
+    stats = count(_listed(args), by, since)
+    if args.json:
+        print(json.dumps(stats.to_dict(), ensure_ascii=True))
+    else:
+        print(render_stats(stats))
     return EXIT_COMPLETE
 
 
@@ -739,7 +766,7 @@ GLOBAL_OPTIONS = (
     ),
     GlobalOption(
         "--stall-threshold",
-        frozenset({None, "run", "demo", "replay", "attach", "analyze", "export", "sessions", "proxy"}),
+        frozenset({None, "run", "demo", "replay", "attach", "analyze", "export", "sessions", "stats", "proxy"}),
         "it diagnoses no stream",
         {
             "type": _threshold, "metavar": "S",
@@ -1010,6 +1037,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sessions_cmd.add_argument("--json", action="store_true", help="print the list as one JSON array")
     sessions_cmd.set_defaults(func=cmd_sessions)
+
+    stats_cmd = commands.add_parser(
+        "stats", help="how saved sessions ended, stalled and retried, per group",
+        description="How the saved sessions' streams ended, stalled, and what retries and resumes paid again, "
+                    "per group (the README's `streamwatch stats` section defines each column).",
+    )
+    stats_cmd.add_argument("--by", metavar="WHAT", help="one row per sdk, model, source, client, upstream or day")
+    stats_cmd.add_argument("--since", metavar="DATE", help="only sessions started from this date (2026-11-22, UTC) "
+                                                          "or time (2026-11-22T09:30)")
+    stats_cmd.add_argument("--json", action="store_true", help="print the stats as one JSON object")
+    stats_cmd.set_defaults(func=cmd_stats)
 
     _add_global_options(parser, commands.choices)
     parser.set_defaults(func=cmd_home)

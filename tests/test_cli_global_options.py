@@ -19,6 +19,7 @@ COMMAND_ARGS = {
     "export": ["latest", "--format", "jsonl"],
     "attach": ["latest"],
     "sessions": [],
+    "stats": ["--by", "model"],
     "proxy": ["--headless", "--listen", "127.0.0.1:0"],
 }
 """Each command with what it needs besides the global options; should a regression let a command run,

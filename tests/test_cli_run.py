@@ -237,10 +237,12 @@ def test_api_key_is_sent_but_appears_nowhere_under_streamwatch_home(capsys, monk
         assert KEY not in out + err
     assert seen == [f"Bearer {KEY}"] * 3
     files = [p for p in home.rglob("*") if p.is_file()]
-    assert len(files) == 3
+    assert {p.name for p in files} - {p.name for p in sessions(home)} == {"index.sqlite3"}
     for path in files:
         assert KEY.encode() not in path.read_bytes()
+    for path in sessions(home):
         assert load_session(path).header["request"]["headers"]["authorization"] == "[redacted]"
+    assert len(sessions(home)) == 3
 
 
 def test_missing_key_for_a_remote_target_is_one_line_and_sends_nothing(capsys, monkeypatch, home):

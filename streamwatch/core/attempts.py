@@ -273,7 +273,7 @@ class AttemptLog:
         link = recording.link
         dropped = link.get("dropped")
         notes = [str(note) for note in dropped] if isinstance(dropped, list) else []
-        number, waited = previous.number + 1, _gap(previous, recording)
+        number, waited = previous.number + 1, gap(previous.run.recording, recording)
         strategy = _strategy(link.get("strategy"))
         if link.get("reason") != Reason.RESUME or strategy not in (Strategy.PREFILL, Strategy.USER_TURN):
             return Attempt(number, Reason.RETRY, Strategy.RETRY, previous.number, notes, retry_about(previous), body,
@@ -356,9 +356,8 @@ def _strategy(value: object) -> Strategy | None:
         return None
 
 
-def _gap(previous: Attempt, recording: Recording) -> float:
-    """Seconds from the end of `previous` to `recording`'s request, on the session clock."""
-    before = previous.run.recording
+def gap(before: Recording | None, recording: Recording) -> float:
+    """Seconds from the end of `before` (the recording before it) to `recording`'s request, on the session clock."""
     ended = None if before is None or before.ending is None else before.ending.get("t")
     if not isinstance(ended, (int, float)):
         return 0.0

@@ -15,7 +15,9 @@ error messages), then hands it, in this order, to the sinks:
   the call returns;
 - the attempt's `StreamState` (decoding, diagnosis, verdict);
 - the hooks, told on the source's thread: `on_request`, `on_response`, `on_events` (the events
-  each chunk completed, maybe none).
+  each chunk completed, maybe none);
+- when saving, the session index (core/index.py): the session's row, written from the attempts'
+  states each time the session ends (`on_session_end`), so nothing reads the file again to list it.
 
 A `Hook` is anything that listens to a session: the headless printer, the run screen's watch, the
 recovery observers, the exporters to come. Its other two calls come from whoever knows attempts:
@@ -43,6 +45,7 @@ from typing import Any
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import Event
+from streamwatch.core.index import note_session
 from streamwatch.core.recording import Recording, SessionWriter
 from streamwatch.core.redact import Redactor
 
@@ -86,6 +89,22 @@ class Hooks:
                 self._hooks.remove(hook)
                 self.failures.append(f"{type(hook).__name__}.{name} raised {type(exc).__name__}: {exc}; dropped")
 
+    def add(self, hook: Hook) -> None:
+        """Call `hook` too, after the others."""
+        self._hooks.append(hook)
+
+
+class _IndexRow(Hook):
+    """The saved session's row in the session index (core/index.py), written each time it ends."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def on_session_end(self, log: AttemptLog) -> None:
+        recorder = self._recorder
+        if recorder.session_path is not None and recorder.session_header is not None:
+            note_session(recorder.session_path, recorder.session_header, log.attempts, recorder.stall_threshold)
+
 
 class Recorder:
     """One session's recording, attempt after attempt; see the module doc.
@@ -108,6 +127,8 @@ class Recorder:
     ) -> None:
         self.stall_threshold = stall_threshold
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
+        if save:
+            self.hooks.add(_IndexRow(self))
         self.redactor = redactor or Redactor()
         self._header = dict(header or {})
         self._fault = self._header.get("fault")
@@ -117,6 +138,8 @@ class Recorder:
         self.recording: Recording | None = None
         """The current attempt as the session file holds it, kept in memory even with `save=False`."""
         self.session_path: Path | None = None
+        self.session_header: dict[str, Any] | None = None
+        """The session file's header, as written."""
         self._save = save
         self._source = source
         self._directory = directory
@@ -159,7 +182,7 @@ class Recorder:
         self._scrubber = self.redactor.scrubber()
         if first and self._save:
             self._writer = SessionWriter.create(self._source, recorded, directory=self._directory, **self._header)
-            self.session_path = self._writer.path
+            self.session_path, self.session_header = self._writer.path, self._writer.header
         elif not first and self.session_path is not None:
             self._writer = SessionWriter.reopen(self.session_path)
             self._writer.attempt(recorded, t, **facts)

@@ -196,12 +196,15 @@ class SessionWriter:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self._open(path, new=True)
         self._write(header)
+        self.header: dict[str, Any] | None = header
+        """The header it wrote (a reopened writer has none)."""
 
     @classmethod
     def reopen(cls, path: Path) -> SessionWriter:
         """A writer appending to a session file written before (to add another attempt to it)."""
         writer = cls.__new__(cls)
         writer._open(path, new=False)
+        writer.header = None
         return writer
 
     def _open(self, path: Path, new: bool) -> None:

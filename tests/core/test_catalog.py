@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import UNREADABLE, Catalog, render_sessions
 from streamwatch.core.diagnose import End
 from streamwatch.core.recording import SessionWriter
@@ -18,20 +17,6 @@ UTC = datetime.UTC
 def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
     return tmp_path / "home" / "sessions"
-
-
-@pytest.fixture
-def counted(monkeypatch):
-    """How many times each file was replayed through the core."""
-    calls: list[str] = []
-    real = catalog_module.load_session
-
-    def load(path, **options):
-        calls.append(path.name)
-        return real(path, **options)
-
-    monkeypatch.setattr(catalog_module, "load_session", load)
-    return calls
 
 
 def test_no_folder_means_no_sessions(folder):
