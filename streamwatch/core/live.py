@@ -3,7 +3,12 @@
 `LiveRun` sends the request with `anthropic.Anthropic` (so the key, base URL, headers and errors
 are the user's own) with `max_retries=0`, so every attempt is visible, and consumes the raw events of
 `messages.create(stream=True)` to the end as an application would (never the SDK's quadratic
-`MessageStream` accumulation). Underneath, a tap on the SDK's httpx2 transport (core/tap.py; the SDK is
+`MessageStream` accumulation). The events are read through the SDK's own `Stream` with `cast_to=object`:
+its SSE decoder, its `json.loads` of each event and its `event: error` and status handling, so it
+raises exactly what it raises for an application, but it hands over each event's JSON instead of
+building a pydantic model of it, which cost a quarter of the SDK's time per event and never raises
+(the SDK builds its models loosely: data that fits no model is handed over as it is). The run needs
+only each event's `type` and a message_delta's `stop_reason`. Underneath, a tap on the SDK's httpx2 transport (core/tap.py; the SDK is
 imported only when a request is about to be built, so what sends nothing never loads it) sees the request, the
 response head and every body chunk the moment it arrives, and hands each to a `Recorder`
 (core/recorder.py), which redacts it, times it and fans it out: the session file, the in-memory
@@ -297,6 +302,8 @@ class LiveRun:
 
     def run(self) -> LiveResult:
         """Send the request and consume the stream to its end; LiveError before sending if it cannot be."""
+        import anthropic
+
         client = self._client()
         raised: BaseException | None = None
         events = 0
@@ -305,7 +312,7 @@ class LiveRun:
         with client:
             self._check_folder()
             try:
-                stream = client.messages.create(
+                created = client.messages.create(
                     model=self.body["model"],
                     max_tokens=self.body["max_tokens"],
                     messages=self.body["messages"],
@@ -313,11 +320,15 @@ class LiveRun:
                     extra_body={k: v for k, v in self.body.items() if k not in ("model", "max_tokens", "messages")},
                     extra_headers=self._headers,
                 )
-                for event in stream:
+                # The SDK's own Stream on the same response, yielding each event's JSON as it parsed it
+                # instead of a model built from it (which never raises: see the module doc).
+                for event in anthropic.Stream(cast_to=object, response=created.response, client=client):
                     events += 1
-                    if event.type == "message_delta":
-                        stop_reason = getattr(event.delta, "stop_reason", None)
-                    elif event.type == "message_stop":
+                    kind = event.get("type") if isinstance(event, dict) else None
+                    if kind == "message_delta":
+                        delta = event.get("delta")
+                        stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+                    elif kind == "message_stop":
                         message_stop = True
             except KeyboardInterrupt:
                 self._cancelled.set()
