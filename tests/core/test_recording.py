@@ -57,6 +57,25 @@ def test_round_trip_replays_to_the_same_verdict_as_live(home):
     assert replayed.text == "café 😀 done"
 
 
+def test_every_chunk_reads_back_as_it_came_whatever_its_bytes(home):
+    """A chunk's line is written by hand, not by json.dumps: each is still the strict JSON the reader
+    takes, with its bytes and time as they were (quotes, backslashes, control characters, U+2028,
+    non-ASCII text, and bytes that are not UTF-8, kept as chunk64)."""
+    chunks = [
+        b'data: {"text":"say \\"hi\\"\\n"}\n\n',
+        bytes(range(32)) + b'"\\\x7f',
+        "line\u2028separator, café, 😀, \ud7ff".encode(),
+        b"\xff\xfe half a character: \xe2\x82",
+        b"",
+    ]
+    path = write_session(chunks)
+    session = load_session(path)
+    assert session.skipped == []
+    assert session.latest.chunks == [(round(0.3 + i * 0.01, 6), data) for i, data in enumerate(chunks)]
+    records = [json.loads(line) for line in path.read_bytes().split(b"\n")[1:-1]]
+    assert [kind for _, kind, _ in records] == ["response", "chunk", "chunk", "chunk", "chunk64", "chunk", "end"]
+
+
 def test_files_are_private_and_live_under_streamwatch_home(home):
     path = write_session(s.complete_text())
     assert path.parent == home / "sessions" == sessions_dir()
