@@ -364,6 +364,9 @@ class BodyDecoder:
 
     def feed(self, data: bytes) -> bytes:
         self.wire_bytes += len(data)
+        if not self._stages:
+            self.bytes += len(data)
+            return data
         if not data:
             return b""
         out = _through(self._stages, data)

@@ -77,6 +77,10 @@ class Hooks:
         self.failures: list[str] = []
         """One line per hook dropped: which, in which call, what it raised (not redacted)."""
 
+    def __bool__(self) -> bool:
+        """Whether any hook is listening (a stream's chunks skip the calls when none is)."""
+        return bool(self._hooks)
+
     def fire(self, name: str, *args: Any) -> None:
         """Call `name` on every hook that has it, in order."""
         for hook in list(self._hooks):
@@ -201,7 +205,8 @@ class Recorder:
         """Body bytes as they came (at `t` on the attempt's clock, if that is not now); the events they completed."""
         t = self._chunk_t = self.t() if t is None else t
         events = self._deliver(self._scrubber.feed(data), t)
-        self.hooks.fire("on_events", self.state, events)
+        if self.hooks:
+            self.hooks.fire("on_events", self.state, events)
         return events
 
     def end(
@@ -272,8 +277,11 @@ class Recorder:
         file and the state; the events they completed."""
         if not data:
             return []
-        for sink in self._sinks():
-            sink.chunk(data, self._session_t(t))
+        session_t = self._session_t(t)
+        if self.recording is not None:
+            self.recording.chunk(data, session_t)
+        if self._writer is not None:
+            self._writer.chunk(data, session_t)
         return self.state.chunk(data, t)
 
     def _sinks(self) -> list[Recording | SessionWriter]:

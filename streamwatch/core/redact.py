@@ -90,7 +90,10 @@ _TAIL = re.compile(
 )
 """What the end of a chunk holds when more bytes could make it a key: a prefix of a key shape's
 prefix, or the whole prefix and a run of its characters that the next bytes may continue."""
-_PREFIXES = tuple(prefix for prefix, _, _, _ in KEY_SHAPES)
+_ALL_PREFIXES = [prefix for prefix, _, _, _ in KEY_SHAPES]
+_PREFIXES = tuple(p for p in _ALL_PREFIXES if not any(q != p and q in p for q in _ALL_PREFIXES))
+"""The key shapes' prefixes that hold no other one: a text that holds `sk-ant-` holds `sk-`, so looking
+for `sk-` is enough."""
 _PREFIX_BYTES = tuple(prefix.encode() for prefix in _PREFIXES)
 _TAIL_BYTES = (string.ascii_letters + string.digits + "._~+/=- ").encode()
 """Every byte such a tail can hold: it is searched for only after the last byte of another kind."""
@@ -204,9 +207,14 @@ class Redactor:
         """Whether the text rule could find anything: a quick look for the literal parts, far faster
         than the full search it saves on almost every chunk."""
         lower = text.lower()
-        if isinstance(text, bytes):
-            return any(p in lower for p in _PREFIX_BYTES) or any(s in text for s in self._long_bytes)
-        return any(p in lower for p in _PREFIXES) or any(s in text for s in self._long)
+        binary = isinstance(text, bytes)
+        for prefix in _PREFIX_BYTES if binary else _PREFIXES:
+            if prefix in lower:
+                return True
+        for secret in self._long_bytes if binary else self._long:
+            if secret in text:
+                return True
+        return False
 
     def _token_like(self, segment: str) -> bool:
         return bool(segment) and (self.text(segment) != segment or _TOKEN_LIKE.fullmatch(segment) is not None)
@@ -271,8 +279,11 @@ class ChunkScrubber:
     def feed(self, data: bytes) -> bytes:
         if self._encoded:
             return data
-        buffer = self._held + data
+        buffer = self._held + data if self._held else data
         cut = self._hold_from(buffer)
+        if cut == len(buffer) and not self._redactor._may_match(buffer):
+            self._held = b""
+            return buffer
         out: list[bytes] = []
         done = 0
         for match in self._redactor._bytes.finditer(buffer) if self._redactor._may_match(buffer) else ():
