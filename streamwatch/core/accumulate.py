@@ -13,6 +13,11 @@ from typing import Any
 from streamwatch.core.events import BlockType, DeltaType, Event, delta_payload
 from streamwatch.core.jsonprefix import JsonPrefix
 
+_TEXT, _INPUT_JSON, _THINKING, _SIGNATURE, _CITATIONS = (
+    DeltaType.TEXT, DeltaType.INPUT_JSON, DeltaType.THINKING, DeltaType.SIGNATURE, DeltaType.CITATIONS
+)
+"""Looked up once (see the note on these in core/events.py)."""
+
 
 @dataclass(slots=True)
 class Block:
@@ -63,21 +68,21 @@ class Block:
 
     def add(self, event: Event) -> None:
         payload = delta_payload(event)
-        match event.delta_type:
-            case DeltaType.TEXT:
-                self.pieces.append(payload)
-            case DeltaType.THINKING:
-                self.thinking.append(payload)
-            case DeltaType.SIGNATURE:
-                self.signature += payload
-                return
-            case DeltaType.INPUT_JSON:
-                if self.json is None:
-                    self.json = JsonPrefix()
-                self.json.feed(payload)
-                self.json_pieces.append(payload)
-            case DeltaType.CITATIONS:
-                self.citations.append(event.delta.get("citation"))
+        kind = event.delta_type
+        if kind == _INPUT_JSON:
+            if self.json is None:
+                self.json = JsonPrefix()
+            self.json.feed(payload)
+            self.json_pieces.append(payload)
+        elif kind == _TEXT:
+            self.pieces.append(payload)
+        elif kind == _THINKING:
+            self.thinking.append(payload)
+        elif kind == _SIGNATURE:
+            self.signature += payload
+            return
+        elif kind == _CITATIONS:
+            self.citations.append(event.delta.get("citation"))
         self.chars += len(payload)
 
     def stop(self, seq: int) -> None:

@@ -57,6 +57,13 @@ BURST_MIN_EVENTS = 20
 """So many events within BURST_WINDOW after a silence were held back, wherever they are in the stream."""
 DAMAGE = frozenset({"invalid_event_json", "undecodable_body", "out_of_order", "skipped_event"})
 """Anomalies that leave the answer not as sent: the stream is not complete, whatever ended it."""
+_PING, _ERROR = EventType.PING, EventType.ERROR
+_MESSAGE_START, _MESSAGE_DELTA, _MESSAGE_STOP = EventType.MESSAGE_START, EventType.MESSAGE_DELTA, EventType.MESSAGE_STOP
+_BLOCK_START, _BLOCK_DELTA, _BLOCK_STOP = (
+    EventType.CONTENT_BLOCK_START, EventType.CONTENT_BLOCK_DELTA, EventType.CONTENT_BLOCK_STOP
+)
+"""The event types each event is compared with, looked up once: on Python 3.11 every `EventType.X`
+goes through the enum metaclass's `__getattr__` hook, and a dozen of them cost as much as the event's JSON."""
 CUT_ERROR = (
     "httpx2.RemoteProtocolError: peer closed connection without sending complete message body "
     "(incomplete chunked read)"
@@ -222,7 +229,8 @@ class StreamState:
         if t is not None:
             self.last_t = t
         new = self._decoded(self.body.feed(data), t)
-        self._body_problems()
+        if self.body.problems:
+            self._body_problems()
         return new
 
     def _decoded(self, data: bytes, t: float | None) -> list[Event]:
@@ -357,7 +365,7 @@ class StreamState:
         self.events.append(event)
         self._timing(event)
         self._sdk_reads(event)
-        if self.message_stop_at is not None and event.type not in (EventType.PING, EventType.MESSAGE_START):
+        if self.message_stop_at is not None and event.type not in (_PING, _MESSAGE_START):
             self._anomaly_once(
                 "after_message_stop",
                 "",
@@ -373,38 +381,38 @@ class StreamState:
             kind = event.delta_type or event.block_type or event.type
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
             self._anomaly_once("unknown_event", kind, f"unknown type {kind!r} kept but not interpreted", event.seq)
-        match event.type:
-            case EventType.MESSAGE_START:
-                if self.message_start_at is not None:
-                    return
-                self.message_start_at = event.seq
-                message = event.data.get("message")
-                self.message = message if isinstance(message, dict) else {}
-                self._usage(self.message.get("usage"))
-            case EventType.CONTENT_BLOCK_START:
-                self._block_start(event)
-            case EventType.CONTENT_BLOCK_DELTA:
-                self._block_delta(event)
-            case EventType.CONTENT_BLOCK_STOP:
-                self._block_stop(event)
-            case EventType.MESSAGE_DELTA:
-                stop_reason = event.delta.get("stop_reason")
-                if isinstance(stop_reason, str):
-                    self.stop_reason = stop_reason
-                self._usage(event.data.get("usage"))
-                self.usage_final = True
-            case EventType.MESSAGE_STOP:
-                if self.message_stop_at is None:
-                    self.message_stop_at = event.seq
-            case EventType.ERROR:
-                error = event.error
-                self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
-                self.error_at = event.seq
+        kind = event.type
+        if kind == _BLOCK_DELTA:
+            self._block_delta(event)
+        elif kind == _BLOCK_START:
+            self._block_start(event)
+        elif kind == _BLOCK_STOP:
+            self._block_stop(event)
+        elif kind == _MESSAGE_START:
+            if self.message_start_at is not None:
+                return
+            self.message_start_at = event.seq
+            message = event.data.get("message")
+            self.message = message if isinstance(message, dict) else {}
+            self._usage(self.message.get("usage"))
+        elif kind == _MESSAGE_DELTA:
+            stop_reason = event.delta.get("stop_reason")
+            if isinstance(stop_reason, str):
+                self.stop_reason = stop_reason
+            self._usage(event.data.get("usage"))
+            self.usage_final = True
+        elif kind == _MESSAGE_STOP:
+            if self.message_stop_at is None:
+                self.message_stop_at = event.seq
+        elif kind == _ERROR:
+            error = event.error
+            self.error = {"type": str(error.get("type", "error")), "message": str(error.get("message", ""))}
+            self.error_at = event.seq
 
     def _order(self, event: Event) -> None:
         """The message lifecycle: one message_start, before everything but pings and errors."""
         kind, seq = event.type, event.seq
-        if kind == EventType.MESSAGE_START and self.message_start_at is not None:
+        if kind == _MESSAGE_START and self.message_start_at is not None:
             after = f", after message_stop #{self.message_stop_at}" if self.message_stop_at is not None else ""
             self._anomaly(
                 "out_of_order",
@@ -428,9 +436,9 @@ class StreamState:
         reaches the app (the answer is not as sent), and a name that disagrees with the data reaches
         one SDK and not the other."""
         name, kind = event.sse.event, event.type
-        if kind == EventType.PING or name == kind:
+        if kind == _PING or name == kind:
             return
-        if name is None or name == EventType.PING:
+        if name is None or name == _PING:
             how = "has no `event:` line" if name is None else "is named `ping`"
             self._anomaly(
                 "skipped_event",
@@ -455,13 +463,13 @@ class StreamState:
         name = event.sse.event
         if name is None:
             return  # the SDK skips an event without an `event:` line (see `_named`)
-        if name == EventType.ERROR:
+        if name == _ERROR:
             error = event.error if not event.parse_error else {}
             raised = f"anthropic.APIStatusError: {error.get('type', 'error')} (status_code 200)"
             self.sdk_raises_at = (event.seq, raised)
-        elif name != EventType.PING and (reason := not_json(event)) is not None:
+        elif name != _PING and (reason := not_json(event)) is not None:
             self.sdk_raises_at = (event.seq, f"json.JSONDecodeError: {reason}")
-        elif name != EventType.PING:
+        elif name != _PING:
             self.sdk_events += 1
 
     def _block_start(self, event: Event) -> None:

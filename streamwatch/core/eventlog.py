@@ -61,29 +61,31 @@ class EventLog(Sequence[Event]):
         self._errors: dict[int, str] = {}
 
     def append(self, event: Event) -> None:
-        position = len(self._kind)
         sse = event.sse
-        self._kind.append(self._kinds.code((event.type, sse.event, event.block_type, event.delta_type, sse.id, sse.retry)))
+        kind = (event.type, sse.event, event.block_type, event.delta_type, sse.id, sse.retry)
+        code = self._kinds._codes.get(kind)
+        self._kind.append(self._kinds.code(kind) if code is None else code)
         index = event.index
-        if index is not None and index not in _INT_RANGE:
-            self._big_index[position] = index
-            index = None
-        self._index.append(_NO_INT if index is None else index)
+        if index is None:
+            index = _NO_INT
+        elif index not in _INT_RANGE:
+            self._big_index[len(self._index)] = index
+            index = _NO_INT
+        self._index.append(index)
         self._t.append(math.nan if event.t is None else event.t)
         self._offset.append(sse.offset)
-        raw_start = len(self._raw)
-        self._raw += sse.raw
-        self._raw_end.append(len(self._raw))
-        data = sse.data.encode()
-        found = sse.raw.find(data)
+        raw, data = sse.raw, sse.data.encode()
+        found = raw.find(data)
         if found >= 0:
-            self._data_at.append(raw_start + found)
+            self._data_at.append(len(self._raw) + found)
         else:
             self._data_at.append(-1 - len(self._data))
             self._data += data
+        self._raw += raw
+        self._raw_end.append(len(self._raw))
         self._data_size.append(len(data))
         if event.parse_error is not None:
-            self._errors[position] = event.parse_error
+            self._errors[len(self._index) - 1] = event.parse_error
 
     def __len__(self) -> int:
         return len(self._kind)

@@ -57,6 +57,12 @@ class DeltaType(StrEnum):
     COMPACTION = "compaction_delta"
 
 
+_PING, _BLOCK_START, _BLOCK_DELTA = EventType.PING, EventType.CONTENT_BLOCK_START, EventType.CONTENT_BLOCK_DELTA
+_TEXT, _INPUT_JSON, _THINKING, _SIGNATURE = DeltaType.TEXT, DeltaType.INPUT_JSON, DeltaType.THINKING, DeltaType.SIGNATURE
+"""What every event is compared with, looked up once: on Python 3.11 each `EventType.X` goes through
+the enum metaclass's `__getattr__` hook, and a dozen of them an event cost as much as its JSON."""
+_PAYLOAD_KEYS: dict[str | None, str] = {_TEXT: "text", _INPUT_JSON: "partial_json", _THINKING: "thinking", _SIGNATURE: "signature"}
+"""The field of each kind of delta that holds the text it adds."""
 TOOL_BLOCK_TYPES = frozenset({BlockType.TOOL_USE, BlockType.SERVER_TOOL_USE, BlockType.MCP_TOOL_USE})
 _EVENT_TYPES = frozenset(EventType)
 _BLOCK_TYPES = frozenset(BlockType)
@@ -101,7 +107,7 @@ class Event:
     @property
     def is_content(self) -> bool:
         """Everything but a ping carries the response forward; pings only prove the line is alive."""
-        return self.type != EventType.PING
+        return self.type != _PING
 
     @property
     def delta(self) -> dict[str, Any]:
@@ -166,17 +172,23 @@ def parse_event(sse: SSEEvent, seq: int) -> Event:
     if not isinstance(data, dict):
         return Event(seq=seq, type=sse.event or "message", t=sse.t, sse=sse, parse_error=error)
     kind = data.get("type")
-    event = Event(seq=seq, type=kind if isinstance(kind, str) else sse.event or "message", t=sse.t, sse=sse, parsed=data)
+    if not isinstance(kind, str):
+        kind = sse.event or "message"
     index = data.get("index")
-    if isinstance(index, int) and not isinstance(index, bool):
-        event.index = index
-    if event.type == EventType.CONTENT_BLOCK_START:
-        block_type = event.block.get("type")
-        event.block_type = block_type if isinstance(block_type, str) else "?"
-    elif event.type == EventType.CONTENT_BLOCK_DELTA:
-        delta_type = event.delta.get("type")
-        event.delta_type = delta_type if isinstance(delta_type, str) else "?"
-    return event
+    if not isinstance(index, int) or isinstance(index, bool):
+        index = None
+    block_type = delta_type = None
+    if kind == _BLOCK_DELTA:
+        delta_type = _type_of(data.get("delta"))
+    elif kind == _BLOCK_START:
+        block_type = _type_of(data.get("content_block"))
+    return Event(seq, kind, sse.t, sse, data, None, index, block_type, delta_type)
+
+
+def _type_of(value: Any) -> str:
+    """The `type` of a delta or a content block, `?` when it has none (or is not an object)."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) else "?"
 
 
 def not_json(event: Event) -> str | None:
@@ -187,18 +199,8 @@ def not_json(event: Event) -> str | None:
 
 def delta_payload(event: Event) -> str:
     """The text a content_block_delta adds to its block (empty for non-text deltas)."""
-    delta = event.delta
-    match event.delta_type:
-        case DeltaType.TEXT:
-            value = delta.get("text")
-        case DeltaType.INPUT_JSON:
-            value = delta.get("partial_json")
-        case DeltaType.THINKING:
-            value = delta.get("thinking")
-        case DeltaType.SIGNATURE:
-            value = delta.get("signature")
-        case _:
-            value = None
+    key = _PAYLOAD_KEYS.get(event.delta_type)
+    value = None if key is None else event.delta.get(key)
     return value if isinstance(value, str) else ""
 
 
