@@ -34,6 +34,9 @@ from bench._common import Row, Timing, child_env, main  # noqa: E402
 from streamwatch.mock.request import MAX_OUTPUT_TOKENS  # noqa: E402
 
 TARGET = 1.2
+KEY = "bench"
+"""Both sides are given the same key (without one, every client the SDK builds looks for a profile's
+credentials on disk, ~1 ms of the live run's own client and none of the warm client's)."""
 SIZES = (("short text", "ok", None, 1024), ("1 MB tool input", "tool_big", 1_000_000, MAX_OUTPUT_TOKENS))
 """(label, scenario, tool input bytes asked for, max_tokens): the mock writes a tool input only as long as
 max_tokens leaves, so the big one asks for the most any model allows."""
@@ -90,7 +93,7 @@ def rows(quick: bool) -> list[Row]:
 
     found: list[Row] = []
     with Mock() as base_url, tempfile.TemporaryDirectory() as folder:
-        client = anthropic.Anthropic(base_url=base_url, api_key="bench", max_retries=0)
+        client = anthropic.Anthropic(base_url=base_url, api_key=KEY, max_retries=0)
         for label, scenario, tool_bytes, max_tokens in SIZES:
             body = request_body(prompt="bench", max_tokens=max_tokens)
             headers = {SCENARIO_HEADER: scenario}
@@ -107,7 +110,8 @@ def rows(quick: bool) -> list[Row]:
                     pass
 
             def ours(headers=headers, body=body, save=False) -> None:
-                result = LiveRun(body, base_url=base_url, headers=headers, save=save, directory=Path(folder)).run()
+                result = LiveRun(body, base_url=base_url, api_key=KEY, headers=headers, save=save,
+                                 directory=Path(folder)).run()
                 assert result.verdict.complete, result.verdict.explanation
 
             (sdk_cpu, sdk_wall), *runs = per_request([sdk, ours, partial(ours, save=True)], repeat)
