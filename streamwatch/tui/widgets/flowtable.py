@@ -18,11 +18,10 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.strip import Strip
 
 from streamwatch.proxy.rows import FlowRow
-from streamwatch.tui.widgets.lines import LineView
+from streamwatch.tui.widgets.lines import CursorView
 
 MARK_INJECTED = "⚑"
 BREAKS = "/?&=.-_ :"
@@ -95,7 +94,7 @@ def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     return [(column, width[column.name]) for column in COLUMNS if column.name in chosen]
 
 
-class FlowTable(LineView, can_focus=True):
+class FlowTable(CursorView):
     """The rows, a header line above them, and a cursor that stays on its flow as new ones arrive above
     (or, at the top, moves to each newest one)."""
 
@@ -107,17 +106,7 @@ class FlowTable(LineView, can_focus=True):
         "flowtable--abnormal",
         "flowtable--injected",
     }
-    BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-20)", "Page up", show=False),
-        Binding("pagedown", "move(20)", "Page down", show=False),
-        Binding("home", "jump(0)", "Newest", show=False),
-        Binding("end", "jump(-1)", "Oldest", show=False),
-        Binding("enter", "select", "Open", id="flows.open"),
-    ]
-
-    cursor: reactive[int] = reactive(0)
+    BINDINGS = [Binding("enter", "select", "Open", id="flows.open")]
 
     class Selected(Message):
         """`enter` on a row: open its flow."""
@@ -177,8 +166,12 @@ class FlowTable(LineView, can_focus=True):
         if row != self.cursor:
             self.cursor = row
         elif self.highlighted_id != self._highlighted:
-            self._say_highlighted()
+            self.cursor_moved()
         self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @property
     def highlighted(self) -> FlowRow | None:
@@ -198,27 +191,9 @@ class FlowTable(LineView, can_focus=True):
 
     # ----- moving -----------------------------------------------------------------------------
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh()
-        self.call_after_refresh(self._scroll_to_cursor)
-        self._say_highlighted()
-
-    def _say_highlighted(self) -> None:
+    def cursor_moved(self) -> None:
         self._highlighted = self.highlighted_id
         self.post_message(self.Highlighted())
-
-    def _scroll_to_cursor(self) -> None:
-        top, height = round(self.scroll_y), self.size.height - 1
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif height > 0 and self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def action_move(self, delta: int) -> None:
-        self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
-
-    def action_jump(self, row: int) -> None:
-        self.cursor = max(0, len(self.rows) - 1) if row == -1 else 0
 
     def action_select(self) -> None:
         row = self.highlighted
@@ -234,7 +209,7 @@ class FlowTable(LineView, can_focus=True):
             for column, width in self._columns:
                 header.append(" " + _pad(elide(column.header, width), width, column.right))
             return self.text_strip(header)
-        index = round(self.scroll_y) + y - 1
+        index = self.row_index(y)
         if index >= len(self.rows):
             return self.blank_row()
         row, cells = self.rows[index], self._cells[index]
