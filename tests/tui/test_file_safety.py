@@ -51,7 +51,7 @@ async def test_the_list_shows_a_fifo_and_a_link_to_dev_zero_as_unreadable_and_th
         await app.workers.wait_for_complete()
         await pilot.pause()
         grid = app.screen.query_one(SessionTable)
-        assert [str(grid.get_row_at(i)[3]) for i in range(grid.row_count)] == ["unreadable", "unreadable",
+        assert [grid.cells_at(i)[3] for i in range(grid.row_count)] == ["unreadable", "unreadable",
                                                                               "COMPLETE end_turn"]
         assert "unreadable: it is a symbolic link, not a regular file" in text_of(app, "#session-detail")
         await pilot.press("down")

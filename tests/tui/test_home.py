@@ -14,8 +14,8 @@ from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
-from tests import sessions
-from tests.tui.conftest import FixedClock, wait_for
+from tests import copies, sessions
+from tests.tui.conftest import WAIT_SECONDS, FixedClock, on_screen, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -53,7 +53,7 @@ def table(app) -> SessionTable:
 
 def rows(app) -> list[list[str]]:
     grid = table(app)
-    return [[str(cell) for cell in grid.get_row_at(i)] for i in range(grid.row_count)]
+    return [grid.cells_at(i) for i in range(grid.row_count)]
 
 
 def text_of(app, selector: str) -> str:
@@ -71,7 +71,7 @@ async def test_the_list_shows_saved_sessions_newest_first(home):
             ["11-21 12:00", "hi", "sonnet-4-6", "ABNORMAL error_event ↻2", "0.8s (+0.8s wait)", "2.0 KB"],
             ["-", "-", "-", "unreadable", "-", "25 B"],
         ]
-        assert [key.value for key in table(app).rows] == [str(p) for p in home]
+        assert [row.summary.path for row in table(app).rows] == home
         assert text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
         assert "demo · 14 events · 1 attempt" in text_of(app, "#session-detail")
 
@@ -81,12 +81,12 @@ async def test_at_80_columns_the_list_leaves_out_whole_columns_and_keeps_each_ro
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         grid = table(app)
-        assert [str(column.label) for column in grid.ordered_columns] == ["Started", "Request", "Verdict", "Took"]
+        assert grid.column_names == ["Started", "Request", "Verdict", "Took"]
         assert rows(app)[3] == ["11-21 12:00", "hi", "ABNORMAL error_event ↻2", "0.8s (+0.8s wait)"]
         assert rows(app)[0][1] == "Explain in three…"
         assert grid.virtual_size.width <= grid.size.width
         await pilot.resize_terminal(120, 30)
-        await wait_for(pilot, lambda: len(table(app).ordered_columns) == 6)
+        await wait_for(pilot, lambda: len(table(app).column_names) == 6)
         assert rows(app)[0][1] == "Explain in three short paragraphs…"
         assert text_of(app, "#session-detail").startswith("~/streamwatch/sessions/20261122-091500-demo-a1b2c3d4.jsonl\n")
         await pilot.resize_terminal(50, 20)
@@ -218,6 +218,63 @@ async def test_r_refreshes_the_list(home):
         await pilot.press("r")
         await loaded(pilot)
         assert rows(app)[0][:2] == ["11-23 08:00", "hi"] and table(app).row_count == 6
+
+
+async def test_the_cursor_keeps_its_session_when_the_list_refreshes(home):
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("down", "down")
+        assert table(app).highlighted.summary.path == home[2]
+        sessions.write(home[0].parent, "20261123-080000-proxy-ffff0000.jsonl", "2026-11-23T08:00:00+00:00")
+        await pilot.press("r")
+        await loaded(pilot)
+        assert table(app).row_count == 6 and table(app).cursor == 3
+        assert text_of(app, "#session-detail").startswith("~/streamwatch/sessions/20261121-170500-proxy-c9d0e1f2.jsonl")
+
+
+async def test_the_first_frame_says_loading_until_the_list_arrives(home):
+    listed = threading.Event()
+
+    class Slow(Catalog):
+        def summaries(self, *args):
+            listed.wait(WAIT_SECONDS)
+            return super().summaries(*args)
+
+    app = home_app(catalog=Slow())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "loading sessions…" in on_screen(app))
+        assert table(app).row_count == 0 and table(app).has_focus
+        listed.set()
+        await loaded(pilot)
+        assert table(app).row_count == 5 and text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
+
+
+async def test_in_a_long_list_end_home_and_the_page_keys_move_the_cursor_and_the_view(home):
+    folder = home[0].parent
+    for path in home:
+        path.unlink()
+    copies.write_copies(folder, 300)
+    app = home_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert text_of(app, "#home-status") == "300 sessions in ~/streamwatch/sessions"
+        assert table(app).cells_at(0)[0] == "11-01 04:59"
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "11-01 00:00" in on_screen(app))
+        assert table(app).cursor == 299 and "11-01 04:59" not in on_screen(app)
+        assert "20261101-000000-demo-00000000.jsonl" in text_of(app, "#session-detail")
+        await pilot.press("home")
+        await wait_for(pilot, lambda: "11-01 04:59" in on_screen(app))
+        await pilot.press("pagedown", "pagedown")
+        page = table(app).size.height - 2
+        assert table(app).cursor == 2 * page
+        await wait_for(pilot, lambda: table(app).cells_at(2 * page)[0] in on_screen(app))
+        await pilot.press("pageup")
+        assert table(app).cursor == page
+        await pilot.press("slash", *"04:5")
+        assert text_of(app, "#home-status") == "10 of 300 sessions match '04:5'"
+        assert table(app).cells_at(0)[0] == "11-01 04:59" and table(app).cursor == 0
 
 
 async def test_an_empty_home_says_how_to_start(home):

@@ -399,7 +399,7 @@ async def test_a_new_request_from_home_runs_and_escape_comes_back_to_the_list(mo
             assert not home.form_shown
             await app.workers.wait_for_complete()
             await wait_for(pilot, lambda: home.query_one(SessionTable).row_count == 1)
-            row = [str(cell) for cell in home.query_one(SessionTable).get_row_at(0)]
+            row = home.query_one(SessionTable).cells_at(0)
             assert row[1:4] == ["ok", "sonnet-4-6", "COMPLETE end_turn"]
             assert str(home.query_one("#home-status").render()) == "1 session in ~/streamwatch/sessions"
     assert path.parent == tmp_path / "streamwatch" / "sessions"

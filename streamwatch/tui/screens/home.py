@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, DataTable, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
-from streamwatch.core.catalog import SHORT_TIME_FORMAT, Cancelled, Catalog, SessionSummary, skipped_text
+from streamwatch.core.catalog import Cancelled, Catalog, SessionSummary, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.files import read_regular
@@ -36,19 +37,13 @@ from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from streamwatch.tui.launch import replay_feed
 from streamwatch.tui.screens.run import RunScreen
-from streamwatch.tui.widgets.fit import fit, shorten
 from streamwatch.tui.widgets.keys import KeyLine
+from streamwatch.tui.widgets.sessiontable import SessionRow, SessionTable, session_rows
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 MIN_THINKING_BUDGET = 1024
-COLUMNS = ("Started", "Request", "Model", "Verdict", "Took", "Size")
-COLUMN_RANKS = (0, 1, 4, 0, 2, 3)
-"""Which columns go first when they do not all fit (`fit`): the model (the detail line under the list
-says it too), then the size, then the time it took."""
-REQUEST_COLUMN = 1
-MIN_REQUEST_WIDTH = 16
-"""The request column (the scenario, else the prompt's start) takes the width the others leave, at least this."""
-CELL_PADDING = 2
+FIRST_FRAME_WAIT = 1.0
+"""Seconds the session list's worker waits at most for the screen's first frame before it reads."""
 
 
 class FormError(Exception):
@@ -147,19 +142,6 @@ def read_tools(path: Path) -> list[dict[str, Any]]:
     return tools
 
 
-def _matches(words: str, cells: Sequence[str]) -> bool:
-    """Every word of the filter appears in some column (or the file name)."""
-    haystack = "\n".join(cells).lower()
-    return all(word in haystack for word in words.split())
-
-
-class SessionTable(DataTable[Text]):
-    """The session list; the verdict column is coloured by the stylesheet's component classes."""
-
-    COMPONENT_CLASSES = {"sessions--complete", "sessions--abnormal", "sessions--unreadable"}
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="home.open")]
-
-
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="home.filter", key_display="/"),
@@ -179,11 +161,11 @@ class HomeScreen(Screen[None]):
             self.scenario = scenario
 
     class SessionsLoaded(Message):
-        """The session list; `problem`: why there is none (the folder is refused), in one line."""
+        """The session list, its rows made; `problem`: why there is none (the folder is refused), in one line."""
 
-        def __init__(self, summaries: list[SessionSummary], problem: str | None = None) -> None:
+        def __init__(self, rows: list[SessionRow], problem: str | None = None) -> None:
             super().__init__()
-            self.summaries = summaries
+            self.rows = rows
             self.problem = problem
 
     def __init__(
@@ -203,9 +185,9 @@ class HomeScreen(Screen[None]):
         self._model = model or DEFAULT_MODEL
         self._base_url = base_url if base_url is not None else ("" if self.has_key else EMBEDDED)
         self._scenarios = list(SCENARIOS if scenarios is None else scenarios)
-        self._summaries: list[SessionSummary] | None = None
+        self._rows: list[SessionRow] | None = None
         self._problem: str | None = None
-        self._shown: list[SessionSummary] = []
+        self._first_frame = threading.Event()
 
     # ----- layout -----------------------------------------------------------------------------
 
@@ -214,7 +196,7 @@ class HomeScreen(Screen[None]):
         with ContentSwitcher(initial="session-list", id="home-switcher"):
             with Vertical(id="session-list"):
                 yield Input(placeholder="/ filter: type to match any column", id="session-filter", compact=True)
-                yield SessionTable(id="sessions", cursor_type="row")
+                yield SessionTable(id="sessions")
                 yield Static(id="session-detail")
             with VerticalScroll(id="request-form"):
                 yield Static(id="target-notice")
@@ -254,14 +236,14 @@ class HomeScreen(Screen[None]):
         table = self.query_one(SessionTable)
         table.focus()
         self._show_target()
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._fill_table())
+        self.call_after_refresh(self._first_frame.set)
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
         """Back from a run: the list, with the run just made at its top."""
         if self.form_shown:
             self.action_back()
-        if self._summaries is not None:
+        if self._rows is not None:
             self.action_refresh()
 
     # ----- the session list -------------------------------------------------------------------
@@ -274,10 +256,13 @@ class HomeScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="catalog")
     def _load_sessions(self) -> None:
         """Given up as soon as its worker is cancelled (a refresh, the app closing): the app's process
-        does not wait for a big file to be summarized before it ends."""
+        does not wait for a big file to be summarized before it ends. The rows' text is made here too,
+        so that the UI thread only picks the rows to show. It starts once the screen's first frame is
+        drawn (or `FIRST_FRAME_WAIT` has passed): before, it would share the interpreter with drawing it."""
         worker = get_current_worker()
+        self._first_frame.wait(FIRST_FRAME_WAIT)
         try:
-            self.post_message(self.SessionsLoaded(self.catalog.summaries(lambda: worker.is_cancelled)))
+            self.post_message(self.SessionsLoaded(session_rows(self.catalog.summaries(lambda: worker.is_cancelled))))
         except SessionError as exc:
             self.post_message(self.SessionsLoaded([], str(exc)))
         except Cancelled:
@@ -285,7 +270,7 @@ class HomeScreen(Screen[None]):
 
     @on(SessionsLoaded)
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
-        self._summaries = message.summaries
+        self._rows = message.rows
         self._problem = message.problem
         self._fill_table()
 
@@ -301,61 +286,29 @@ class HomeScreen(Screen[None]):
         self._open_highlighted()
 
     def _fill_table(self) -> None:
-        if self._summaries is None:
+        """The rows the filter lets through (all of them without one): the table draws those in view."""
+        if self._rows is None:
             return
-        table = self.query_one(SessionTable)
-        keep = self._highlighted()
         words = self.query_one("#session-filter", Input).value.strip().lower()
-        rows = [(s, s.columns(time_format=SHORT_TIME_FORMAT)) for s in self._summaries]
-        rows = [(s, cells) for s, cells in rows if _matches(words, (*cells, s.path.name, s.prompt or ""))]
-        self._shown = [s for s, _ in rows]
-        shown = [(summary, (cells[0], *cells[2:])) for summary, cells in rows]
-        columns, room = self._layout([cells for _, cells in shown])
-        shown = [(summary, tuple(shorten(cell, room) if n == REQUEST_COLUMN else cell for n, cell in enumerate(cells)))
-                 for summary, cells in shown]
-        table.clear(columns=True)
-        for column in columns:
-            width = max(cell_len(cell) for cell in (COLUMNS[column], *(cells[column] for _, cells in shown)))
-            table.add_column(COLUMNS[column], width=width)
-        for summary, cells in shown:
-            kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
-            texts = {n: Text(cell) for n, cell in enumerate(cells)}
-            texts[3].stylize(table.get_component_rich_style(f"sessions--{kind}", partial=True))
-            # height=None (measured, still one line): Textual 8.2.8 renews the table's rendered lines
-            # after measuring new rows only for such rows, so a frame drawn before the columns were
-            # measured would otherwise stay, every column cut to its header's width.
-            table.add_row(*(texts[column] for column in columns), key=str(summary.path), height=None)
-        if keep is not None and keep in self._shown:
-            table.move_cursor(row=self._shown.index(keep), animate=False)
+        split = words.split()
+        table = self.query_one(SessionTable)
+        table.show([row for row in self._rows if row.matches(split)] if split else self._rows)
         self._show_count(words)
-        self._show_detail()
-
-    def _layout(self, rows: list[tuple[str, ...]]) -> tuple[list[int], int]:
-        """The columns that fit the screen's width, the least important left out first (`COLUMN_RANKS`),
-        and the width the request column may take: what the others leave, at least `MIN_REQUEST_WIDTH`."""
-        widths = [max(cell_len(cell) for cell in (name, *(row[n] for row in rows))) for n, name in enumerate(COLUMNS)]
-        widths[REQUEST_COLUMN] = min(widths[REQUEST_COLUMN], MIN_REQUEST_WIDTH)
-        width = self.size.width - CELL_PADDING * 2
-        if width <= 0:
-            return list(range(len(COLUMNS))), MIN_REQUEST_WIDTH
-        columns = fit([("x" * w, rank) for w, rank in zip(widths, COLUMN_RANKS, strict=True)], width, " " * CELL_PADDING)
-        used = sum(widths[n] for n in columns) + CELL_PADDING * (len(columns) - 1)
-        return columns, widths[REQUEST_COLUMN] + max(0, width - used)
 
     def on_resize(self) -> None:
-        self._fill_table()
+        self._show_detail()
 
     def _show_count(self, words: str) -> None:
         if self.form_shown:
             return
-        total = len(self._summaries or [])
+        total = len(self._rows or [])
         folder = shown_path(self.catalog.folder)
         if self._problem is not None:
             self._status(Text(one_line(self._problem)))
         elif not total:
             self._status(Text(f"No saved sessions yet in {folder}; press n for a new request"))
         elif words:
-            self._status(Text(f"{len(self._shown)} of {total} sessions match {one_line(words)!r}"))
+            self._status(Text(f"{self.query_one(SessionTable).row_count} of {total} sessions match {one_line(words)!r}"))
         else:
             self._status(Text(f"{total} session{'s' if total != 1 else ''} in {folder}"))
 
@@ -363,12 +316,10 @@ class HomeScreen(Screen[None]):
         self.query_one("#home-status", Static).update(text)
 
     def _highlighted(self) -> SessionSummary | None:
-        table = self.query_one(SessionTable)
-        if not self._shown or not 0 <= table.cursor_row < len(self._shown):
-            return None
-        return self._shown[table.cursor_row]
+        row = self.query_one(SessionTable).highlighted
+        return None if row is None else row.summary
 
-    @on(DataTable.RowHighlighted, "#sessions")
+    @on(SessionTable.Highlighted)
     def _show_detail(self) -> None:
         summary = self._highlighted()
         detail = Text()
@@ -388,7 +339,7 @@ class HomeScreen(Screen[None]):
                 detail.append("\n" + " · ".join(facts))
         self.query_one("#session-detail", Static).update(detail)
 
-    @on(DataTable.RowSelected, "#sessions")
+    @on(SessionTable.Selected)
     def _open_highlighted(self) -> None:
         """Replay the session under the cursor (`enter` on the list)."""
         summary = self._highlighted()
@@ -424,7 +375,7 @@ class HomeScreen(Screen[None]):
         if self.form_shown:
             self.query_one(ContentSwitcher).current = "session-list"
             self.refresh_bindings()
-            if self._summaries is None:
+            if self._rows is None:
                 self._status(Text("loading sessions…"))
             self._fill_table()
         else:
