@@ -500,6 +500,7 @@ async def test_untrusted_text_is_shown_literally(home):
 async def open_form(pilot):
     await loaded(pilot)
     await pilot.press("n")
+    pilot.app.screen.query_one("#form-prompt", TextArea).cursor_blink = False  # the snapshot shows it, always
     await pilot.pause()
 
 

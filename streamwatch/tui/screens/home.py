@@ -188,6 +188,10 @@ class HomeScreen(Screen[None]):
         self._rows: list[SessionRow] | None = None
         self._problem: str | None = None
         self._first_frame = threading.Event()
+        self._made: dict[SessionSummary, SessionRow] = {}
+        """The rows made by the last listing, by summary, for the next to take again (read and changed by
+        the listing's worker only; a row made for a summary stays right for it, even if two listings
+        overlap as a refresh cancels the last)."""
 
     # ----- layout -----------------------------------------------------------------------------
 
@@ -262,7 +266,8 @@ class HomeScreen(Screen[None]):
         worker = get_current_worker()
         self._first_frame.wait(FIRST_FRAME_WAIT)
         try:
-            self.post_message(self.SessionsLoaded(session_rows(self.catalog.summaries(lambda: worker.is_cancelled))))
+            summaries = self.catalog.summaries(lambda: worker.is_cancelled)
+            self.post_message(self.SessionsLoaded(session_rows(summaries, self._made)))
         except SessionError as exc:
             self.post_message(self.SessionsLoaded([], str(exc)))
         except Cancelled:

@@ -54,14 +54,22 @@ class SessionRow:
         return all(word in self.text for word in words)
 
 
-def session_rows(summaries: Sequence[SessionSummary]) -> list[SessionRow]:
+def session_rows(summaries: Sequence[SessionSummary], made: dict[SessionSummary, SessionRow]) -> list[SessionRow]:
+    """The summaries' rows; `made`: the rows made last time, by summary, taken again where a summary
+    is unchanged (and replaced by this time's)."""
     rows = []
     for summary in summaries:
-        started, source, *rest = summary.columns(time_format=SHORT_TIME_FORMAT)
-        cells = (started, *rest)
-        kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
-        text = "\n".join((*cells, source, summary.path.name, summary.prompt or "")).lower()
-        rows.append(SessionRow(summary, cells, tuple(cell_len(cell) for cell in cells), kind, text))
+        row = made.get(summary)
+        if row is None:
+            started, source, *rest = summary.columns(time_format=SHORT_TIME_FORMAT)
+            cells = (started, *rest)
+            kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
+            text = "\n".join((*cells, source, summary.path.name, summary.prompt or "")).lower()
+            widths = tuple(len(cell) if cell.isascii() else cell_len(cell) for cell in cells)
+            row = SessionRow(summary, cells, widths, kind, text)
+        rows.append(row)
+    made.clear()
+    made.update((row.summary, row) for row in rows)
     return rows
 
 
