@@ -119,6 +119,8 @@ async def test_typing_in_the_filter_narrows_the_list_as_you_type(home):
         await pilot.press("space", *"abn")
         assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event ↻2"]
         assert text_of(app, "#home-status") == "2 of 5 sessions match 'live abn'"
+        await pilot.press(*["backspace"] * 4)
+        assert [row[3] for row in rows(app)] == ["ABNORMAL eof", "ABNORMAL error_event ↻2", "unreadable"]
         await pilot.press("escape")
         assert table(app).row_count == 5 and table(app).has_focus
 
@@ -256,8 +258,11 @@ async def test_in_a_long_list_end_home_and_the_page_keys_move_the_cursor_and_the
         path.unlink()
     copies.write_copies(folder, 300)
     app = home_app()
-    async with app.run_test(size=(100, 30)) as pilot:
+    sent = []
+    async with app.run_test(size=(100, 30), message_hook=sent.append) as pilot:
         await loaded(pilot)
+        lists = {id(m): (len(m.rows), m.partial) for m in sent if isinstance(m, HomeScreen.SessionsLoaded)}
+        assert list(lists.values()) == [(200, True), (300, False)]  # the newest first, at once
         assert text_of(app, "#home-status") == "300 sessions in ~/streamwatch/sessions"
         assert table(app).cells_at(0)[0] == "11-01 04:59"
         await pilot.press("end")

@@ -44,6 +44,8 @@ KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 MIN_THINKING_BUDGET = 1024
 FIRST_FRAME_WAIT = 1.0
 """Seconds the session list's worker waits at most for the screen's first frame before it reads."""
+FIRST_ROWS = 200
+"""A list longer than this comes in two messages: these newest rows as soon as they are made, then all."""
 
 
 class FormError(Exception):
@@ -161,12 +163,14 @@ class HomeScreen(Screen[None]):
             self.scenario = scenario
 
     class SessionsLoaded(Message):
-        """The session list, its rows made; `problem`: why there is none (the folder is refused), in one line."""
+        """The session list, its rows made; `problem`: why there is none (the folder is refused), in one
+        line; `partial`: the newest sessions only, the others to follow at once."""
 
-        def __init__(self, rows: list[SessionRow], problem: str | None = None) -> None:
+        def __init__(self, rows: list[SessionRow], problem: str | None = None, *, partial: bool = False) -> None:
             super().__init__()
             self.rows = rows
             self.problem = problem
+            self.partial = partial
 
     def __init__(
         self,
@@ -187,6 +191,9 @@ class HomeScreen(Screen[None]):
         self._scenarios = list(SCENARIOS if scenarios is None else scenarios)
         self._rows: list[SessionRow] | None = None
         self._problem: str | None = None
+        self._loading = True
+        self._matched: tuple[list[SessionRow], str, list[SessionRow]] = ([], "", [])
+        """The last filter: the rows it was given, its words, its matches (a longer filter searches those)."""
         self._first_frame = threading.Event()
         self._made: dict[SessionSummary, SessionRow] = {}
         """The rows made by the last listing, by summary, for the next to take again (read and changed by
@@ -267,7 +274,11 @@ class HomeScreen(Screen[None]):
         self._first_frame.wait(FIRST_FRAME_WAIT)
         try:
             summaries = self.catalog.summaries(lambda: worker.is_cancelled)
-            self.post_message(self.SessionsLoaded(session_rows(summaries, self._made)))
+            if len(summaries) > FIRST_ROWS:
+                self.post_message(self.SessionsLoaded(session_rows(summaries[:FIRST_ROWS], self._made), partial=True))
+            rows = session_rows(summaries, self._made)
+            self._made = {row.summary: row for row in rows}
+            self.post_message(self.SessionsLoaded(rows))
         except SessionError as exc:
             self.post_message(self.SessionsLoaded([], str(exc)))
         except Cancelled:
@@ -277,6 +288,7 @@ class HomeScreen(Screen[None]):
     def _sessions_loaded(self, message: SessionsLoaded) -> None:
         self._rows = message.rows
         self._problem = message.problem
+        self._loading = message.partial
         self._fill_table()
 
     @on(Input.Changed, "#session-filter")
@@ -295,9 +307,12 @@ class HomeScreen(Screen[None]):
         if self._rows is None:
             return
         words = self.query_one("#session-filter", Input).value.strip().lower()
+        given, last_words, last_matches = self._matched
+        searched = last_matches if given is self._rows and last_words and words.startswith(last_words) else self._rows
         split = words.split()
-        table = self.query_one(SessionTable)
-        table.show([row for row in self._rows if row.matches(split)] if split else self._rows)
+        shown = [row for row in searched if row.matches(split)] if split else self._rows
+        self._matched = (self._rows, words, shown)
+        self.query_one(SessionTable).show(shown)
         self._show_count(words)
 
     def on_resize(self) -> None:
@@ -308,7 +323,9 @@ class HomeScreen(Screen[None]):
             return
         total = len(self._rows or [])
         folder = shown_path(self.catalog.folder)
-        if self._problem is not None:
+        if self._loading:
+            self._status(Text("loading sessions…"))
+        elif self._problem is not None:
             self._status(Text(one_line(self._problem)))
         elif not total:
             self._status(Text(f"No saved sessions yet in {folder}; press n for a new request"))

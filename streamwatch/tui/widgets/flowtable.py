@@ -94,7 +94,7 @@ def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     return [(column, width[column.name]) for column in COLUMNS if column.name in chosen]
 
 
-class FlowTable(CursorView):
+class FlowTable(CursorView[FlowRow]):
     """The rows, a header line above them, and a cursor that stays on its flow as new ones arrive above
     (or, at the top, moves to each newest one)."""
 
@@ -122,7 +122,6 @@ class FlowTable(CursorView):
         super().__init__(id=id)
         self.clock = clock
         self.tz = tz
-        self.rows: list[FlowRow] = []
         self._cells: list[dict[str, str]] = []
         self._made: dict[str, tuple[FlowRow, dict[str, str]]] = {}
         self._widths: dict[str, int] = {}
@@ -168,14 +167,6 @@ class FlowTable(CursorView):
         elif self.highlighted_id != self._highlighted:
             self.cursor_moved()
         self.refresh()
-
-    @property
-    def row_count(self) -> int:
-        return len(self.rows)
-
-    @property
-    def highlighted(self) -> FlowRow | None:
-        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     @property
     def highlighted_id(self) -> str | None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -43,9 +45,12 @@ class LineView(ScrollView):
         return Strip([segment]).adjust_cell_length(self.size.width, self._base)
 
 
-class CursorView(LineView, can_focus=True):
-    """A header on the view's first line, then `row_count` rows under it (only those in view are
-    rendered: `render_line` of a row asks `row_index`), and a cursor on one row, kept in view.
+RowT = TypeVar("RowT")
+
+
+class CursorView(LineView, Generic[RowT], can_focus=True):
+    """A header on the view's first line, then `rows` under it (only those in view are rendered:
+    `render_line` of a row asks `row_index`), and a cursor on one row, kept in view.
     `cursor_moved` is called each time it moves; a click moves it, a click on it selects
     (`action_select`)."""
 
@@ -60,9 +65,17 @@ class CursorView(LineView, can_focus=True):
 
     cursor: reactive[int] = reactive(0)
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[RowT] = []
+
     @property
     def row_count(self) -> int:
-        raise NotImplementedError
+        return len(self.rows)
+
+    @property
+    def highlighted(self) -> RowT | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     def cursor_moved(self) -> None:
         """The cursor is on another row (or the rows under it changed)."""

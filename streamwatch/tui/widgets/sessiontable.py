@@ -55,8 +55,8 @@ class SessionRow:
 
 
 def session_rows(summaries: Sequence[SessionSummary], made: dict[SessionSummary, SessionRow]) -> list[SessionRow]:
-    """The summaries' rows; `made`: the rows made last time, by summary, taken again where a summary
-    is unchanged (and replaced by this time's)."""
+    """The summaries' rows; `made`: rows made before, by summary, taken again where a summary is unchanged
+    (and the rows made now are added to it)."""
     rows = []
     for summary in summaries:
         row = made.get(summary)
@@ -66,14 +66,12 @@ def session_rows(summaries: Sequence[SessionSummary], made: dict[SessionSummary,
             kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
             text = "\n".join((*cells, source, summary.path.name, summary.prompt or "")).lower()
             widths = tuple(len(cell) if cell.isascii() else cell_len(cell) for cell in cells)
-            row = SessionRow(summary, cells, widths, kind, text)
+            row = made[summary] = SessionRow(summary, cells, widths, kind, text)
         rows.append(row)
-    made.clear()
-    made.update((row.summary, row) for row in rows)
     return rows
 
 
-class SessionTable(CursorView):
+class SessionTable(CursorView[SessionRow]):
     """The rows under a header line, and a cursor that stays on its session when the rows change."""
 
     COMPONENT_CLASSES = {
@@ -93,18 +91,9 @@ class SessionTable(CursorView):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[SessionRow] = []
         self._widths = [cell_len(name) for name in COLUMNS]
         self._columns: list[tuple[int, int]] = []
         """The columns shown, in order: (position in `COLUMNS`, width)."""
-
-    @property
-    def row_count(self) -> int:
-        return len(self.rows)
-
-    @property
-    def highlighted(self) -> SessionRow | None:
-        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     @property
     def column_names(self) -> list[str]:
@@ -114,10 +103,8 @@ class SessionTable(CursorView):
         """Show these rows, the cursor on the session it was on if it is among them, else on the first."""
         kept = self.highlighted
         self.rows = rows
-        widths = [cell_len(name) for name in COLUMNS]
-        if rows:
-            widths = [max(width, *(row.widths[n] for row in rows)) for n, width in enumerate(widths)]
-        self._widths = widths
+        columns = zip(*(row.widths for row in rows), strict=True) if rows else ((),) * len(COLUMNS)
+        self._widths = [max((cell_len(name), *column)) for name, column in zip(COLUMNS, columns, strict=True)]
         self._relayout()
         index = 0
         if kept is not None:
