@@ -42,8 +42,9 @@ from streamwatch.tui.widgets.sessiontable import SessionRow, SessionTable, sessi
 
 KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 MIN_THINKING_BUDGET = 1024
-FIRST_FRAME_WAIT = 1.0
-"""Seconds the session list's worker waits at most for the screen's first frame before it reads."""
+DRAWN_WAIT = 1.0
+"""Seconds the session list's worker waits at most for the screen to draw (its first frame, before
+the worker reads; a long list's newest rows, before it makes the others)."""
 FIRST_ROWS = 200
 """A list longer than this comes in two messages: these newest rows as soon as they are made, then all."""
 
@@ -194,7 +195,8 @@ class HomeScreen(Screen[None]):
         self._loading = True
         self._matched: tuple[list[SessionRow], str, list[SessionRow]] = ([], "", [])
         """The last filter: the rows it was given, its words, its matches (a longer filter searches those)."""
-        self._first_frame = threading.Event()
+        self._drawn = threading.Event()
+        """Set once the screen has drawn (its first frame, a long list's newest rows): the list's worker waits for it."""
         self._made: dict[SessionSummary, SessionRow] = {}
         """The rows made by the last listing, by summary, for the next to take again (read and changed by
         the listing's worker only; a row made for a summary stays right for it, even if two listings
@@ -247,7 +249,7 @@ class HomeScreen(Screen[None]):
         table = self.query_one(SessionTable)
         table.focus()
         self._show_target()
-        self.call_after_refresh(self._first_frame.set)
+        self.call_after_refresh(self._drawn.set)
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
@@ -269,13 +271,16 @@ class HomeScreen(Screen[None]):
         """Given up as soon as its worker is cancelled (a refresh, the app closing): the app's process
         does not wait for a big file to be summarized before it ends. The rows' text is made here too,
         so that the UI thread only picks the rows to show. It starts once the screen's first frame is
-        drawn (or `FIRST_FRAME_WAIT` has passed): before, it would share the interpreter with drawing it."""
+        drawn, and makes the rest of a long list once its newest rows are (or `DRAWN_WAIT` has passed):
+        before, it would share the interpreter with drawing them."""
         worker = get_current_worker()
-        self._first_frame.wait(FIRST_FRAME_WAIT)
+        self._drawn.wait(DRAWN_WAIT)
         try:
             summaries = self.catalog.summaries(lambda: worker.is_cancelled)
             if len(summaries) > FIRST_ROWS:
+                self._drawn.clear()
                 self.post_message(self.SessionsLoaded(session_rows(summaries[:FIRST_ROWS], self._made), partial=True))
+                self._drawn.wait(DRAWN_WAIT)
             rows = session_rows(summaries, self._made)
             self._made = {row.summary: row for row in rows}
             self.post_message(self.SessionsLoaded(rows))
@@ -290,6 +295,8 @@ class HomeScreen(Screen[None]):
         self._problem = message.problem
         self._loading = message.partial
         self._fill_table()
+        if message.partial:
+            self.call_after_refresh(self._drawn.set)
 
     @on(Input.Changed, "#session-filter")
     def _filter_changed(self) -> None:
