@@ -321,6 +321,7 @@ class HomeScreen(Screen[None]):
         self._matched = (self._rows, words, shown)
         self.query_one(SessionTable).show(shown)
         self._show_count(words)
+        self._show_detail()  # in the same frame as the rows (the table's Highlighted comes after)
 
     def on_resize(self) -> None:
         self._show_detail()
