@@ -4,7 +4,7 @@ The whole: `streamwatch` as a process (Textual headless, 120x35, a terminal), fr
 first frame and to the first frame that shows sessions in the list (the newest come first, all
 right after), with 10 000 sessions in its data folder, against the same with 100 sessions and a
 minimal Textual app (bench/startup.py's) in the same run. Its parts: `Catalog.summaries()` (what
-the session index speeds up; the screen waits for it behind its first frame), and the screen's own
+the session index speeds up, cold and warm; the screen waits for it behind its first frame), and the screen's own
 side, in one process: from the summaries in hand to the frame that shows the newest, all, and all
 again on `r`, and from each key typed in the filter (`sonnet 11-0`) to the frame that shows its
 answer, median and worst, against the same with 100 sessions. Targets: first frame and list
@@ -16,6 +16,7 @@ Run: .venv/bin/python bench/home.py [--quick]   (--quick: 2 000 sessions, fewer 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -105,8 +106,29 @@ def screen_side(summaries: list, folder: Path) -> tuple[float, float, float, lis
     return asyncio.run(run())
 
 
-def rows(quick: bool) -> list[Row]:
+def listed(home: Path) -> tuple[list, tuple[Timing, Timing]]:
+    """The summaries of `home`'s sessions, and the time `Catalog.summaries()` took, cold (the session
+    index made from the files) and warm (a new Catalog, from the index)."""
     from streamwatch.core.catalog import Catalog
+
+    before = os.environ.get("STREAMWATCH_HOME")
+    os.environ["STREAMWATCH_HOME"] = str(home)
+    try:
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            summaries = Catalog().summaries()
+            times.append(time.perf_counter() - start)
+    finally:
+        if before is None:
+            del os.environ["STREAMWATCH_HOME"]
+        else:
+            os.environ["STREAMWATCH_HOME"] = before
+    cold, warm = (Timing(t, t) for t in times)
+    return summaries, (cold, warm)
+
+
+def rows(quick: bool) -> list[Row]:
     from tests.copies import write_copies
 
     count = 2_000 if quick else 10_000
@@ -119,6 +141,14 @@ def rows(quick: bool) -> list[Row]:
         envs = {n: {"STREAMWATCH_HOME": str(home), "STREAMWATCH_CONFIG_HOME": str(Path(scratch) / "config")}
                 for n, home in homes.items()}
 
+        summaries, listing = {}, {}
+        for n, home in homes.items():
+            summaries[n], listing[n] = listed(home)
+        for place, when in ((0, "cold: the index made from the files"), (1, "warm: from the index")):
+            found.append(row(f"part: Catalog.summaries(), {count} files, {when}", listing[count][place],
+                             listing[BASELINE_SESSIONS][place], f"{BASELINE_SESSIONS} files",
+                             note="once, the session index's side"))
+
         textual = process_seconds(MINIMAL_APP, repeat, env={"BENCH_ANY_SCREEN": "1"})
         found.append(row("minimal Textual app, first frame", textual))
         small = process_seconds(CLI, repeat, env=envs[BASELINE_SESSIONS], tty=True)
@@ -128,19 +158,9 @@ def rows(quick: bool) -> list[Row]:
         found.append(row(f"`streamwatch` home, first frame, {count} sessions", big, textual, "minimal app",
                          limit=1.0))
         small = process_seconds(LIST_SHOWN, repeat, env=envs[BASELINE_SESSIONS], tty=True)
-        big = process_seconds(LIST_SHOWN, 1, env=envs[count], tty=True)
-        found.append(row(f"whole: `streamwatch` home, its newest sessions shown, {count} sessions", big, small,
-                         f"{BASELINE_SESSIONS} sessions", limit=1.0, note="once"))
-
-        summaries = {}
-        catalog_times = {}
-        for n, home in homes.items():
-            start = time.perf_counter()
-            summaries[n] = Catalog(home / "sessions").summaries()
-            catalog_times[n] = time.perf_counter() - start
-        found.append(row(f"part: Catalog.summaries(), {count} files", Timing(catalog_times[count], catalog_times[count]),
-                         Timing(catalog_times[BASELINE_SESSIONS], catalog_times[BASELINE_SESSIONS]),
-                         f"{BASELINE_SESSIONS} files", note="once, the session index's side"))
+        big = process_seconds(LIST_SHOWN, repeat, env=envs[count], tty=True)
+        found.append(row(f"whole: `streamwatch` home, its newest sessions shown, {count} sessions (index warm)", big,
+                         small, f"{BASELINE_SESSIONS} sessions", limit=1.0))
 
         measured = {n: [screen_side(summaries[n], homes[n] / "sessions") for _ in range(repeat)] for n in homes}
         for place, when in ((0, "its newest"), (1, "all"), (2, "all again on `r`")):
