@@ -117,6 +117,10 @@ class EventLog(Sequence[Event]):
         kind, _, block_type, delta_type, _, _ = self._kinds.kinds[self._kind[position]]
         return kind, block_type, delta_type
 
+    def damaged(self, position: int) -> bool:
+        """Whether an event's data could not be read (its summary is then why), without building it."""
+        return position in self._errors
+
     def index_at(self, position: int) -> int | None:
         """An event's content block index, without building the event."""
         index = self._index[position]
