@@ -11,11 +11,12 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamwatch.core.columns import Columns
 from streamwatch.core.events import BlockType, DeltaType, Event, delta_payload
 from streamwatch.core.jsonprefix import JsonPrefix
 
 
-class Pieces:
+class Pieces(Columns[str]):
     """A block's text as it streamed, read as the list of its pieces (one a delta). Kept as its text,
     joined `RUN` pieces at a time, and where each piece ends: a string per delta took ~50 bytes beside
     its text, 12 MB for an answer of 250 000 deltas."""
@@ -37,10 +38,7 @@ class Pieces:
     def __len__(self) -> int:
         return len(self._ends)
 
-    def __getitem__(self, index: slice) -> list[str]:
-        return [self._piece(i) for i in range(*index.indices(len(self)))]
-
-    def _piece(self, index: int) -> str:
+    def _item(self, index: int) -> str:
         run, at = divmod(index, self.RUN)
         if run == len(self._runs):
             return self._open[at]

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Sequence
-from typing import overload
 
+from streamwatch.core.columns import Columns
 from streamwatch.core.events import Event
 from streamwatch.core.sse import SSEEvent
 
@@ -41,7 +40,7 @@ class _Kinds:
         return code
 
 
-class EventLog(Sequence[Event]):
+class EventLog(Columns[Event]):
     def __init__(self) -> None:
         self._kinds = _Kinds()
         self._kind = array("L")
@@ -88,25 +87,6 @@ class EventLog(Sequence[Event]):
     def __len__(self) -> int:
         return len(self._kind)
 
-    @overload
-    def __getitem__(self, position: int) -> Event: ...
-
-    @overload
-    def __getitem__(self, position: slice) -> list[Event]: ...
-
-    def __getitem__(self, position: int | slice) -> Event | list[Event]:
-        if isinstance(position, slice):
-            return [self._event(i) for i in range(*position.indices(len(self)))]
-        if position < 0:
-            position += len(self)
-        if not 0 <= position < len(self):
-            raise IndexError("event position out of range")
-        return self._event(position)
-
-    def __iter__(self) -> Iterator[Event]:
-        for position in range(len(self)):
-            yield self._event(position)
-
     def time(self, position: int) -> float | None:
         """When an event's last byte arrived, without building the event."""
         t = self._t[position]
@@ -126,7 +106,7 @@ class EventLog(Sequence[Event]):
         index = self._index[position]
         return self._big_index.get(position) if index == _NO_INT else index
 
-    def _event(self, position: int) -> Event:
+    def _item(self, position: int) -> Event:
         kind, name, block_type, delta_type, sse_id, retry = self._kinds.kinds[self._kind[position]]
         t = self.time(position)
         raw_start = self._raw_end[position - 1] if position else 0

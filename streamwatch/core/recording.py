@@ -64,9 +64,10 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from streamwatch.core.body import BodyDecoder
+from streamwatch.core.columns import Columns
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
 from streamwatch.core.files import Refused, not_regular, open_append, open_regular, own_folder
@@ -111,7 +112,7 @@ def sessions_dir() -> Path:
     return path
 
 
-class Chunks:
+class Chunks(Columns[tuple[float | None, bytes]]):
     """A recording's body chunks, `(t, data)` in arrival order, read as a list of them is: kept as one
     buffer of their bytes and two arrays (where each ends, and its time), whatever their number. As
     tuples, a session of 250 000 chunks took three objects each, ~70 bytes on top of its data.
@@ -140,29 +141,10 @@ class Chunks:
     def __len__(self) -> int:
         return len(self._times)
 
-    @overload
-    def __getitem__(self, index: int) -> tuple[float | None, bytes]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[float | None, bytes]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[float | None, bytes] | list[tuple[float | None, bytes]]:
-        if isinstance(index, slice):
-            return [self._chunk(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("chunk index out of range")
-        return self._chunk(index)
-
-    def _chunk(self, index: int) -> tuple[float | None, bytes]:
+    def _item(self, index: int) -> tuple[float | None, bytes]:
         start = (self._ends[index - 1] if index else self._dropped) - self._dropped
         t = self._times[index]
         return None if math.isnan(t) else t, bytes(self._data[start : self._ends[index] - self._dropped])
-
-    def __iter__(self) -> Iterator[tuple[float | None, bytes]]:
-        for index in range(len(self)):
-            yield self._chunk(index)
 
     def __delitem__(self, index: int | slice) -> None:
         """As a list's; letting the first `n` go (`del chunks[:n]`) moves no bytes."""
@@ -178,16 +160,6 @@ class Chunks:
         kept = list(self)
         del kept[index]
         self._fill(kept)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (Chunks, list)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Chunks({list(self)!r})"
 
 
 @dataclass

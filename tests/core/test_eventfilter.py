@@ -104,8 +104,8 @@ def test_a_word_keeps_exactly_the_rows_whose_shown_type_or_summary_has_it(word):
 def test_a_word_is_decided_by_the_kind_of_most_events_without_building_them(monkeypatch):
     state = tool_stream()
     built = []
-    original = type(state.events)._event
-    monkeypatch.setattr(type(state.events), "_event", lambda log, position: built.append(position) or original(log, position))
+    original = type(state.events)._item
+    monkeypatch.setattr(type(state.events), "_item", lambda log, position: built.append(position) or original(log, position))
     assert parse_filter("json").rows(state) and parse_filter("nothing").rows(state) == []
     # Only the events whose summary says more than their kind are read: msg_start, the block starts, the error.
     assert {state.events.kind(position)[0] for position in built} == {"message_start", "content_block_start", "error"}

@@ -18,7 +18,6 @@ import bisect
 import re
 import time
 from array import array
-from collections.abc import Iterator
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -26,6 +25,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 
 from streamwatch.core.accumulate import Pieces
+from streamwatch.core.columns import Columns
 from streamwatch.core.safe import printable
 from streamwatch.tui.widgets.lines import LineView
 
@@ -62,7 +62,7 @@ SEARCH_PIECE = 1 << 16
 _COLUMN_BITS = 40
 
 
-class Matches:
+class Matches(Columns[tuple[int, int]]):
     """Where a search's matches are, in order, read as a list of (line, column); kept as one number each."""
 
     def __init__(self) -> None:
@@ -78,22 +78,9 @@ class Matches:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __getitem__(self, index: int) -> tuple[int, int]:
+    def _item(self, index: int) -> tuple[int, int]:
         key = self.keys[index]
         return key >> _COLUMN_BITS, key & ((1 << _COLUMN_BITS) - 1)
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        return (self[index] for index in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (Matches, list)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Matches({list(self)!r})"
 
 
 class TextView(LineView, can_focus=True):
