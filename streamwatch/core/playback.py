@@ -51,7 +51,7 @@ class Player:
         self.recording = recording
         self.live = live
         self.reading = reading or _never
-        self.state = StreamState(stall_threshold, recording.fault)
+        self.state = StreamState(stall_threshold, recording.fault, body=recording.chunks.buffer)
         self.position = 0.0
         self._clock: float | None = None
         self._next = 0

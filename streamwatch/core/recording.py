@@ -141,18 +141,24 @@ class Chunks(Columns[tuple[float | None, bytes]]):
     def __len__(self) -> int:
         return len(self._times)
 
+    @property
+    def buffer(self) -> bytearray | None:
+        """Every chunk's bytes, one after the other, in an object that only grows (a chunk let go makes
+        a new one), for a reader to point into; None once the first chunks were let go."""
+        return None if self._dropped else self._data
+
     def _item(self, index: int) -> tuple[float | None, bytes]:
         start = (self._ends[index - 1] if index else self._dropped) - self._dropped
         t = self._times[index]
         return None if math.isnan(t) else t, bytes(self._data[start : self._ends[index] - self._dropped])
 
     def __delitem__(self, index: int | slice) -> None:
-        """As a list's; letting the first `n` go (`del chunks[:n]`) moves no bytes."""
+        """As a list's; letting the first `n` go (`del chunks[:n]`) copies only the bytes kept."""
         if isinstance(index, slice) and index.start is None and index.step is None and index.stop is not None:
             count = max(0, min(index.stop if index.stop >= 0 else len(self) + index.stop, len(self)))
             if count:
                 cut = self._ends[count - 1] - self._dropped
-                del self._data[:cut]
+                self._data = self._data[cut:]  # a new buffer: the old one only ever grows (`buffer`)
                 self._dropped += cut
                 del self._ends[:count]
                 del self._times[:count]

@@ -381,6 +381,7 @@ class RunScreen(Screen[None]):
         self._tour_shown: Notification | None = None
         self._skipped_said = 0
         self._work: Worker[None] | None = None
+        self._reader: Worker[None] | None = None
         self._offered: tuple[Reason, ...] = ()
         self._offers_key: tuple[object, ...] = ()
         self._offered_now: tuple[Reason, ...] = ()
@@ -415,9 +416,6 @@ class RunScreen(Screen[None]):
         self.set_interval(FRAME_SECONDS, self._frame)
         if self.feed.live is not None:
             self._start(self.feed.live.run)
-        loader = self.feed.loader
-        if loader is not None and not loader.done:  # after the first frame: reading takes turns with drawing it
-            self.call_after_refresh(self.run_worker, loader.load, thread=True, group="load")
 
     def _start(self, call: Callable[[], object]) -> None:
         """Run a blocking recovery call on a worker thread; the frame clock shows its progress."""
@@ -454,6 +452,10 @@ class RunScreen(Screen[None]):
     # ----- the frame clock --------------------------------------------------------------------
 
     async def _frame(self) -> None:
+        loader = self.feed.loader
+        if loader is not None and not loader.done and self._reader is None:
+            # On the first tick, when the first frame is drawn: reading the file takes turns with drawing.
+            self._reader = self.run_worker(loader.load, thread=True, group="load")
         for _ in range(FEED_SLICES - 1):
             if not self.feed.player.tick(self.clock(), FEED_SLICE):
                 break
