@@ -67,6 +67,8 @@ def play(feed, keys: bool) -> None:
         live_status(player.state, player.position)
         feed.outcome()
         _ = feed.is_replay, feed.awaits_attempt
+        if feed.loader is not None and not feed.loader.done:
+            feed.loader.load()  # what the run screen's worker does, once its first frame is drawn
     for key in (player.step, player.to_next_anomaly, player.to_previous_anomaly) if keys else ():
         key()
     player.to_end()

@@ -143,7 +143,11 @@ class _Burst:
 
 
 class StreamState:
-    def __init__(self, stall_threshold: float = DEFAULT_STALL_THRESHOLD, fault: str | None = None) -> None:
+    def __init__(
+        self, stall_threshold: float = DEFAULT_STALL_THRESHOLD, fault: str | None = None, body: bytearray | None = None,
+    ) -> None:
+        """`body`: the bytes the state will be fed, all of them as they come, when something keeps them
+        anyway (a `Player`'s recording): the event log points into them instead of copying (`EventLog`)."""
         self.stall_threshold = stall_threshold
         self.fault = fault
         """What was injected into this stream on purpose (`injected: cut after 40 events`), if anything."""
@@ -151,7 +155,7 @@ class StreamState:
         self.headers: dict[str, str] = {}
         self.asked_for_stream: bool | None = None
         """Whether the request asked for a stream (its body's `"stream": true`); None when no request is known."""
-        self.events = EventLog()
+        self.events = EventLog(body)
         self.blocks: dict[int, Block] = {}
         self.message: dict[str, Any] = {}
         self.stop_reason: str | None = None

@@ -14,8 +14,11 @@ A filter is terms separated by spaces, all of which an event must match (AND):
 - `anomaly`: an event an anomaly points at (what `n`/`N` visit).
 
 `parse_filter` reads the text, raising `FilterError` with one line naming the bad term;
-`EventFilter.rows` gives the events that match. It reads only the event log's columns and the
-state's marks, and builds an event only to read the summary of a row whose type does not match a word.
+`EventFilter.rows` gives the events that match, of a range of them (a view scans a long stream a
+piece per frame). It reads only the event log's columns and the state's marks: a word is decided by
+the kind of event wherever its summary is the same for every event of that kind but for a size
+(a delta's `text +40 chars`), so an event is built only for the few whose summary says more (the
+model, a tool's name, an error) or whose size the word could be part of.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streamwatch.core.diagnose import StreamState
-from streamwatch.core.events import EventType, short_type, summarize
+from streamwatch.core.events import DeltaType, EventType, short_type, shown_label, summarize
 from streamwatch.core.safe import one_line
 
 FLAGS = ("error", "stall", "anomaly")
@@ -66,9 +69,9 @@ class EventFilter:
     def empty(self) -> bool:
         return not self.tests
 
-    def rows(self, state: StreamState, start: int = 0) -> list[int]:
-        """The positions (from 0) of the state's events from `start` on that match every term."""
-        tests, end = self.tests, len(state.events)
+    def rows(self, state: StreamState, start: int = 0, end: int | None = None) -> list[int]:
+        """The positions (from 0) of the state's events from `start` on (to `end`) that match every term."""
+        tests, end = self.tests, len(state.events) if end is None else end
         if not tests:
             return list(range(start, end))
         anomalies = state.anomalies
@@ -114,13 +117,42 @@ def _term(term: str) -> Test:
     raise FilterError(f"unknown filter term {term!r}: use words, or {_FIELDS}")
 
 
+_SIZE_CHARS = frozenset("+0123456789. charskbm")
+"""What a delta's size (`+40 chars`, `+1.5 KB`) is made of, any case."""
+_EMPTY_SUMMARY = frozenset({EventType.CONTENT_BLOCK_STOP, EventType.MESSAGE_STOP, EventType.PING})
+
+
 def _word(word: str) -> Test:
+    decided: dict[tuple[str, str | None, str | None], bool | None] = {}
+
     def test(state: StreamState, position: int, marks: _Marks) -> bool:
         events = state.events
-        return word in short_type(events.kind(position)[0]).lower() or word in one_line(
-            summarize(events[position])).lower()
+        kind = events.kind(position)
+        verdict = decided.get(kind, _UNDECIDED)
+        if verdict is _UNDECIDED:
+            verdict = decided[kind] = _by_kind(word, *kind)
+        if verdict is not None and not events.damaged(position):
+            return verdict
+        return word in short_type(kind[0]).lower() or word in one_line(summarize(events[position])).lower()
 
     return test
+
+
+_UNDECIDED = object()
+
+
+def _by_kind(word: str, kind: str, block_type: str | None, delta_type: str | None) -> bool | None:
+    """Whether every event of a kind matches a word (None: it depends on the event): by its type, or
+    by a summary that is its label and its size (a delta's), or nothing at all."""
+    if word in short_type(kind).lower():
+        return True
+    if kind in _EMPTY_SUMMARY:
+        return False
+    if kind == EventType.CONTENT_BLOCK_DELTA and delta_type != DeltaType.CITATIONS:
+        if word in one_line(shown_label(kind, block_type, delta_type)).lower():
+            return True
+        return None if set(word) <= _SIZE_CHARS else False
+    return None
 
 
 def _type_names(state: StreamState, position: int) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import datetime
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +41,17 @@ class Player:
     recording's own clock) has got. With `live=True` the recording may still grow (a live run, a
     followed file) and `tick` feeds what there is as it comes; otherwise it is whole (a replay, which
     `SessionPlayer` paces), and one without an end record ends where it was cut off
-    (`Recording.final_end`), as `analyze` reads it."""
+    (`Recording.final_end`), as `analyze` reads it. A replay whose file is still being read
+    (`reading()` true) waits at the last chunk read so far, ended or not, until it is all read."""
 
-    def __init__(self, recording: Recording, stall_threshold: float, live: bool = False) -> None:
+    def __init__(
+        self, recording: Recording, stall_threshold: float, live: bool = False,
+        reading: Callable[[], bool] | None = None,
+    ) -> None:
         self.recording = recording
         self.live = live
-        self.state = StreamState(stall_threshold, recording.fault)
+        self.reading = reading or _never
+        self.state = StreamState(stall_threshold, recording.fault, body=recording.chunks.buffer)
         self.position = 0.0
         self._clock: float | None = None
         self._next = 0
@@ -73,7 +78,7 @@ class Player:
     def _feed(self, limit: float | None, deadline: float | None = None, until_events: int | None = None) -> bool:
         recording, state = self.recording, self.state
         changed = False
-        whole = not self.live
+        whole = not self.live and not self.reading()
         if not self._responded and (whole or recording.status is not None or recording.chunks or recording.ending):
             state.response(recording.status, recording.headers, recording.capture, recording.request)
             self._responded = changed = True
@@ -92,7 +97,8 @@ class Player:
             changed = True
             if rel is not None:
                 self.position = max(self.position, rel)
-        if self._next == len(chunks) and (whole or recording.ending is not None) and not self.finished:
+        ended = recording.ending is not None if self.live else whole
+        if self._next == len(chunks) and ended and not self.finished:
             if until_events is not None and len(state.events) >= until_events:
                 return changed
             kind, end_t, error = recording.final_end()
@@ -123,6 +129,10 @@ class Player:
             if not self._feed(None, until_events=len(self.state.events) + 1):
                 break
         return len(self.state.anomalies) > seen
+
+
+def _never() -> bool:
+    return False
 
 
 def _next_speed(speed: float | None, direction: int) -> float | None:
@@ -280,7 +290,9 @@ class SessionPlayer:
         if self._index >= 0:
             self._marks.append(self.state.anomaly_events)
         self._index += 1
-        self.player = Player(self.session.attempts[self._index], self.stall_threshold, live=self.live)
+        index, session = self._index, self.session
+        self.player = Player(session.attempts[index], self.stall_threshold, live=self.live,
+                             reading=lambda: session.reading and index + 1 == len(session.attempts))
         self.attempt: Attempt = self.log.record(self.player.recording, self.player)
 
     @property
@@ -302,8 +314,8 @@ class SessionPlayer:
 
     @property
     def finished(self) -> bool:
-        """The last recording has been played to its end."""
-        return self.player.finished and not self._has_next()
+        """The last recording has been played to its end (and the file is all read)."""
+        return self.player.finished and not self._has_next() and not self.session.reading
 
     @property
     def duration(self) -> float:
@@ -325,6 +337,8 @@ class SessionPlayer:
         self._clock = now
         if self.playing and not self.finished:
             self.elapsed += elapsed if self.live or self.speed is None else elapsed * self.speed
+        if self.session.reading:  # the clock waits for the file: no silence where it was not read yet
+            self.elapsed = min(self.elapsed, self.session.last_t)
         return self._play(time.perf_counter() + budget)
 
     @property
@@ -405,7 +419,9 @@ class SessionPlayer:
 
     def _anomaly_ahead(self) -> bool:
         """Whether the rest of the session holds an anomaly not shown yet: the session is played once,
-        on the side, to count each recording's anomalies."""
+        on the side, to count each recording's anomalies; while the file is still being read, there may be."""
+        if self.session.reading:
+            return True
         if self._anomaly_counts is None:
             scratch = SessionPlayer(self.session, self.stall_threshold, speed=None)
             counts = []

@@ -57,14 +57,17 @@ import base64
 import datetime
 import io
 import json
+import math
 import os
 import stat
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from streamwatch.core.body import BodyDecoder
+from streamwatch.core.columns import Columns
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
 from streamwatch.core.files import Refused, not_regular, open_append, open_regular, own_folder
@@ -109,6 +112,62 @@ def sessions_dir() -> Path:
     return path
 
 
+class Chunks(Columns[tuple[float | None, bytes]]):
+    """A recording's body chunks, `(t, data)` in arrival order, read as a list of them is: kept as one
+    buffer of their bytes and two arrays (where each ends, and its time), whatever their number. As
+    tuples, a session of 250 000 chunks took three objects each, ~70 bytes on top of its data.
+
+    Another thread may read it while one appends: a chunk counts (`len`) once its bytes and its end
+    are in. `del chunks[:n]` lets the first `n` go (a file played as it is read keeps only the last)."""
+
+    def __init__(self, items: Iterable[tuple[float | None, bytes]] = ()) -> None:
+        self._fill(items)
+
+    def _fill(self, items: Iterable[tuple[float | None, bytes]]) -> None:
+        self._data = bytearray()
+        self._dropped = 0
+        """Bytes let go from the front: `_ends` count from the first chunk ever appended."""
+        self._ends = array("Q")
+        self._times = array("d")
+        for item in items:
+            self.append(item)
+
+    def append(self, item: tuple[float | None, bytes]) -> None:
+        t, data = item
+        self._data += data
+        self._ends.append(self._dropped + len(self._data))
+        self._times.append(math.nan if t is None else t)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @property
+    def buffer(self) -> bytearray | None:
+        """Every chunk's bytes, one after the other, in an object that only grows (a chunk let go makes
+        a new one), for a reader to point into; None once the first chunks were let go."""
+        return None if self._dropped else self._data
+
+    def _item(self, index: int) -> tuple[float | None, bytes]:
+        start = (self._ends[index - 1] if index else self._dropped) - self._dropped
+        t = self._times[index]
+        return None if math.isnan(t) else t, bytes(self._data[start : self._ends[index] - self._dropped])
+
+    def __delitem__(self, index: int | slice) -> None:
+        """As a list's; letting the first `n` go (`del chunks[:n]`) copies only the bytes kept."""
+        if isinstance(index, slice) and index.start is None and index.step is None and index.stop is not None:
+            count = max(0, min(index.stop if index.stop >= 0 else len(self) + index.stop, len(self)))
+            if count:
+                cut = self._ends[count - 1] - self._dropped
+                self._data = self._data[cut:]  # a new buffer: the old one only ever grows (`buffer`)
+                self._dropped += cut
+                del self._ends[:count]
+                del self._times[:count]
+            return
+        kept = list(self)
+        del kept[index]
+        self._fill(kept)
+
+
 @dataclass
 class Recording:
     """One attempt in memory: the request as sent, and everything that came back (secrets redacted by
@@ -123,7 +182,7 @@ class Recording:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     response_t: float | None = None
-    chunks: list[tuple[float | None, bytes]] = field(default_factory=list)
+    chunks: Chunks = field(default_factory=Chunks)
     ending: dict[str, Any] | None = None
     link: dict[str, Any] = field(default_factory=dict)
     """How this attempt follows the one before: its `attempt` record without the request."""
@@ -136,8 +195,15 @@ class Recording:
     fault: str | None = None
     """What was injected into this exchange on purpose (the session header's `fault`), if anything."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.chunks, Chunks):
+            self.chunks = Chunks(self.chunks)
+
     def response(self, status: int | None, headers: dict[str, str], t: float | None) -> None:
-        self.status, self.headers, self.response_t = status, dict(headers), t
+        # The status last: a reader on another thread (a replay still reading its file) takes the head
+        # as known once it sees the status, and then sees its headers too.
+        self.headers, self.response_t = dict(headers), t
+        self.status = status
 
     def chunk(self, data: bytes, t: float | None) -> None:
         self.chunks.append((t, data))
@@ -184,6 +250,8 @@ class Session:
     skipped: list[str] = field(default_factory=list)
     last_t: float = 0.0
     """The time of the last record read: a record after it may not go back before it."""
+    reading: bool = False
+    """The file is still being read (`SessionLoader`): more records, and more of the last recording, may come."""
 
     @property
     def latest(self) -> Recording:
@@ -323,12 +391,22 @@ def parse_session(
     gives them); what could not be read is listed in `skipped`. `on_record` is called with the session
     after each record was added (to play it as it is read: `playback.OnePass`)."""
     lines = iter(io.BytesIO(data) if isinstance(data, bytes) else data)
-    first = next(lines, b"")
+    session = start_session(next(lines, b""), path)
+    read_records(session, lines, on_record)
+    return session
+
+
+def start_session(first: bytes, path: Path) -> Session:
+    """A session of the file's first line, its header (SessionError if it is not one), and no record yet."""
     notes: list[str] = []
     header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
     first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"))
-    session = Session(path=Path(path), header=header, attempts=[first_attempt],
-                      skipped=[f"line 1: {note}" for note in notes])
+    return Session(path=Path(path), header=header, attempts=[first_attempt],
+                   skipped=[f"line 1: {note}" for note in notes])
+
+
+def read_records(session: Session, lines: Iterable[bytes], on_record: Callable[[Session], None] | None = None) -> None:
+    """Add the records of the lines after the header (see `parse_session`)."""
     for number, line in enumerate(lines, start=2):
         if not line.endswith(b"\n"):
             if line.strip():
@@ -338,7 +416,62 @@ def parse_session(
             apply_record(session, line[:-1], number)
             if on_record is not None:
                 on_record(session)
-    return session
+
+
+class SessionLoader:
+    """A session file opened at once and read behind: a replay's first frame does not wait for a big
+    file. The header is read when the loader is made (SessionError, one line, as `load_session`
+    says), the records by `load()`, on another thread, into `session`, which grows as they come and
+    says `reading` until the last one is in; `progress` says how far it got. Each record reaches the
+    session in one step another thread sees whole (a chunk or a recording appended, an end or a
+    stop set, a response head's status set last), so the session may be played as it grows."""
+
+    def __init__(self, path: Path, follow: bool = True) -> None:
+        try:
+            self._file = open_regular(path, follow)
+        except OSError as exc:
+            raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            self._lines = self._file.lines()
+            first = next(self._lines, b"")
+            self.session = start_session(first, Path(path))
+        except BaseException:
+            self._file.close()
+            raise
+        self.size = self._file.size
+        self.read = len(first)
+        self._cancelled = False
+        self.session.reading = True
+
+    @property
+    def progress(self) -> float:
+        """How much of the file has been read, from 0 to 1."""
+        return 1.0 if not self.size or self.done else min(1.0, self.read / self.size)
+
+    @property
+    def done(self) -> bool:
+        return not self.session.reading
+
+    def load(self) -> None:
+        """Read every record left (a read error is said in `skipped`, and ends the session there)."""
+        try:
+            read_records(self.session, self._counted())
+        except OSError as exc:
+            self.session.skipped.append(f"cannot read past byte {self.read}: {exc.strerror or exc}")
+        finally:
+            self._file.close()
+            self.session.reading = False
+
+    def cancel(self) -> None:
+        """Stop reading (from any thread): `load` returns after the line it is on."""
+        self._cancelled = True
+
+    def _counted(self) -> Iterator[bytes]:
+        for line in self._lines:
+            if self._cancelled:
+                return
+            self.read += len(line)
+            yield line
 
 
 MAX_TIME = 10_000_000

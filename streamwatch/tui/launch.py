@@ -11,7 +11,7 @@ from textual.screen import Screen
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, started_text
 from streamwatch.core.config import load_config, save_theme
 from streamwatch.core.playback import Follower, Player, SessionPlayer
-from streamwatch.core.recording import Recording, load_session
+from streamwatch.core.recording import Recording, SessionLoader
 from streamwatch.core.recovery import Recovery
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import SCENARIO_HEADER
@@ -32,8 +32,12 @@ def going_on(path: Path, stall_threshold: float) -> Callable[[LiveWatch], Recove
 
 
 def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed:
-    player = SessionPlayer(load_session(path), stall_threshold, speed=speed)
-    return Feed(kind="replay", player=player, session_path=path, go_on=going_on(path, stall_threshold))
+    """A replay of the session file at `path`: its header read now (SessionError if it is not a
+    session), the rest by the run screen, behind its first frame (`SessionLoader`)."""
+    loader = SessionLoader(path)
+    player = SessionPlayer(loader.session, stall_threshold, speed=speed)
+    return Feed(kind="replay", player=player, session_path=path, go_on=going_on(path, stall_threshold),
+                loader=loader)
 
 
 def attach_feed(path: Path, stall_threshold: float) -> Feed:

@@ -523,3 +523,15 @@ def test_prompt_cache_tokens_are_kept_apart_from_the_input_tokens():
     assert (state.input_tokens, state.cache_read_tokens, state.cache_creation_tokens) == (4, 1800, 120)
     plain, _ = run(s.complete_text())
     assert (plain.cache_read_tokens, plain.cache_creation_tokens) == (None, None)
+
+
+def test_a_long_answers_pieces_read_back_as_they_streamed():
+    pieces = [f"w{n} " for n in range(700)]  # more than two runs of joined pieces, and some open
+    text = "".join(pieces)
+    state = StreamState()
+    state.response(200, {"content-type": "text/event-stream"})
+    state.chunk(b"".join([s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
+                          *[s.delta(0, {"type": "text_delta", "text": piece}) for piece in pieces]]), 0.5)
+    block = state.blocks[0]
+    assert len(block.pieces) == 700 and block.text == text
+    assert block.pieces[:] == pieces and block.pieces[255:258] == pieces[255:258] and block.pieces[699:] == ["w699 "]

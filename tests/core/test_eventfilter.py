@@ -6,7 +6,8 @@ import pytest
 
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.eventfilter import FilterError, parse_filter
-from streamwatch.core.events import EventType
+from streamwatch.core.events import EventType, short_type, summarize
+from streamwatch.core.safe import one_line
 from tests import streams as s
 
 
@@ -88,3 +89,23 @@ def test_field_terms_and_their_combination():
 def test_a_term_it_cannot_read_says_which_and_why(text, says):
     with pytest.raises(FilterError, match=says):
         parse_filter(f"delta {text}")
+
+
+@pytest.mark.parametrize("word", ["text", "+4", "chars", "4", "json", "b", "+5", "s", "overloaded", "write", "stop",
+                                  "delta", "nothing", "claude", "."])
+def test_a_word_keeps_exactly_the_rows_whose_shown_type_or_summary_has_it(word):
+    state = tool_stream()
+    events = state.events
+    shown = [position for position in range(len(events))
+             if word in short_type(events[position].type).lower() or word in one_line(summarize(events[position])).lower()]
+    assert parse_filter(word).rows(state) == shown
+
+
+def test_a_word_is_decided_by_the_kind_of_most_events_without_building_them(monkeypatch):
+    state = tool_stream()
+    built = []
+    original = type(state.events)._item
+    monkeypatch.setattr(type(state.events), "_item", lambda log, position: built.append(position) or original(log, position))
+    assert parse_filter("json").rows(state) and parse_filter("nothing").rows(state) == []
+    # Only the events whose summary says more than their kind are read: msg_start, the block starts, the error.
+    assert {state.events.kind(position)[0] for position in built} == {"message_start", "content_block_start", "error"}

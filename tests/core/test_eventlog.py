@@ -4,10 +4,13 @@ adds nothing for the garbage collector to walk."""
 from __future__ import annotations
 
 import gc
+import gzip
 import tracemalloc
 
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import parse_event
+from streamwatch.core.playback import Player
+from streamwatch.core.recording import Recording
 from streamwatch.core.sse import SSEDecoder
 from tests import streams as s
 
@@ -89,3 +92,22 @@ def test_an_event_s_data_is_kept_once_with_its_wire_bytes():
         tracemalloc.stop()
     # The wire bytes once and the text once: not the data (nearly all of the wire) a second time.
     assert held < 2.3 * len(body)
+
+
+def test_a_replay_reads_the_same_events_from_its_recording_without_a_second_copy_of_their_bytes():
+    for headers, stream, body in (({}, b"\xef\xbb\xbf" + ODD_STREAM, b"\xef\xbb\xbf" + ODD_STREAM),
+                                  ({"content-encoding": "gzip"}, ODD_STREAM, gzip.compress(ODD_STREAM))):
+        expected = [parse_event(sse, n) for n, sse in enumerate(SSEDecoder().feed(stream, 1.25), 1)]
+        for event in expected:
+            event.release()
+        rec = Recording(request={})
+        rec.response(200, {"content-type": "text/event-stream", **headers}, 0.1)
+        for start in range(0, len(body), 7):  # events split across chunks anywhere
+            rec.chunk(body[start : start + 7], 1.25)
+        rec.end(End.EOF, 1.3)
+        player = Player(rec, 5.0)
+        player.to_end()
+        assert list(player.state.events) == expected
+        # Without a content coding each event is a place in the recording's bytes; gzipped, a copy.
+        copied = sum(len(event.sse.raw) for event in expected)
+        assert len(player.state.events._raw) == (copied if headers else 0)

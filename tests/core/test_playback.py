@@ -14,8 +14,11 @@ from streamwatch.core.recording import (
     Recording,
     Session,
     SessionError,
+    SessionLoader,
     SessionWriter,
+    apply_record,
     load_session,
+    parse_session,
     process_facts,
 )
 from streamwatch.core.sources import analyze
@@ -268,3 +271,39 @@ def test_a_followed_file_that_shrinks_is_said_lost_once_and_over(tmp_path):
         follower.poll()
     assert not follower.poll() and follower.over(complete=False)
     assert len(follower.session.latest.chunks) == 3
+
+
+def test_a_session_still_being_read_plays_what_was_read_and_ends_only_once_it_is_all_read(tmp_path):
+    path = sessions.write_resumed(tmp_path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    whole = SessionPlayer(load_session(path), 5.0, speed=None)
+    whole.to_end()
+    session = parse_session(b"".join(lines[:6]), path)  # the header, attempt 1's head and its first chunks
+    session.reading = True
+    player = SessionPlayer(session, 5.0, speed=1.0)
+    player.tick(0.0)
+    player.tick(100.0)
+    # The clock waits where the file was not read yet: no silence there, no stall, no end.
+    assert player.elapsed == session.last_t and not player.state.anomalies
+    player.to_end()
+    assert not player.finished and player.state.ended is None and player.state.events
+    for number, line in enumerate(lines[6:], start=7):
+        apply_record(session, line[:-1], number)
+    assert not player.finished  # all there, but not said to be
+    session.reading = False
+    player.to_end()
+    assert player.finished and player.log.complete
+    assert [a.verdict.explanation for a in player.log.attempts] == [a.verdict.explanation for a in whole.log.attempts]
+
+
+def test_a_loader_reads_the_header_at_once_and_the_records_when_asked(tmp_path):
+    path = sessions.write_resumed(tmp_path)
+    loader = SessionLoader(path)
+    assert loader.session.header["id"] == "5e55e55e" and loader.session.reading
+    assert not loader.done and 0 < loader.progress < 1 and not loader.session.latest.chunks
+    loader.load()
+    assert loader.done and loader.progress == 1.0
+    assert loader.session.attempts == load_session(path).attempts
+    (tmp_path / "not.jsonl").write_text("hello\n")
+    with pytest.raises(SessionError, match="not a streamwatch session file"):
+        SessionLoader(tmp_path / "not.jsonl")

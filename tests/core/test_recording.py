@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.recording import SessionError, SessionWriter, load_session, sessions_dir
+from streamwatch.core.recording import Chunks, Recording, SessionError, SessionWriter, load_session, sessions_dir
 from tests import streams as s
 
 
@@ -231,3 +231,16 @@ def test_each_field_is_read_as_its_type_or_left_out_and_said(home):
     assert session.latest.chunks[0] == (0.2, b"")
     verdict = session.latest.replay_into(StreamState()).verdict()
     assert verdict.termination == "transport_error" and verdict.error is None
+
+
+def test_a_recordings_chunks_read_as_the_list_of_them_whatever_was_let_go():
+    chunks = Chunks([(0.5, b"one"), (None, b""), (0.7, b"three")])
+    assert chunks == [(0.5, b"one"), (None, b""), (0.7, b"three")] and len(chunks) == 3
+    assert chunks[-1] == (0.7, b"three") and chunks[1:] == [(None, b""), (0.7, b"three")]
+    chunks.append((0.9, b"four"))
+    del chunks[:2]  # what a file played as it is read lets go
+    assert list(chunks) == [(0.7, b"three"), (0.9, b"four")] and chunks[0] == (0.7, b"three")
+    del chunks[-1]
+    chunks.append((1.0, b"five"))
+    assert chunks == [(0.7, b"three"), (1.0, b"five")]
+    assert Recording(request={}, chunks=[(0.1, b"x")]).chunks == Chunks([(0.1, b"x")])

@@ -33,7 +33,7 @@ from streamwatch.core.files import write_private
 from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
-from streamwatch.core.recording import SessionError
+from streamwatch.core.recording import SessionError, SessionLoader
 from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import continues_line, exit_line, head_facts, repaid_words, request_target
 from streamwatch.core.resume import CONTINUABLE_STOPS
@@ -91,6 +91,8 @@ class Feed:
     go_on: Callable[[LiveWatch], Recovery] | None = None
     """A replay's (or a finished attach's) way to go on live: the recovery that sends its next attempt
     (`Recovery.going_on`), built with the hook the screen reads."""
+    loader: SessionLoader | None = None
+    """A replay's file, read behind the first frame: the screen runs it on a worker thread."""
 
     @property
     def log(self) -> AttemptLog | None:
@@ -379,6 +381,7 @@ class RunScreen(Screen[None]):
         self._tour_shown: Notification | None = None
         self._skipped_said = 0
         self._work: Worker[None] | None = None
+        self._reader: Worker[None] | None = None
         self._offered: tuple[Reason, ...] = ()
         self._offers_key: tuple[object, ...] = ()
         self._offered_now: tuple[Reason, ...] = ()
@@ -443,10 +446,16 @@ class RunScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.feed.live is not None:
             self.feed.live.cancel()
+        if self.feed.loader is not None:
+            self.feed.loader.cancel()
 
     # ----- the frame clock --------------------------------------------------------------------
 
     async def _frame(self) -> None:
+        loader = self.feed.loader
+        if loader is not None and not loader.done and self._reader is None:
+            # On the first tick, when the first frame is drawn: reading the file takes turns with drawing.
+            self._reader = self.run_worker(loader.load, thread=True, group="load")
         for _ in range(FEED_SLICES - 1):
             if not self.feed.player.tick(self.clock(), FEED_SLICE):
                 break
@@ -494,6 +503,10 @@ class RunScreen(Screen[None]):
             alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
         self.query_one(Timeline).update_state(state, stall)
+        searched = self._searched
+        if isinstance(searched, TextView) and searched.finding:
+            searched.find_more()
+            self._say_match()
         self.query_one(HeadLine).show_head(*request_target(player.recording.request), head_facts(state))
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
@@ -522,7 +535,11 @@ class RunScreen(Screen[None]):
         self._next_in_tour(now)
 
     def _say_skipped(self) -> None:
-        """Damaged lines of the session file, said once each as the reader meets them."""
+        """Damaged lines of the session file, said once each as the reader meets them (a replay's all
+        together, once its file is read)."""
+        loader = self.feed.loader
+        if loader is not None and not loader.done:
+            return
         skipped = self.feed.skipped
         if len(skipped) <= self._skipped_said:
             return
@@ -643,6 +660,9 @@ class RunScreen(Screen[None]):
             mode = "PLAY" if player.playing and not player.finished else "PAUSED"
             position = min(player.elapsed, player.duration)
             prefix = f"REPLAY {mode} {speed} {position:.1f}/{player.duration:.1f}s · "
+            loader = feed.loader
+            if loader is not None and not loader.done:
+                prefix += f"LOADING {loader.progress:.0%} · "
             if player.total < 2:
                 return prefix
             gap = player.next_in
@@ -858,7 +878,7 @@ class RunScreen(Screen[None]):
         found = pane.search(message.value)
         pane.focus()
         self._say_match()
-        if message.value and not found:
+        if message.value and not found and not self._finding():
             self.notify(f"No match for {message.value!r} in this pane", timeout=3)
         self.refresh_bindings()
 
@@ -876,7 +896,12 @@ class RunScreen(Screen[None]):
             pane.border_subtitle = ""
             return
         count = f"{pane.current + 1}/{len(pane.matches)}" if pane.matches else "no match"
+        count += " so far" if self._finding() else ""
         pane.border_subtitle = one_line(f"search {pane.query!r}: {count} · ] next [ previous")
+
+    def _finding(self) -> bool:
+        """The text pane searched is still searching (a long text: a piece each frame)."""
+        return isinstance(self._searched, TextView) and self._searched.finding
 
     def _clear_search(self) -> None:
         pane, self._searched = self._searched, None

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from streamwatch.core.accumulate import Pieces
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.events import TOOL_BLOCK_TYPES, BlockType
 from streamwatch.core.recovery import Wait
@@ -113,7 +114,7 @@ class HeadLine(Static):
         self.update(Text(" " + line, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
-def text_pieces(state: StreamState, kind: str) -> list[tuple[int, list[str]]]:
+def text_pieces(state: StreamState, kind: str) -> list[tuple[int, Pieces]]:
     if kind == BlockType.THINKING:
         return [(b.index, b.thinking) for b in state.blocks.values() if b.type == BlockType.THINKING]
     return [(b.index, b.pieces) for b in state.blocks.values() if b.type == BlockType.TEXT]

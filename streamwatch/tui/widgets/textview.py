@@ -1,23 +1,31 @@
 """A read-only, soft-wrapped text pane that grows by appending (line API).
 
 Model output can be one megabyte-long line; widgets that re-wrap a whole line per render (TextArea
-does) stall the event loop on it. Here each logical line keeps its wrap offsets, an append re-wraps
-only from the last row of the last line, and rendering touches only the rows in view.
+does) stall the event loop on it. Here each logical line keeps its wrap offsets (an array of them),
+an append re-wraps only from the last row of the last line, and rendering touches only the rows in
+view: a row is found from the first row of each line (`_first`) by bisection.
 
 `search` finds a text in what the pane shows (any case), marks every match, and `step_match` moves
-to the next or previous one, scrolling it into view; matches are found again as text is appended.
+to the next or previous one, scrolling it into view. It searches for `SEARCH_SECONDS` at most, and
+`find_more` goes on from there (the run screen calls it each frame while `finding`), so a search of
+megabytes never holds the keys; as text is appended, only what is new is searched. The matches are
+kept as one number each (`Matches`): a common word in a long answer has hundreds of thousands.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import time
+from array import array
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
 
+from streamwatch.core.accumulate import Pieces
+from streamwatch.core.columns import Columns
 from streamwatch.core.safe import printable
 from streamwatch.tui.widgets.lines import LineView
 
@@ -47,45 +55,98 @@ def wrap_from(line: str, start: int, width: int) -> list[int]:
     return starts
 
 
+SEARCH_SECONDS = 0.01
+"""The most a key or a frame spends searching; the rest is searched on the next frames."""
+SEARCH_PIECE = 1 << 16
+"""The characters searched at a time, between looks at the clock."""
+_COLUMN_BITS = 40
+
+
+class Matches(Columns[tuple[int, int]]):
+    """Where a search's matches are, in order, read as a list of (line, column); kept as one number each."""
+
+    def __init__(self) -> None:
+        self.keys = array("Q")
+
+    @staticmethod
+    def key(line: int, column: int) -> int:
+        return line << _COLUMN_BITS | column
+
+    def add(self, line: int, column: int) -> None:
+        self.keys.append(self.key(line, column))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _item(self, index: int) -> tuple[int, int]:
+        key = self.keys[index]
+        return key >> _COLUMN_BITS, key & ((1 << _COLUMN_BITS) - 1)
+
+
 class TextView(LineView, can_focus=True):
     COMPONENT_CLASSES = {"textview--seam", "textview--match", "textview--match-current"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._lines: list[str] = [""]
-        self._starts: list[list[int]] = [[0]]
-        self._rows: list[tuple[int, int]] = [(0, 0)]
+        self._starts: list[array[int]] = [array("q", [0])]
+        """Each line's rows: where each begins in it."""
+        self._first = array("q", [0])
+        """The row each line begins on."""
+        self._row_count = 1
         self._wrap_width = 0
         self._taken: dict[int, int] = {}
         self.seams: list[tuple[int, int]] = []
         self.stitched: object | None = None
         """What the pane shows in place of the live pieces (a finished, stitched attempt), if anything."""
         self.query = ""
-        self.matches: list[tuple[int, int]] = []
-        """Where the search's matches are: (line, column) of each, in order."""
+        self.matches = Matches()
         self.current = -1
+        self._pattern: re.Pattern[str] | None = None
+        self._found_to = (0, 0)
+        """Where the search goes on from: (line, column); what is before it has been searched."""
 
     @property
     def text(self) -> str:
         return "\n".join(self._lines)
 
     def reset(self) -> None:
-        self._lines, self._starts, self._rows = [""], [[0]], [(0, 0)]
+        self._lines, self._starts, self._first, self._row_count = [""], [array("q", [0])], array("q", [0]), 1
         self._taken.clear()
         self.seams.clear()
         self.stitched = None
-        self.matches, self.current = [], -1
+        self.matches, self.current, self._found_to = Matches(), -1, (0, 0)
         self._resize_virtual()
 
     def search(self, query: str) -> int:
-        """Mark every match of `query` (any case) and move to the first; how many there are."""
+        """Mark every match of `query` (any case) and move to the first; how many were found (so far,
+        while `finding`)."""
         self.query = query
+        self._pattern = re.compile(re.escape(query), re.IGNORECASE) if query else None
+        self.matches, self.current, self._found_to = Matches(), -1, (0, 0)
         self._find()
-        self.current = -1
         if self.matches:
             self.step_match(1)
         self.refresh()
         return len(self.matches)
+
+    @property
+    def finding(self) -> bool:
+        """The search has not got to the end of the text yet."""
+        if self._pattern is None:
+            return False
+        line, column = self._found_to
+        return line < len(self._lines) - 1 or column < len(self._lines[-1]) - len(self.query) + 1
+
+    def find_more(self) -> bool:
+        """Go on searching (for `SEARCH_SECONDS` at most); True if more matches were found."""
+        found = len(self.matches)
+        if self.finding:
+            self._find()
+            if self.current < 0 and self.matches:
+                self.step_match(1)
+            self.refresh()
+        return len(self.matches) > found
 
     def step_match(self, direction: int) -> None:
         """Move to the next (1) or previous (-1) match, round the end, and scroll it into view."""
@@ -93,21 +154,41 @@ class TextView(LineView, can_focus=True):
             return
         self.current = (self.current + direction) % len(self.matches)
         line, column = self.matches[self.current]
-        starts = self._starts[line]
-        part = max(row for row, start in enumerate(starts) if start <= column)
-        row = sum(len(self._starts[index]) for index in range(line)) + part
+        row = self._first[line] + bisect.bisect_right(self._starts[line], column) - 1
         self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
         self.refresh()
 
     def _find(self) -> None:
-        self.matches = []
-        if self.query:
-            pattern = re.compile(re.escape(self.query), re.IGNORECASE)
-            for index, line in enumerate(self._lines):
-                self.matches.extend((index, found.start()) for found in pattern.finditer(line))
-        self.current = min(self.current, len(self.matches) - 1)
+        """Add the matches from `_found_to` on, a piece at a time, until the text's end or `SEARCH_SECONDS`.
+        A piece is searched with the start of the next (a match may cross into it): a match that begins
+        in it is its, and the next piece begins after the last match (matches never overlap)."""
+        pattern = self._pattern
+        if pattern is None:
+            return
+        deadline = time.perf_counter() + SEARCH_SECONDS
+        size = len(self.query)
+        line, column = self._found_to
+        while True:
+            text = self._lines[line]
+            stop = min(len(text), column + SEARCH_PIECE)
+            after = column
+            for found in pattern.finditer(text, column, min(len(text), stop + size - 1)):
+                if found.start() >= stop and stop < len(text):
+                    break
+                self.matches.add(line, found.start())
+                after = found.end()
+            if stop < len(text):
+                column = max(stop, after)
+            elif line + 1 < len(self._lines):
+                line, column = line + 1, 0
+            else:  # the end: a match may yet begin where appended text completes it
+                column = max(after, len(text) - size + 1, column)
+                break
+            if time.perf_counter() > deadline:
+                break
+        self._found_to = (line, column)
 
-    def append_from(self, pieces_by_block: list[tuple[int, list[str]]]) -> None:
+    def append_from(self, pieces_by_block: list[tuple[int, Pieces]]) -> None:
         """Append each block's pieces that were not shown yet."""
         added = []
         for index, pieces in pieces_by_block:
@@ -130,18 +211,22 @@ class TextView(LineView, can_focus=True):
         width = self._width()
         parts = printable(text.replace("\r\n", "\n")).split("\n")
         last = len(self._lines) - 1
-        self._lines[last] += parts[0]
+        # Taken out of the list to grow it: a string nothing else holds grows where it is, instead of being
+        # copied whole (a megabyte-long line, once a frame).
+        line = self._lines.pop()
+        line += parts[0]
+        self._lines.append(line)
+        del line
         self._lines.extend(parts[1:])
         starts = self._starts[last]
         first_new = len(starts) - 1
-        self._rows.pop()
-        starts[first_new:] = wrap_from(self._lines[last], starts[first_new], width)
-        self._rows.extend((last, row) for row in range(first_new, len(starts)))
+        starts[first_new:] = array("q", wrap_from(self._lines[last], starts[first_new], width))
         for index in range(last + 1, len(self._lines)):
-            self._starts.append(wrap_from(self._lines[index], 0, width))
-            self._rows.extend((index, row) for row in range(len(self._starts[index])))
+            self._first.append(self._first[index - 1] + len(self._starts[index - 1]))
+            self._starts.append(array("q", wrap_from(self._lines[index], 0, width)))
+        self._row_count = self._first[-1] + len(self._starts[-1])
         self._resize_virtual()
-        if self.query:
+        if self._pattern is not None and not self.finding:
             self._find()
         if at_end:
             self.scroll_end(animate=False, immediate=True)
@@ -150,7 +235,7 @@ class TextView(LineView, can_focus=True):
         return max(1, self.scrollable_content_region.width or self.size.width or 80)
 
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(self._width(), len(self._rows))
+        self.virtual_size = Size(self._width(), self._row_count)
         self.refresh()
 
     def on_resize(self) -> None:
@@ -158,22 +243,27 @@ class TextView(LineView, can_focus=True):
         if width == self._wrap_width:
             return
         self._wrap_width = width
-        self._starts = [wrap_from(line, 0, width) for line in self._lines]
-        self._rows = [(index, row) for index, starts in enumerate(self._starts) for row in range(len(starts))]
+        self._starts = [array("q", wrap_from(line, 0, width)) for line in self._lines]
+        self._first = array("q", [0])
+        for starts in self._starts[:-1]:
+            self._first.append(self._first[-1] + len(starts))
+        self._row_count = self._first[-1] + len(self._starts[-1])
         self._resize_virtual()
 
     def render_line(self, y: int) -> Strip:
         row = round(self.scroll_y) + y
-        if row >= len(self._rows):
+        if row >= self._row_count:
             return self.blank_row()
-        index, part = self._rows[row]
+        index = bisect.bisect_right(self._first, row) - 1
+        part = row - self._first[index]
         starts = self._starts[index]
         start = starts[part]
         end = starts[part + 1] if part + 1 < len(starts) else len(self._lines[index])
         text = Text(self._lines[index][start:end].rstrip("\n"), no_wrap=True, end="")
         size = len(self.query)
-        number = bisect.bisect_left(self.matches, (index, start - size + 1))
-        while number < len(self.matches) and self.matches[number] < (index, end):
+        keys = self.matches.keys
+        number = bisect.bisect_left(keys, Matches.key(index, max(0, start - size + 1)))
+        while number < len(keys) and keys[number] < Matches.key(index, end):
             column = self.matches[number][1]
             kind = "textview--match-current" if number == self.current else "textview--match"
             text.stylize(self.get_component_rich_style(kind), max(0, column - start), min(end, column + size) - start)

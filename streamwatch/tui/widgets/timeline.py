@@ -1,10 +1,16 @@
 """The event timeline: one row per event, rendered from the state on demand (line API).
 
 Only the rows in view are rendered, so 100 000 events cost what 30 do. Rows whose gap was a stall,
-errors and anomalies stand out by colour and by a glyph, so they read in monochrome too.
+errors and anomalies stand out by colour and by a glyph, so they read in monochrome too. A filter
+goes over the events a piece per frame (`SCAN_SECONDS`), so one typed on a long stream never holds
+the keys: the rows it found so far show at once, and the title says how far it got.
 """
 
 from __future__ import annotations
+
+import bisect
+import time
+from array import array
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -29,6 +35,9 @@ _LAYOUTS = ((5, 7, 7, 1, 11, 2), (5, 0, 7, 1, 11, 1), (5, 0, 0, 1, 11, 1))
 that leaves the summary `_SUMMARY_ROOM` cells. Narrow, the time goes first (the raw view has it), then
 the gap; the summary, a delta's size last of all, stays."""
 _SUMMARY_ROOM = 14
+SCAN_SECONDS = 0.01
+"""The most a frame spends matching events against the filter; the rest waits for the next frame."""
+SCAN_BLOCK = 2048
 
 
 class Timeline(LineView, can_focus=True):
@@ -68,7 +77,8 @@ class Timeline(LineView, can_focus=True):
         self.filter_error: str | None = None
         """Why the filter typed last cannot be read (the timeline then shows every event), if it cannot."""
         self._filter_anomalies = 0
-        self._rows: list[int] = []
+        self._rows = array("q")
+        """The positions of the events shown, in order."""
         self._scanned = 0
         self._marks: dict[int, str] = {}
         self._seen_rows = 0
@@ -86,19 +96,18 @@ class Timeline(LineView, can_focus=True):
             state.error_at, self.filter, self.follow, self.size,
         )
         at_tail = not self.follow or round(self.scroll_y) == max(0, self.row_count - self.size.height)
-        if state is self.state and key == self._shown and at_tail:
+        if state is self.state and key == self._shown and at_tail and not self.scanning:
             return
         self._shown = key
         self.stall = stall
         if state is not self.state:
             self.state = state
-            self._rows, self._scanned, self._seen_rows = [], 0, 0
+            self._rows, self._scanned, self._seen_rows = array("q"), 0, 0
         if self.filter.marks and len(state.anomalies) != self._filter_anomalies:
             # A new anomaly may point at an event already scanned (a burst is known after it).
             self._filter_anomalies = len(state.anomalies)
-            self._rows, self._scanned = [], 0
-        self._rows.extend(self.filter.rows(state, self._scanned))
-        self._scanned = len(state.events)
+            self._rows, self._scanned = array("q"), 0
+        self._scan(state)
         self._marks = _marks(state)
         total = self.row_count
         self.virtual_size = Size(self.size.width, total)
@@ -109,6 +118,22 @@ class Timeline(LineView, can_focus=True):
         self.refresh()
         self._update_title()
 
+    def _scan(self, state: StreamState) -> None:
+        """Match the events not matched yet against the filter, for `SCAN_SECONDS` at most."""
+        end = len(state.events)
+        deadline = time.perf_counter() + SCAN_SECONDS
+        while self._scanned < end:
+            stop = min(end, self._scanned + SCAN_BLOCK)
+            self._rows.extend(self.filter.rows(state, self._scanned, stop))
+            self._scanned = stop
+            if time.perf_counter() > deadline:
+                return
+
+    @property
+    def scanning(self) -> bool:
+        """Some events are not matched against the filter yet (a long stream, a frame at a time)."""
+        return self.state is not None and self._scanned < len(self.state.events)
+
     def set_filter(self, text: str) -> None:
         """Show only the events the filter keeps (core/eventfilter.py); one it cannot read shows every
         event and says why in the title, where the count goes."""
@@ -116,7 +141,7 @@ class Timeline(LineView, can_focus=True):
             self.filter, self.filter_error = parse_filter(text), None
         except FilterError as exc:
             self.filter, self.filter_error = NO_FILTER, str(exc)
-        self._rows, self._scanned, self._shown, self._filter_anomalies = [], 0, (), 0
+        self._rows, self._scanned, self._shown, self._filter_anomalies = array("q"), 0, (), 0
         if self.state is not None:
             self.update_state(self.state)
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -124,7 +149,7 @@ class Timeline(LineView, can_focus=True):
     @property
     def row_count(self) -> int:
         extra = 0
-        if self.state is not None and self.filter.empty:
+        if self.state is not None and self.filter.empty and not self.scanning:
             extra = int(self.state.incomplete is not None) + int(self.state.ended is not None)
         return len(self._rows) + extra + int(self.stall is not None)
 
@@ -134,10 +159,8 @@ class Timeline(LineView, can_focus=True):
         return self.state.events[self._rows[row]]
 
     def row_of(self, seq: int) -> int | None:
-        for row, position in enumerate(self._rows):
-            if position + 1 == seq:
-                return row
-        return None
+        row = bisect.bisect_left(self._rows, seq - 1)
+        return row if row < len(self._rows) and self._rows[row] == seq - 1 else None
 
     # ----- moving -----------------------------------------------------------------------------
 
@@ -197,7 +220,11 @@ class Timeline(LineView, can_focus=True):
         if self.filter_error is not None:
             pieces.append((f"filter: {one_line(self.filter_error)}", 0))
         elif not self.filter.empty:
-            pieces.append((f"filter {one_line(self.filter.text)!r}: {len(self._rows)}", 0))
+            found = f"filter {one_line(self.filter.text)!r}: {len(self._rows)}"
+            if self.scanning:
+                assert self.state is not None
+                found += f" so far ({self._scanned / len(self.state.events):.0%})"
+            pieces.append((found, 0))
         if not self.follow:
             new = self.row_count - self._seen_rows
             pieces.append((f"PAUSED ({new} new)" if new > 0 else "PAUSED", 1))
