@@ -11,19 +11,23 @@ hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flo
   before it is sent on. Credentials go upstream as they came; the recorder keeps them off disk.
 - **The response**: status and headers (less the hop-by-hop ones) as soon as they arrive, then the
   body, each piece passed to the client the moment it arrives, as the raw bytes upstream sent
-  (`aiter_raw`: a gzip or deflate body stays compressed; `content-length` only when upstream sent
-  one), and only then recorded, at the time it was passed on. Between the two the flow lets the
-  loop run once: when many streams' chunks arrive together (a burst), each goes to its client
-  before any is recorded, so the last of the burst does not wait for every recording before it.
-  The recording of a chunk still comes before anything else of its flow (the next chunk, the end,
-  a cancel). Non-streaming answers and errors go the same way.
+  (streamwatch/proxy/upstream.py: de-chunked, never decoded, so a gzip or deflate body stays
+  compressed; `content-length` only when upstream sent one; what came in one socket read is one
+  piece), and only then recorded, at the time it was passed on. The recording waits in a queue
+  that one task (`_record_later`) works through, one chunk per turn of the loop, oldest first:
+  when many streams' chunks arrive (a burst, or one after another), each goes to its client
+  after one recording at most, never after every recording before it. A flow is at most one chunk
+  ahead of its recordings (passing on a chunk, it records its previous one if still queued), and
+  records all of them before its end (eof, a cut, a cancel). Non-streaming answers and errors go
+  the same way.
 
 Fidelity: the proxy never hides the failure it is there to show.
 
 - The client hangs up mid-stream: the upstream response is closed; the session ends `cancelled`.
 - Upstream cuts the body (a reset, an incomplete chunked read, fewer bytes than its
   content-length): the client's connection is cut the same way (`StreamCut`, the body left
-  unfinished); the session ends `transport_error` with what the proxy's HTTP client raised. A fault
+  unfinished); the session ends `transport_error` with what the proxy's HTTP client raised (named
+  as httpx names it: `httpx.RemoteProtocolError`, `httpx.ReadError`). A fault
   plan's cut is recorded as the app sees it (`connection cut`: the proxy cut the connection, with
   the fault's label), never as the exception that made it.
 - Upstream ends the body cleanly, early or not: the client's body ends cleanly too (`eof`).
@@ -45,20 +49,21 @@ Faults (streamwatch/proxy/faults.py, when given): `faults.plan(flow)` once per f
 upstream, its `upstream_headers` are the headers sent, its `body` wraps the upstream body (it may
 end it early or raise `StreamCut`, which cuts the client as an upstream break does).
 
-No read timeout: a stalled upstream stays a stall the client sees. The connect timeout is
-`CONNECT_TIMEOUT`. One `httpx.AsyncClient` per app, with keep-alive, made on the server's loop.
+No read timeout: a stalled upstream stays a stall the client sees. One `Upstream` client per app
+(streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop.
 
 Threads: everything here runs on the server's event loop, the hooks and `on_flow` included; none of
-them may block. The per-chunk work is small: the bytes go to the client first (every flow's of a
-burst), then to the recorder.
+them may block. The per-chunk work is small: the bytes go to the client first, then, a turn of
+the loop later, to the recorder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,12 +72,12 @@ import httpx
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
 from streamwatch.core.recorder import Hook, Recorder
 from streamwatch.core.redact import Redactor
-from streamwatch.core.transport import describe_exception, exception_name, is_loopback
+from streamwatch.core.transport import describe_exception, exception_name
 from streamwatch.protocol import PROXY_SOURCE
 from streamwatch.proxy.flow import Flow, make_flow, request_body
+from streamwatch.proxy.upstream import Upstream
 from streamwatch.server import LOOPBACK, BackgroundServer, StreamCut
 
-CONNECT_TIMEOUT = 10.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
 """Headers about one connection, never passed on (and every `proxy-*` one, and those `connection` names)."""
 NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
@@ -114,6 +119,24 @@ class _Exchange:
     """The response head went to the client."""
     answered: bool = False
     """The response is complete on the client's side: its connection closing now is no hang-up."""
+    unrecorded: deque[tuple[bytes, float]] = field(default_factory=deque)
+    """Chunks passed on and not recorded yet, each with the time it was passed on."""
+
+    def record(self, keep: int = 0) -> None:
+        """Record the chunks passed on, oldest first, all but the newest `keep`."""
+        while len(self.unrecorded) > keep:
+            self.record_oldest()
+
+    def record_oldest(self) -> None:
+        if self.unrecorded:
+            self.flow.recorder.chunk(*self.unrecorded.popleft())
+
+    def end(self, kind: End, error: dict[str, Any] | None = None) -> None:
+        """Its chunks recorded, end the recording as `kind`, unless it has ended already (a cancel or a
+        break after its end)."""
+        self.record()
+        if self.flow.recorder.state.ended is None:
+            self.flow.recorder.end(kind, error)
 
 
 class ProxyApp:
@@ -137,8 +160,11 @@ class ProxyApp:
         self._faults = faults
         self._directory = directory
         self._stall_threshold = stall_threshold
-        self._client: httpx.AsyncClient | None = None
+        self._client: Upstream | None = None
         self._open: set[_Exchange] = set()
+        self._unrecorded: deque[_Exchange] = deque()
+        """An exchange for each chunk passed on and not recorded yet, oldest first."""
+        self._recording: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +175,7 @@ class ProxyApp:
         task = asyncio.current_task()
         assert task is not None
         try:
-            flow, plan, target, headers = self._begin(scope, body)
+            flow, plan, path, headers = self._begin(scope, body)
         except Exception as exc:  # nothing to record it in: the client still gets an API-shaped answer
             await send(_error_start(502))
             await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {describe_exception(exc)}")})
@@ -158,7 +184,7 @@ class ProxyApp:
         self._open.add(exchange)
         watch = asyncio.create_task(self._watch(receive, exchange))
         try:
-            await self._forward(exchange, target, headers, body, send)
+            await self._forward(exchange, path, headers, body, send)
         finally:
             watch.cancel()
             self._open.discard(exchange)
@@ -187,7 +213,7 @@ class ProxyApp:
     # ----- one request ------------------------------------------------------------------------
 
     def _begin(self, scope: Scope, body: bytes) -> tuple[Flow, FaultPlan | None, str, Headers]:
-        """The flow, its fault plan and recorder, the request recorded: where it goes and with what headers."""
+        """The flow, its fault plan and recorder, the request recorded: its path (and query) and the headers it goes with."""
         received = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         headers = _forwarded(received)
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
@@ -214,7 +240,7 @@ class ProxyApp:
         flow.recorder.request(flow.method, target, headers, recorded)
         if self._on_flow is not None:
             self._on_flow(flow)
-        return flow, plan, target, headers
+        return flow, plan, path, headers
 
     async def _watch(self, receive: Receive, exchange: _Exchange) -> None:
         """Wait for the client's connection to close (uvicorn says so once the request is in); before
@@ -225,20 +251,19 @@ class ProxyApp:
             exchange.why = CLIENT_GONE
             exchange.task.cancel()
 
-    async def _forward(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
+    async def _forward(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
         """Forward and record; how it ended is recorded once, whatever ends it."""
-        recorder = exchange.flow.recorder
         try:
-            await self._exchange(exchange, target, headers, body, send)
+            await self._exchange(exchange, path, headers, body, send)
         except httpx.TransportError as exc:
-            _end(recorder, End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
+            exchange.end(End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
             raise StreamCut(str(exc)) from None
         except StreamCut as exc:  # a fault plan's cut: recorded as what the app sees, a connection cut mid-body
-            _end(recorder, End.TRANSPORT_ERROR, {"type": INJECTED_CUT, "message": f"the proxy cut the connection ({exc})"})
+            exchange.end(End.TRANSPORT_ERROR, {"type": INJECTED_CUT, "message": f"the proxy cut the connection ({exc})"})
             raise
         except asyncio.CancelledError:
             why = exchange.why or PROXY_STOPPED
-            _end(recorder, End.CANCELLED, {"type": "stopped_locally", "message": why})
+            exchange.end(End.CANCELLED, {"type": "stopped_locally", "message": why})
             exchange.task.uncancel()
             if why == CLIENT_GONE:
                 return
@@ -248,20 +273,18 @@ class ProxyApp:
             await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
         except Exception as exc:  # a bug here: the session says so and the client gets an API-shaped answer
             reason = describe_exception(exc)
-            _end(recorder, End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
+            exchange.end(End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
             if exchange.started:
                 raise StreamCut(reason) from None
             await send(_error_start(502))
             await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {reason}")})
 
-    async def _exchange(self, exchange: _Exchange, target: str, headers: Headers, body: bytes, send: Send) -> None:
+    async def _exchange(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
         recorder, plan = exchange.flow.recorder, exchange.plan
         answer = plan.response() if plan is not None else None
         if answer is None:
             try:
-                response = await self._upstream().send(
-                    httpx.Request(exchange.flow.method, target, headers=_raw(headers), content=body), stream=True
-                )
+                response = await self._upstream().send(exchange.flow.method, path, headers, body)
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 answer = _unreachable(exchange.flow.upstream, describe_exception(exc))
         if answer is not None:
@@ -276,35 +299,43 @@ class ProxyApp:
             return
         try:
             exchange.started = True
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": _response_headers(response.headers.raw)})
-            recorder.response(response.status_code, response.headers.multi_items())
-            chunks = response.aiter_raw()
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": _response_headers(response.headers)})
+            recorder.response(response.status, [(name.decode("latin-1"), _text(value)) for name, value in response.headers])
+            chunks = response.body()
             if plan is not None:
                 chunks = plan.body(chunks)
             async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                t = recorder.t()
-                try:
-                    await asyncio.sleep(0)  # the other streams' chunks of this moment go out first
-                finally:
-                    recorder.chunk(chunk, t)  # before anything else of this flow: a cancel, the end
+                exchange.unrecorded.append((chunk, recorder.t()))
+                exchange.record(keep=1)  # the one before, if it is still waiting: a flow runs at most one ahead
+                self._record_soon(exchange)
             exchange.answered = True
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            recorder.end(End.EOF)
+            exchange.end(End.EOF)
         finally:
             await response.aclose()
 
-    def _upstream(self) -> httpx.AsyncClient:
-        """The one upstream client, made on the server's loop: keep-alive, no read timeout, no
-        redirects followed (the client gets them), the environment's proxies only for a remote upstream."""
+    def _record_soon(self, exchange: _Exchange) -> None:
+        """Have the chunk `exchange` just passed on recorded by `_record_later`."""
+        self._unrecorded.append(exchange)
+        if self._recording is None:
+            self._recording = asyncio.get_running_loop().create_task(self._record_later())
+
+    async def _record_later(self) -> None:
+        """Record the chunks passed on, one per turn of the loop, oldest first: a chunk that arrives
+        meanwhile is passed on after one recording at most, never after a whole burst's."""
+        try:
+            while self._unrecorded:
+                self._unrecorded.popleft().record_oldest()
+                await asyncio.sleep(0)
+        finally:
+            self._recording = None
+
+    def _upstream(self) -> Upstream:
+        """The one upstream client, made on the server's loop (streamwatch/proxy/upstream.py)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
-                follow_redirects=False,
-                trust_env=not is_loopback(self.upstream),
-            )
+            self._client = Upstream(self.upstream)
         return self._client
 
 
@@ -350,21 +381,18 @@ def _error_start(status: int) -> dict[str, Any]:
     return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
 
 
-def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:
-    """Request headers as the bytes that came (they were read as latin-1), names not re-cased."""
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+def _text(value: bytes) -> str:
+    """A header value as a user reads it: UTF-8 where its bytes are UTF-8, else latin-1 (any bytes)."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
-def _end(recorder: Recorder, kind: End, error: dict[str, Any]) -> None:
-    """End the recording as `kind`, unless it has ended already (a cancel or a break after its end)."""
-    if recorder.state.ended is None:
-        recorder.end(kind, error)
-
-
-async def _close_after(client: httpx.AsyncClient, tasks: list[asyncio.Task[Any]]) -> None:
+async def _close_after(client: Upstream, tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     await client.aclose()

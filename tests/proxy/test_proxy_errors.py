@@ -8,11 +8,11 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
 
 from streamwatch.core.playback import replay_attempts
+from streamwatch.proxy.upstream import Upstream
 from streamwatch.server import BackgroundServer
 
 
@@ -43,10 +43,10 @@ def test_a_non_ascii_header_goes_upstream_as_the_bytes_that_came(start_proxy, ca
 def test_a_fault_of_the_proxy_s_own_is_a_recorded_502_not_a_traceback(
     start_proxy, mock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: httpx.AsyncClient, request: httpx.Request, **options: Any) -> None:
+    async def broken(self: Upstream, *args: Any) -> None:
         raise RuntimeError("the proxy broke")
 
-    monkeypatch.setattr(httpx.AsyncClient, "send", broken)
+    monkeypatch.setattr(Upstream, "send", broken)
     proxy = start_proxy(mock.base_url)
     with httpx2.Client() as client:
         answer = client.get(proxy.url + "/v1/models")
@@ -69,3 +69,4 @@ def test_a_malformed_request_is_not_logged_to_the_terminal(start_proxy, mock, ca
 
     assert answer.startswith(b"HTTP/1.1 400")
     assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
+
