@@ -216,17 +216,18 @@ class ProxyApp:
         """The flow, its fault plan and recorder, the request recorded: its path (and query) and the headers it goes with."""
         received = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         headers = _forwarded(received)
+        shown = _readable(received)
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             path += "?" + scope["query_string"].decode("latin-1")
         target = self.upstream + path
-        content_type = next((value for name, value in received if name == "content-type"), None)
+        content_type = next((value for name, value in shown if name == "content-type"), None)
         recorded, parsed, note = request_body(body, content_type)
         redactor = Redactor()
-        redactor.learn(target, headers)
+        redactor.learn(target, _readable(headers))
         client = scope.get("client")
         address = f"{client[0]}:{client[1]}" if client else None
-        flow = make_flow(redactor, scope["method"], path, received, parsed, self.upstream, address)
+        flow = make_flow(redactor, scope["method"], path, shown, parsed, self.upstream, address)
         plan = self._faults.plan(flow) if self._faults is not None else None
         if plan is not None:
             flow.fault = plan.label
@@ -237,7 +238,7 @@ class ProxyApp:
             stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source=PROXY_SOURCE,
             directory=self._directory, header={k: v for k, v in facts.items() if v is not None}, redactor=redactor,
         )
-        flow.recorder.request(flow.method, target, headers, recorded)
+        flow.recorder.request(flow.method, target, _readable(headers), recorded)
         if self._on_flow is not None:
             self._on_flow(flow)
         return flow, plan, path, headers
@@ -301,7 +302,8 @@ class ProxyApp:
             exchange.started = True
             await send({"type": "http.response.start", "status": response.status,
                         "headers": _response_headers(response.headers)})
-            recorder.response(response.status, [(name.decode("latin-1"), _text(value)) for name, value in response.headers])
+            recorder.response(response.status, _readable([(name.decode("latin-1"), value.decode("latin-1"))
+                                                          for name, value in response.headers]))
             chunks = response.body()
             if plan is not None:
                 chunks = plan.body(chunks)
@@ -381,12 +383,19 @@ def _error_start(status: int) -> dict[str, Any]:
     return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
 
 
-def _text(value: bytes) -> str:
-    """A header value as a user reads it: UTF-8 where its bytes are UTF-8, else latin-1 (any bytes)."""
+def _readable(headers: Headers) -> Headers:
+    """Headers as a user reads them (recorded, shown): each value's bytes (held as latin-1, which keeps
+    any bytes) read as UTF-8 where they are UTF-8 (`José`, not `JosÃ©`), else as they are."""
+    return [(name, _utf8(value)) for name, value in headers]
+
+
+def _utf8(value: str) -> str:
+    if value.isascii():
+        return value
     try:
-        return value.decode()
+        return value.encode("latin-1").decode()
     except UnicodeDecodeError:
-        return value.decode("latin-1")
+        return value
 
 
 def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:

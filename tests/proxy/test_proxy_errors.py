@@ -70,3 +70,17 @@ def test_a_malformed_request_is_not_logged_to_the_terminal(start_proxy, mock, ca
     assert answer.startswith(b"HTTP/1.1 400")
     assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
 
+
+def test_a_non_ascii_header_is_recorded_and_shown_as_the_user_wrote_it(start_proxy) -> None:
+    with BackgroundServer(Echo()) as upstream:
+        proxy = start_proxy(upstream.url)
+        with httpx2.Client() as client:
+            client.post(proxy.url + "/v1/messages", content=b'{"model":"m"}',
+                        headers=[(b"user-agent", "agent-José/1.0".encode()), (b"x-stainless-lang", b"caf\xe9")])
+        [session] = proxy.sessions()
+        [flow] = proxy.flows
+
+    assert session.latest.request["headers"]["user-agent"] == "agent-José/1.0"
+    assert session.latest.request["headers"]["x-stainless-lang"] == "café"  # not UTF-8: read as latin-1
+    assert flow.client_text == "agent-José/1.0 (café)" and session.header["client"] == flow.client_text
+
