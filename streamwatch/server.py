@@ -15,9 +15,10 @@ malformed request, would land in the middle of a TUI or a headless printer's lin
 open streams there, so stopping never waits for a long stream).
 
 HTTP is parsed and written by h11, which takes any header value a client sends (the mock answers a
-bad control header itself, naming it); `http="httptools"` (the proxy's) uses uvicorn's C parser
-instead: per body write it costs a fraction of h11's pure-Python state machine, and it refuses a
-request head with control bytes in a header value with a 400 of its own. `loop="auto"` (the
+bad control header itself, naming it); `http="httptools"` uses uvicorn's C parser instead: per body
+write it costs a fraction of h11's pure-Python state machine, and it refuses a request head with
+control bytes in a header value with a 400 of its own, before any app sees it (the proxy passes a
+subclass of uvicorn's httptools protocol whose 400 is API-shaped). `loop="auto"` (the
 proxy's) runs the server's thread on uvloop where it is installed (not on Windows): its socket
 reads, writes and callbacks are in C, and the loop is the server thread's own (no process-wide
 policy), so the TUI's loop and the mock's stay asyncio's.
@@ -25,6 +26,7 @@ policy), so the TUI's loop and the mock's stay asyncio's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -109,11 +111,11 @@ class BackgroundServer:
         on_shutdown: Callable[[], None] | None = None,
         name: str = "streamwatch-server",
         date_header: bool = True,
-        http: str = "h11",
+        http: str | type[asyncio.Protocol] = "h11",
         loop: str = "asyncio",
     ) -> None:
         """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's);
-        `http`: "h11" or "httptools", `loop`: "asyncio" or "auto" (uvloop where installed; see the module doc)."""
+        `http`: "h11", "httptools" or a subclass of one of uvicorn's protocols for them, `loop`: "asyncio" or "auto" (uvloop where installed; see the module doc)."""
         self._app = app
         self._date_header = date_header
         self._http, self._loop = http, loop
@@ -230,7 +232,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _config(app: ASGIApp, http: str = "h11", loop: str = "asyncio", **options: Any) -> uvicorn.Config:
+def _config(app: ASGIApp, http: str | type[asyncio.Protocol] = "h11", loop: str = "asyncio", **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app, http=http, loop=loop, interface="asgi3", lifespan="off", server_header=False, **options
     )

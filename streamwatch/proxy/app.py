@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
 from streamwatch.core.recorder import Hook, Recorder
@@ -83,6 +84,8 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-e
 NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
 CLIENT_GONE = "the client closed its connection before the end; the proxy closed the upstream request"
 PROXY_STOPPED = "the proxy was stopped"
+BAD_REQUEST = ("streamwatch proxy: the request is not valid HTTP/1.1 (a header value with a control byte, or a "
+               "malformed request line or header), so it was not forwarded")
 INJECTED_CUT = "connection cut"
 """The error type a fault plan's cut is recorded with: what the app sees, not the exception that made it."""
 Scope = dict[str, Any]
@@ -196,9 +199,9 @@ class ProxyApp:
         """The server to run it with (start it, or use it in a `with`): no `date` header of its own
         (upstream's passes), stopping it cuts and records the open flows (`shutdown`), and httptools
         parses and writes HTTP on uvloop where installed (the server's share of the time each chunk
-        takes to pass)."""
+        takes to pass), answering a request it cannot parse with an API-shaped 400 (`_HttpTools`)."""
         return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
-                                date_header=False, http="httptools", loop="auto")
+                                date_header=False, http=_HttpTools, loop="auto")
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
@@ -341,6 +344,18 @@ class ProxyApp:
         return self._client
 
 
+class _HttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol, but a request it cannot parse (a header value with a control byte,
+    a malformed request line or head), which never reaches the app, is answered with a JSON 400
+    shaped like the API's `invalid_request_error` (as the SDKs read it), not a plain-text one."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = _error_body(BAD_REQUEST, "invalid_request_error")
+        head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % len(body)
+        self.transport.write(head + b"connection: close\r\n\r\n" + body)
+        self.transport.close()
+
+
 async def _read_body(receive: Receive) -> bytes | None:
     """The request body, whole; None if the client left first."""
     parts: list[bytes] = []
@@ -375,8 +390,8 @@ def _unreachable(upstream: str, reason: str) -> tuple[int, Headers, bytes]:
     return 502, [("content-type", "application/json")], _error_body(f"streamwatch proxy: cannot reach {upstream}: {reason}")
 
 
-def _error_body(message: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": "api_error", "message": message}}).encode()
+def _error_body(message: str, error_type: str = "api_error") -> bytes:
+    return json.dumps({"type": "error", "error": {"type": error_type, "message": message}}).encode()
 
 
 def _error_start(status: int) -> dict[str, Any]:

@@ -59,18 +59,6 @@ def test_a_fault_of_the_proxy_s_own_is_a_recorded_502_not_a_traceback(
     assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
 
 
-def test_a_malformed_request_is_not_logged_to_the_terminal(start_proxy, mock, caplog: pytest.LogCaptureFixture) -> None:
-    proxy = start_proxy(mock.base_url)
-    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
-        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
-
-    assert answer.startswith(b"HTTP/1.1 400")
-    assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
-
-
 def test_a_non_ascii_header_is_recorded_and_shown_as_the_user_wrote_it(start_proxy) -> None:
     with BackgroundServer(Echo()) as upstream:
         proxy = start_proxy(upstream.url)
@@ -84,3 +72,25 @@ def test_a_non_ascii_header_is_recorded_and_shown_as_the_user_wrote_it(start_pro
     assert session.latest.request["headers"]["x-stainless-lang"] == "café"  # not UTF-8: read as latin-1
     assert flow.client_text == "agent-José/1.0 (café)" and session.header["client"] == flow.client_text
 
+
+@pytest.mark.parametrize("request_bytes", [
+    b"NOT HTTP AT ALL\r\n\r\n",
+    b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-user: a\x01b\r\ncontent-length: 2\r\n\r\n{}",
+], ids=["not-http", "control-byte-in-a-header"])
+def test_a_request_the_server_cannot_parse_gets_an_api_shaped_400_goes_nowhere_and_is_not_logged(
+    start_proxy, mock, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+) -> None:
+    proxy = start_proxy(mock.base_url)
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower()
+    error = json.loads(body)
+    assert error["type"] == "error" and error["error"]["type"] == "invalid_request_error"
+    assert "not valid HTTP/1.1" in error["error"]["message"] and "control byte" in error["error"]["message"]
+    assert proxy.flows == []
+    assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
