@@ -172,7 +172,7 @@ class Recorder:
         now = time.monotonic()
         self._attempt_t0 = now  # first of all: `now()` is read from other threads
         headers = list(headers)
-        self.redactor.learn(url, headers)
+        self.redactor.learn(url, headers, body)
         recorded = self.redactor.request(method, url, headers, body)
         first = self._session_t0 is None
         if first:

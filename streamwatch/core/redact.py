@@ -17,6 +17,13 @@ A `Redactor` knows one run's secrets and applies one rule per kind of thing:
   `Bearer ` and 16 or more token characters) and every known secret of at least `MIN_SECRET` (8)
   characters become `[redacted]`. A shorter value is never scrubbed from text: a key `e` or `any`
   would rewrite every word holding it. It stays off disk by the header and URL rules alone.
+- **Request bodies** (`request`): the JSON rule below, and first the value of every field whose
+  name says it holds a credential (`SECRET_FIELD_WORDS`: `api_key`, `apiKey`, `password`,
+  `authorization`, `access_token`, `client_secret`, ...; a name is split into words at `_`, `-`,
+  `.` and case changes, so `max_tokens` or `input_tokens` is no such name) becomes `[redacted]`
+  when it is a string (or a string in a list), however it looks; an object under it is searched
+  as any other. Only what is recorded changes: the
+  request sent is the caller's.
 - **Messages** about the exchange (what the SDK raised, its cause chain, streamwatch's own lines):
   the text rule, and the URL rule on every URL in them. (The text rule leaves URLs alone: a URL in
   an answer or a search result is data.)
@@ -29,7 +36,7 @@ Known secrets: the values the redactor is given (the client's API key and auth t
 password (and the `Basic` credential a client derives from them), and the value of a query parameter or of a header off the allow-list whose name says it
 holds a credential (key, auth, token, secret, password, cookie, credential, session, signature) or
 whose value looks like a token; of a value `Scheme credential` (`Bearer ...`, `Basic ...`), the
-credential alone. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbed there too, while
+credential alone; and the strings of a request body's secret-named fields. So `X-Custom-Auth: hunter2hunter2` echoed in a body is scrubbed there too, while
 `X-Env: production` is redacted in the headers but never scrubbed from the answer.
 """
 
@@ -100,6 +107,14 @@ _TAIL_BYTES = (string.ascii_letters + string.digits + "._~+/=- ").encode()
 _CREDENTIAL_NAME = re.compile(r"key|auth|token|secret|passw|cookie|credential|session|signature", re.IGNORECASE)
 _ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 _TOKEN_LIKE = re.compile(rf"(?=[{TOKEN_CHARS}]*[0-9])(?=[{TOKEN_CHARS}]*[A-Za-z])[{TOKEN_CHARS}]{{16,}}")
+SECRET_FIELD_WORDS = frozenset({
+    "apikey", "auth", "authorization", "cookie", "credential", "credentials", "passphrase", "passwd",
+    "password", "secret", "token",
+})
+"""A JSON field holds a credential when one word of its name is one of these ..."""
+SECRET_KEY_WORDS = frozenset({"access", "api", "auth", "client", "private", "secret", "session", "signing"})
+"""... or when its name ends in `key` after one of these (`api_key`, `x-api-key`, `privateKey`)."""
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 
 JSON = TypeVar("JSON")
@@ -120,9 +135,11 @@ class Redactor:
             self._known |= new
             self._compile()
 
-    def learn(self, url: str | None = None, headers: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+    def learn(
+        self, url: str | None = None, headers: Iterable[tuple[str, str]] | Mapping[str, str] = (), body: Any = None
+    ) -> None:
         """Take the secrets a request carries (see the module doc), before anything of it is recorded."""
-        found: list[str] = []
+        found: list[str] = list(_secret_fields(body))
         try:
             parts = urlsplit(url or "")
             found += [parts.username, parts.password]
@@ -188,7 +205,8 @@ class Redactor:
 
     def request(self, method: str, url: str, headers: Iterable[tuple[str, str]], body: Any) -> dict[str, Any]:
         """A request as a session records it."""
-        return {"method": method, "url": self.url(url), "headers": self.headers(headers), "body": self.value(body)}
+        return {"method": method, "url": self.url(url), "headers": self.headers(headers),
+                "body": self.value(_without_secret_fields(body))}
 
     def scrubber(self, content_encoding: str | None = None) -> ChunkScrubber:
         """A scrubber for one response body, which came with this `content-encoding`."""
@@ -227,6 +245,48 @@ def _basic(username: str | None, password: str | None) -> list[str]:
         return []
     user, secret = unquote(username or ""), unquote(password or "")
     return [user, secret, base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")]
+
+
+def _secret_field(name: str) -> bool:
+    words = [word.lower() for word in _WORD.findall(name)]
+    if any(word in SECRET_FIELD_WORDS for word in words):
+        return True
+    return len(words) > 1 and words[-1] == "key" and words[-2] in SECRET_KEY_WORDS
+
+
+def _hidden(value: Any) -> Any:
+    """A secret-named field's value as recorded: a string, or each string of a list, `[redacted]`;
+    an object is searched as any other."""
+    if isinstance(value, str):
+        return REDACTED
+    if isinstance(value, list):
+        return [REDACTED if isinstance(item, str) else _without_secret_fields(item) for item in value]
+    return _without_secret_fields(value)
+
+
+def _without_secret_fields(value: JSON) -> JSON:
+    """A JSON value with the strings of its secret-named fields, at any depth, `[redacted]`."""
+    if isinstance(value, dict):
+        return {key: _hidden(item) if isinstance(key, str) and _secret_field(key) else _without_secret_fields(item)
+                for key, item in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [_without_secret_fields(item) for item in value]  # type: ignore[return-value]
+    return value
+
+
+def _secret_fields(value: Any) -> Iterable[str]:
+    """The strings of a JSON value's secret-named fields, at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            named = isinstance(key, str) and _secret_field(key)
+            for part in item if named and isinstance(item, list) else [item]:
+                if named and isinstance(part, str):
+                    yield part
+                else:
+                    yield from _secret_fields(part)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_fields(item)
 
 
 def _harmless(name: str) -> bool:

@@ -188,3 +188,21 @@ def test_user_info_of_a_url_no_client_could_send_is_redacted_and_learned(url):
     redactor.learn(url)
     assert "pa55w0rd" not in redactor.url(url)
     assert redactor.text("echo pa55w0rdSECRETxx") == f"echo {REDACTED}"
+
+
+def test_secret_named_fields_of_a_request_body_are_redacted_however_they_look_and_taught():
+    redactor = Redactor()
+    body = {"model": "m", "max_tokens": 5, "api_key": "hunter2-not-key-shaped", "stream": True,
+            "auth": {"password": "correct-horse-battery", "user": "bob"}, "accessToken": ["tok-one", 7],
+            "metadata": {"user_id": "u-1", "client_secret": "s3cr3t-value-0"},
+            "messages": [{"role": "user", "content": "hunter2-not-key-shaped, again"}]}
+    sent = json.dumps(body)
+    redactor.learn("http://h/v1/messages", [], body)
+
+    recorded = redactor.request("POST", "http://h/v1/messages", [], body)["body"]
+
+    assert json.dumps(body) == sent  # what goes out is the caller's, untouched
+    assert recorded == {**body, "api_key": REDACTED, "auth": {"password": REDACTED, "user": "bob"},
+                        "accessToken": [REDACTED, 7], "metadata": {"user_id": "u-1", "client_secret": REDACTED},
+                        "messages": [{"role": "user", "content": f"{REDACTED}, again"}]}
+    assert redactor.text("echoed: correct-horse-battery") == f"echoed: {REDACTED}"

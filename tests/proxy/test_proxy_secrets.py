@@ -85,3 +85,22 @@ def test_the_upstream_s_password_and_its_basic_credential_never_reach_the_file_o
     assert proxy.app.shown_upstream == upstream.replace("http://", "http://[redacted]@")
     written = flow.recorder.session_path.read_text()
     assert password not in written and basic not in written
+
+
+def test_secret_named_fields_of_the_body_reach_upstream_but_never_the_session_file(start_proxy) -> None:
+    echo = Echo()
+    with BackgroundServer(echo) as server:
+        proxy = start_proxy(server.url)
+        body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 10, "api_key": "hunter2-not-key-shaped",
+                           "metadata": {"password": "pw", "token": "opaque-token-value"},
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        with httpx2.Client() as client:
+            client.post(proxy.url + "/v1/messages", content=body, headers={"content-type": "application/json"})
+        [session] = proxy.sessions()
+
+    assert echo.received[0][1] == body
+    recorded = session.latest.request["body"]
+    assert recorded["api_key"] == recorded["metadata"]["password"] == recorded["metadata"]["token"] == "[redacted]"
+    assert recorded["max_tokens"] == 10 and recorded["messages"] == [{"role": "user", "content": "hi"}]
+    written = proxy.flows[0].recorder.session_path.read_text()
+    assert "hunter2-not-key-shaped" not in written and "opaque-token-value" not in written
