@@ -118,6 +118,8 @@ class _Exchange:
     task: asyncio.Task[Any]
     plan: FaultPlan | None
     why: str | None = None
+    failure: Exception | None = None
+    """What recording one of its chunks raised, in `_record_later` (which cancels the task then)."""
     started: bool = False
     """The response head went to the client."""
     answered: bool = False
@@ -266,22 +268,20 @@ class ProxyApp:
             exchange.end(End.TRANSPORT_ERROR, {"type": INJECTED_CUT, "message": f"the proxy cut the connection ({exc})"})
             raise
         except asyncio.CancelledError:
+            exchange.task.uncancel()
+            if exchange.failure is not None:  # its recording failed in `_record_later`: as if here
+                await _failed(exchange, exchange.failure, send)
+                return
             why = exchange.why or PROXY_STOPPED
             exchange.end(End.CANCELLED, {"type": "stopped_locally", "message": why})
-            exchange.task.uncancel()
             if why == CLIENT_GONE:
                 return
             if exchange.started:
                 raise StreamCut(why) from None
             await send(_error_start(502))
             await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
-        except Exception as exc:  # a bug here: the session says so and the client gets an API-shaped answer
-            reason = describe_exception(exc)
-            exchange.end(End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
-            if exchange.started:
-                raise StreamCut(reason) from None
-            await send(_error_start(502))
-            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {reason}")})
+        except Exception as exc:
+            await _failed(exchange, exc, send)
 
     async def _exchange(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
         recorder, plan = exchange.flow.recorder, exchange.plan
@@ -332,7 +332,13 @@ class ProxyApp:
         meanwhile is passed on after one recording at most, never after a whole burst's."""
         try:
             while self._unrecorded:
-                self._unrecorded.popleft().record_oldest()
+                exchange = self._unrecorded.popleft()
+                try:
+                    exchange.record_oldest()
+                except Exception as exc:  # its flow ends as if it had failed in the flow's own task
+                    exchange.unrecorded.clear()
+                    exchange.failure = exc
+                    exchange.task.cancel()
                 await asyncio.sleep(0)
         finally:
             self._recording = None
@@ -354,6 +360,17 @@ class _HttpTools(HttpToolsProtocol):
         head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % len(body)
         self.transport.write(head + b"connection: close\r\n\r\n" + body)
         self.transport.close()
+
+
+async def _failed(exchange: _Exchange, exc: BaseException, send: Send) -> None:
+    """A bug in the proxy: the session says so and the client gets an API-shaped answer (a cut once
+    its answer began)."""
+    reason = describe_exception(exc)
+    exchange.end(End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
+    if exchange.started:
+        raise StreamCut(reason) from None
+    await send(_error_start(502))
+    await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {reason}")})
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from streamwatch.core.playback import replay_attempts
+from streamwatch.core.recorder import Recorder
 from streamwatch.proxy.upstream import Upstream
 from streamwatch.server import BackgroundServer
 
@@ -94,3 +95,27 @@ def test_a_request_the_server_cannot_parse_gets_an_api_shaped_400_goes_nowhere_a
     assert "not valid HTTP/1.1" in error["error"]["message"] and "control byte" in error["error"]["message"]
     assert proxy.flows == []
     assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
+
+
+def test_a_chunk_the_proxy_fails_to_record_ends_the_flow_as_its_fault_and_cuts_the_app(
+    start_proxy, mock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunk = Recorder.chunk
+    calls = []
+
+    def failing(self: Recorder, data: bytes, t: float | None = None) -> Any:
+        calls.append(data)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return chunk(self, data, t)
+
+    monkeypatch.setattr(Recorder, "chunk", failing)
+    proxy = start_proxy(mock.base_url)
+    with httpx2.Client() as client, pytest.raises(httpx2.RemoteProtocolError):
+        client.post(proxy.url + "/v1/messages", json={"model": "mock-ok", "max_tokens": 50, "stream": True,
+                                                      "messages": [{"role": "user", "content": "hi"}]})
+
+    [session] = proxy.sessions()
+    assert session.latest.ending["kind"] == "transport_error"
+    assert session.latest.ending["error"] == {"type": "proxy_error", "message": "OSError: [Errno 28] No space left on device"}
+    assert [r for r in caplog.records if r.name.startswith(("uvicorn", "asyncio"))] == []
