@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,20 +167,26 @@ def group_key(by: str) -> Callable[[SessionSummary], str | None]:
     return lambda s: getattr(s, by)
 
 
+def _streams(summaries: Iterable[SessionSummary], since: float | None, left: list[int] | None = None
+             ) -> Iterator[SessionSummary]:
+    """The sessions counted as streams, started since `since`; `left` gets how many were unfinished and
+    unreadable."""
+    for summary in summaries:
+        if since is not None and summary.sort_time < since:
+            continue
+        if summary.facts is None or not summary.facts.ended:
+            if left is not None:
+                left[summary.facts is None] += 1
+            continue
+        yield summary
+
+
 def count(summaries: Iterable[SessionSummary], by: str | None = None, since: float | None = None) -> Stats:
     """The stats of the sessions started since `since` (seconds since the epoch), per group of `by`."""
     key = group_key(check_grouping(by)) if by is not None else None
     total, groups = Group(None), {}
-    unfinished = unreadable = 0
-    for summary in summaries:
-        if since is not None and summary.sort_time < since:
-            continue
-        if summary.facts is None:
-            unreadable += 1
-            continue
-        if not summary.facts.ended:
-            unfinished += 1
-            continue
+    left = [0, 0]
+    for summary in _streams(summaries, since, left):
         total.add(summary)
         if key is not None:
             name = key(summary)
@@ -192,18 +198,60 @@ def count(summaries: Iterable[SessionSummary], by: str | None = None, since: flo
         ordered = sorted(groups.values(), key=lambda g: g.key or "")
     else:
         ordered = sorted(groups.values(), key=lambda g: (-g.streams, g.key is None, g.key or ""))
-    return Stats(by, since, ordered, total, unfinished, unreadable)
+    return Stats(by, since, ordered, total, *left)
+
+
+COUNTED = ("complete", *TERMINATIONS, "stalled")
+"""The columns that count streams of a kind: the sessions behind such a cell are those it counted."""
+
+
+def counted_in(summary: SessionSummary, column: str | None) -> bool:
+    """Whether a stream is one that `column` (one of `COUNTED`; None or any other: every stream) counted."""
+    if column == "complete":
+        return bool(summary.complete)
+    if column in TERMINATIONS:
+        return not summary.complete and summary.termination == column
+    if column == "stalled":
+        return bool(summary.facts and summary.facts.stalls)
+    return True
+
+
+def members(summaries: Iterable[SessionSummary], by: str | None, key: str | None, column: str | None = None,
+            since: float | None = None, everything: bool = False) -> list[SessionSummary]:
+    """The streams behind one cell of the table: those of the group `key` (of `by`; every group when
+    `everything`, the total's row) that `column` counted, in the order given."""
+    of_group = None if everything or by is None else group_key(check_grouping(by))
+    return [summary for summary in _streams(summaries, since)
+            if (of_group is None or of_group(summary) == key) and counted_in(summary, column)]
+
+
+def trend(summaries: Iterable[SessionSummary], by: str | None, since: float | None = None, days: int = 14
+          ) -> tuple[list[str], dict[str | None, list[float | None]]]:
+    """The last `days` days that have a stream, and per group (None: the total) the share of each day's
+    streams that did not complete (None for a day without one): how the failure rate moves over time."""
+    of_group = group_key(check_grouping(by)) if by is not None else None
+    of_day = group_key("day")
+    tally: dict[str | None, dict[str, list[int]]] = {}
+    for summary in _streams(summaries, since):
+        day = str(of_day(summary))
+        for name in {None, None if of_group is None else of_group(summary)}:
+            counts = tally.setdefault(name, {}).setdefault(day, [0, 0])
+            counts[0] += not summary.complete
+            counts[1] += 1
+    shown = sorted({day for per_day in tally.values() for day in per_day})[-days:]
+    return shown, {
+        name: [None if day not in per_day else per_day[day][0] / per_day[day][1] for day in shown]
+        for name, per_day in tally.items()
+    }
 
 
 def render_stats(stats: Stats) -> str:
     """A plain-text table: a row per group (and the total), the columns the module doc defines."""
     if not stats.total.streams and not stats.unfinished and not stats.unreadable:
         return "no saved sessions" + ("" if stats.since is None else " since then")
-    head = ("GROUP" if stats.by is None else stats.by.upper(), "STREAMS", "COMPLETE",
-            *(_SHORT.get(kind, kind.upper()) for kind in TERMINATIONS), "STALLED", "MAX STALL",
-            "TTFB p50/p95", "TTFT p50/p95", "TOK/S p50", "RETRIES", "RESUMES", "REPAID TOK")
-    rows = [_row(group, "(none)" if group.key is None else group.key) for group in stats.groups]
-    rows.append(_row(stats.total, "all"))
+    head = head_cells(stats.by)
+    rows = [row_cells(group, "(none)" if group.key is None else group.key) for group in stats.groups]
+    rows.append(row_cells(stats.total, "all"))
     widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
              .rstrip() for row in (head, *rows)]
@@ -214,7 +262,18 @@ def render_stats(stats: Stats) -> str:
     return "\n".join(lines)
 
 
-def _row(group: Group, name: str) -> tuple[str, ...]:
+def head_cells(by: str | None) -> tuple[str, ...]:
+    """The table's column titles; `COLUMN_COUNTS` says what each counts."""
+    return ("GROUP" if by is None else by.upper(), "STREAMS", "COMPLETE",
+            *(_SHORT.get(kind, kind.upper()) for kind in TERMINATIONS), "STALLED", "MAX STALL",
+            "TTFB p50/p95", "TTFT p50/p95", "TOK/S p50", "RETRIES", "RESUMES", "REPAID TOK")
+
+
+COLUMN_COUNTS: tuple[str | None, ...] = (None, None, *COUNTED, *(None,) * 7)
+"""For each column of the table, the kind of stream it counts (`COUNTED`), or None: it is about every stream."""
+
+
+def row_cells(group: Group, name: str) -> tuple[str, ...]:
     text = one_line(name)
     return (
         text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…",

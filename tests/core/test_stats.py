@@ -15,7 +15,8 @@ import pytest
 
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.index import SessionIndex
-from streamwatch.core.stats import GROUPINGS, TERMINATIONS, StatsError, count, parse_since, percentile
+from streamwatch.core.stats import GROUPINGS, TERMINATIONS, StatsError, count, parse_since, percentile, trend
+from streamwatch.core.stats import members as streams_behind
 from tests import fleet
 
 FLEET = 10_000
@@ -140,3 +141,33 @@ def test_a_date_that_is_not_one_is_refused_in_one_line(text):
     with pytest.raises(StatsError, match="is not a date") as caught:
         parse_since(text)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("column", ["complete", "eof", "stalled", None])
+def test_the_sessions_behind_a_cell_are_exactly_those_it_counted(summaries, made, column):
+    """`enter` on a cell of the stats screen lists these: for model X's EOF cell, X's streams that ended in eof."""
+    model = made[0].model
+
+    def counted(session):
+        if column is None:
+            return True
+        if column == "stalled":
+            return session.stall is not None
+        return session.outcome == column
+
+    want = {s.name for s in made if s.outcome is not None and s.model == model and counted(s)}
+    got = {summary.path.name for summary in streams_behind(summaries, "model", model, column)}
+    assert got == want and want
+    everything = {summary.path.name for summary in streams_behind(summaries, "model", None, column, everything=True)}
+    assert everything == {s.name for s in made if s.outcome is not None and counted(s)}
+
+
+def test_the_trend_is_each_day_s_share_of_streams_that_did_not_complete(summaries, made):
+    days, rates = trend(summaries, "model", days=3)
+    every_day = sorted({s.day for s in made if s.outcome is not None})
+    assert days == every_day[-3:]
+    for name in {s.model for s in made} | {None}:
+        for day, rate in zip(days, rates[name], strict=True):
+            streams = [s for s in made if s.outcome is not None and s.day == day and name in (None, s.model)]
+            failed = sum(s.outcome != "complete" for s in streams)
+            assert rate == (failed / len(streams) if streams else None)
