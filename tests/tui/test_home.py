@@ -459,25 +459,26 @@ async def test_keys_have_ids_and_footer_labels_for_what_each_view_can_do(home):
     declared = {b.id: (b.key, b.description) for b in [*HomeScreen.BINDINGS, *SessionTable.BINDINGS]}
     assert declared == {"home.open": ("enter", "Open"), "home.filter": ("slash", "Filter"),
                         "home.new": ("n", "New request"), "home.refresh": ("r", "Refresh"),
-                        "home.send": ("ctrl+s", "Send"), "home.back": ("escape", "Back")}
+                        "home.send": ("ctrl+s", "Send"), "home.back": ("escape", "Back"),
+                        "home.stats": ("s", "Stats")}
     app = home_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        assert {"home.open", "home.filter", "home.new", "home.refresh", "app.quit", "app.theme"} <= active(app)
+        assert {"home.open", "home.filter", "home.new", "home.refresh", "home.stats", "app.quit", "app.theme"} <= active(app)
         assert not {"home.send", "home.back"} & active(app)
         await pilot.press("slash", "x")
         assert "home.back" in active(app)
         await pilot.press("escape", "n")
         assert {"home.send", "home.back"} <= active(app)
-        assert not {"home.new", "home.refresh", "home.filter"} & active(app)
+        assert not {"home.new", "home.refresh", "home.filter", "home.stats"} & active(app)
 
 
-async def test_typing_n_or_r_in_the_filter_types_them(home):
+async def test_typing_n_r_or_s_in_the_filter_types_them(home):
     app = home_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
-        await pilot.press("slash", *"nr")
-        assert app.screen.query_one("#session-filter", Input).value == "nr"
+        await pilot.press("slash", *"nrs")
+        assert app.screen.query_one("#session-filter", Input).value == "nrs"
         assert not app.screen.form_shown
 
 

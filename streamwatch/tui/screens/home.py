@@ -145,11 +145,25 @@ def read_tools(path: Path) -> list[dict[str, Any]]:
     return tools
 
 
+def open_replay(screen: Screen[Any], summary: SessionSummary, stall_threshold: float) -> None:
+    """Replay a listed session on a run screen over `screen`, or say in a notice why it cannot be."""
+    if summary.error is not None:
+        screen.notify(f"Cannot open {summary.path.name}: {summary.error}", severity="error", markup=False)
+        return
+    try:
+        feed = replay_feed(summary.path, stall_threshold, speed=1.0)
+    except SessionError as exc:
+        screen.notify(str(exc), severity="error", markup=False)
+        return
+    screen.app.push_screen(RunScreen(feed, screen.app.clock))  # type: ignore[attr-defined]
+
+
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="home.filter", key_display="/"),
         Binding("n", "new_request", "New request", id="home.new"),
         Binding("r", "refresh", "Refresh", id="home.refresh"),
+        Binding("s", "stats", "Stats", id="home.stats"),
         Binding("ctrl+s", "send", "Send", id="home.send"),
         Binding("escape", "back", "Back", id="home.back"),
     ]
@@ -373,17 +387,13 @@ class HomeScreen(Screen[None]):
     def _open_highlighted(self) -> None:
         """Replay the session under the cursor (`enter` on the list)."""
         summary = self._highlighted()
-        if summary is None:
-            return
-        if summary.error is not None:
-            self.notify(f"Cannot open {summary.path.name}: {summary.error}", severity="error", markup=False)
-            return
-        try:
-            feed = replay_feed(summary.path, self.stall_threshold, speed=1.0)
-        except SessionError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.app.push_screen(RunScreen(feed, self.app.clock))  # type: ignore[attr-defined]
+        if summary is not None:
+            open_replay(self, summary, self.stall_threshold)
+
+    def action_stats(self) -> None:
+        from streamwatch.tui.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen(self.catalog, self.stall_threshold))
 
     def action_filter(self) -> None:
         self.query_one("#session-filter", Input).focus()
@@ -415,7 +425,7 @@ class HomeScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send":
             return self.form_shown
-        if action in ("filter", "new_request", "refresh"):
+        if action in ("filter", "new_request", "refresh", "stats"):
             return not self.form_shown
         if action == "back":
             box = self.query_one("#session-filter", Input)
