@@ -14,6 +14,7 @@ from streamwatch.core.playback import Player, SessionPlayer
 from streamwatch.core.recording import Recording, Session
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens.run import Feed, RunScreen
+from tests import sessions
 from tests import streams as s
 
 SESSION = Path("/home/dev/.local/share/streamwatch/sessions/20261122-020000-demo-abcd1234.jsonl")
@@ -129,3 +130,18 @@ def clock() -> FixedClock:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A user with the sample sessions, in UTC, with no API key and an empty config."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
+    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TZ", "UTC")
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    time.tzset()
+    yield sessions.write_sample(tmp_path / "streamwatch" / "sessions")
+    monkeypatch.undo()
+    time.tzset()

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
@@ -20,21 +19,6 @@ from tests.tui.conftest import WAIT_SECONDS, FixedClock, on_screen, wait_for
 pytestmark = pytest.mark.anyio
 
 PROMPT = "Explain in three short paragraphs why streaming responses can fail halfway through."
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A user with the sample sessions, in UTC, with no API key and an empty config."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
-    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TZ", "UTC")
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    time.tzset()
-    yield sessions.write_sample(tmp_path / "streamwatch" / "sessions")
-    monkeypatch.undo()
-    time.tzset()
 
 
 def home_app(**options) -> StreamwatchApp:

@@ -9,7 +9,7 @@ from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.screens.stats import SessionsScreen, StatsScreen, sparkline
 from streamwatch.tui.widgets.sessiontable import SessionTable
 from tests.tui.conftest import wait_for
-from tests.tui.test_home import home, home_app, loaded  # noqa: F401 (the fixture)
+from tests.tui.test_home import home_app, loaded
 
 pytestmark = pytest.mark.anyio
 SIZE = (160, 20)
