@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from functools import cached_property
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from streamwatch.core.attempts import Attempt, AttemptLog
@@ -68,6 +67,8 @@ class Exported:
 
 
 def streamwatch_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # here: it costs every command ~20 ms to import
+
     try:
         return version("streamwatch")
     except PackageNotFoundError:
