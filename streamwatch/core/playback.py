@@ -53,6 +53,10 @@ class Player:
         self.reading = reading or _never
         self.state = StreamState(stall_threshold, recording.fault, body=recording.chunks.buffer)
         self.position = 0.0
+        self.behind = False
+        """The last feed stopped at its time budget with chunks the clock had reached still waiting: the
+        clock was held at the last chunk fed (a replay), so a stream shown late never reads as silent."""
+        self._fed_t: float | None = None
         self._clock: float | None = None
         self._next = 0
         self._responded = False
@@ -83,8 +87,11 @@ class Player:
             state.response(recording.status, recording.headers, recording.capture, recording.request)
             self._responded = changed = True
         chunks = recording.chunks
+        self.behind = False
         while self._next < len(chunks):
             if deadline is not None and self._next % 64 == 0 and time.perf_counter() > deadline:
+                if not self.live and self._fed_t is not None:
+                    self.position, self.behind = min(self.position, self._fed_t), True
                 return changed
             t, data = chunks[self._next]
             rel = recording.relative(t)
@@ -96,6 +103,7 @@ class Player:
             self._next += 1
             changed = True
             if rel is not None:
+                self._fed_t = rel
                 self.position = max(self.position, rel)
         ended = recording.ending is not None if self.live else whole
         if self._next == len(chunks) and ended and not self.finished:
@@ -366,6 +374,8 @@ class SessionPlayer:
         """Keep the session clock up with what was fed; finish the attempt once its recording ended,
         and say why recovery stopped after it, if it did, until the next attempt (live, the user saw
         that while deciding to press retry or resume); attached, the file says so a moment after the end."""
+        if self.player.behind:
+            self.elapsed = self.recording.started_t + self.player.position
         self.elapsed = max(self.elapsed, self.recording.started_t + self.player.position)
         if self.player.finished and not self.attempt.finished:
             session = None if self.session.path is None else str(self.session.path)

@@ -307,3 +307,33 @@ def test_a_loader_reads_the_header_at_once_and_the_records_when_asked(tmp_path):
     (tmp_path / "not.jsonl").write_text("hello\n")
     with pytest.raises(SessionError, match="not a streamwatch session file"):
         SessionLoader(tmp_path / "not.jsonl")
+
+
+def test_a_replay_that_cannot_keep_up_holds_its_clock_at_what_it_has_shown_and_never_reads_as_a_stall(monkeypatch):
+    """A session too big to feed in one frame's budget: the clock stands where the events shown stand,
+    not where the wall clock is, so the status never says STALLED while events are still pouring in."""
+    import itertools
+    import types
+
+    import streamwatch.core.playback as playback
+
+    ticks = itertools.count()  # each look at the CPU clock finds a second gone: a frame feeds 64 chunks
+    monkeypatch.setattr(playback, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    times = [0.01 * n for n in range(1, 400)]
+    rec = Recording(request={})
+    rec.response(200, {}, 0.0)
+    rec.chunk(s.message_start(), 0.005)
+    for t in times:
+        rec.chunk(s.delta(0, {"type": "text_delta", "text": "x"}), t)
+    rec.end(End.EOF, times[-1])
+    player = one_attempt(rec)
+    player.tick(100.0, budget=1.5)
+    shown = []
+    while not player.finished:
+        player.tick(100.0 + 10 * (len(shown) + 1), budget=1.5)  # ten seconds of wall clock per frame
+        shown.append(len(player.state.events))
+        if not player.finished:
+            assert player.state.silence(player.position) < 5.0, "events were waiting: not a stall"
+            assert player.player.behind and player.position == times[len(player.state.events) - 2]
+    assert len(shown) > 3 and shown == sorted(shown)
+    assert player.state.stalls == [] and player.state.complete is False
