@@ -7,7 +7,8 @@ gives (core/summary.py), and are only counted here. What is counted:
 
 - A **stream** is a saved session whose file could be read and whose last recording has its end
   record (`unfinished`: a session still being written, or whose writer was killed mid-stream, is
-  counted apart, as are `unreadable` files). Sessions are taken by their start time (`--since`).
+  counted apart, as are `unreadable` files, and `injected` ones: a flow the proxy put a `--fault` on,
+  whose failure is not the upstream's). Sessions are taken by their start time (`--since`).
 - Its outcome is its last attempt's verdict, as the session list's badge and `analyze` say:
   **complete** when the verdict is complete; otherwise its **termination**, one of
   `TERMINATIONS` (a stream that ended with message_stop but is damaged is neither). A rate is a
@@ -144,6 +145,7 @@ class Stats:
     total: Group
     unfinished: int
     unreadable: int
+    injected: int
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `streamwatch stats --json`."""
@@ -155,6 +157,7 @@ class Stats:
             "total": self.total.to_dict(),
             "unfinished": self.unfinished,
             "unreadable": self.unreadable,
+            "injected": self.injected,
         }
 
 
@@ -169,14 +172,18 @@ def group_key(by: str) -> Callable[[SessionSummary], str | None]:
 
 def _streams(summaries: Iterable[SessionSummary], since: float | None, left: list[int] | None = None
              ) -> Iterator[SessionSummary]:
-    """The sessions counted as streams, started since `since`; `left` gets how many were unfinished and
-    unreadable."""
+    """The sessions counted as streams, started since `since`; `left` gets how many were unfinished,
+    unreadable and injected."""
     for summary in summaries:
         if since is not None and summary.sort_time < since:
             continue
         if summary.facts is None or not summary.facts.ended:
             if left is not None:
                 left[summary.facts is None] += 1
+            continue
+        if summary.fault is not None:
+            if left is not None:
+                left[2] += 1
             continue
         yield summary
 
@@ -185,7 +192,7 @@ def count(summaries: Iterable[SessionSummary], by: str | None = None, since: flo
     """The stats of the sessions started since `since` (seconds since the epoch), per group of `by`."""
     key = group_key(check_grouping(by)) if by is not None else None
     total, groups = Group(None), {}
-    left = [0, 0]
+    left = [0, 0, 0]
     for summary in _streams(summaries, since, left):
         total.add(summary)
         if key is not None:
@@ -247,7 +254,7 @@ def trend(summaries: Iterable[SessionSummary], by: str | None, since: float | No
 
 def render_stats(stats: Stats) -> str:
     """A plain-text table: a row per group (and the total), the columns the module doc defines."""
-    if not stats.total.streams and not stats.unfinished and not stats.unreadable:
+    if not stats.total.streams and not stats.unfinished and not stats.unreadable and not stats.injected:
         return "no saved sessions" + ("" if stats.since is None else " since then")
     head = head_cells(stats.by)
     rows = [row_cells(group, "(none)" if group.key is None else group.key) for group in stats.groups]
@@ -256,7 +263,8 @@ def render_stats(stats: Stats) -> str:
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
              .rstrip() for row in (head, *rows)]
     left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished (no end record yet)"),
-                                           (stats.unreadable, "unreadable")) if n]
+                                           (stats.unreadable, "unreadable"),
+                                           (stats.injected, "injected by the proxy's --fault")) if n]
     if left:
         lines.append("not counted: " + ", ".join(left))
     return "\n".join(lines)

@@ -15,7 +15,16 @@ import pytest
 
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.index import SessionIndex
-from streamwatch.core.stats import GROUPINGS, TERMINATIONS, StatsError, count, parse_since, percentile, trend
+from streamwatch.core.stats import (
+    GROUPINGS,
+    TERMINATIONS,
+    StatsError,
+    count,
+    parse_since,
+    percentile,
+    render_stats,
+    trend,
+)
 from streamwatch.core.stats import members as streams_behind
 from tests import fleet
 
@@ -171,3 +180,15 @@ def test_the_trend_is_each_day_s_share_of_streams_that_did_not_complete(summarie
             streams = [s for s in made if s.outcome is not None and s.day == day and name in (None, s.model)]
             failed = sum(s.outcome != "complete" for s in streams)
             assert rate == (failed / len(streams) if streams else None)
+
+
+def test_a_stream_the_proxy_broke_on_purpose_is_kept_apart_from_the_real_ones(summaries, made):
+    """A chaos run (`proxy --fault`) must not raise the truncation rate a team watches."""
+    import dataclasses
+
+    first = next(summary for summary in summaries if summary.facts is not None and summary.facts.ended)
+    injected = [dataclasses.replace(s, fault="injected: cut after 30 events") if s is first else s for s in summaries]
+    before, after = count(summaries), count(injected)
+    assert after.injected == 1 and after.total.streams == before.total.streams - 1
+    assert after.to_dict()["injected"] == 1
+    assert "not counted: " in render_stats(after) and "1 injected by the proxy's --fault" in render_stats(after)
