@@ -235,6 +235,11 @@ class Recovery(AttemptLog):
         recovery.continues = {"session": str(session.header.get("id", "")), "file": path.name}
         return recovery
 
+    @property
+    def saves(self) -> bool:
+        """Whether its attempts are saved (not --no-save)."""
+        return bool(self._live.get("save", True))
+
     def mock_gone(self) -> bool:
         """Whether the saved session this goes on from was played by an embedded mock (a demo, or a
         request for a mock scenario, sent to this machine) that no longer takes a connection: a new

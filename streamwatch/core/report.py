@@ -218,13 +218,14 @@ def head_facts(state: StreamState) -> list[tuple[str, str, str]]:
     return [(one_line(name), one_line(value), one_line(short)) for name, value, short in facts]
 
 
-def exit_line(state: StreamState, now: float, session: str | None, stopped: bool = False) -> str:
+def exit_line(state: StreamState, now: float, session: str | None, stopped: bool = False, saving: bool = True) -> str:
     """The one line said on the terminal when a run screen closes: where the stream stood (its verdict
-    once it ended; `stopped`: the user stopped it before that) and where its session file is."""
+    once it ended; `stopped`: the user stopped it before that) and where its session file is (none
+    yet when the request had not gone out; none at all when `saving` is off: --no-save)."""
     _, words = live_status(state, now)
     if stopped and state.ended is None:
         words = f"STOPPED by you · {len(state.events)} events · {size_text(state.bytes_received)} · {now:.1f} s"
-    where = f"session {session}" if session else "not saved (--no-save)"
+    where = f"session {session}" if session else "nothing sent, nothing saved" if saving else "not saved (--no-save)"
     return one_line(f"streamwatch: {words} · {where}")
 
 

@@ -153,3 +153,19 @@ async def test_a_demo_run_says_it_went_to_the_mock(hanging):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "HTTP 200" in head(app))
         assert head(app).startswith(" claude-sonnet-4-6 → mock · HTTP 200 · req_011CVstub")
+
+
+async def test_a_stopped_saved_stream_names_its_file_and_says_what_the_file_holds(hanging, tmp_path):
+    from streamwatch.core.recording import load_session
+
+    feed = live_feed(lambda watch: Recovery(request_body(), hooks=[watch], base_url=hanging.base_url), 5.0)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.stream_running and feed.live.current is not None
+                       and len(feed.live.current.run.state.events) == 5)
+        await pilot.press("q", "q")
+        await wait_for(pilot, lambda: app.return_code is not None)
+    [path] = (tmp_path / "streamwatch" / "sessions").iterdir()
+    recorded = load_session(path).latest
+    assert app.exit_line.startswith(f"streamwatch: STOPPED by you · 5 events · {sum(len(d) for _, d in recorded.chunks)} B")
+    assert app.exit_line.endswith(f" · session {path}")

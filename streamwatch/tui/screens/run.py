@@ -439,8 +439,14 @@ class RunScreen(Screen[None]):
     def exit_line(self) -> str:
         """What the terminal is told when the app closes on this screen: the verdict so far and the session."""
         feed = self.feed
+        stopped = self.stream_running
+        if feed.live is not None:
+            # Quit before the screen drew the attempt under way, or all it received: said as the file holds it.
+            feed.follow_live()
+            feed.player.play_to(feed.player.position, everything=True)
         path = str(feed.session_path) if feed.session_path else None
-        line = exit_line(feed.player.state, feed.player.position, path, stopped=self.stream_running)
+        saving = feed.live is None or feed.live.saves
+        line = exit_line(feed.player.state, feed.player.position, path, stopped=stopped, saving=saving)
         return line if feed.live is None else str(feed.live.redact(line))
 
     def on_unmount(self) -> None:
