@@ -54,8 +54,9 @@ class Player:
         self.state = StreamState(stall_threshold, recording.fault, body=recording.chunks.buffer)
         self.position = 0.0
         self.behind = False
-        """The last feed stopped at its time budget with chunks the clock had reached still waiting: the
-        clock was held at the last chunk fed (a replay), so a stream shown late never reads as silent."""
+        """The last feed stopped at its time budget with chunks the clock had reached still waiting:
+        `position` was held at the last chunk fed (a replay), so a stream shown late never reads as
+        silent. A `SessionPlayer`'s own clock runs on, and moves it on again at the next feed."""
         self._fed_t: float | None = None
         self._clock: float | None = None
         self._next = 0
@@ -374,8 +375,6 @@ class SessionPlayer:
         """Keep the session clock up with what was fed; finish the attempt once its recording ended,
         and say why recovery stopped after it, if it did, until the next attempt (live, the user saw
         that while deciding to press retry or resume); attached, the file says so a moment after the end."""
-        if self.player.behind:
-            self.elapsed = self.recording.started_t + self.player.position
         self.elapsed = max(self.elapsed, self.recording.started_t + self.player.position)
         if self.player.finished and not self.attempt.finished:
             session = None if self.session.path is None else str(self.session.path)
