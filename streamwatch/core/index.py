@@ -251,6 +251,7 @@ def _read(cursor: sqlite3.Cursor, folder: Path, paths: Mapping[str, Path]) -> It
         if fields["error"] is None:
             facts = fields["facts"] = _made(SessionFacts, zip(_FACTS, values[summary_end:], strict=True))
             facts.__dict__["ended"] = bool(facts.ended)
+            facts.__dict__["stream"] = bool(facts.stream)
         yield name, (mtime_ns, threshold, summary)
 
 

@@ -8,7 +8,9 @@ gives (core/summary.py), and are only counted here. What is counted:
 - A **stream** is a saved session whose file could be read and whose last recording has its end
   record (`unfinished`: a session still being written, or whose writer was killed mid-stream, is
   counted apart, as are `unreadable` files, and `injected` ones: a flow the proxy put a `--fault` on,
-  whose failure is not the upstream's). Sessions are taken by their start time (`--since`).
+  whose failure is not the upstream's, and `not streams`: what a proxy records besides streams, a
+  model list, a token count, an answer asked for whole). Sessions are taken by their start time
+  (`--since`).
 - Its outcome is its last attempt's verdict, as the session list's badge and `analyze` say:
   **complete** when the verdict is complete; otherwise its **termination**, one of
   `TERMINATIONS` (a stream that ended with message_stop but is damaged is neither). A rate is a
@@ -146,6 +148,7 @@ class Stats:
     unfinished: int
     unreadable: int
     injected: int
+    not_streams: int
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `streamwatch stats --json`."""
@@ -158,6 +161,7 @@ class Stats:
             "unfinished": self.unfinished,
             "unreadable": self.unreadable,
             "injected": self.injected,
+            "not_streams": self.not_streams,
         }
 
 
@@ -173,7 +177,7 @@ def group_key(by: str) -> Callable[[SessionSummary], str | None]:
 def _streams(summaries: Iterable[SessionSummary], since: float | None, left: list[int] | None = None
              ) -> Iterator[SessionSummary]:
     """The sessions counted as streams, started since `since`; `left` gets how many were unfinished,
-    unreadable and injected."""
+    unreadable, injected and not streams."""
     for summary in summaries:
         if since is not None and summary.sort_time < since:
             continue
@@ -181,9 +185,9 @@ def _streams(summaries: Iterable[SessionSummary], since: float | None, left: lis
             if left is not None:
                 left[summary.facts is None] += 1
             continue
-        if summary.fault is not None:
+        if summary.fault is not None or not summary.facts.stream:
             if left is not None:
-                left[2] += 1
+                left[2 if summary.facts.stream else 3] += 1
             continue
         yield summary
 
@@ -192,7 +196,7 @@ def count(summaries: Iterable[SessionSummary], by: str | None = None, since: flo
     """The stats of the sessions started since `since` (seconds since the epoch), per group of `by`."""
     key = group_key(check_grouping(by)) if by is not None else None
     total, groups = Group(None), {}
-    left = [0, 0, 0]
+    left = [0, 0, 0, 0]
     for summary in _streams(summaries, since, left):
         total.add(summary)
         if key is not None:
@@ -254,7 +258,7 @@ def trend(summaries: Iterable[SessionSummary], by: str | None, since: float | No
 
 def render_stats(stats: Stats) -> str:
     """A plain-text table: a row per group (and the total), the columns the module doc defines."""
-    if not stats.total.streams and not stats.unfinished and not stats.unreadable and not stats.injected:
+    if not stats.total.streams and not any((stats.unfinished, stats.unreadable, stats.injected, stats.not_streams)):
         return "no saved sessions" + ("" if stats.since is None else " since then")
     head = head_cells(stats.by)
     rows = [row_cells(group, "(none)" if group.key is None else group.key) for group in stats.groups]
@@ -264,7 +268,8 @@ def render_stats(stats: Stats) -> str:
              .rstrip() for row in (head, *rows)]
     left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished (no end record yet)"),
                                            (stats.unreadable, "unreadable"),
-                                           (stats.injected, "injected by the proxy's --fault")) if n]
+                                           (stats.injected, "injected by the proxy's --fault"),
+                                           (stats.not_streams, "not streams (model lists, token counts, whole answers)")) if n]
     if left:
         lines.append("not counted: " + ", ".join(left))
     return "\n".join(lines)

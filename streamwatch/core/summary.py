@@ -70,6 +70,9 @@ class SessionFacts:
     repaid_output_tokens: int = 0
     repaid_bytes: int = 0
     """Body bytes the attempts a retry or resume replaced had received."""
+    stream: bool = True
+    """The first request was a Messages request answered as a stream, or that failed (see
+    `_asked_for_stream`). What else a proxy records is not a stream `stats` counts."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,7 +213,22 @@ def _facts(session: Session, attempts: Sequence[Attempt]) -> SessionFacts:
         repaid_input_tokens=sum((a.repaid or {}).get("input_tokens") or 0 for a in later),
         repaid_output_tokens=sum((a.repaid or {}).get("output_tokens") or 0 for a in later),
         repaid_bytes=sum(attempts[a.replaces - 1].state.bytes_received for a in later if a.replaces),
+        stream=_asked_for_stream(session),
     )
+
+
+def _asked_for_stream(session: Session) -> bool:
+    """A Messages request that did not say `stream: false` and was not answered whole (a 200 in JSON):
+    what a proxy also records, a model list, a token count, an answer asked for whole, is not."""
+    if not session.attempts:
+        return False
+    first = session.attempts[0]
+    body, url = first.request.get("body"), first.request.get("url")
+    path = urlsplit(url).path.rstrip("/") if isinstance(url, str) else ""
+    if not path.endswith("/messages") or (isinstance(body, dict) and body.get("stream") is False):
+        return False
+    kind = str(first.headers.get("content-type", "")).lower()
+    return not (first.status == 200 and kind.startswith("application/json"))
 
 
 def _sdk(session: Session) -> str | None:

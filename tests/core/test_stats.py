@@ -192,3 +192,14 @@ def test_a_stream_the_proxy_broke_on_purpose_is_kept_apart_from_the_real_ones(su
     assert after.injected == 1 and after.total.streams == before.total.streams - 1
     assert after.to_dict()["injected"] == 1
     assert "not counted: " in render_stats(after) and "1 injected by the proxy's --fault" in render_stats(after)
+
+
+def test_what_a_proxy_records_besides_streams_is_not_counted_as_one(summaries):
+    """A model list, a token count or an answer asked for whole, forwarded by the proxy, is no stream."""
+    import dataclasses
+
+    first = next(summary for summary in summaries if summary.facts is not None and summary.facts.ended)
+    listed = dataclasses.replace(first, facts=dataclasses.replace(first.facts, stream=False))
+    before, after = count(summaries), count([listed if s is first else s for s in summaries])
+    assert after.not_streams == 1 and after.total.streams == before.total.streams - 1
+    assert "1 not streams (model lists, token counts, whole answers)" in render_stats(after)

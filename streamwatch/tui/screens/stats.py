@@ -112,7 +112,7 @@ class StatsScreen(Screen[None]):
         by = "" if self.by is None else f" by {self.by}"
         span = f" · days {days[0]} to {days[-1]}" if days else ""
         left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished"), (stats.unreadable, "unreadable"),
-                                               (stats.injected, "injected")) if n]
+                                               (stats.injected, "injected"), (stats.not_streams, "not streams")) if n]
         title = f"Stats{by} · {stats.total.streams} streams{span}" + (f" · not counted: {', '.join(left)}" if left else "")
         self.query_one("#stats-title", Static).update(Text(title))
         self._describe()
