@@ -133,8 +133,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A user with the sample sessions, in UTC, with no API key and an empty config."""
+def user_home(tmp_path, monkeypatch):
+    """A user's folders under `tmp_path` (its `streamwatch` folder is the data folder, returned), in UTC,
+    with no API key and an empty config."""
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
     monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
@@ -142,6 +143,12 @@ def home(tmp_path, monkeypatch):
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     time.tzset()
-    yield sessions.write_sample(tmp_path / "streamwatch" / "sessions")
+    yield tmp_path / "streamwatch"
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def home(user_home):
+    """A user with the sample sessions (their paths, newest first)."""
+    return sessions.write_sample(user_home / "sessions")

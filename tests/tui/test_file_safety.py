@@ -2,7 +2,6 @@
 
 import os
 import stat
-import time
 
 import pytest
 from textual.widgets import Static
@@ -22,15 +21,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "streamwatch"))
-    monkeypatch.setenv("STREAMWATCH_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield tmp_path / "streamwatch"
-    monkeypatch.undo()
-    time.tzset()
+def home(user_home):
+    """The data folder, with no session in it."""
+    return user_home
 
 
 def home_app() -> StreamwatchApp:
