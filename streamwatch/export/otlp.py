@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from streamwatch.core.attempts import Attempt, AttemptLog, how_it_failed
 from streamwatch.core.diagnose import StreamState, Termination
@@ -77,17 +77,27 @@ def traces_endpoint(url: str | None, environ: Mapping[str, str] = os.environ) ->
                                                             for kind in ("", "_TRACES")):
             raise OtlpUnavailable(f"the OTLP protocol asked for is {protocol}: streamwatch sends http/protobuf "
                                   "only (OTLP/HTTP, a collector's port 4318)")
-        url = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
-        if url is None and environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-            url = environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + TRACES_PATH
-        if url is None:
+        traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
+        generic = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+        if traces is None and generic is None:
             return None
-    elif not urlsplit(url).path.rstrip("/").endswith(TRACES_PATH):
-        url = url.rstrip("/") + TRACES_PATH
+        return _http(traces) if traces is not None else _with_traces_path(_http(generic))
+    return _with_traces_path(_http(url))
+
+
+def _http(url: str) -> str:
+    """The URL as given, if it is an http(s) one with a host; OtlpUnavailable, quoting it, otherwise."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OtlpUnavailable(f"the OTLP endpoint must be an http:// or https:// URL (OTLP/HTTP), not {shown(url)!r}")
     return url
+
+
+def _with_traces_path(url: str) -> str:
+    """A collector's base URL with `/v1/traces` appended to its path (its query kept where it was)."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    return url if path.endswith(TRACES_PATH) else urlunsplit(parts._replace(path=path + TRACES_PATH))
 
 
 def shown(url: str) -> str:

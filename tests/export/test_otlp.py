@@ -260,6 +260,9 @@ def test_endpoints() -> None:
     assert traces_endpoint(None, {}) is None
     assert traces_endpoint("http://127.0.0.1:4318", {}) == "http://127.0.0.1:4318/v1/traces"
     assert traces_endpoint("http://127.0.0.1:4318/v1/traces", {}) == "http://127.0.0.1:4318/v1/traces"
+    assert traces_endpoint("http://127.0.0.1:4318/?tenant=a", {}) == "http://127.0.0.1:4318/v1/traces?tenant=a"
+    with pytest.raises(OtlpUnavailable, match=r"http:// or https:// URL \(OTLP/HTTP\), not 'ftp://x'$"):
+        traces_endpoint("ftp://x", {})
     grpc = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     with pytest.raises(OtlpUnavailable, match="protocol asked for is grpc: streamwatch sends http/protobuf only"):
         traces_endpoint(None, grpc)
