@@ -93,3 +93,15 @@ def test_the_stats_screen(home, snap_compare):
         await stats_screen(pilot)
 
     assert snap_compare(home_app(), terminal_size=(120, 20), run_before=open_stats)
+
+
+async def test_with_no_saved_session_it_says_so_instead_of_a_row_of_zeros(user_home):
+    app = home_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StatsScreen) and app.screen.summaries is not None)
+        assert title(app) == "Stats by model · 0 streams" and cells(app) == []
+        assert str(app.screen.query_one("#stats-detail", Static).render()) == "No saved sessions yet."
+        await pilot.press("enter", "b")
+        assert isinstance(app.screen, StatsScreen) and cells(app) == []

@@ -103,8 +103,8 @@ class StatsScreen(Screen[None]):
         for title in (first, TREND_TITLE, *rest):
             table.add_column(Text(title))
         groups = [(group, "(none)" if group.key is None else group.key) for group in stats.groups]
-        self._keys = [group.key for group, _ in groups] + [ALL]
-        for (group, name), key in zip([*groups, (stats.total, ALL)], self._keys, strict=True):
+        self._keys = [group.key for group, _ in groups] + [ALL] if stats.total.streams else []
+        for (group, name), key in zip([*groups, (stats.total, ALL)], self._keys, strict=False):
             line = Text(sparkline(rates.get(None if key == ALL else key, [])).rjust(len(days)))
             first, *rest = (Text(one_line(cell)) for cell in row_cells(group, name))
             table.add_row(first, line, *rest)
@@ -122,7 +122,8 @@ class StatsScreen(Screen[None]):
         cell = self._cell()
         detail = self.query_one("#stats-detail", Static)
         if cell is None:
-            detail.update(Text("No saved sessions yet." if self.summaries == [] else ""))
+            none = "No saved sessions yet." if not self.summaries else "No stream to count (see the title)."
+            detail.update(Text(none if self.summaries is not None else ""))
             return
         key, column = cell
         group = "every stream" if key == ALL else f"{self.by} {one_line('(none)' if key is None else key)}"
