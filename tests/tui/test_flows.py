@@ -143,6 +143,14 @@ def flows_app(proxy: Proxy) -> StreamwatchApp:
     ))
 
 
+def book_app(book: FlowBook) -> StreamwatchApp:
+    """The flows screen over rows published by hand (no proxy), on a fixed clock."""
+    return StreamwatchApp(lambda app: FlowsScreen(
+        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
+        stall_threshold=5.0, clock=app.clock, tz=UTC,
+    ), clock=FixedClock())
+
+
 def table_lines(app: StreamwatchApp) -> list[str]:
     """The flows list as shown: its header, then one line per row."""
     table = app.screen.query_one(FlowTable)
@@ -361,10 +369,7 @@ def fixed_rows() -> FlowBook:
 
 def test_the_flows_list(snap_compare):
     book = fixed_rows()
-    app = StreamwatchApp(lambda app: FlowsScreen(
-        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
-        stall_threshold=5.0, clock=app.clock, tz=UTC,
-    ), clock=FixedClock())
+    app = book_app(book)
     assert snap_compare(app, terminal_size=(80, 24))
 
 
@@ -423,10 +428,7 @@ async def test_the_cursor_stays_on_its_flow_as_new_flows_arrive_above_or_follows
     book = FlowBook(stall_threshold=5.0)
     for n in range(3):
         book.publish(_finished(n))
-    app = StreamwatchApp(lambda app: FlowsScreen(
-        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
-        stall_threshold=5.0, clock=app.clock, tz=UTC,
-    ), clock=FixedClock())
+    app = book_app(book)
     async with app.run_test(size=(120, 24)) as pilot:
         await wait_for(pilot, lambda: len(shown(app)) == 3)
         table = app.screen.query_one(FlowTable)
@@ -459,10 +461,7 @@ async def test_at_120_columns_every_column_fits_beside_a_long_path_and_an_inject
     book.publish(replace(_finished(0), path="/v1/messages/count_tokens?beta=true", model="sonnet-4-5-20250929",
                          ttft=0.41, verdict="ABNORMAL transport_error (injected)", complete=False,
                          fault="injected: cut after 3 events"))
-    app = StreamwatchApp(lambda app: FlowsScreen(
-        book, listen="http://127.0.0.1:8089", upstream="https://api.anthropic.com", faults=None,
-        stall_threshold=5.0, clock=app.clock, tz=UTC,
-    ), clock=FixedClock())
+    app = book_app(book)
     async with app.run_test(size=(120, 24)) as pilot:
         await wait_for(pilot, lambda: len(shown(app)) == 1)
         header, row = table_lines(app)
