@@ -18,7 +18,6 @@ so whatever listens to a live run (an exporter, a printer) can be given a file.
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import time
@@ -30,7 +29,15 @@ from streamwatch.core.attempts import Attempt, AttemptLog, attempt_count
 from streamwatch.core.diagnose import StreamState
 from streamwatch.core.files import open_regular
 from streamwatch.core.recorder import Hook, Hooks
-from streamwatch.core.recording import Recording, Session, SessionError, apply_record, parse_session, process_facts
+from streamwatch.core.recording import (
+    Recording,
+    Session,
+    SessionError,
+    apply_record,
+    parse_session,
+    parse_time,
+    process_facts,
+)
 from streamwatch.protocol import PROXY_SOURCE
 
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, None)
@@ -237,14 +244,10 @@ class Follower:
         `started` read on this machine's clock), so that a stream attached in the middle of a stall shows
         the stall's whole length, not the time since attaching; None when that cannot be told."""
         started = self.session.header.get("started")
-        if not isinstance(started, str) or self.writer_running() is not True:
+        moment = parse_time(started) if isinstance(started, str) else None
+        if moment is None or self.writer_running() is not True:
             return None
-        try:
-            moment = datetime.datetime.fromisoformat(started)
-            origin = (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
-        except (ValueError, OverflowError, OSError):
-            return None
-        return max(0.0, time.time() - origin)
+        return max(0.0, time.time() - moment.timestamp())
 
     def over(self, complete: bool) -> bool:
         """Whether nothing more will be read, as far as can be told: the file is lost, the writer is gone, or the last

@@ -786,3 +786,20 @@ def resolve_session(name: str) -> Path:
     if os.path.exists(path):
         raise SessionError(f"cannot read {path}: {not_regular(path, os.stat(path).st_mode).strerror}")
     raise SessionError(f"no session file or saved session matches {name!r}")
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    """A recorded time (a header's `started`): ISO 8601, UTC when it names no offset, that every time
+    zone can show; None for anything else."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+    return moment if _EARLIEST <= moment <= _LATEST else None
+
+
+_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
+_LATEST = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from streamwatch.core.attempts import Attempt, Reason, attempt_count, gap
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.events import size_text
-from streamwatch.core.recording import Session
+from streamwatch.core.recording import Session, parse_time
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import PROXY_SOURCE, SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
@@ -147,7 +147,7 @@ def short_model(model: str | None) -> str | None:
 
 def started_text(started: str | None, tz: datetime.tzinfo | None = None, time_format: str = TIME_FORMAT) -> str:
     """A recorded start time in local time (or `tz`); what was recorded if it is not a time."""
-    moment = _parse_time(started)
+    moment = parse_time(started)
     if moment is None:
         return _cell(started or "-")
     return moment.astimezone(tz).strftime(time_format)
@@ -163,7 +163,7 @@ def summary_of(path: Path, size: int, mtime: float, session: Session, attempts: 
     header = session.header
     state = attempts[-1].state
     started = _text(header.get("started"))
-    moment = _parse_time(started)
+    moment = parse_time(started)
     latest = session.latest
     end_t = state.end_t if state.end_t is not None else state.last_t
     termination = state.termination
@@ -310,22 +310,6 @@ def _scenario(session: Session) -> str | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _parse_time(value: str | None) -> datetime.datetime | None:
-    """An ISO 8601 time (UTC without an offset) that every time zone can show, else None."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-    return moment if _EARLIEST <= moment <= _LATEST else None
-
-
-_EARLIEST = datetime.datetime(1, 1, 2, tzinfo=datetime.UTC)
-_LATEST = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
 
 
 def _file_time(path: Path, mtime: float) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.files import COPY_PIECE, RegularFile, open_regular
 from streamwatch.core.playback import replay_attempts
-from streamwatch.core.recording import Session, SessionError, load_session, read_header
+from streamwatch.core.recording import Session, SessionError, load_session, parse_time, read_header
 
 
 class ExportError(Exception):
@@ -51,11 +51,7 @@ class Exported:
     def started(self) -> datetime.datetime | None:
         """When the session began (its header's `started`, UTC when it names no zone); None when it cannot be read."""
         started = self.session.header.get("started")
-        try:
-            moment = datetime.datetime.fromisoformat(started) if isinstance(started, str) else None
-        except ValueError:
-            return None
-        return None if moment is None else moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+        return parse_time(started) if isinstance(started, str) else None
 
     def moment(self, attempt: Attempt, after: float = 0.0) -> str | None:
         """The wall-clock time (ISO 8601) `after` seconds into the attempt, from the session's recorded
