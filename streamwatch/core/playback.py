@@ -60,11 +60,8 @@ class Player:
         self.reading = reading or _never
         self.state = StreamState(stall_threshold, recording.fault, body=recording.chunks.buffer)
         self.position = 0.0
-        self.behind = False
-        """The last feed stopped at its time budget with chunks the clock had reached still waiting:
-        `position` was held at the last chunk fed (a replay), so a stream shown late never reads as
-        silent. A `SessionPlayer`'s own clock runs on, and moves it on again at the next feed."""
         self._fed_t: float | None = None
+        """When the last chunk fed arrived, on the recording's clock."""
         self._clock: float | None = None
         self._next = 0
         self._responded = False
@@ -95,11 +92,12 @@ class Player:
             state.response(recording.status, recording.headers, recording.capture, recording.request)
             self._responded = changed = True
         chunks = recording.chunks
-        self.behind = False
         while self._next < len(chunks):
             if deadline is not None and self._next % 64 == 0 and time.perf_counter() > deadline:
                 if not self.live and self._fed_t is not None:
-                    self.position, self.behind = min(self.position, self._fed_t), True
+                    # Behind the clock with chunks due: a replay's state stays at the last chunk shown, so a
+                    # stream shown late never reads as silent (a SessionPlayer's clock moves it on again).
+                    self.position = min(self.position, self._fed_t)
                 return changed
             t, data = chunks[self._next]
             rel = recording.relative(t)
