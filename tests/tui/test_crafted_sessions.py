@@ -58,8 +58,14 @@ async def test_a_replay_of_a_crafted_file_plays_to_its_end_and_says_what_it_skip
     clock = FixedClock(0.0)
     app = StreamwatchApp(lambda app: RunScreen(replay_feed(home, 5.0, 1.0), app.clock), clock=clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        clock.now = 60.0
-        await wait_for(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app) and warned(app) == [SKIPPED])
+
+        def played() -> bool:
+            # The file is read behind the first frame: time moves on at each look, however many frames
+            # passed before the replay's clock started.
+            clock.now += 1.0
+            return "attempt 2/2 · COMPLETE end_turn" in status(app) and warned(app) == [SKIPPED]
+
+        await wait_for(pilot, played)
         await pilot.press("a")
         await wait_for(pilot, lambda: not isinstance(app.screen, RunScreen))
         await pilot.press("escape", "less_than_sign", "full_stop", "n", "N", "greater_than_sign")
