@@ -201,8 +201,10 @@ _background = threading.local()
 
 
 def _hide_stream_cuts(record: logging.LogRecord) -> bool:
-    """Logging filter for uvicorn's error logger: a deliberate cut is not an application error, and a
-    `BackgroundServer` logs nothing (it runs beside a TUI or a headless printer, which own the terminal)."""
+    """Logging filter for uvicorn's error logger and asyncio's: a deliberate cut is not an application
+    error, and a `BackgroundServer` logs nothing, not even its loop's warnings (`socket.send() raised
+    exception.` when a client hung up mid-body): it runs beside a TUI or a headless printer, which own
+    the terminal, and Python prints an unhandled warning to stderr."""
     if getattr(_background, "quiet", False):
         return False
     return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
@@ -220,7 +222,8 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.ready = threading.Event()
         self._on_shutdown = on_shutdown
-        logging.getLogger("uvicorn.error").addFilter(_hide_stream_cuts)
+        for name in ("uvicorn.error", "asyncio"):
+            logging.getLogger(name).addFilter(_hide_stream_cuts)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)

@@ -3,6 +3,7 @@
 Only loopback is served to; the wildcard addresses are judged from their bound address, unserved.
 """
 
+import logging
 import re
 import socket
 
@@ -115,3 +116,16 @@ def test_a_port_in_use_is_one_line_saying_where(host, shown):
 def test_a_host_that_is_not_a_name_is_a_bind_error(host):
     with pytest.raises(BindError, match=r": not a valid host name$"):
         bind(host, 0)
+
+
+async def warns(scope, receive, send):
+    logging.getLogger("asyncio").warning("socket.send() raised exception.")
+    await hello(scope, receive, send)
+
+
+def test_a_background_server_prints_none_of_its_loops_warnings(caplog: pytest.LogCaptureFixture):
+    # asyncio warns on its own when a client hangs up mid-body; beside a TUI, Python would print it over the screen.
+    with BackgroundServer(warns) as server:
+        assert httpx.get(server.url).text == "hello"
+    logging.getLogger("asyncio").warning("the test's own thread still logs")
+    assert [r.getMessage() for r in caplog.records] == ["the test's own thread still logs"]
