@@ -14,13 +14,14 @@ Who writes it: the catalog (core/catalog.py), for every file it had to read; and
 a saved session, when the session ends (`note_session`: recovery goes no further by itself, the
 proxy's flow is over), from the states the run already holds, so a session recorded by the proxy
 is in the index before anyone lists it, at the cost of one short transaction on the recording
-thread. A session still being written has no row until it ends, or the row of its last read:
+thread (or on a thread of the source's: the proxy's loop forwards every stream, so it hands the
+transaction to a writer thread of its own and never waits on the database). A session still being written has no row until it ends, or the row of its last read:
 its file grows, so it is read again.
 
 Concurrency: several processes (a proxy writing, a TUI or `streamwatch stats` reading) share it.
 The database is in WAL mode, so readers never wait for a writer; every write is a short transaction
 (`BATCH` rows at most) begun at once (`BEGIN IMMEDIATE`), and a writer waits for another at most
-`timeout` seconds (the recorder's: `NOTE_TIMEOUT`, it is on the stream's thread), then gives up
+`timeout` seconds (the recorder's: `NOTE_TIMEOUT`, it may be on the stream's thread), then gives up
 writing: the rows it would have written are made again from the files next time. A folder where the
 database cannot be made or written (read-only, disk full) is `IndexUnavailable`: the catalog reads
 the files, as it did before there was an index, and says so in one line.
@@ -31,8 +32,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -274,18 +276,31 @@ def _damaged(exc: sqlite3.OperationalError) -> bool:
     return "no such table" in text or "no such column" in text or "malformed" in text
 
 
-def note_session(path: Path, header: dict[str, Any], attempts: Sequence[Attempt], stall_threshold: float) -> None:
+def note_session(path: Path, header: dict[str, Any], attempts: Sequence[Attempt], stall_threshold: float,
+                 later: Callable[[Callable[[], None]], object] | None = None) -> None:
     """Write the row of a session that has just ended, from the attempts as the run holds them (each
     finished, with the recording it made), without reading the file again. Nothing is raised: a row
-    not written is made from the file by the next listing."""
+    not written is made from the file by the next listing. `later`: the row is made here, and the
+    writing (the database, which may wait for another writer) is handed to it instead of done here."""
     if not attempts or any(a.verdict is None or a.run.recording is None for a in attempts):
         return
     recordings = [a.run.recording for a in attempts if a.run.recording is not None]
     try:
         status = os.lstat(path)
         summary = summary_of(path, status.st_size, status.st_mtime, Session(path, header, recordings), attempts)
-        index = SessionIndex.of(path.parent, timeout=NOTE_TIMEOUT)
+    except OSError:
+        return
+    write = partial(_write_note, path.parent, (status.st_mtime_ns, stall_threshold, summary))
+    if later is None:
+        write()
+    else:
+        later(write)
+
+
+def _write_note(folder: Path, row: Row) -> None:
+    try:
+        index = SessionIndex.of(folder, timeout=NOTE_TIMEOUT)
         if index is not None:
-            index.store([(status.st_mtime_ns, stall_threshold, summary)])
+            index.store([row])
     except (OSError, sqlite3.Error, IndexUnavailable):
         pass

@@ -16,8 +16,9 @@ error messages), then hands it, in this order, to the sinks:
 - the attempt's `StreamState` (decoding, diagnosis, verdict);
 - the hooks, told on the source's thread: `on_request`, `on_response`, `on_events` (the events
   each chunk completed, maybe none);
-- when saving, the session index (core/index.py): the session's row, written from the attempts'
-  states each time the session ends (`on_session_end`), so nothing reads the file again to list it.
+- when saving, the session index (core/index.py): the session's row, made from the attempts'
+  states each time the session ends (`on_session_end`), so nothing reads the file again to list it,
+  and written there or by the thread `index_later` hands it to.
 
 A `Hook` is anything that listens to a session: the headless printer, the run screen's watch, the
 recovery observers, the exporters to come. Its other two calls come from whoever knows attempts:
@@ -38,7 +39,7 @@ Threads: one source thread calls everything but `now()`, which any thread may re
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,8 @@ class _IndexRow(Hook):
     def on_session_end(self, log: AttemptLog) -> None:
         recorder = self._recorder
         if recorder.session_path is not None and recorder.session_header is not None:
-            note_session(recorder.session_path, recorder.session_header, log.attempts, recorder.stall_threshold)
+            note_session(recorder.session_path, recorder.session_header, log.attempts, recorder.stall_threshold,
+                         recorder.index_later)
 
 
 class Recorder:
@@ -116,7 +118,9 @@ class Recorder:
     `save`: write the session file (in `directory`, else the sessions folder), whose header says
     `source` and `header` (more facts: the client, `on_failure`, and `fault`, what the first attempt has
     injected on purpose, which its state and recording say too). `redactor`: one that already knows
-    the session's secrets (a source that shows facts of the request before it is recorded)."""
+    the session's secrets (a source that shows facts of the request before it is recorded).
+    `index_later`: where the index row is written when the session ends (a source whose thread must
+    never wait on the database hands it to a thread of its own); by default, here."""
 
     def __init__(
         self,
@@ -128,8 +132,11 @@ class Recorder:
         directory: Path | None = None,
         header: Mapping[str, Any] | None = None,
         redactor: Redactor | None = None,
+        index_later: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.stall_threshold = stall_threshold
+        self.index_later = index_later
+        """Who writes the session's index row (see core/index.py `note_session`); None: this thread."""
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
         if save:
             self.hooks.add(_IndexRow(self))

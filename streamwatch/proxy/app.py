@@ -53,7 +53,8 @@ No read timeout: a stalled upstream stays a stall the client sees. One `Upstream
 (streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop.
 
 Threads: everything here runs on the server's event loop, the hooks and `on_flow` included; none of
-them may block. The per-chunk work is small: the bytes go to the client first, then, a turn of
+them may block. The one exception is the session index: a finished flow's row is made on the loop
+and written to the database by a thread of the app's own (it may wait for another writer). The per-chunk work is small: the bytes go to the client first, then, a turn of
 the loop later, to the recorder.
 """
 
@@ -63,6 +64,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -170,6 +172,9 @@ class ProxyApp:
         self._unrecorded: deque[_Exchange] = deque()
         """An exchange for each chunk passed on and not recorded yet, oldest first."""
         self._recording: asyncio.Task[None] | None = None
+        self._index = ThreadPoolExecutor(1, thread_name_prefix="streamwatch-proxy-index")
+        """Writes each finished flow's index row: the database may wait for another writer (a TUI, a
+        `stats`), and this loop forwards every stream. Its work is done before the process exits."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -242,6 +247,7 @@ class ProxyApp:
         flow.recorder = Recorder(
             stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source=PROXY_SOURCE,
             directory=self._directory, header={k: v for k, v in facts.items() if v is not None}, redactor=redactor,
+            index_later=self._index.submit,
         )
         flow.recorder.request(flow.method, target, _readable(headers), recorded)
         if self._on_flow is not None:

@@ -4,17 +4,21 @@ and followed live by `attach`, which takes its end for the session's end (the pr
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import anthropic
 import httpx2
 import pytest
 
 from streamwatch.cli import main
+from streamwatch.core import index
 from streamwatch.core.catalog import Catalog, render_sessions
+from streamwatch.core.index import SessionIndex
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recording import load_session
 from streamwatch.server import BackgroundServer
-from tests.proxy.conftest import Proxy
+from tests.proxy.conftest import WAIT_SECONDS, Proxy
 from tests.proxy.test_proxy_fidelity import Silent, ask
 
 
@@ -92,3 +96,27 @@ def test_a_request_that_asked_for_no_stream_and_got_its_answer_is_complete_in_ev
         [attempt] = replay_attempts(load_session(flow.recorder.session_path), 8.0).attempts
         assert attempt.verdict.complete
 
+
+
+def test_a_session_index_that_makes_its_writer_wait_never_holds_up_the_streams(mock, proxy: Proxy, monkeypatch) -> None:
+    """The index may wait for another writer (a TUI listing, a `stats`): the loop forwarding every
+    stream hands the row to a thread of its own, and the row is still written once the wait is over."""
+    monkeypatch.setenv("STREAMWATCH_HOME", str(proxy.directory.parent))
+    release, waited = threading.Event(), []
+    write = index._write_note
+
+    def held(folder, row) -> None:
+        waited.append(release.wait(WAIT_SECONDS))
+        write(folder, row)
+
+    monkeypatch.setattr(index, "_write_note", held)
+    ask(proxy.url, "mock-ok")
+    ask(proxy.url, "mock-drop_eof")  # the first flow's row is still waiting for the database
+    flows = proxy.wait(2)
+    release.set()
+    names = {flow.recorder.session_path.name for flow in flows}
+    deadline = time.monotonic() + WAIT_SECONDS
+    while set(SessionIndex(proxy.directory).rows()) != names and time.monotonic() < deadline:
+        release.wait(0.01)
+    assert set(SessionIndex(proxy.directory).rows()) == names
+    assert waited == [True, True]
