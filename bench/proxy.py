@@ -1,16 +1,23 @@
-"""The latency the recording proxy adds to each event, against a direct connection, in the same run.
+"""The latency the recording proxy adds to each event, against a direct connection and a raw relay, in the same run.
 
-The embedded mock plays its `ok` scenario at its real pace (an event every ~30 ms) in this process;
-`streamwatch proxy` runs as the user runs it, in a process of its own, forwarding to that mock and
-recording every session (to a temporary STREAMWATCH_HOME). The same requests are streamed first
-straight from the mock, then through the proxy, with 1 stream and then with 20 at once, by a raw
-httpx client in this process.
+Three processes besides this one: the embedded mock playing its `ok` scenario at its real pace (an
+event every ~30 ms, bench/_timed_mock.py), `streamwatch proxy` as the user runs it (forwarding to
+that mock and recording every session to a temporary STREAMWATCH_HOME), and a raw TCP relay to the
+same mock that parses and records nothing (bench/_relay.py: the floor of any proxy here, the extra
+hop through the kernel and another process). The same requests are streamed by a raw httpx client in
+this process straight from the mock, through the relay and through the proxy, with 1 stream and then
+with 20 at once, in interleaved rounds (3; 1 with --quick) so that a burst of load elsewhere on the
+machine falls on all three alike.
 
 Per event, the latency is the time from the moment the mock hands the event's bytes to its server
-(timed around the mock's ASGI `send`) to the moment the client has read its last byte, both on this
-process's `perf_counter`. Each event through the proxy is paired with the same event of the same
-stream read directly: what the proxy adds is the difference. The table gives the median and p99 of
-the latencies and of the added time, against the target (median < 1 ms, p99 < 5 ms).
+(timed around the mock's ASGI `send`) to the moment the client has read its last byte, on the
+machine's monotonic clock. Each event through the proxy (or the relay) is paired with the same event
+of the same stream read directly: what it adds is the difference. The table gives, per stream
+count, the median and p99 of the latencies (against the direct ones) and of the time the proxy adds,
+against the time the raw relay adds and against the target (median < 1 ms, p99 < 5 ms).
+
+The 20 streams start together and the mock paces them alike, so their events arrive in bursts of
+20: the last of a burst waits for the 19 before it, in the proxy as in the relay.
 
 Run: .venv/bin/python bench/proxy.py [--quick]   (1 and 20 streams; 1 and 5 with --quick)
 On a loaded machine the numbers move: run it twice and look at both.
@@ -19,64 +26,76 @@ On a loaded machine the numbers move: run it twice and look at both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench._common import Row, child_env  # noqa: E402
+from bench._common import ROOT, Row, child_env  # noqa: E402
 from bench._common import main as bench_main  # noqa: E402
-from streamwatch.mock.app import MockApp  # noqa: E402
-from streamwatch.mock.plan import Pace  # noqa: E402
-from streamwatch.server import BackgroundServer  # noqa: E402
+from bench._timed_mock import STREAM_HEADER, WRITES_PATH  # noqa: E402
 
 TARGET_MEDIAN_MS, TARGET_P99_MS = 1.0, 5.0
-STREAM_HEADER = b"x-bench-stream"
+BASE_URL_LINE = "export ANTHROPIC_BASE_URL="
+Reads = list[tuple[float, int]]
 
 
-class TimedMock:
-    """The mock, with the time each body write is handed to the server and where it ends in the body."""
+@dataclass
+class Child:
+    url: str
+    pid: int
 
-    def __init__(self) -> None:
-        self._app = MockApp(Pace())
-        self.writes: dict[bytes, list[tuple[float, int]]] = {}
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        writes = self.writes.setdefault(dict(scope["headers"]).get(STREAM_HEADER, b""), [])
-        total = 0
-
-        async def timed(message: dict[str, Any]) -> None:
-            nonlocal total
-            if message["type"] == "http.response.body" and message.get("body"):
-                total += len(message["body"])
-                writes.append((time.perf_counter(), total))
-            await send(message)
-
-        await self._app(scope, receive, timed)
+    def cpu(self) -> float:
+        """Seconds of CPU (user and system) the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def read(client: httpx.AsyncClient, url: str, key: str, scale: float) -> list[tuple[float, int]]:
-    """One stream: (arrival time, bytes so far) per read. The same answer for direct and proxied."""
+@contextlib.contextmanager
+def child(args: list[str], env: dict[str, str] | None = None, says_on_stdout: bool = False) -> Iterator[Child]:
+    """A process of `args` (python ...) until the block ends, with the URL it says it serves on (its
+    first line on stdout, or the `export ANTHROPIC_BASE_URL=` line on stderr); its other output is dropped."""
+    process = subprocess.Popen(
+        [sys.executable, *args], stdin=subprocess.PIPE, text=True, env={**child_env(), **(env or {})}, cwd=ROOT,
+        stdout=subprocess.PIPE if says_on_stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    stream = process.stdout if says_on_stdout else process.stderr
+    assert stream is not None and process.stderr is not None
+    try:
+        url = next((line.strip().removeprefix(BASE_URL_LINE) for line in stream
+                    if line.startswith(("http://", BASE_URL_LINE))), None)
+        if url is None:
+            raise SystemExit(f"{' '.join(args)} did not start (exit {process.wait()}): {process.stderr.read()[-2000:]}")
+        yield Child(url, process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+async def read(client: httpx.AsyncClient, url: str, key: str) -> Reads:
+    """One stream: (arrival time, bytes so far) per read. The same answer for every way it goes."""
     body = {"model": "mock-ok", "max_tokens": 1024, "stream": True,
-            "messages": [{"role": "user", "content": f"bench stream {key.partition('-')[2]}"}]}
-    headers = {STREAM_HEADER.decode(): key, "x-streamwatch-time-scale": str(scale)}
+            "messages": [{"role": "user", "content": f"bench stream {key.rpartition('-')[2]}"}]}
     reads, total = [], 0
-    async with client.stream("POST", url + "/v1/messages", json=body, headers=headers) as response:
+    async with client.stream("POST", url + "/v1/messages", json=body, headers={STREAM_HEADER.decode(): key}) as response:
         async for chunk in response.aiter_raw():
             total += len(chunk)
             reads.append((time.perf_counter(), total))
     return reads
 
 
-def latencies(writes: list[tuple[float, int]], reads: list[tuple[float, int]]) -> list[float]:
+def latencies(writes: Reads, reads: Reads) -> list[float]:
     """Per write, milliseconds from its hand-over to the read that completed it."""
     out, at = [], 0
     for sent, end in writes:
@@ -86,51 +105,65 @@ def latencies(writes: list[tuple[float, int]], reads: list[tuple[float, int]]) -
     return out
 
 
-async def run(url: str, mock: TimedMock, streams: int, scale: float, label: str) -> list[list[float]]:
-    keys = [f"{label}-{streams}-{n}" for n in range(streams)]
-    async with httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=None)) as client:
-        reads = await asyncio.gather(*(read(client, url, key, scale) for key in keys))
-    return [latencies(mock.writes[key.encode()], got) for key, got in zip(keys, reads, strict=True)]
+def streamed(mock: str, url: str, streams: int, label: str) -> list[list[float]]:
+    """`streams` streams at once through `url`: each one's latency per event."""
+    keys = [f"{label}-{n}" for n in range(streams)]
 
+    async def run() -> list[Reads]:
+        async with httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=None)) as client:
+            return await asyncio.gather(*(read(client, url, key) for key in keys))
 
-def start_proxy(upstream: str, home: str) -> tuple[subprocess.Popen[str], str]:
-    env = {**child_env(), "STREAMWATCH_HOME": home}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamwatch.cli", "proxy", "--listen", "127.0.0.1:0", "--upstream", upstream],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if line.startswith("export ANTHROPIC_BASE_URL="):
-            return process, line.strip().split("=", 1)[1]
-    raise SystemExit(f"streamwatch proxy did not start (exit {process.wait()})")
+    reads = asyncio.run(run())
+    return [latencies([tuple(w) for w in httpx.get(mock + WRITES_PATH + key).json()], got)
+            for key, got in zip(keys, reads, strict=True)]
 
 
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
+def flat(streams: list[list[float]]) -> list[float]:
+    return [x for stream in streams for x in stream]
+
+
+def added(direct: list[list[float]], via: list[list[float]]) -> list[float]:
+    return [v - d for ds, vs in zip(direct, via, strict=True) for d, v in zip(ds, vs, strict=True)]
+
+
 def rows(quick: bool) -> list[Row]:
-    mock = TimedMock()
     found = []
-    with tempfile.TemporaryDirectory() as home, BackgroundServer(mock, name="bench-mock") as server:
-        proxy, proxy_url = start_proxy(server.url, home)
-        try:
-            for streams in (1, 5) if quick else (1, 20):
-                direct = asyncio.run(run(server.url, mock, streams, 1.0, "direct"))
-                proxied = asyncio.run(run(proxy_url, mock, streams, 1.0, "proxy"))
-                added = [p - d for ds, ps in zip(direct, proxied, strict=True) for d, p in zip(ds, ps, strict=True)]
-                flat_direct = [x for stream in direct for x in stream]
-                flat_proxied = [x for stream in proxied for x in stream]
-                label = f"proxy, {streams} stream{'s' if streams > 1 else ''} ({len(flat_direct)} events)"
-                for what, pick, limit in (("median", statistics.median, TARGET_MEDIAN_MS),
-                                          ("p99", p99, TARGET_P99_MS)):
-                    found.append(Row(f"{label}: latency per event, {what}",
-                                     pick(flat_proxied) / 1000, pick(flat_direct) / 1000, "direct"))
-                    found.append(Row(f"{label}: added per event, {what}", pick(added) / 1000, limit=limit / 1000))
-        finally:
-            proxy.send_signal(signal.SIGTERM)
-            proxy.wait(30)
+    rounds = 1 if quick else 3
+    with tempfile.TemporaryDirectory() as home, child(["bench/_timed_mock.py"], says_on_stdout=True) as served, \
+            child(["bench/_relay.py", served.url]) as relay, \
+            child(["-m", "streamwatch.cli", "proxy", "--listen", "127.0.0.1:0", "--upstream", served.url],
+                  {"STREAMWATCH_HOME": home}) as proxy:
+        mock = served.url
+        for streams in (1, 5) if quick else (1, 20):
+            direct, through_relay, through_proxy, relay_added, proxy_added = [], [], [], [], []
+            relay_cpu = proxy_cpu = 0.0
+            for n in range(rounds):
+                straight = streamed(mock, mock, streams, f"direct-{streams}-{n}")
+                before = relay.cpu()
+                relayed = streamed(mock, relay.url, streams, f"relay-{streams}-{n}")
+                relay_cpu += relay.cpu() - before
+                before = proxy.cpu()
+                proxied = streamed(mock, proxy.url, streams, f"proxy-{streams}-{n}")
+                proxy_cpu += proxy.cpu() - before
+                direct += flat(straight)
+                through_relay += flat(relayed)
+                through_proxy += flat(proxied)
+                relay_added += added(straight, relayed)
+                proxy_added += added(straight, proxied)
+            label = f"proxy, {streams} stream{'s' if streams > 1 else ''} ({len(direct)} events)"
+            for what, pick, limit in (("median", statistics.median, TARGET_MEDIAN_MS), ("p99", p99, TARGET_P99_MS)):
+                found.append(Row(f"{label}: latency per event, {what}", pick(through_proxy) / 1000,
+                                 pick(direct) / 1000, "direct"))
+                found.append(Row(f"{label}: latency per event through the raw relay, {what}",
+                                 pick(through_relay) / 1000, pick(direct) / 1000, "direct"))
+                found.append(Row(f"{label}: added per event, {what}", pick(proxy_added) / 1000,
+                                 pick(relay_added) / 1000, "raw relay", limit=limit / 1000))
+            found.append(Row(f"{label}: CPU per event (forwarding, recording, analysis)", proxy_cpu / len(direct),
+                             relay_cpu / len(direct), "raw relay"))
     return found
 
 
