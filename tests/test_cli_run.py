@@ -342,7 +342,7 @@ def test_mock_refuses_a_port_in_use(capsys):
     assert code == 2 and err.count("\n") == 1 and "cannot listen on 127.0.0.1:" in err
 
 
-def wait_for(condition, timeout=20.0):
+def wait_for(condition, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -144,15 +144,15 @@ def run_screen_app(save=True):
 
 async def test_t_cycles_streamwatchs_themes_in_order_and_remembers_the_choice(config_home):
     app = run_screen_app()
-    seen = []
+    seen, said = [], set()
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in BUILTIN:
             await pilot.press("t")
             seen.append(app.theme)
+            said.update(n.message for n in app._notifications)  # read at once: a notification expires
             assert load_config().theme == app.theme
-        said = [n.message for n in app._notifications]
-        assert "Theme: light (saved in config.toml, used from now on)" in said
     assert seen == ["light", "high-contrast", "ansi", "dark"]
+    assert "Theme: light (saved in config.toml, used from now on)" in said
 
 
 async def test_without_a_save_callback_nothing_is_written(config_home):
