@@ -141,7 +141,7 @@ class Reads(Hook):
 
     def wait_for(self, number):
         with self.changed:
-            assert self.changed.wait_for(lambda: self.count >= number, timeout=10), "the run stopped reading"
+            assert self.changed.wait_for(lambda: self.count >= number, timeout=60), "the run stopped reading"
 
 
 def test_a_secret_echoed_across_reads_never_reaches_the_file_in_pieces(capsys, home):

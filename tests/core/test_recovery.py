@@ -299,7 +299,7 @@ def test_cancel_during_a_wait_sends_nothing_more():
     assert len(session.attempts) == 1 and session.latest.stopped == rec.stopped
 
 
-def wait_for(condition, timeout=10.0):
+def wait_for(condition, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -251,6 +251,6 @@ def test_serve_runs_in_the_foreground_until_ctrl_c(prompt: str) -> None:
         process.send_signal(signal.SIGINT)
 
         assert frames(response.text)[-1][0] == "message_stop"
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=60) == 0
     finally:
         process.kill()

@@ -21,7 +21,7 @@ SESSION = Path("/home/dev/.local/share/streamwatch/sessions/20261122-020000-demo
 ANSWER = "Here is the plan.\nFirst we read the file, then we write the report with every section."
 
 
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 60.0
 """How long `wait_for` lets the app run before the test fails: only reached when something is broken."""
 
 
