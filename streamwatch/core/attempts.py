@@ -55,6 +55,10 @@ class RecoveryError(Exception):
     """A retry, resume or verdict asked for at the wrong moment (the message is one line, for the user)."""
 
 
+class NothingSent(RecoveryError):
+    """The run was cancelled before its first request went out: there is no attempt, and no session."""
+
+
 @dataclass(frozen=True)
 class Part:
     """Where one attempt's text begins in the stitched answer."""

@@ -71,6 +71,7 @@ from urllib.parse import urlsplit
 from streamwatch.core.attempts import (
     Attempt,
     AttemptLog,
+    NothingSent,
     Part,
     Reason,
     RecoveryError,
@@ -279,6 +280,8 @@ class Recovery(AttemptLog):
         if self.wait is not None:
             return Phase.WAITING
         current = self.current
+        if current is None and self.stopped is not None:  # cancelled before anything was sent
+            return Phase.BROKEN
         if current is None or not current.finished or self.pending is not None:
             return Phase.BUSY
         return Phase.DONE if self.complete else Phase.BROKEN
@@ -295,7 +298,8 @@ class Recovery(AttemptLog):
     def run(self) -> Attempt:
         """Send the request, then recover as `on_failure` says; the last attempt.
 
-        LiveError if the request cannot be sent at all (as `LiveRun.run`)."""
+        LiveError if the request cannot be sent at all (as `LiveRun.run`); NothingSent if it was
+        cancelled before it went out."""
         with self._turn():
             if self.attempts:
                 raise RecoveryError("this recovery already ran; retry or resume it instead")
@@ -375,9 +379,11 @@ class Recovery(AttemptLog):
         while True:
             attempt = self._send(plan, wait)
             if attempt is None:
-                self.stopped = "cancelled before the next attempt was sent"
                 current = self.current
-                assert current is not None
+                if current is None:
+                    self.stopped = "cancelled before the request was sent"
+                    raise NothingSent(f"{self.stopped}: nothing was sent, nothing saved")
+                self.stopped = "cancelled before the next attempt was sent"
                 return self._stop(current)
             step = self._next(attempt)
             if step is None:

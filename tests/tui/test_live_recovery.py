@@ -5,6 +5,7 @@ import asyncio
 import functools
 import re
 import socket
+import threading
 
 import pytest
 
@@ -12,7 +13,7 @@ import streamwatch.core.resume
 from streamwatch import cli
 from streamwatch.core.live import LiveRun, request_body
 from streamwatch.core.recording import load_session
-from streamwatch.core.recovery import Recovery
+from streamwatch.core.recovery import Recovery, RecoveryObserver
 from streamwatch.mock import MockServer
 from streamwatch.protocol import SCENARIO_HEADER, TIME_SCALE_HEADER, TOOL_BYTES_HEADER
 from streamwatch.tui import launch
@@ -320,13 +321,43 @@ async def test_y_at_the_tool_call_question_resumes():
 
 # ----- cancel -----------------------------------------------------------------------------------
 
+class HeldBeforeSending(RecoveryObserver):
+    """Holds the first attempt between being planned and being sent, as a slow start of the SDK does."""
+
+    def __init__(self) -> None:
+        self.planned, self.go = threading.Event(), threading.Event()
+
+    def on_attempt(self, attempt) -> None:
+        self.planned.set()
+        self.go.wait(60)
+
+
+async def test_x_before_the_request_is_sent_says_cancelled_and_that_nothing_was_sent(server, request):
+    body = request_body(prompt=request.node.name)
+    held = HeldBeforeSending()
+
+    def make(watch):
+        return Recovery(body, hooks=[watch, held], base_url=server.base_url, headers={SCENARIO_HEADER: "ok"},
+                        source="demo", stall_threshold=0.5)
+
+    app = live_app(make, threshold=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, held.planned.is_set)
+        await pilot.press("x")
+        held.go.set()
+        await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app))  # it used to say STALLED for ever
+        assert CANCEL not in offered(app)
+        assert app.screen.exit_line().endswith("nothing sent, nothing saved")
+        assert app.screen.feed.live.attempts == []
+
+
 async def test_x_cancels_a_stalled_attempt_and_the_session_says_so(server, request):
     body = request_body(prompt=request.node.name)
     # At time scale 0.5 the stall lasts 4 s; the status says STALLED after 0.5 s of it.
     make = mock_recovery(server, body, "stall", {TIME_SCALE_HEADER: "0.5"}, stall_threshold=0.5)
     app = live_app(make, threshold=0.5)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "STALLED" in status(app))
+        await wait_for(pilot, lambda: "STALLED" in status(app) and app.screen.feed.live.attempts)  # the request is out
         assert CANCEL in offered(app) and not RECOVER & offered(app)
 
         await pilot.press("x")

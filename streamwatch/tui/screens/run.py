@@ -27,14 +27,14 @@ from textual.worker import Worker
 
 from streamwatch.core.attempts import Attempt, AttemptLog, Part, Reason
 from streamwatch.core.catalog import skipped_text
-from streamwatch.core.diagnose import StreamState
+from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import BlockType, Event
 from streamwatch.core.files import write_private
 from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import Follower, Player, SessionPlayer
 from streamwatch.core.rawevent import raw_event
 from streamwatch.core.recording import SessionError, SessionLoader
-from streamwatch.core.recovery import Hold, Phase, Recovery, RecoveryError, RecoveryObserver
+from streamwatch.core.recovery import Hold, NothingSent, Phase, Recovery, RecoveryError, RecoveryObserver
 from streamwatch.core.report import continues_line, exit_line, head_facts, repaid_words, request_target
 from streamwatch.core.resume import CONTINUABLE_STOPS
 from streamwatch.core.safe import one_line, printable
@@ -423,12 +423,21 @@ class RunScreen(Screen[None]):
         def work() -> None:
             try:
                 call()
+            except NothingSent as exc:
+                self.app.call_from_thread(self._nothing_sent, str(exc))
             except (LiveError, RecoveryError) as exc:
                 self.app.call_from_thread(
                     self.notify, str(exc), title="Cannot send", severity="error", timeout=15, markup=False
                 )
 
         self._work = self.run_worker(work, thread=True, exit_on_error=False, group="live", exclusive=False)
+
+    def _nothing_sent(self, why: str) -> None:
+        """Cancelled before the request went out (the SDK still loading): the screen waiting for it
+        says so and stops counting the wait as a stall."""
+        self.feed.player.recording.end(End.CANCELLED, None, {"type": "stopped_locally", "message": why})
+        self.feed.player.play_to(self.feed.player.position, everything=True)
+        self.refresh_frame()
 
     @property
     def stream_running(self) -> bool:
