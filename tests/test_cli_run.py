@@ -89,8 +89,9 @@ def check_thinking(v):
 
 def check_stall(v):
     assert v["complete"] and v["stop_reason"] == "end_turn"
-    assert len(v["stalls"]) == 1 and v["stalls"][0]["pings"] == 0 and v["stalls"][0]["after_event"] > 3
-    assert v["stalls"][0]["seconds"] >= 8 * TIME_SCALE * 0.9
+    # The scenario's stall is the longest (a loaded machine may pause the stream past the threshold too).
+    stall = max(v["stalls"], key=lambda s: s["seconds"])
+    assert stall["pings"] == 0 and stall["after_event"] > 3 and stall["seconds"] >= 8 * TIME_SCALE * 0.9
 
 
 def check_pinged_wait(seconds):
