@@ -348,6 +348,7 @@ async def test_x_before_the_request_is_sent_says_cancelled_and_that_nothing_was_
         await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app))  # it used to say STALLED for ever
         assert CANCEL not in offered(app)
         assert app.screen.exit_line().endswith("nothing sent, nothing saved")
+        assert "no response head" in str(app.screen.query_one("#head").render())
         assert app.screen.feed.live.attempts == []
 
 

@@ -522,7 +522,8 @@ class RunScreen(Screen[None]):
         if isinstance(searched, TextView) and searched.finding:
             searched.find_more()
             self._say_match()
-        self.query_one(HeadLine).show_head(*request_target(player.recording.request), head_facts(state))
+        self.query_one(HeadLine).show_head(*request_target(player.recording.request), head_facts(state),
+                                          ended=state.ended is not None)
         thinking = text_pieces(state, BlockType.THINKING)
         if thinking:
             self.query_one("#thinking-box").display = True

@@ -91,11 +91,12 @@ class HeadLine(Static):
         self._pieces: list[tuple[str, int]] = []
         self._shown: tuple[object, ...] = ()
 
-    def show_head(self, model: str, target: str, facts: list[tuple[str, str, str]]) -> None:
+    def show_head(self, model: str, target: str, facts: list[tuple[str, str, str]], ended: bool = False) -> None:
+        """`ended`: the attempt is over (no head will come)."""
         asked = " → ".join(part for part in (model or "?", target) if part)
         pieces = [(asked, 0)]
         if not facts:
-            pieces.append(("waiting for the response head", 1))
+            pieces.append(("no response head" if ended else "waiting for the response head", 1))
         for n, (name, _, short) in enumerate(facts):
             if short:
                 pieces.append((short, 0 if name == "HTTP" else 1 if n == 1 else 2 + n))
