@@ -48,9 +48,10 @@ def write(
     step: float = 0.05,
     retry: bool = False,
     prompt: str = "hi",
+    content_type: str | None = None,
 ) -> Path:
-    """One session: a response head at 0.3 s, the chunks `step` apart, an end record; `retry`: two attempts,
-    the second sent 0.78 s after the first ended."""
+    """One session: a response head at 0.3 s (`content_type`: an event stream, or JSON for an error status),
+    the chunks `step` apart, an end record; `retry`: two attempts, the second sent 0.78 s after the first ended."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     chunks = s.complete_text() if chunks is None else chunks
@@ -64,7 +65,7 @@ def write(
             t = 1.0
             writer.attempt(header(started, source, model, "retry")["request"], t, reason="retry", replaces=1,
                            strategy="retry", dropped=[])
-        content_type = "text/event-stream" if status < 400 else "application/json"
+        content_type = content_type or ("text/event-stream" if status < 400 else "application/json")
         writer.response(status, {"content-type": content_type}, t + 0.3)
         t += 0.3
         for chunk in chunks:

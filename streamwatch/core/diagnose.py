@@ -73,6 +73,8 @@ CUT_ERROR = (
 
 class Termination(StrEnum):
     MESSAGE_STOP = "message_stop"
+    ANSWERED = "answered"
+    """A request that asked for no stream got its whole JSON answer (see `StreamState.answered`)."""
     ERROR_EVENT = "error_event"
     EOF = "eof"
     TRANSPORT_ERROR = "transport_error"
@@ -301,6 +303,8 @@ class StreamState:
     def termination(self) -> Termination | None:
         if self.is_http_error:
             return Termination.HTTP_ERROR
+        if self.answered:
+            return Termination.ANSWERED
         if self.message_stop_at is not None:
             return Termination.MESSAGE_STOP
         if self.error_at is not None:
@@ -818,6 +822,8 @@ def _block_label(block: Block) -> str:
 
 
 def where(state: StreamState) -> str:
+    if state.answered:
+        return "after its whole JSON answer"
     block = state.open_block
     if block is not None:
         if block.json is not None or block.type in TOOL_BLOCK_TYPES:
@@ -886,7 +892,7 @@ def explain(state: StreamState) -> str:
             "The Python SDK raises anthropic.APIStatusError with status_code 200 and does not retry a "
             "mid-stream error. Resume to keep the partial output, or retry with backoff."
         )
-    elif termination == Termination.EOF and state.body_kind == "json":
+    elif termination in (Termination.ANSWERED, Termination.EOF) and state.body_kind == "json":
         parts.append(_explain_json_body(state, produced))
     elif termination == Termination.EOF:
         if not state.events and state.status is not None:

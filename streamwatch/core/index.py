@@ -43,7 +43,8 @@ from streamwatch.core.recording import Session, home_dir
 from streamwatch.core.summary import SessionFacts, SessionSummary, summary_of
 
 INDEX_NAME = "index.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: an answer asked for whole has the termination `answered` (it was `eof`), so rows made before are made again."""
 BATCH = 200
 """Rows written per transaction: another process waits for one batch at most."""
 NOTE_TIMEOUT = 0.2

@@ -39,8 +39,9 @@ from streamwatch.core.safe import one_line
 from streamwatch.core.summary import SessionSummary
 
 GROUPINGS = ("sdk", "model", "source", "client", "upstream", "day")
-TERMINATIONS = tuple(kind.value for kind in Termination if kind is not Termination.MESSAGE_STOP)
-"""Every way a stream ends that is not message_stop, as core/diagnose.py names them."""
+TERMINATIONS = tuple(kind.value for kind in Termination if kind not in (Termination.MESSAGE_STOP, Termination.ANSWERED))
+"""Every way a stream ends that is not message_stop, as core/diagnose.py names them (`answered`, an answer
+asked for whole, is no stream: it is counted under `not streams`)."""
 _SHORT = {"error_event": "ERROR", "transport_error": "TRANSPORT", "http_error": "HTTP", "cancelled": "CANCEL"}
 _WIDTH = 40
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from streamwatch.core.diagnose import End, StreamState
+from streamwatch.core.diagnose import End, StreamState, where
 from tests import streams as s
 
 
@@ -500,6 +500,7 @@ def test_a_request_that_asked_for_no_stream_is_complete_with_its_json_answer(bod
     verdict = state.verdict()
     assert verdict.complete and state.complete_words == words and codes(verdict) == []
     assert verdict.explanation.startswith("Complete: the request asked for no stream")
+    assert verdict.termination == "answered" and where(state) == "after its whole JSON answer"
 
 
 def test_a_request_that_asked_for_a_stream_and_got_json_is_still_not_a_stream():

@@ -367,6 +367,24 @@ def test_a_backfilled_session_keeps_its_recorded_time_and_counts_cached_input(ca
     assert session.end == second.end
 
 
+def test_an_answer_asked_for_whole_is_a_complete_span_as_analyze_says(capsys, collector, tmp_path) -> None:
+    message = {"id": "msg_whole", "type": "message", "role": "assistant", "model": MODEL,
+               "content": [{"type": "text", "text": "A whole answer."}], "stop_reason": "end_turn",
+               "usage": {"input_tokens": 9, "output_tokens": 4}}
+    path = sessions.write(tmp_path, "20261121-120000-proxy-0a1b2c3d.jsonl", "2026-11-21T12:00:00.000+00:00",
+                          chunks=[json.dumps(message).encode()], content_type="application/json")
+    assert main(["analyze", "--json", str(path)]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["termination"], verdict["complete"]) == ("answered", True)
+
+    assert main(["export", "--format", "otlp", str(path), "--otlp", collector.url]) == 0
+    session, (attempt,) = session_and_attempts(collector.wait_for(2))
+    assert attempt.attributes["streamwatch.termination"] == "answered" and attempt.attributes["streamwatch.complete"]
+    assert "error.type" not in attempt.attributes and (session.status, attempt.status) == ("UNSET", "UNSET")
+    (end,) = attempt.events_named("streamwatch.end")
+    assert end["streamwatch.termination"] == "answered"
+
+
 def test_a_retry_pressed_after_recovery_stopped_starts_a_session_span_linked_to_the_first(collector) -> None:
     from streamwatch.core.live import request_body
     from streamwatch.core.recovery import Recovery

@@ -88,10 +88,12 @@ def test_a_request_that_asked_for_no_stream_and_got_its_answer_is_complete_in_ev
 
     badges = {summary.path.name: summary.badge for summary in Catalog().summaries()}
     assert [badges[flow.recorder.session_path.name] for flow in flows] == [f"OK {message.stop_reason}", "OK 200", "OK 200"]
+    assert {summary.termination for summary in Catalog().summaries()} == {"answered"}
     for flow in flows:
         status = main(["analyze", "--json", str(flow.recorder.session_path)])
         verdict = json.loads(capsys.readouterr().out)
         assert status == 0 and verdict["complete"] and verdict["explanation"].startswith("Complete: ")
+        assert verdict["termination"] == "answered"
         assert "not_a_stream" not in [a["code"] for a in verdict["anomalies"]]
         [attempt] = replay_attempts(load_session(flow.recorder.session_path), 8.0).attempts
         assert attempt.verdict.complete
