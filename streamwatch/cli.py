@@ -641,8 +641,9 @@ def _export_otlp(args: argparse.Namespace) -> int:
         print(f"streamwatch: error: {one_line(exporter.warning or f'{exporter.lost} spans were not sent')}",
               file=sys.stderr)
         return EXIT_ABNORMAL
-    sessions = f"{done} session{'s' if done != 1 else ''}"
-    print(f"streamwatch: {sessions} sent to {shown(endpoint)} ({exporter.sent} spans)", file=sys.stderr)
+    if done:  # else every input was unreadable, and said so in its own line
+        sessions = f"{done} session{'s' if done != 1 else ''}"
+        print(f"streamwatch: {sessions} sent to {shown(endpoint)} ({exporter.sent} spans)", file=sys.stderr)
     return EXIT_BAD_INPUT if unreadable else EXIT_COMPLETE
 
 

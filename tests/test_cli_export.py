@@ -382,13 +382,21 @@ def test_o_never_writes_over_a_file_or_through_a_link(capsysbinary, tmp_path):
     assert there.read_text() == "keep me" and not (tmp_path / "elsewhere.md").exists()
 
 
+NO_COLLECTOR = "http://127.0.0.1:9"
+"""Where spans would go: a bad input sends none."""
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["missing.jsonl", "--format", "sse"], "no session file or saved session matches"),
         (["NOTSESSION", "--format", "har"], "is not a streamwatch session file"),
         (["NOTSESSION", "--format", "jsonl"], "is not a streamwatch session file"),
+        (["NOTSESSION", "--format", "curl"], "is not a streamwatch session file"),
         (["FIFO", "--format", "report"], "FIFO"),
+        (["NOTSESSION", "--format", "otlp", "--otlp", NO_COLLECTOR], "is not a streamwatch session file"),
+        (["missing.jsonl", "--format", "otlp", "--otlp", NO_COLLECTOR], "no session file or saved session matches"),
+        (["FIFO", "--format", "otlp", "--otlp", NO_COLLECTOR], "FIFO"),
         (["latest", "--format", "pdf"], "invalid choice: 'pdf'"),
         (["latest"], "the following arguments are required: --format"),
         (["latest", "--format", "har", "--attempt", "1"], "--attempt is for sse, curl and report"),
