@@ -130,8 +130,8 @@ def head(app) -> str:
 
 
 @pytest.mark.parametrize(("size", "shown"), [
-    ((120, 30), " claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7 · requests 49/50"),
-    ((80, 24), " claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7"),
+    ((120, 30), "claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7 · requests 49/50"),
+    ((80, 24), "claude-sonnet-4-6 → 127.0.0.1:{port} · HTTP 200 · req_011CVstub · retry-after 7"),
 ])
 async def test_the_run_screen_names_the_model_the_target_and_the_response_head(hanging, size, shown):
     app = streaming_app(hanging, FixedClock())
@@ -152,7 +152,7 @@ async def test_a_demo_run_says_it_went_to_the_mock(hanging):
     app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "HTTP 200" in head(app))
-        assert head(app).startswith(" claude-sonnet-4-6 → mock · HTTP 200 · req_011CVstub")
+        assert head(app).startswith("claude-sonnet-4-6 → mock · HTTP 200 · req_011CVstub")
 
 
 async def test_a_stopped_saved_stream_names_its_file_and_says_what_the_file_holds(hanging, tmp_path):

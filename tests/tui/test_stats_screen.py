@@ -84,6 +84,36 @@ async def test_a_cell_that_counted_nothing_says_so_and_stays(home):
         assert isinstance(app.screen, StatsScreen)
 
 
+def visible_rows(app) -> list[str]:
+    """The table's rows as the terminal shows them, header first."""
+    table = app.screen.query_one(DataTable)
+    return ["".join(segment.text for segment in table.render_line(y)).rstrip() for y in range(table.row_count + 1)]
+
+
+async def test_at_80_columns_the_title_fits_and_the_group_column_stays_while_the_rest_scrolls(home):
+    app = home_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await stats_screen(pilot)
+        shown = title(app)
+        assert shown.startswith("Stats by model · 4 streams · ") and shown.endswith(" · not counted: 1 unreadable")
+        assert len(shown) <= 78
+        header = [str(column.label) for column in app.screen.query_one(DataTable).columns.values()]
+        await pilot.press(*["right"] * (len(header) - 1))
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).scroll_x > 0)
+        rows = visible_rows(app)
+        assert rows[0].split()[0] == "MODEL" and "REPAID TOK" in rows[0] and "STREAMS" not in rows[0]
+        assert [row.split()[0] for row in rows[1:]] == ["claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-1", "all"]
+
+
+def test_the_stats_screen_at_80_columns_scrolled_to_its_last_column(home, snap_compare):
+    async def scroll_right(pilot):
+        await stats_screen(pilot)
+        columns = len(pilot.app.screen.query_one(DataTable).columns)
+        await pilot.press(*["right"] * (columns - 1))
+
+    assert snap_compare(home_app(), terminal_size=(80, 24), run_before=scroll_right)
+
+
 def test_the_chart_has_a_bar_per_day_from_none_to_all_failed_and_a_dot_for_a_day_without_streams():
     assert sparkline([0.0, 0.5, 1.0, None, 0.99]) == "▁▅█·█"
 

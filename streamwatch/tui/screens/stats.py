@@ -22,6 +22,7 @@ from streamwatch.core.stats import COLUMN_COUNTS, GROUPINGS, count, head_cells, 
 from streamwatch.core.summary import SessionSummary
 from streamwatch.tui.screens.home import open_replay
 from streamwatch.tui.widgets.keys import KeyLine
+from streamwatch.tui.widgets.panes import FittedLine
 from streamwatch.tui.widgets.sessiontable import SessionTable, session_rows
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -63,12 +64,13 @@ class StatsScreen(Screen[None]):
         self._keys: list[str | None] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Stats · reading the sessions…"), id="stats-title")
-        yield StatsTable(id="stats-table", cursor_type="cell", zebra_stripes=True)
+        yield FittedLine(id="stats-title")
+        yield StatsTable(id="stats-table", cursor_type="cell", zebra_stripes=True, fixed_columns=1)
         yield Static(id="stats-detail")
         yield KeyLine()
 
     def on_mount(self) -> None:
+        self.query_one(FittedLine).show([("Stats · reading the sessions…", 0)])
         self._load()
 
     def action_refresh(self) -> None:
@@ -110,11 +112,11 @@ class StatsScreen(Screen[None]):
             table.add_row(first, line, *rest)
         table.move_cursor(row=min(row, table.row_count - 1), column=column)
         by = "" if self.by is None else f" by {self.by}"
-        span = f" · days {days[0]} to {days[-1]}" if days else ""
+        span = f"days {days[0]} to {days[-1]}" if days else ""
         left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished"), (stats.unreadable, "unreadable"),
                                                (stats.injected, "injected"), (stats.not_streams, "not streams")) if n]
-        title = f"Stats{by} · {stats.total.streams} streams{span}" + (f" · not counted: {', '.join(left)}" if left else "")
-        self.query_one("#stats-title", Static).update(Text(title))
+        counted = f"not counted: {', '.join(left)}" if left else ""
+        self.query_one(FittedLine).show([(f"Stats{by}", 0), (f"{stats.total.streams} streams", 0), (span, 2), (counted, 1)])
         self._describe()
 
     @on(DataTable.CellHighlighted)

@@ -81,15 +81,36 @@ class StatusLine(Static):
         self.update(Text(" " + line, no_wrap=True, overflow="ellipsis"), layout=False)
 
 
-class HeadLine(Static):
-    """What was asked of whom, and what the response head said (the core's `request_target` and
-    `head_facts`): `claude-sonnet-4-6 → mock · HTTP 200 · req_01… · retry-after 7 · requests 49/50`.
-    When it does not fit, the rate limits go first, then retry-after; the request-id is shortened last."""
+class FittedLine(Static):
+    """One row of pieces joined by ` · ` that fits its width (`fitted`): when it does not, the least
+    important pieces go first, laid out again at every resize. Pieces are (text, priority), 0 the most
+    important; their text is shown as it is (make it `one_line` first)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._pieces: list[tuple[str, int]] = []
         self._shown: tuple[object, ...] = ()
+
+    def show(self, pieces: list[tuple[str, int]]) -> None:
+        self._pieces = pieces
+        self._paint()
+
+    def on_resize(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        width = self.content_size.width
+        if (self._pieces, width) == self._shown:
+            return
+        self._shown = (self._pieces, width)
+        line = fitted(self._pieces, width) if width > 0 else " · ".join(text for text, _ in self._pieces)
+        self.update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)
+
+
+class HeadLine(FittedLine):
+    """What was asked of whom, and what the response head said (the core's `request_target` and
+    `head_facts`): `claude-sonnet-4-6 → mock · HTTP 200 · req_01… · retry-after 7 · requests 49/50`.
+    When it does not fit, the rate limits go first, then retry-after; the request-id is shortened last."""
 
     def show_head(self, model: str, target: str, facts: list[tuple[str, str, str]], ended: bool = False) -> None:
         """`ended`: the attempt is over (no head will come)."""
@@ -100,19 +121,7 @@ class HeadLine(Static):
         for n, (name, _, short) in enumerate(facts):
             if short:
                 pieces.append((short, 0 if name == "HTTP" else 1 if n == 1 else 2 + n))
-        self._pieces = pieces
-        self._paint()
-
-    def on_resize(self) -> None:
-        self._paint()
-
-    def _paint(self) -> None:
-        width = self.size.width - 1
-        if (self._pieces, width) == self._shown:
-            return
-        self._shown = (self._pieces, width)
-        line = fitted(self._pieces, width) if width > 0 else " · ".join(text for text, _ in self._pieces)
-        self.update(Text(" " + line, no_wrap=True, overflow="ellipsis"), layout=False)
+        self.show(pieces)
 
 
 def text_pieces(state: StreamState, kind: str) -> list[tuple[int, Pieces]]:
