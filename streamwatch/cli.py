@@ -692,7 +692,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([summary.to_dict() for summary in summaries], ensure_ascii=True))
     else:
-        print(render_sessions(summaries))
+        print(render_sessions(summaries, encoding=sys.stdout.encoding))
     return EXIT_COMPLETE
 
 
@@ -708,7 +708,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats.to_dict(), ensure_ascii=True))
     else:
-        print(render_stats(stats))
+        print(render_stats(stats, sys.stdout.encoding))
     return EXIT_COMPLETE
 
 

@@ -51,6 +51,31 @@ def test_a_terminal_that_cannot_encode_a_character_gets_its_escape(home, args, s
     assert result.stdout.isascii() and shown in result.stdout
 
 
+LONG_MODEL = "claude-sonnet-4-6-with-a-name-longer-than-any-table-cell"
+"""A group name the stats table shortens with `…`."""
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "utf-8"])
+def test_tables_keep_their_columns_whatever_the_terminal_can_encode(home, encoding):
+    sessions.write(home / "sessions", "20261122-100000-live-10e9a0de.jsonl", "2026-11-22T10:00:00.000+00:00",
+                   model=LONG_MODEL)
+    listed = streamwatch("sessions", capture_output=True, env=env(home, PYTHONIOENCODING=encoding))
+    head, *rows = listed.stdout.decode(encoding).splitlines()
+    files = [row for row in rows if row.endswith(".jsonl")]
+    assert "\\u2026" in listed.stdout.decode(encoding) if encoding == "ascii" else "…" in files[0]
+    assert len(files) == 6 and {row.rindex(" ") + 1 for row in files} == {head.index("FILE")}
+
+    stats = streamwatch("stats", "--by", "model", capture_output=True, env=env(home, PYTHONIOENCODING=encoding))
+    *table, _ = stats.stdout.decode(encoding).splitlines()
+    assert any(line.startswith(LONG_MODEL[:20]) for line in table) and len({table_width(line) for line in table}) == 1
+
+
+def table_width(line: str) -> int:
+    from streamwatch.core.table import width
+
+    return width(line)
+
+
 def test_a_hostile_report_on_an_ascii_terminal_is_escaped_once(tmp_path, home):
     path = tmp_path / "evil.sse"
     path.write_bytes(b"".join(s.complete_text("x")).replace(b'"end_turn"', b'"end_turn \\u001b]0;PWNED\\u0007 \\u00b7"'))

@@ -38,6 +38,7 @@ from streamwatch.core.summary import (
     unreadable_summary,
     verdict_badge,
 )
+from streamwatch.core.table import render_table
 
 __all__ = [
     "SHORT_TIME_FORMAT", "TIME_FORMAT", "UNREADABLE", "Cancelled", "Catalog", "SessionSummary", "render_sessions",
@@ -166,9 +167,9 @@ def _reason(exc: Exception, path: Path) -> str:
     return text or type(exc).__name__
 
 
-def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None = None) -> str:
-    """The sessions as a plain-text table, newest first as given; below it, why a file is unreadable
-    and how many damaged lines were skipped in one that was read."""
+def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None = None, encoding: str = "utf-8") -> str:
+    """The sessions as a plain-text table, newest first as given, padded as a stream in `encoding` shows
+    it (core/table.py); below it, why a file is unreadable and how many damaged lines were skipped in one that was read."""
     if not summaries:
         return "no saved sessions yet"
     head = ("STARTED", "SOURCE", "REQUEST", "MODEL", "VERDICT", "TOOK", "SIZE", "EVENTS", "ATTEMPTS", "FILE")
@@ -177,13 +178,7 @@ def render_sessions(summaries: list[SessionSummary], tz: datetime.tzinfo | None 
          one_line(s.path.name))
         for s in summaries
     ]
-    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
-    right = {5, 6, 7, 8}
-    lines = [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False)))
-        .rstrip()
-        for row in (head, *rows)
-    ]
+    lines = render_table([head, *rows], right={5, 6, 7, 8}, encoding=encoding)
     for s in summaries:
         if s.error is not None:
             lines.append(f"{one_line(s.path.name)}: {UNREADABLE}: {one_line(s.error)}")

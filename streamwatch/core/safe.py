@@ -98,9 +98,19 @@ def one_line(text: str) -> str:
     return printable(text).replace("\n", "\\n").replace("\t", " ")
 
 
+def written(text: str, encoding: str) -> str:
+    """What a `SafeWriter` over a stream in `encoding` writes for `text`: `printable`, and what that
+    encoding cannot hold as a backslash escape (`…` is `\\u2026` in ASCII). What a table pads is this."""
+    return _encodable(printable(text), encoding, codecs.lookup(encoding).name != "utf-8")
+
+
+def _encodable(shown: str, encoding: str, narrow: bool) -> str:
+    return shown.encode(encoding, "backslashreplace").decode(encoding) if narrow else shown
+
+
 class SafeWriter:
     """A text stream that passes everything written to it through `printable`, in what the stream it
-    wraps can encode; `broken` once a write found the reader gone (BrokenPipeError, raised on)."""
+    wraps can encode (`written`); `broken` once a write found the reader gone (BrokenPipeError, raised on)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -111,9 +121,7 @@ class SafeWriter:
         """Data bytes shown on a terminal: a character split between two writes is decoded whole."""
 
     def write(self, text: str) -> int:
-        shown = printable(text)
-        if self._narrow:
-            shown = shown.encode(self.encoding, "backslashreplace").decode(self.encoding)
+        shown = _encodable(printable(text), self.encoding, self._narrow)
         try:
             self.stream.write(shown)
         except BrokenPipeError:

@@ -37,6 +37,7 @@ from typing import Any
 from streamwatch.core.diagnose import Termination
 from streamwatch.core.safe import one_line
 from streamwatch.core.summary import SessionSummary
+from streamwatch.core.table import render_table
 
 GROUPINGS = ("sdk", "model", "source", "client", "upstream", "day")
 TERMINATIONS = tuple(kind.value for kind in Termination if kind not in (Termination.MESSAGE_STOP, Termination.ANSWERED))
@@ -257,16 +258,15 @@ def trend(summaries: Iterable[SessionSummary], by: str | None, since: float | No
     }
 
 
-def render_stats(stats: Stats) -> str:
-    """A plain-text table: a row per group (and the total), the columns the module doc defines."""
+def render_stats(stats: Stats, encoding: str = "utf-8") -> str:
+    """A plain-text table: a row per group (and the total), the columns the module doc defines, padded
+    as a stream in `encoding` shows them (core/table.py)."""
     if not stats.total.streams and not any((stats.unfinished, stats.unreadable, stats.injected, stats.not_streams)):
         return "no saved sessions" + ("" if stats.since is None else " since then")
     head = head_cells(stats.by)
     rows = [row_cells(group, "(none)" if group.key is None else group.key) for group in stats.groups]
     rows.append(row_cells(stats.total, "all"))
-    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-             .rstrip() for row in (head, *rows)]
+    lines = render_table([head, *rows], right=range(1, len(head)), encoding=encoding)
     left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished (no end record yet)"),
                                            (stats.unreadable, "unreadable"),
                                            (stats.injected, "injected by the proxy's --fault"),
