@@ -391,18 +391,13 @@ def _upstream(value: str) -> str:
     """An http(s) base URL for --upstream (`mock` is handled by the caller)."""
     from urllib.parse import urlsplit
 
-    from streamwatch.core.transport import host_problem
+    from streamwatch.core.transport import NO_HOST, NOT_HTTP, url_problem
 
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 (a port that is not a number raises here)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    problem = url_problem(value)
+    if problem in (NOT_HTTP, NO_HOST) or (problem is None and any(urlsplit(value)[3:])):  # a query, a fragment
         raise UsageError(f"--upstream takes an http:// or https:// base URL (no query), or mock; not {_shown_url(value)}")
-    bad_host = host_problem(parts.hostname)
-    if bad_host:
-        raise UsageError(f"--upstream {_shown_url(value)} cannot be reached: {bad_host}")
+    if problem:
+        raise UsageError(f"--upstream {_shown_url(value)} is not a usable base URL ({problem})")
     return value.rstrip("/")
 
 

@@ -629,11 +629,23 @@ def test_a_view_that_breaks_is_one_warning_and_the_run_is_still_recorded(capsys,
     assert load_session(sessions(home)[0]).latest.ending["kind"] == "eof"
 
 
-@pytest.mark.parametrize("url", ["http://h:abc/", "http://[zz]/", "http://h:1:2/"])
-def test_a_base_url_the_http_client_cannot_parse_is_bad_input_not_a_bug(capsys, home, url):
-    code, out, err = run_cli(capsys, "run", "--headless", "--base-url", url)
+@pytest.mark.parametrize(("url", "named"), [
+    ("http://[::1", "(malformed address: no closing ']' after the IPv6 address)"),
+    ("http://[::1]x/", "(malformed address: 'x' after the IPv6 address is not a :port)"),
+    ("http://[zz]/", "(malformed address: '[zz]' is not an IPv6 address)"),
+    ("http://h:abc/", "(malformed port: 'abc' is not a number)"),
+    ("http://h:1:2/", "(malformed port: '1:2' is not a number)"),
+    ("http://[::1]:99999/", "(port out of range: 99999 is not from 1 to 65535)"),
+    ("http://a b/", "(malformed host name: it holds ' ')"),
+])
+@pytest.mark.parametrize("given", ["--base-url", "ANTHROPIC_BASE_URL"])
+def test_a_malformed_base_url_is_named_for_what_is_wrong_with_it_in_one_line(capsys, home, monkeypatch, url, named, given):
+    if given == "ANTHROPIC_BASE_URL":
+        monkeypatch.setenv(given, url)
+    code, out, err = run_cli(capsys, "run", "--headless", *(["--base-url", url] if given == "--base-url" else []))
     assert code == 2 and out == ""
-    assert err.startswith("streamwatch: error: not a usable base URL: ") and err.count("\n") == 1
+    assert err == f"streamwatch: error: not a usable base URL {named}: {url}\n"
+    assert sessions(home) == []
 
 
 @pytest.mark.parametrize("url", ["http://a..b/", f"http://{'a' * 64}.example/", f"https://{'abc.' * 70}example/"])

@@ -23,13 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import platformdirs
 
 from streamwatch.core.files import read_regular, write_private
 from streamwatch.core.redact import Redactor
-from streamwatch.core.transport import host_problem
+from streamwatch.core.transport import NO_HOST, NOT_HTTP, url_problem
 
 EMBEDDED = "embedded"
 THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -92,16 +91,11 @@ def check_base_url(value: str) -> str:
     value = value.strip()
     if value == EMBEDDED:
         return value
-    try:
-        parts = urlsplit(value)
-        good = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        good = False
-    if not good:
+    problem = url_problem(value)
+    if problem in (NOT_HTTP, NO_HOST):
         raise ValueError(f"must be a URL (http:// or https://) or {EMBEDDED!r}")
-    bad_host = host_problem(parts.hostname or "")
-    if bad_host:
-        raise ValueError(f"must be a URL a client can reach: {bad_host}")
+    if problem:
+        raise ValueError(f"must be a URL a client can reach ({problem})")
     return value
 
 

@@ -49,7 +49,16 @@ from streamwatch.core.files import read_regular
 from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
 from streamwatch.core.redact import JSON
-from streamwatch.core.transport import cause_chain, describe_exception, exception_name, host_problem, is_loopback
+from streamwatch.core.transport import (
+    NO_HOST,
+    NOT_HTTP,
+    cause_chain,
+    describe_exception,
+    exception_name,
+    host_problem,
+    is_loopback,
+    url_problem,
+)
 
 if TYPE_CHECKING:
     import anthropic
@@ -368,6 +377,12 @@ class LiveRun:
 
         from streamwatch.core.tap import idle_http_client, tapped_http_client
 
+        asked = self._base_url if self._base_url is not None else os.environ.get("ANTHROPIC_BASE_URL")
+        problem = url_problem(asked) if asked else None
+        if problem in (NOT_HTTP, NO_HOST):
+            raise LiveError(f"not an http:// or https:// base URL: {self._redactor.url(asked.strip())}")
+        if problem:  # before the SDK's parser, which takes an unclosed IPv6 bracket for a bad port
+            raise LiveError(f"not a usable base URL ({problem}): {self._redactor.url(asked.strip())}")
         try:
             probe = anthropic.Anthropic(
                 base_url=self._base_url, api_key=self._api_key, max_retries=0, http_client=idle_http_client()

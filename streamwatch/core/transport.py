@@ -1,5 +1,5 @@
 """What every source knows of the HTTP transport, without loading an SDK: where a request goes
-(`is_loopback`) and how to name what a client raised (`exception_name`, `describe_exception`,
+(`is_loopback`), what is wrong with a URL no request could go to (`url_problem`), and how to name what a client raised (`exception_name`, `describe_exception`,
 `cause_chain`). The SDK tap (core/live.py) and the recording proxy share them.
 """
 
@@ -23,6 +23,48 @@ def is_loopback(url: object) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+NOT_HTTP = "not http:// or https://"
+NO_HOST = "no host"
+_NOT_IN_HOSTS = frozenset('<>"{}|\\^`%')
+
+
+def url_problem(url: str) -> str | None:
+    """What makes `url` no http(s) URL a client can send to, named in a few words (`NOT_HTTP`,
+    `NO_HOST`, a malformed address or port, a port out of range, a host name no resolver takes), or
+    None. Said before sending, so a typo is not blamed on the network or the server, nor a malformed
+    IPv6 address on its port (as the parsers of the standard library and httpx do)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return NOT_HTTP
+    place = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    if place.startswith("["):
+        end = place.find("]")
+        if end < 0:
+            return "malformed address: no closing ']' after the IPv6 address"
+        host, after = place[1:end], place[end + 1:]
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"malformed address: {place[:end + 1]!r} is not an IPv6 address"
+        if after and not after.startswith(":"):
+            return f"malformed address: {after!r} after the IPv6 address is not a :port"
+        port = after[1:]
+    else:
+        host, _, port = place.partition(":")
+        if "[" in place or "]" in place:
+            return "malformed address: a '[' or ']' outside the brackets of an IPv6 address"
+        if not host:
+            return NO_HOST
+        odd = next((char for char in host if char.isspace() or not char.isprintable() or char in _NOT_IN_HOSTS), None)
+        if odd is not None:
+            return f"malformed host name: it holds {odd!r}"
+    if port and not (port.isascii() and port.isdigit()):
+        return f"malformed port: {port!r} is not a number"
+    if port and not 0 < int(port) <= 65535:
+        return f"port out of range: {int(port)} is not from 1 to 65535"
+    return None if place.startswith("[") else host_problem(host)
 
 
 def host_problem(host: str) -> str | None:

@@ -47,6 +47,9 @@ def test_embedded_is_a_valid_base_url(config_home):
         ('model = ""\n', "model must be a model name"),
         ('base_url = "ftp://example.com"\n', "base_url must be a URL (http:// or https://) or 'embedded'"),
         ('base_url = "http://"\n', "base_url must be a URL"),
+        ('base_url = "http://[::1"\n', "base_url must be a URL a client can reach (malformed address: no closing ']' after "
+                                      "the IPv6 address), not 'http://[::1'"),
+        ('base_url = "http://h:80:90"\n', "(malformed port: '80:90' is not a number)"),
         ('colour = "red"\n', "unknown setting 'colour' (known: theme, model, stall_threshold, base_url)"),
         ('theme = "dark\n', "not valid TOML"),
     ],
@@ -138,5 +141,5 @@ def test_a_bad_base_url_is_refused_without_showing_its_password(config_home, url
 @pytest.mark.parametrize("url", ["http://a..b", f"https://{'x' * 64}.example"])
 def test_a_base_url_whose_host_no_resolver_takes_is_refused(config_home, url):
     write(config_home, f'base_url = "{url}"\n')
-    with pytest.raises(ConfigError, match="base_url must be a URL a client can reach: a part of its host name"):
+    with pytest.raises(ConfigError, match=r"base_url must be a URL a client can reach \(a part of its host name"):
         load_config()

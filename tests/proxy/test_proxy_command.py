@@ -114,7 +114,9 @@ def test_on_loopback_there_is_no_warning(run_proxy) -> None:
     (["--listen", "192.0.2.1:0"], "cannot listen on 192.0.2.1:0"),
     (["--upstream", "api.anthropic.com"], "--upstream takes an http:// or https:// base URL"),
     (["--upstream", "ftp://example.com"], "--upstream takes an http:// or https:// base URL"),
-    (["--upstream", "http://example.com:port"], "--upstream takes an http:// or https:// base URL"),
+    (["--upstream", "http://example.com:port"], "(malformed port: 'port' is not a number)"),
+    (["--upstream", "http://[::1"], "--upstream 'http://[::1' is not a usable base URL (malformed address: no closing ']'"),
+    (["--upstream", "http://api.example?x=1"], "--upstream takes an http:// or https:// base URL (no query)"),
     (["--upstream", f"http://{'a' * 64}.example"], "longer than 63 characters"),
     (["--upstream", "https://api..example"], "host name is empty or longer"),
 ])
