@@ -469,3 +469,22 @@ async def test_at_120_columns_every_column_fits_beside_a_long_path_and_an_inject
                                   "Verdict"]
         assert "python 0.75.0" in row and "/v1/messages/" in row and "…" in row
         assert row.endswith("ABNORMAL transport_error (injected)") and len(row) <= 120
+
+
+@pytest.mark.parametrize(("size", "model", "path"), [
+    ((120, 24), "sonnet-4-5-20250929", "/v1/messages/count_"),
+    ((80, 24), "sonnet-4-5…", "/v1/messages…"),
+])
+async def test_a_dated_model_name_fits_at_120_columns_and_keeps_its_family_and_version_at_80(size, model, path):
+    """The model's whole name before the rest of a long path; cut short, the date goes first."""
+    book = FlowBook(stall_threshold=5.0)
+    book.publish(replace(_finished(0), path="/v1/messages/count_tokens?beta=true", model="sonnet-4-5-20250929",
+                         ttft=0.41, verdict="COMPLETE max_tokens"))
+    book.publish(replace(_finished(1), path="/v1/messages?beta=true", model="opus-4-1-20250805", ttft=0.38))
+    app = book_app(book)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: len(shown(app)) == 2)
+        header, *_ = table_lines(app)
+        oldest = shown(app)[1]
+        assert model in oldest and oldest[1 + (size[0] == 120) * 3].startswith(path)
+        assert oldest[-2:] == ["COMPLETE", "max_tokens"] and ("Client" in header) == (size[0] == 120) and "TTFT" in header

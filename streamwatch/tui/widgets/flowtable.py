@@ -51,20 +51,25 @@ COLUMNS = (
     Column("events", "Events", 7, right=True, most=7),
     Column("verdict", "Verdict", 10, most=36),
 )
-PATH_MIN = 12
-"""The path column is never narrower than this (or its widest value)."""
-SHRINKS = {"path": PATH_MIN, "model": 10}
-"""The columns cut short (with `…`) before any other column goes, and how narrow they may get."""
+PATH_MIN = 13
+"""The path column is never narrower than this (or its widest value): `/v1/messages…` of `/v1/messages?beta=true`."""
+MODEL_MIN = 11
+"""Nor the model column: a model's family and version, its date cut (`sonnet-4-5…` of `sonnet-4-5-20250929`)."""
+SHRINKS = {"model": MODEL_MIN, "path": PATH_MIN}
+"""The columns cut short (with `…`) before any other column goes, how narrow they may get, and, in this
+order, which widens first when there is room: the model, whose whole name says what answered."""
 
 
 def elide(text: str, width: int) -> str:
-    """`text` in `width` cells: whole, or cut after a word boundary with `…`, never inside a word
-    (a single word too long for the column shows as `…` alone)."""
+    """`text` in `width` cells: whole, or cut at a word boundary (before or after a break) with `…`,
+    never inside a word (a single word too long for the column shows as `…` alone)."""
     if cell_len(text) <= width:
         return text
     room = width - 1
     cut = 0
     for index, char in enumerate(text):
+        if char in BREAKS:
+            cut = index
         if cell_len(text[: index + 1]) > room:
             break
         if char in BREAKS:
@@ -76,7 +81,8 @@ def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
     """The columns shown in `total` cells, each with its width, in screen order, one space apart after
     the mark: the verdict and the path always, then the others by how much they are wanted (`keep`)
     while they fit with the path and the model cut short (`SHRINKS`); what room is left then widens
-    the path, then the model, up to their widest values."""
+    the model, then the path, to their widest values where it is enough for that; what remains goes
+    to the path, then the model (a model cut after its version shows no more of itself)."""
     wanted = {column.name: min(column.most, max(cell_len(column.header), widths.get(column.name, 0)))
               for column in COLUMNS}
     width = {name: min(wanted[name], SHRINKS.get(name, wanted[name])) for name in wanted}
@@ -86,11 +92,13 @@ def layout(widths: dict[str, int], total: int) -> list[tuple[Column, int]]:
         if column.name not in chosen and used + 1 + width[column.name] <= total:
             chosen.add(column.name)
             used += 1 + width[column.name]
-    for name in SHRINKS:
-        if name in chosen:
-            grow = max(0, min(wanted[name] - width[name], total - used))
-            width[name] += grow
-            used += grow
+    for whole in (True, False):
+        for name in SHRINKS if whole else reversed(SHRINKS):
+            need, room = wanted[name] - width[name], total - used
+            if name in chosen and need > 0 and room > 0 and (room >= need or not whole):
+                grow = min(need, room)
+                width[name] += grow
+                used += grow
     return [(column, width[column.name]) for column in COLUMNS if column.name in chosen]
 
 
