@@ -10,7 +10,10 @@ words and as JSON.
 
 A stream whose failure was made on purpose (`fault`: the recording proxy's `--fault`, said in the
 session header) is diagnosed as any other, and its verdict says first, and in its `fault` key, that
-the failure was injected, so that nobody takes it for one of the upstream's.
+the failure was injected, so that nobody takes it for one of the upstream's. A fault armed for a
+stream that never fired (its end says `fault_fired: false`: the stream ended before the fault's
+point, or had no tool_use block for it) leaves an ordinary stream, whose failure is the upstream's
+own: `fault` is then None, and `fault_unfired` (the verdict's key too) keeps the label, said once.
 
 A request that asked for no stream (its body has no `"stream": true`) is answered by one JSON body:
 a complete JSON answer that is not an error is then complete too (`OK end_turn` for a Message,
@@ -128,6 +131,7 @@ class Verdict:
     sdk: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
     fault: str | None = None
+    fault_unfired: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,7 +156,10 @@ class StreamState:
         anyway (a `Player`'s recording): the event log points into them instead of copying (`EventLog`)."""
         self.stall_threshold = stall_threshold
         self.fault = fault
-        """What was injected into this stream on purpose (`injected: cut after 40 events`), if anything."""
+        """What was injected into this stream on purpose (`injected: cut after 40 events`), if anything;
+        until the end, what was armed for it (a fault that never fired moves to `fault_unfired` then)."""
+        self.fault_unfired: str | None = None
+        """The fault armed for this stream that never fired, which leaves it an ordinary stream."""
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.asked_for_stream: bool | None = None
@@ -254,10 +261,15 @@ class StreamState:
         return [self._event(sse) for sse in self._decoder.feed(data, t)]
 
     def end(
-        self, kind: End, t: float | None = None, error: dict[str, Any] | None = None, sdk: dict[str, Any] | None = None
+        self, kind: End, t: float | None = None, error: dict[str, Any] | None = None, sdk: dict[str, Any] | None = None,
+        fault_fired: bool | None = None,
     ) -> None:
         """`sdk`: what the SDK consuming this stream raised, when a live run knows (see core/live.py); for
-        a raw capture, what it would have raised is worked out here (`predicted_sdk`)."""
+        a raw capture, what it would have raised is worked out here (`predicted_sdk`). `fault_fired`:
+        whether the fault armed for it (`fault`) fired; False makes it an ordinary stream (the module
+        doc), None (not known: a session recorded before this was) leaves it injected."""
+        if fault_fired is False and self.fault is not None:
+            self.fault_unfired, self.fault = self.fault, None
         self._decoded(self.body.finish(), self.last_t)
         self._body_problems()
         if self.capture is not None and kind == End.EOF and self.body.cut:
@@ -710,6 +722,7 @@ class StreamState:
             sdk=self.sdk,
             body=self._body_facts(),
             fault=self.fault,
+            fault_unfired=self.fault_unfired,
         )
 
     def _body_facts(self) -> dict[str, Any] | None:
@@ -858,6 +871,10 @@ def explain(state: StreamState) -> str:
         what = state.fault.removeprefix("injected: ")
         parts.append(f"INJECTED by the streamwatch proxy ({what}), not a failure of the upstream; what follows "
                      "is what such a failure means.")
+    elif state.fault_unfired is not None:
+        what = state.fault_unfired.removeprefix("injected: ")
+        parts.append(f"A fault was armed by the streamwatch proxy ({what}) but never fired: this stream is as "
+                     "the upstream sent it.")
     events = len(state.events)
     produced = f"{events} events, {size_text(state.bytes_received)}"
     if state.body.encoding is not None:

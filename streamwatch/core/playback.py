@@ -115,9 +115,9 @@ class Player:
         if self._next == len(chunks) and ended and not self.finished:
             if until_events is not None and len(state.events) >= until_events:
                 return changed
-            kind, end_t, error = recording.final_end()
+            _, end_t, _ = recording.final_end()
             if limit is None or end_t is None or end_t <= limit:
-                state.end(kind, end_t, error, sdk=(recording.ending or {}).get("sdk"))
+                recording.end_state(state)
                 if end_t is not None:
                     self.position = max(self.position, end_t)
                 changed = True
@@ -557,7 +557,7 @@ class OnePass:
         assert self._run is not None and self._attempt is not None
         self._feed(whole=True)
         state, recording = self._run.state, self._run.recording
-        state.end(*recording.final_end(), sdk=(recording.ending or {}).get("sdk"))
+        recording.end_state(state)
         self.log.finish(self._attempt, state.verdict(session=self._where))
         if ends_attempt:
             self.hooks.fire("on_attempt_end", self._attempt)

@@ -223,9 +223,11 @@ class Recorder:
         *,
         sdk: dict[str, Any] | None = None,
         t: float | None = None,
+        fault_fired: bool | None = None,
     ) -> None:
         """The body ended as `kind` (at `t` on the attempt's clock, if it is not now); `error` and what
-        the client raised (`sdk`, see `live.sdk_outcome`) are redacted here. The attempt is closed."""
+        the client raised (`sdk`, see `live.sdk_outcome`) are redacted here; `fault_fired`: whether the
+        fault the header says fired (the source that injects it knows). The attempt is closed."""
         if self._session_t0 is None:
             return
         self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
@@ -237,8 +239,10 @@ class Recorder:
             for key in ("raised", "seen"):
                 if sdk[key] is not None:
                     sdk[key] = self.redactor.message(sdk[key])
-        self.state.end(kind, t, error, sdk=sdk)
-        extra = {} if sdk is None else {"sdk": sdk}
+        self.state.end(kind, t, error, sdk=sdk, fault_fired=fault_fired)
+        extra: dict[str, Any] = {} if sdk is None else {"sdk": sdk}
+        if fault_fired is not None:
+            extra["fault_fired"] = fault_fired
         for sink in self._sinks():
             sink.end(kind, self._session_t(t), error, **extra)
         if self._writer is not None:

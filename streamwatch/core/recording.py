@@ -8,8 +8,9 @@ request, one line (`anthropic-python 2.14.0` for streamwatch's own runs; a proxi
 see streamwatch/proxy/flow.py). A session the proxy recorded also says `upstream` (the base URL it
 forwarded to), `path` (the path and query the app asked for), `request_body` when the body is not a
 JSON object (the request's `body` is then `{}`; this says what it was: its content type and size),
-and `fault` when a fault was injected on purpose (text: `injected: cut after 40 events`; the first
-attempt's `Recording.fault`, which its state and verdict say). `continues` says that the session goes
+and `fault` when a fault was armed for it on purpose (text: `injected: cut after 40 events`; the first
+attempt's `Recording.fault`, which its state and verdict say; its end record's `fault_fired` says
+whether it fired, and one that never did leaves an ordinary session). `continues` says that the session goes
 on from an earlier one (a retry or resume pressed in its replay): `{"session": its id, "file": its
 file name, "attempt": the number of the attempt it goes on from, "reason", "strategy", "dropped"}`
 (the last three as in an `attempt` record, below). Every later line is one record
@@ -19,6 +20,8 @@ file name, "attempt": the number of the attempt it goes on from, "reason", "stra
     [t, "chunk", "body bytes as text"]        (valid UTF-8)
     [t, "chunk64", "body bytes as base64"]    (anything else, e.g. half a character)
     [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
+                                              (`fault_fired`: whether the header's `fault` fired;
+                                               a file without it, from before, reads as fired)
     [t, "attempt", {"request": {...}, ...}]   (another request: the records after it are its own)
     [t, "stopped", {"why": "..."}]            (recovery stopped after the attempt before it, and why;
                                                the last one counts)
@@ -193,7 +196,8 @@ class Recording:
     """For a raw capture (never a session file): the body is what a client wrote, not wire bytes, and
     what is known of how it ended (see core/sources.py)."""
     fault: str | None = None
-    """What was injected into this exchange on purpose (the session header's `fault`), if anything."""
+    """What was armed for this exchange on purpose (the session header's `fault`), if anything; whether
+    it fired is its end's (`end_state`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.chunks, Chunks):
@@ -233,12 +237,18 @@ class Recording:
             yield decoder.feed(data)
         yield decoder.finish()
 
+    def end_state(self, state: StreamState) -> None:
+        """End `state` as this recording ended (`final_end`), with what the client raised and whether
+        the fault armed for it fired, as the end record says."""
+        ending = self.ending or {}
+        state.end(*self.final_end(), sdk=ending.get("sdk"), fault_fired=ending.get("fault_fired"))
+
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""
         state.response(self.status, self.headers, self.capture, self.request)
         for t, data in self.chunks:
             state.chunk(data, self.relative(t))
-        state.end(*self.final_end(), sdk=(self.ending or {}).get("sdk"))
+        self.end_state(state)
         return state
 
 
@@ -589,6 +599,7 @@ _PAYLOADS = {
             "silent": _Rule("true or false", lambda value: isinstance(value, bool)),
             "seen": _TEXT,
         }, nullable=True),
+        "fault_fired": _Rule("true or false", lambda value: isinstance(value, bool)),
     }, required=("kind",)),
     "attempt": _Fields({"request": _REQUEST, "reason": _TEXT, "replaces": _whole(1, 2**53), "strategy": _TEXT,
                         "dropped": _TEXTS}),

@@ -14,7 +14,8 @@ a row written live is the row a re-read of the file gives.
      "duration": float|null (seconds), "waited": float|null (seconds of it between attempts),
      "size": int (bytes), "events": int, "attempts": int,
      "skipped": int (damaged lines left out), "error": str|null (why it is unreadable),
-     "fault": str|null (what the recording proxy injected on purpose: the badge ends `(injected)`)}
+     "fault": str|null (what the recording proxy injected on purpose: the badge ends `(injected)`),
+     "fault_unfired": str|null (a fault the proxy armed for it that never fired: an ordinary session)}
 
 Events and badge describe the session's last attempt, the one a replay ends on; `duration` runs from
 the first request to that attempt's end, and `waited` is the part of it spent between attempts (a
@@ -99,6 +100,7 @@ class SessionSummary:
     skipped: int = 0
     error: str | None = None
     fault: str | None = None
+    fault_unfired: str | None = None
     sort_time: float
     """Seconds since the epoch the list is ordered by: the recorded start, else the file name's time."""
     facts: SessionFacts | None = field(default=None, repr=False)
@@ -189,6 +191,7 @@ def summary_of(path: Path, size: int, mtime: float, session: Session, attempts: 
         attempts=attempt_count(recordings),
         skipped=len(session.skipped),
         fault=state.fault,
+        fault_unfired=state.fault_unfired,
         sort_time=moment.timestamp() if moment else _file_time(path, mtime),
         facts=_facts(session, attempts),
     )

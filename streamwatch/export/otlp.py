@@ -336,6 +336,7 @@ class SessionSpans(Hook):
             "streamwatch.stall.longest": max((s.seconds for s in stalls), default=None),
             "streamwatch.anomalies": len(state.anomalies),
             "streamwatch.fault": state.fault,
+            "streamwatch.fault_unfired": state.fault_unfired,
             "streamwatch.sdk.raised": (state.sdk or {}).get("raised"),
             "streamwatch.session.file": session,
             "streamwatch.attempt.number": attempt.number,

@@ -47,7 +47,10 @@ recorded as `{}`, with `request_body` in the session header saying what it was (
 Faults (streamwatch/proxy/faults.py, when given): `faults.plan(flow)` once per flow; a plan's
 `label` goes into the flow and the session header (`fault`), its `response()` answers instead of
 upstream, its `upstream_headers` are the headers sent, its `body` wraps the upstream body (it may
-end it early or raise `StreamCut`, which cuts the client as an upstream break does).
+end it early or raise `StreamCut`, which cuts the client as an upstream break does). The plan fired
+when it answered, or when its body called `fired` (`flow.fault_fired`, from then on); the end record
+says whether it did (`fault_fired`), so a flow whose fault never fired (its stream ended first, or
+upstream failed before the fault's point) reads as the ordinary flow it was, upstream's failure and all.
 
 No read timeout: a stalled upstream stays a stall the client sees. One `Upstream` client per app
 (streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop.
@@ -105,7 +108,7 @@ class FaultPlan(Protocol):
 
     def upstream_headers(self, headers: Headers) -> Headers: ...
 
-    def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]: ...
+    def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]: ...
 
 
 class Faults(Protocol):
@@ -140,10 +143,14 @@ class _Exchange:
 
     def end(self, kind: End, error: dict[str, Any] | None = None) -> None:
         """Its chunks recorded, end the recording as `kind`, unless it has ended already (a cancel or a
-        break after its end)."""
+        break after its end), saying whether its fault plan fired."""
         self.record()
         if self.flow.recorder.state.ended is None:
-            self.flow.recorder.end(kind, error)
+            self.flow.recorder.end(kind, error, fault_fired=None if self.plan is None else self.flow.fault_fired)
+
+    def fired(self) -> None:
+        """Its fault plan changed what the client gets."""
+        self.flow.fault_fired = True
 
 
 class ProxyApp:
@@ -292,7 +299,9 @@ class ProxyApp:
     async def _exchange(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
         recorder, plan = exchange.flow.recorder, exchange.plan
         answer = plan.response() if plan is not None else None
-        if answer is None:
+        if answer is not None:
+            exchange.fired()
+        else:
             try:
                 response = await self._upstream().send(exchange.flow.method, path, headers, body)
             except (httpx.TransportError, httpx.InvalidURL) as exc:
@@ -305,7 +314,7 @@ class ProxyApp:
             await send({"type": "http.response.body", "body": content})
             recorder.response(status, answer_headers)
             recorder.chunk(content)
-            recorder.end(End.EOF)
+            exchange.end(End.EOF)
             return
         try:
             exchange.started = True
@@ -315,7 +324,7 @@ class ProxyApp:
                                                           for name, value in response.headers]))
             chunks = response.body()
             if plan is not None:
-                chunks = plan.body(chunks)
+                chunks = plan.body(chunks, exchange.fired)
             async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 exchange.unrecorded.append((chunk, recorder.t()))

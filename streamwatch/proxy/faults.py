@@ -35,9 +35,12 @@ upstream for `accept-encoding: identity`. They apply to streaming requests only;
 first that picks a request injects into it; a fault armed with `arm` comes before them, once.
 
 A `FaultPlan` is what the proxy applies to one request (see streamwatch/proxy/app.py):
-`label` (recorded in the session header as `fault`), `response()` (an answer made here),
-`upstream_headers()` and `body()` (wraps the upstream body: sleeps, inserts events, ends early or
-raises `StreamCut`). A stream that ends before the point where its fault fires passes through as it came.
+`label` (recorded in the session header as `fault`), `response()` (an answer made here: the fault
+fired), `upstream_headers()` and `body(chunks, fired)` (wraps the upstream body: sleeps, inserts
+events, ends early or raises `StreamCut`, and calls `fired()` first, the moment it changes the
+body). A stream that ends before the point where its fault fires passes through as it came, and
+`fired` is never called: the proxy records that the fault did not fire, and the flow is an ordinary
+one. A plan is shared by every request it picks, so what happened to one request is never kept on it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ import math
 import random
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from fnmatch import fnmatchcase
@@ -118,7 +121,8 @@ class FaultPlan:
         kept = [(name, value) for name, value in headers if name.lower() != "accept-encoding"]
         return [*kept, ("accept-encoding", "identity")]
 
-    async def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]:
+        """The body as the client gets it; `fired()` is called when the fault changes it, if it does."""
         async for chunk in chunks:
             yield chunk
 
@@ -170,7 +174,7 @@ class PointFault(FaultPlan):
     ping_every: float | None = None
     error: str | None = None
 
-    async def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]:
         reader = _read(chunks)
         try:
             rest, later = b"", []
@@ -202,9 +206,11 @@ class PointFault(FaultPlan):
                     return
                 raw, end = later[0]
                 half = end - len(raw.raw) + len(raw.raw) // 2
+                fired()
                 if half:
                     yield body[:half]
                 raise StreamCut(self.label)
+            fired()
             async for beat in _pause(self.pause, self.ping_every):
                 yield beat
             if self.error is not None:
@@ -288,10 +294,11 @@ class CutAfterBytes(FaultPlan):
     def label(self) -> str:
         return f"injected: cut after {_count(self.size, 'byte')}"
 
-    async def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]:
         left = self.size
         async for chunk in chunks:
             if len(chunk) >= left:
+                fired()
                 if left:
                     yield chunk[:left]
                 raise StreamCut(self.label)
@@ -302,15 +309,18 @@ class CutAfterBytes(FaultPlan):
 @dataclass(frozen=True)
 class Buffer(FaultPlan):
     """`buffer`: the whole body held back and sent in one piece when it ends (as a buffering proxy
-    does); a body that breaks sends what was held, then breaks the same way."""
+    does); a body that breaks sends what was held, then breaks the same way. It fires once it holds
+    a piece back while another comes: a body that came in one piece came as it would have."""
 
     label = "injected: whole answer buffered, sent at once"
 
-    async def body(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]:
         held = []
         try:
             async for chunk in chunks:
                 held.append(chunk)
+                if len(held) == 2:
+                    fired()
         except Exception:
             if held:
                 yield b"".join(held)

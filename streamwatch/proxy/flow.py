@@ -1,7 +1,7 @@
 """One proxied HTTP exchange: `Flow`, the facts the proxy knows once a request's head and body are in.
 
 A flow is made before anything is sent upstream; its facts are set once (the `fault` label and the
-`recorder` right after, before anyone is told of the flow), and `done` turns True when the
+`recorder` right after, before anyone is told of the flow; `fault_fired` when the fault fires), and `done` turns True when the
 recording has ended and the hooks have heard `on_attempt_end` and `on_session_end`. Everything shown
 of the request is redacted by the flow's recorder's `Redactor` (which learnt the request's secrets
 first): the path's query values, the upstream's user-info. `client` describes the app that sent it,
@@ -38,7 +38,9 @@ class Flow:
     upstream: str
     """The base URL it is forwarded to, redacted."""
     fault: str | None = None
-    """The label of a fault injected into this flow on purpose, if one was."""
+    """The label of a fault armed for this flow on purpose, if one was."""
+    fault_fired: bool = False
+    """That fault has fired (changed what the client got): until it does, the flow is an ordinary one."""
     done: bool = False
     recorder: Recorder = field(init=False, repr=False)
     """Set before the flow is announced (`on_flow`); `hooks_for(flow)` is called before it is."""

@@ -2,8 +2,9 @@
 
 A line says the time, the client, the method and path, the model, the status, the time to first
 token, the duration, the events and the verdict (`flow_line`); with `json_lines`, one JSON object
-instead: the `analyze --json` verdict, with the flow's `method`, `path`, `client`, `model`,
-`upstream`, `fault`, `id` and `started` (`session` is the file). Each flow's values pass its
+instead: the `analyze --json` verdict (its `fault`, or `fault_unfired` for a fault armed that never
+fired), with the flow's `method`, `path`, `client`, `model`, `upstream`, `id` and `started`
+(`session` is the file). Each flow's values pass its
 recorder's redaction, and text lines `core/safe.py`'s `one_line`. When the reader goes away
 (`| head -1`), it writes nothing more and calls `on_closed`. Its hooks are told on the proxy's loop:
 writing a line is all they do.
@@ -43,8 +44,7 @@ class FlowPrinter:
         redactor = flow.recorder.redactor
         if self._json:
             facts = {"id": flow.id, "started": flow.started.isoformat(timespec="milliseconds"), "method": flow.method,
-                     "path": flow.path, "client": flow.client, "model": flow.model, "upstream": flow.upstream,
-                     "fault": flow.fault}
+                     "path": flow.path, "client": flow.client, "model": flow.model, "upstream": flow.upstream}
             line = json.dumps(redactor.value({**log.verdict(), **facts}), ensure_ascii=True)
         else:
             line = redactor.text(flow_line(flow, log.attempts[-1].state))
@@ -83,8 +83,10 @@ def flow_line(flow: Flow, state: StreamState) -> str:
         f"{len(state.events)} events",
         verdict_badge(state),
     ]
-    if flow.fault:
-        cells.append(f"fault: {flow.fault}")
+    if state.fault:
+        cells.append(f"fault: {state.fault}")
+    elif state.fault_unfired:
+        cells.append(f"fault armed, never fired: {state.fault_unfired}")
     return one_line("  ".join(cells))
 
 

@@ -65,6 +65,9 @@ class FlowRow:
     origin: str = ""
     """Who sent it, in full: `Anthropic/Python 0.75.0 from 127.0.0.1:50412`."""
     fault: str | None = None
+    """The label of the fault injected into it, once it fired."""
+    fault_unfired: str | None = None
+    """The label of a fault armed for it that has not fired (and never did, once it has ended)."""
     session_path: Path | None = None
 
     def cells(self, now: float, tz: datetime.tzinfo | None = None) -> dict[str, str]:
@@ -193,7 +196,7 @@ class RowHook(Hook):
         model = row.model
         if model == "-" and isinstance(state.message.get("model"), str):
             model = _cell(short_model(state.message["model"]) or "-")
-        fault = self.flow.fault
+        fault, fired = self.flow.fault, self.flow.fault_fired
         self._row = replace(
             row,
             running=running,
@@ -205,7 +208,8 @@ class RowHook(Hook):
             complete=None if running else state.complete,
             quiet_since=quiet if quiet is not None else row.quiet_since,
             model=model,
-            fault=None if fault is None else _cell(fault),
+            fault=None if fault is None or not fired else _cell(fault),
+            fault_unfired=None if fault is None or fired else _cell(fault),
             session_path=self.flow.recorder.session_path,
         )
         self.book.publish(self._row)

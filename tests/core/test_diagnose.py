@@ -40,7 +40,7 @@ def test_verdict_json_has_exactly_the_documented_keys():
     _, verdict = run(s.complete_text())
     assert list(verdict.to_dict()) == [
         "complete", "termination", "stop_reason", "error", "http_status", "event_count", "blocks", "text",
-        "stalls", "timing", "usage", "anomalies", "explanation", "session", "sdk", "body", "fault",
+        "stalls", "timing", "usage", "anomalies", "explanation", "session", "sdk", "body", "fault", "fault_unfired",
     ]
     assert list(verdict.timing) == ["ttfb", "ttft", "duration", "output_tps"]
     json.dumps(verdict.to_dict())

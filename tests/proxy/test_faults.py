@@ -215,13 +215,15 @@ async def _from(chunks: list[bytes], then: BaseException | None = None) -> Async
         raise then
 
 
-def apply(spec: str, chunks: list[bytes], then: BaseException | None = None) -> tuple[bytes, BaseException | None]:
-    """What the client gets from the fault over an upstream body sent as `chunks` (then raising `then`)."""
+def apply(spec: str, chunks: list[bytes], then: BaseException | None = None,
+          fired: Callable[[], None] = lambda: None) -> tuple[bytes, BaseException | None]:
+    """What the client gets from the fault over an upstream body sent as `chunks` (then raising `then`);
+    `fired` is called if the fault fires."""
 
     async def run() -> tuple[bytes, BaseException | None]:
         out = bytearray()
         try:
-            async for piece in parse_fault(spec).plan.body(_from(chunks, then)):
+            async for piece in parse_fault(spec).plan.body(_from(chunks, then), fired):
                 out += piece
         except Exception as exc:
             return bytes(out), exc
@@ -308,9 +310,32 @@ def test_a_body_that_breaks_before_the_cut_point_sends_what_came_and_breaks_the_
     assert apply("buffer", pieces(7)[:-3], then=boom) == (b"".join(pieces(7)[:-3]), boom)
 
 
+def fires(spec: str, chunks: list[bytes], then: BaseException | None = None) -> bool:
+    """Whether the fault fires on an upstream body sent as `chunks` (then raising `then`)."""
+    fired: list[bool] = []
+    apply(spec, chunks, then, lambda: fired.append(True))
+    return fired == [True]
+
+
+def test_a_fault_fires_only_where_it_changes_what_the_client_gets() -> None:
+    tool_free = BODY.replace(b"input_json_delta", b"text_delta")
+    short = BODY[: BODY.index(b"\n\n", 400) + 2]
+    boom = httpx2.ReadError("reset")
+
+    for spec in ("cut:events=3", "cut:bytes=100", "end:events=3", "end:tool_use", "error:overloaded_error",
+                 "stall:0.01", "stall:0.01,events=0", "buffer"):
+        assert fires(spec, pieces(7)), spec
+    for spec in ("cut:events=500", "cut:bytes=100000", "end:events=500", "error:api_error,events=500",
+                 "stall:0.01,events=500"):
+        assert not fires(spec, pieces(7)), spec
+    assert not fires("end:tool_use", [tool_free])
+    assert not fires("cut:events=40", [short]) and not fires("cut:events=40", [short], then=boom)
+    assert not fires("buffer", [BODY]) and fires("buffer", pieces(7)[:-3], then=boom)
+
+
 def test_buffer_sends_the_whole_body_in_one_piece() -> None:
     async def run() -> list[bytes]:
-        return [piece async for piece in parse_fault("buffer").plan.body(_from(pieces(7)))]
+        return [piece async for piece in parse_fault("buffer").plan.body(_from(pieces(7)), lambda: None)]
 
     assert asyncio.run(run()) == [BODY]
 
@@ -368,6 +393,7 @@ def assert_marked(proxy: Proxy, label: str) -> None:
     [flow] = proxy.wait()
     [session] = proxy.sessions()
     assert flow.fault == label and session.header["fault"] == label
+    assert flow.fault_fired and session.latest.ending["fault_fired"] is True
     verdict = replay_attempts(session, 5.0).attempts[0].verdict
     assert verdict.fault == label and verdict.explanation.startswith("INJECTED by the streamwatch proxy")
     replay = SessionPlayer(session, 5.0, speed=None)

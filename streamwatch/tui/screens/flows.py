@@ -209,6 +209,8 @@ class FlowsScreen(Screen[None]):
             if row.fault is not None:
                 detail.append(" · ")
                 detail.append(row.fault, style="bold")
+            elif row.fault_unfired is not None:
+                detail.append(f" · fault armed, not fired: {row.fault_unfired.removeprefix('injected: ')}")
             if row.session_path is not None:
                 detail.append(f"\n{one_line(str(row.session_path))}")
         self.query_one("#flows-detail", Static).update(detail)

@@ -1,0 +1,150 @@
+"""A `--fault` counts only once it fires: a flow whose fault never fired reads as the ordinary flow it
+was, in its file, `analyze`, `stats`, the session list and the flows view, upstream's failure and all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+
+from streamwatch import cli
+from streamwatch.core.catalog import Catalog
+from streamwatch.core.playback import replay_attempts
+from streamwatch.core.recording import load_session
+from streamwatch.mock import MockServer
+from streamwatch.proxy.faults import Faults, parse_fault
+from streamwatch.proxy.rows import FlowBook, FlowRow
+from tests.proxy.conftest import Proxy
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data folder `stats` reads, whose sessions folder is the one the proxy saves in."""
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def through(start_proxy: Callable[..., Proxy], mock: MockServer, home: Path, request: pytest.FixtureRequest
+            ) -> Callable[[str, str], tuple[Any, Proxy, FlowBook]]:
+    """One streamed request for `model` through a proxy armed with the fault `spec`, its rows in a
+    FlowBook (each test its own conversation, so a mock scenario's failure happens): what the SDK
+    returned or raised, the proxy, its rows."""
+    prompt = f"Arm {request.node.name}, please."
+
+    def run(spec: str, model: str) -> tuple[Any, Proxy, FlowBook]:
+        book = FlowBook(stall_threshold=5.0)
+        proxy = start_proxy(mock.base_url, Faults.parse([spec]), book)
+        with anthropic.Anthropic(base_url=proxy.url, api_key="test-key", max_retries=0) as client:
+            try:
+                with client.messages.stream(model=model, max_tokens=1024,
+                                            messages=[{"role": "user", "content": prompt}]) as stream:
+                    result: Any = stream.get_final_message()
+            except Exception as exc:
+                result = exc
+        proxy.wait()
+        return result, proxy, book
+
+    return run
+
+
+def analyzed(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, dict[str, Any]]:
+    """`analyze`'s exit status, its report, and its `--json` verdict."""
+    status = cli.main(["analyze", str(path)])
+    report = capsys.readouterr().out
+    cli.main(["analyze", "--json", str(path)])
+    return status, report, json.loads(capsys.readouterr().out)
+
+
+def stats(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert cli.main(["stats", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def end_record(path: Path) -> dict[str, Any]:
+    [end] = [record[2] for record in map(json.loads, path.read_text().splitlines()[1:]) if record[1] == "end"]
+    return end
+
+
+def row_of(book: FlowBook) -> FlowRow:
+    [row] = book.rows()
+    assert not row.running
+    return row
+
+
+@pytest.mark.parametrize(("spec", "model"), [
+    ("end:events=500", "mock-ok"),  # the answer has 138 events
+    ("end:tool_use", "mock-ok"),  # a text-only answer: no tool_use block to end inside
+    ("stall:30,events=500", "mock-ok"),  # a stall after more events than come
+    ("cut:events=500", "mock-ok"),
+])
+def test_a_fault_that_never_fires_leaves_an_ordinary_complete_flow(
+    through: Callable[..., Any], capsys: pytest.CaptureFixture[str], spec: str, model: str
+) -> None:
+    label = parse_fault(spec).plan.label
+
+    message, proxy, book = through(spec, model)
+
+    assert message.stop_reason == "end_turn"
+    [flow] = proxy.flows
+    path = flow.recorder.session_path
+    assert json.loads(path.read_text().splitlines()[0])["fault"] == label
+    assert end_record(path)["fault_fired"] is False
+    status, report, verdict = analyzed(path, capsys)
+    assert status == 0 and "Verdict: COMPLETE" in report and "INJECTED" not in report
+    assert f"A fault was armed by the streamwatch proxy ({label.removeprefix('injected: ')}) but never fired" in report
+    assert verdict["complete"] is True and verdict["fault"] is None and verdict["fault_unfired"] == label
+    numbers = stats(capsys)
+    assert numbers["injected"] == 0 and numbers["total"]["streams"] == 1 and numbers["total"]["complete"] == 1
+    [summary] = Catalog(proxy.directory).summaries()
+    assert summary.badge == "COMPLETE end_turn" and summary.fault is None and summary.fault_unfired == label
+    row = row_of(book)
+    assert row.fault is None and row.fault_unfired == label and row.verdict == "COMPLETE end_turn"
+    assert not row.matches("injected", 0.0)
+
+
+def test_an_upstream_529_on_a_flow_whose_fault_never_fired_is_upstream_s_failure(
+    through: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    label = parse_fault("cut:events=3").plan.label
+
+    raised, proxy, book = through("cut:events=3", "mock-http_529")
+
+    assert isinstance(raised, anthropic.InternalServerError) and raised.status_code == 529
+    [flow] = proxy.flows
+    status, report, verdict = analyzed(flow.recorder.session_path, capsys)
+    assert status == cli.EXIT_ABNORMAL
+    assert "Verdict: ABNORMAL http_error (overloaded_error)\n" in report and "INJECTED" not in report
+    assert (verdict["termination"], verdict["http_status"], verdict["fault"], verdict["fault_unfired"]) == (
+        "http_error", 529, None, label)
+    numbers = stats(capsys)
+    assert numbers["injected"] == 0 and numbers["total"]["terminations"]["http_error"] == 1
+    row = row_of(book)
+    assert (row.verdict, row.fault, row.fault_unfired) == ("HTTP 529", None, label)
+
+
+def test_a_fault_that_fires_is_injected_and_a_file_from_before_the_fact_reads_as_it_did(
+    through: Callable[..., Any], capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    label = parse_fault("end:events=20").plan.label
+
+    message, proxy, book = through("end:events=20", "mock-ok")
+
+    assert message.stop_reason is None
+    [flow] = proxy.flows
+    path = flow.recorder.session_path
+    assert end_record(path)["fault_fired"] is True
+    status, report, verdict = analyzed(path, capsys)
+    assert "Verdict: ABNORMAL eof [INJECTED]" in report and (verdict["fault"], verdict["fault_unfired"]) == (label, None)
+    assert stats(capsys)["injected"] == 1
+    assert (row_of(book).fault, row_of(book).fault_unfired) == (label, None)
+    # A session recorded before the end said whether its fault fired reads as injected, as it always did.
+    _, again, _ = through("end:events=500", "mock-ok")
+    older = home / "older.jsonl"
+    older.write_text(again.flows[0].recorder.session_path.read_text().replace(',"fault_fired":false', ""))
+    assert "fault_fired" not in older.read_text()
+    assert replay_attempts(load_session(older), 5.0).attempts[0].verdict.fault == "injected: clean end after 500 events"
