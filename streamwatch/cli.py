@@ -616,11 +616,7 @@ def _export_otlp(args: argparse.Namespace) -> int:
                 print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
                 unreadable += 1
                 continue
-            started = source.started
-            hooks = Hooks([exporter.hook(
-                origin_ns=None if started is None else int(started.timestamp() * 1e9),
-                **{key: header.get(key) for key in ("source", "client", "upstream")},
-            )])
+            hooks = Hooks([exporter.hook(**{key: header.get(key) for key in ("source", "client", "upstream")})])
             replay_attempts(source.session, args.stall_threshold, hooks)
             for failure in hooks.failures:
                 print(f"streamwatch: error: {path.name}: {one_line(failure)}", file=sys.stderr)

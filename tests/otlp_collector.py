@@ -127,6 +127,16 @@ class Collector:
             return list(self.spans)
 
 
+def comparable(span: Span) -> tuple:
+    """What a span says: its name, kind, status, attributes and events."""
+    return span.name, span.kind, span.status, span.attributes, [(name, a) for name, _, a in span.events]
+
+
+def identity(span: Span) -> tuple:
+    """What a backend tells one span from another by, and where it is placed."""
+    return span.trace_id, span.span_id, span.parent, span.start, span.end
+
+
 def tree(spans: list[Span]) -> list[str]:
     """The spans as indented lines, each trace from its root, children in start order."""
     lines: list[str] = []
@@ -152,7 +162,11 @@ def tree(spans: list[Span]) -> list[str]:
 
 def _print_roots(collector: Collector, span: Span) -> None:
     if not span.parent:
-        print("\n".join(tree([s for s in collector.spans if s.trace_id == span.trace_id])), flush=True)
+        spans = [s for s in collector.spans if s.trace_id == span.trace_id]
+        latest = list({s.span_id: s for s in spans}.values())
+        again = f" (sent again: {len(spans) - len(latest)} of its spans came before)" if len(latest) < len(spans) else ""
+        print(f"trace {span.trace_id}{again}", flush=True)
+        print("\n".join(tree(latest)), flush=True)
 
 
 if __name__ == "__main__":

@@ -480,7 +480,7 @@ class _Replayed:
 class OnePass:
     """A session's recordings played to their ends as they are read (give `take` to `parse_session` as
     `on_record`, then `finish` the session it returns), or all at once (`replay_attempts`), firing the
-    hooks a live run fired (core/recorder.py): `on_attempt` (for a `RecoveryObserver`), `on_request`,
+    hooks a live run fired (core/recorder.py): `on_header` (the file's), `on_attempt` (for a `RecoveryObserver`), `on_request`,
     `on_response` (when a response head was recorded), `on_events` once per recorded chunk with the
     events it completed, `on_attempt_end` with the attempt's verdict once its last recording (after a
     redirect) has ended, then `on_session_end`. A file holds no wait's countdown and no hold but its
@@ -504,6 +504,7 @@ class OnePass:
     def take(self, session: Session) -> None:
         """Feed everything the session holds so far: a recording is played to its end once the next one begins."""
         if self._index < 0:
+            self.hooks.fire("on_header", session.header)
             on_failure = session.header.get("on_failure")
             self.log.on_failure = on_failure if isinstance(on_failure, str) else None
             self._where = None if session.path is None else str(session.path)

@@ -14,8 +14,8 @@ error messages), then hands it, in this order, to the sinks:
 - the session file (`SessionWriter`), when saving: the same records, one line each, on disk when
   the call returns;
 - the attempt's `StreamState` (decoding, diagnosis, verdict);
-- the hooks, told on the source's thread: `on_request`, `on_response`, `on_events` (the events
-  each chunk completed, maybe none);
+- the hooks, told on the source's thread: `on_header` (the session file's header, once written),
+  `on_request`, `on_response`, `on_events` (the events each chunk completed, maybe none);
 - when saving, the session index (core/index.py): the session's row, made from the attempts'
   states each time the session ends (`on_session_end`), so nothing reads the file again to list it,
   and written there or by the thread `index_later` hands it to.
@@ -53,6 +53,10 @@ from streamwatch.core.redact import Redactor
 
 class Hook:
     """Told about a session's progress, on the thread that records it. Override what you need."""
+
+    def on_header(self, header: Mapping[str, Any]) -> None:
+        """The session file's header, as written (before the first `on_request`; a session not saved has
+        none) or read (a replay): what names the session (`id`, `started`, `host`)."""
 
     def on_request(self, method: str, url: str) -> None:
         """A request is being sent (again, for each attempt); `url` redacted."""
@@ -194,6 +198,7 @@ class Recorder:
         if first and self._save:
             self._writer = SessionWriter.create(self._source, recorded, directory=self._directory, **self._header)
             self.session_path, self.session_header = self._writer.path, self._writer.header
+            self.hooks.fire("on_header", self.session_header)
         elif not first and self.session_path is not None:
             self._writer = SessionWriter.reopen(self.session_path)
             self._writer.attempt(recorded, t, **facts)

@@ -25,6 +25,12 @@ The trace of a session, following the OpenTelemetry GenAI semantic conventions (
   A retry or resume links to the attempt it replaces (a span link saying why); attempts made after
   the session span ended (the user pressed retry later) start a new session span linked to the first.
 
+A saved session's ids are its own: the trace id and the session span's id are worked out from the
+session header's `id`, `started`, `host` and `pid` and the number of the span's first attempt, each
+attempt's span id from the same and its number (`SessionIds`), and the spans' times from its
+`started`. A re-export of a session, and the backfill of a session exported live, send the same
+trace, with the same spans, which a backend takes as one. (A session not saved gets random ids.)
+
 No prompt or answer text is sent unless `content` is asked for (`--otel-content`): then the request's
 messages and system prompt and the answer go in `gen_ai.input.messages`, `gen_ai.system_instructions`
 and `gen_ai.output.messages` (JSON strings in the convention's shape). Headers are never sent; the
@@ -37,12 +43,14 @@ drawn on it). `close()` waits a bounded time for what is queued.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -50,6 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 from streamwatch.core.attempts import Attempt, AttemptLog, how_it_failed
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.recorder import Hook
+from streamwatch.core.recording import parse_time
 
 INSTALL = "pip install 'streamwatch[otel]'"
 TRACES_PATH = "/v1/traces"
@@ -131,15 +140,16 @@ class Exporter:
         timed = any(os.environ.get(f"OTEL_EXPORTER_OTLP{kind}_TIMEOUT") for kind in ("", "_TRACES"))
         self._sender = _Sender(OTLPSpanExporter(endpoint=endpoint, timeout=None if timed else SEND_TIMEOUT), self)
         self._processor = BatchSpanProcessor(self._sender, schedule_delay_millis=SEND_EVERY_MS)
-        self._provider = TracerProvider(resource=_resource())
+        self.ids = SessionIds()
+        self._provider = TracerProvider(resource=_resource(), id_generator=self.ids)
         self._provider.add_span_processor(self._processor)
         self.tracer = self._provider.get_tracer("streamwatch", _version())
 
-    def hook(self, *, origin_ns: int | None = None, **facts: Any) -> SessionSpans:
+    def hook(self, **facts: Any) -> SessionSpans:
         """The hook that makes one session's spans. `facts`: `source`, `client`, `upstream` (what the
-        session header says); `origin_ns`: the session's start (a saved session's; else its first request)."""
-        return SessionSpans(self, origin_ns, {f"streamwatch.{name}": value for name, value in facts.items()
-                                              if isinstance(value, str) and value})
+        session header says)."""
+        return SessionSpans(self, {f"streamwatch.{name}": value for name, value in facts.items()
+                                   if isinstance(value, str) and value})
 
     def flush(self) -> None:
         """Send what is queued now, on this thread (a backfill, between sessions)."""
@@ -227,12 +237,63 @@ class _Sender:
         return True
 
 
+class SessionIds:
+    """The provider's id generator (duck-typed, as `_Sender`): the ids planned for the span that starts
+    on this thread (`planned`), else random ones as the SDK's own generator makes them."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+        self._random = RandomIdGenerator()
+        self._local = threading.local()
+
+    @contextmanager
+    def planned(self, seed: str | None, span: str, trace: str | None = None) -> Iterator[None]:
+        """Within it, a span started on this thread gets the span id `seed` (a session's, `session_seed`)
+        makes with `span`, and, a root span, the trace id it makes with `trace`; random ones without a seed."""
+        if seed is None:
+            self._local.ids = None
+        else:
+            self._local.ids = (None if trace is None else _id(seed, trace, 128), _id(seed, span, 64))
+        try:
+            yield
+        finally:
+            self._local.ids = None
+
+    def generate_trace_id(self) -> int:
+        ids = getattr(self._local, "ids", None)
+        return self._random.generate_trace_id() if ids is None or ids[0] is None else ids[0]
+
+    def generate_span_id(self) -> int:
+        ids = getattr(self._local, "ids", None)
+        return self._random.generate_span_id() if ids is None else ids[1]
+
+    def is_trace_id_random(self) -> bool:
+        """A hash's bits are as uniform as random ones, which a ratio sampler needs."""
+        return True
+
+
+def session_seed(header: Mapping[str, Any]) -> str | None:
+    """What names a saved session for good, from its header (None when it has no id)."""
+    if not isinstance(header.get("id"), str):
+        return None
+    return json.dumps([header.get(key) for key in ("id", "started", "host", "pid")])
+
+
+def _id(seed: str, what: str, bits: int) -> int:
+    """A nonzero id of `bits` bits, the same for the same seed and `what` on every machine."""
+    digest = hashlib.sha256(f"{seed}/{what}".encode()).digest()
+    return int.from_bytes(digest[: bits // 8]) or 1
+
+
 class SessionSpans(Hook):
     """One session's spans (see the module doc), made as its attempts end, on the recording's thread."""
 
-    def __init__(self, exporter: Exporter, origin_ns: int | None, facts: dict[str, str]) -> None:
+    def __init__(self, exporter: Exporter, facts: dict[str, str]) -> None:
         self._exporter = exporter
-        self._origin = origin_ns
+        self._origin: int | None = None
+        self._seed: str | None = None
+        """What names the session (`session_seed`), its ids are made from; None: random ones."""
         self._facts = facts
         self._session: Any = None
         self._session_end = 0
@@ -240,6 +301,14 @@ class SessionSpans(Hook):
         """The span context of the session span that ended, which a later one links to."""
         self._spans: dict[int, Any] = {}
         """Each attempt's span context, by number: a retry or resume links to the one it replaces."""
+
+    def on_header(self, header: Mapping[str, Any]) -> None:
+        """The session's own ids and clock: its header's (see the module doc)."""
+        self._seed = session_seed(header)
+        started = header.get("started")
+        moment = parse_time(started) if isinstance(started, str) else None
+        if moment is not None:
+            self._origin = int(moment.timestamp() * 1e9)
 
     def on_request(self, method: str, url: str) -> None:
         if self._origin is None:
@@ -260,10 +329,11 @@ class SessionSpans(Hook):
         replaced = self._spans.get(attempt.replaces) if attempt.replaces is not None else None
         if replaced is not None:
             links.append(Link(replaced, {"streamwatch.link.reason": attempt.reason.value}))
-        span = tracer.start_span(
-            f"chat {_model(_sent(attempt))}", context=trace.set_span_in_context(self._session), kind=SpanKind.CLIENT,
-            attributes=self._attributes(attempt), links=links, start_time=start,
-        )
+        with self._exporter.ids.planned(self._seed, f"attempt {attempt.number}"):
+            span = tracer.start_span(
+                f"chat {_model(_sent(attempt))}", context=trace.set_span_in_context(self._session),
+                kind=SpanKind.CLIENT, attributes=self._attributes(attempt), links=links, start_time=start,
+            )
         for name, t, attributes in _events(state):
             span.add_event(name, attributes, timestamp=start + _ns(t))
         if not state.complete:
@@ -302,10 +372,12 @@ class SessionSpans(Hook):
 
         links = [] if self._earlier is None else [Link(self._earlier, {"streamwatch.link.reason": "continued"})]
         self._session_end = start
-        self._session = self._exporter.tracer.start_span(
-            f"session chat {_model(_sent(attempt))}", context=Context(), kind=SpanKind.INTERNAL,
-            attributes=_clean({**_request_attributes(attempt), **self._facts}), links=links, start_time=start,
-        )
+        first = attempt.number
+        with self._exporter.ids.planned(self._seed, f"session {first}", trace=f"trace {first}"):
+            self._session = self._exporter.tracer.start_span(
+                f"session chat {_model(_sent(attempt))}", context=Context(), kind=SpanKind.INTERNAL,
+                attributes=_clean({**_request_attributes(attempt), **self._facts}), links=links, start_time=start,
+            )
 
     def _attributes(self, attempt: Attempt) -> dict[str, Any]:
         state, verdict = attempt.state, attempt.verdict
@@ -318,7 +390,7 @@ class SessionSpans(Hook):
             "gen_ai.response.model": message.get("model"),
             "gen_ai.response.id": message.get("id"),
             "gen_ai.response.finish_reasons": [state.stop_reason] if state.stop_reason else None,
-            "gen_ai.response.time_to_first_chunk": state.ttfb,
+            "gen_ai.response.time_to_first_chunk": _seconds(state.ttfb),
             "gen_ai.usage.input_tokens": None if state.input_tokens is None else state.input_tokens + sum(cached),
             "gen_ai.usage.output_tokens": state.output_tokens,
             "gen_ai.usage.cache_read.input_tokens": state.cache_read_tokens,
@@ -327,13 +399,13 @@ class SessionSpans(Hook):
             "error.type": None if state.complete else _error_type(state),
             "streamwatch.termination": None if state.termination is None else state.termination.value,
             "streamwatch.complete": state.complete,
-            "streamwatch.ttfb": state.ttfb,
-            "streamwatch.ttft": state.ttft,
-            "streamwatch.duration": state.end_t if state.end_t is not None else state.last_t,
+            "streamwatch.ttfb": _seconds(state.ttfb),
+            "streamwatch.ttft": _seconds(state.ttft),
+            "streamwatch.duration": _seconds(state.end_t if state.end_t is not None else state.last_t),
             "streamwatch.bytes": state.bytes_received,
             "streamwatch.events": len(state.events),
             "streamwatch.stalls": len(stalls),
-            "streamwatch.stall.longest": max((s.seconds for s in stalls), default=None),
+            "streamwatch.stall.longest": _seconds(max((s.seconds for s in stalls), default=None)),
             "streamwatch.anomalies": len(state.anomalies),
             "streamwatch.fault": state.fault,
             "streamwatch.fault_unfired": state.fault_unfired,
@@ -397,6 +469,12 @@ def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in attributes.items() if value is not None}
 
 
+def _seconds(value: float | None) -> float | None:
+    """Seconds to the microsecond the recording keeps: a later attempt's times, read back from a file as
+    differences of session times, are then the very values its live export sent."""
+    return None if value is None else round(value, 6)
+
+
 def _ns(seconds: float | None) -> int:
     return 0 if seconds is None else max(0, round(seconds * 1e9))
 
@@ -433,7 +511,7 @@ def _events(state: StreamState) -> list[tuple[str, float | None, dict[str, Any]]
     found: list[tuple[str, float | None, dict[str, Any]]] = []
     for stall in state.stalls:
         found.append(("streamwatch.stall", stall.start, {
-            "streamwatch.stall.seconds": stall.seconds, "streamwatch.stall.after_event": stall.after_event,
+            "streamwatch.stall.seconds": _seconds(stall.seconds), "streamwatch.stall.after_event": stall.after_event,
             "streamwatch.stall.pings": stall.pings,
         }))
     for anomaly in state.anomalies:
