@@ -202,7 +202,7 @@ def _themed(run: Callable[..., int], feed: Any, args: argparse.Namespace) -> int
     from streamwatch.tui.themes import ThemeError
 
     try:
-        return run(feed, getattr(args, "theme", None))
+        return run(feed, getattr(args, "theme", None), getattr(args, "telemetry", None))
     except (ThemeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     except AppCrash as exc:
@@ -258,7 +258,7 @@ def _telemetry(args: argparse.Namespace, screen: bool) -> Iterator[None]:
         endpoint = traces_endpoint(args.otlp)
         if endpoint is None and args.otel_content:
             raise UsageError("--otel-content needs --otlp URL (or OTEL_EXPORTER_OTLP_ENDPOINT)")
-        exporter = None if endpoint is None else Exporter(endpoint, content=args.otel_content,
+        exporter = None if endpoint is None else Exporter(endpoint, content=bool(args.otel_content),
                                                           on_warning=None if screen else _spans_lost)
     except OtlpUnavailable as exc:
         if asked:
@@ -498,7 +498,7 @@ def _flows_view(args: argparse.Namespace, book: Any, faults: Any, listen: str, u
 
     try:
         run_flows(book, listen=listen, upstream=upstream, faults=faults, stall_threshold=args.stall_threshold,
-                  warning=warning, theme=args.theme)
+                  warning=warning, theme=args.theme, telemetry=args.telemetry)
     except (ThemeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     except AppCrash as exc:
@@ -534,7 +534,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         feed = replay_feed(path, args.stall_threshold, args.speed)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
-    return _themed(run_app, feed, args)
+    with _telemetry(args, screen=True):
+        return _themed(run_app, feed, args)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -545,7 +546,8 @@ def cmd_attach(args: argparse.Namespace) -> int:
         feed = attach_feed(path, args.stall_threshold)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
-    return _themed(run_app, feed, args)
+    with _telemetry(args, screen=True):
+        return _themed(run_app, feed, args)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -602,7 +604,7 @@ def _export_otlp(args: argparse.Namespace) -> int:
         endpoint = traces_endpoint(args.otlp)
         if endpoint is None:
             raise UsageError("--format otlp needs --otlp URL (or OTEL_EXPORTER_OTLP_ENDPOINT): where to send the spans")
-        exporter = Exporter(endpoint, content=args.otel_content)
+        exporter = Exporter(endpoint, content=bool(args.otel_content))
     except OtlpUnavailable as exc:
         raise UsageError(str(exc)) from None
     paths = [_session_path(name) for name in args.session]
@@ -611,13 +613,13 @@ def _export_otlp(args: argparse.Namespace) -> int:
         for path in paths:
             source = Exported(path, args.stall_threshold)
             try:
-                header = source.session.header
+                session = source.session
             except SessionError as exc:
                 print(f"streamwatch: error: {one_line(str(exc))}", file=sys.stderr)
                 unreadable += 1
                 continue
-            hooks = Hooks([exporter.hook(**{key: header.get(key) for key in ("source", "client", "upstream")})])
-            replay_attempts(source.session, args.stall_threshold, hooks)
+            hooks = Hooks([exporter.hook()])
+            replay_attempts(session, args.stall_threshold, hooks)
             for failure in hooks.failures:
                 print(f"streamwatch: error: {path.name}: {one_line(failure)}", file=sys.stderr)
             unreadable += bool(hooks.failures)
@@ -716,11 +718,12 @@ def cmd_home(args: argparse.Namespace) -> int:
     try:
         config = load_config()
         threshold = args.stall_threshold
-        with Runs(threshold) as runs:
+        with Runs(threshold) as runs, _telemetry(args, screen=True):
             run(make_app(
                 lambda app: HomeScreen(threshold, model=config.model, base_url=config.base_url),
                 args.theme,
                 start_run=runs.start,
+                telemetry=args.telemetry,
             ))
     except (ThemeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
@@ -750,11 +753,27 @@ class GlobalOption:
         return self.flag.removeprefix("--").replace("-", "_")
 
 
+_SENDERS = frozenset({None, "run", "demo", "replay", "attach", "proxy", "export"})
+"""The commands that send or record streams, which --otlp exports: the home screen's runs and a replay's
+retries and resumes too."""
 GLOBAL_OPTIONS = (
     GlobalOption(
         "--theme", frozenset({None, "run", "demo", "replay", "attach", "proxy"}), "it opens no screen",
         {"metavar": "NAME", "help": "dark, light, high-contrast, ansi, or one of yours"},
         ignored_with=("--headless", "--json"),
+    ),
+    GlobalOption(
+        "--otlp", _SENDERS, "it sends no stream",
+        {"metavar": "URL", "help": "send each stream streamwatch sends or records (run, demo, proxy, the home screen's "
+         "runs, a retry or resume pressed in a replay; export --format otlp: the sessions) as OpenTelemetry spans to "
+         "this OTLP/HTTP collector (e.g. http://127.0.0.1:4318; /v1/traces is added); default: "
+         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT. Needs pip install 'streamwatch[otel]'"},
+    ),
+    GlobalOption(
+        "--otel-content", _SENDERS, "it sends no stream",
+        {"action": "store_true", "default": None,
+         "help": "put the prompt and the answer in the spans too (gen_ai.input.messages, gen_ai.output.messages); "
+         "by default no text of either is sent"},
     ),
     GlobalOption(
         "--stall-threshold",
@@ -813,22 +832,7 @@ def _output(name: str) -> Path | None:
     return None if name == "-" else Path(name)
 
 
-def _add_otlp_options(command: argparse.ArgumentParser, what: str) -> None:
-    command.add_argument(
-        "--otlp", metavar="URL",
-        help=f"send {what} as OpenTelemetry spans to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318; "
-        "/v1/traces is added); default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT. "
-        "Needs pip install 'streamwatch[otel]'",
-    )
-    command.add_argument(
-        "--otel-content", action="store_true",
-        help="put the prompt and the answer in the spans too (gen_ai.input.messages, gen_ai.output.messages); "
-        "by default no text of either is sent",
-    )
-
-
 def _add_live_options(command: argparse.ArgumentParser) -> None:
-    _add_otlp_options(command, "each stream")
     command.add_argument(
         "--headless", action="store_true",
         help="print one line per event and the report instead of opening the run screen",
@@ -972,7 +976,6 @@ def build_parser() -> argparse.ArgumentParser:
         "not contacted), buffer; then selectors @every (default), @nth=N, @fraction=F[,seed=N], @model=GLOB, "
         "@path=GLOB. E.g. cut:events=40@model=claude-sonnet-*@nth=2",
     )
-    _add_otlp_options(proxy_cmd, "each flow")
     proxy_cmd.set_defaults(func=cmd_proxy)
 
     replay_cmd = commands.add_parser(
@@ -1016,7 +1019,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="; ".join(f"{name}: {format.about}" for name, format in FORMATS.items())
         + "; otlp: every attempt as OpenTelemetry spans, sent to --otlp URL (a backfill)",
     )
-    _add_otlp_options(export_cmd, "the sessions")
     export_cmd.add_argument("-o", "--output", type=_output, metavar="FILE",
                             help="a new file to write (default, or -: stdout)")
     export_cmd.add_argument(

@@ -24,7 +24,10 @@ COMMAND_ARGS = {
 }
 """Each command with what it needs besides the global options; should a regression let a command run,
 it finds nothing to wait for (a closed port, a mock with no delays)."""
-VALUES = {"--theme": ("ansi", "light"), "--stall-threshold": ("20", "3")}
+VALUES = {"--theme": ("ansi", "light"), "--stall-threshold": ("20", "3"),
+          "--otlp": ("http://127.0.0.1:9", "http://127.0.0.1:8"), "--otel-content": None}
+"""Two values of each option, the first given before or after the command, both when given in both
+places; None for a flag, which takes none."""
 PLACES = ("before", "after")
 
 
@@ -40,9 +43,10 @@ def commands():
 
 def argv(command, flag, value, place):
     rest = COMMAND_ARGS[command]
+    given = [flag] if value is None else [flag, value]
     if command is None:
-        return [flag, value]
-    return [flag, value, command, *rest] if place == "before" else [command, *rest, flag, value]
+        return given
+    return [*given, command, *rest] if place == "before" else [command, *rest, *given]
 
 
 def test_every_command_is_covered():
@@ -67,10 +71,10 @@ def test_a_global_option_means_the_same_on_either_side_or_is_refused_on_both(
     import streamwatch.mock
 
     monkeypatch.setattr(streamwatch.mock, "serve", lambda *args, **kwargs: None)  # a regression ends, not serves
-    value = VALUES[option.flag][0]
+    value = None if VALUES[option.flag] is None else VALUES[option.flag][0]
     if command in option.used_by:
         args = build_parser().parse_args(argv(command, option.flag, value, place))
-        expected = float(value) if option.flag == "--stall-threshold" else value
+        expected = float(value) if option.flag == "--stall-threshold" else value is None or value
         assert getattr(args, option.dest) == expected
     else:
         code = main(argv(command, option.flag, value, place))
@@ -82,8 +86,8 @@ def test_a_global_option_means_the_same_on_either_side_or_is_refused_on_both(
 @pytest.mark.parametrize("option", GLOBAL_OPTIONS, ids=lambda option: option.flag)
 @pytest.mark.parametrize("command", [c for c in COMMAND_ARGS if c is not None], ids=str)
 def test_given_in_both_places_the_value_after_the_command_wins(command, option):
-    if command not in option.used_by:
-        pytest.skip(f"{command} refuses {option.flag}")
+    if command not in option.used_by or VALUES[option.flag] is None:
+        pytest.skip(f"{command} refuses {option.flag}, or it is a flag, which takes no value")
     before, after = VALUES[option.flag]
     args = build_parser().parse_args([option.flag, before, command, *COMMAND_ARGS[command], option.flag, after])
     assert str(getattr(args, option.dest)).removesuffix(".0") == after
@@ -152,7 +156,8 @@ def test_replay_and_attach_take_the_stall_threshold_and_theme_from_before_the_co
     path = tmp_path / "s.jsonl"
     SessionWriter(path, {"streamwatch": "session", "version": 1, "request": {}}).close()
     monkeypatch.setattr(launch, f"{command}_feed", lambda path, threshold, *rest: seen.setdefault("threshold", threshold))
-    monkeypatch.setattr(launch, "run_app", lambda feed, theme: seen.setdefault("theme", theme) and 0)
-    options = ["--stall-threshold", "20", "--theme", "ansi"]
+    monkeypatch.setattr(launch, "run_app", lambda feed, theme, telemetry: seen.update(
+        theme=theme, spans_to=telemetry.endpoint) and 0)
+    options = ["--stall-threshold", "20", "--theme", "ansi", "--otlp", "http://127.0.0.1:9"]
     main(options + [command, str(path)] if place == "before" else [command, str(path), *options])
-    assert seen == {"threshold": 20.0, "theme": "ansi"}
+    assert seen == {"threshold": 20.0, "theme": "ansi", "spans_to": "http://127.0.0.1:9/v1/traces"}

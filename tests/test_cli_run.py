@@ -673,7 +673,7 @@ def test_a_stream_stopped_on_the_run_screen_exits_130_as_ctrl_c_does(command, ho
     import streamwatch.cli
     import streamwatch.tui.launch
 
-    def stop_while_streaming(feed, theme):
+    def stop_while_streaming(feed, theme, telemetry):
         worker = threading.Thread(target=feed.live.run)
         worker.start()
         wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 2)

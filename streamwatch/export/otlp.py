@@ -26,9 +26,10 @@ The trace of a session, following the OpenTelemetry GenAI semantic conventions (
   the session span ended (the user pressed retry later) start a new session span linked to the first.
 
 A saved session's ids are its own: the trace id and the session span's id are worked out from the
-session header's `id`, `started`, `host` and `pid` and the number of the span's first attempt, each
-attempt's span id from the same and its number (`SessionIds`), and the spans' times from its
-`started`. A re-export of a session, and the backfill of a session exported live, send the same
+session header's `id`, `started`, `host` and `pid` and the place in the file of the span's first
+attempt, each attempt's span id from the same and its place (`SessionIds`: the first attempt the
+file holds is 1, also in a session that goes on from another, whose attempts go on numbering), and
+the spans' times from its `started`. A re-export of a session, and the backfill of a session exported live, send the same
 trace, with the same spans, which a backend takes as one. (A session not saved gets random ids.)
 
 No prompt or answer text is sent unless `content` is asked for (`--otel-content`): then the request's
@@ -294,6 +295,8 @@ class SessionSpans(Hook):
         self._origin: int | None = None
         self._seed: str | None = None
         """What names the session (`session_seed`), its ids are made from; None: random ones."""
+        self._ended = 0
+        """The attempts of this session file that have ended: the place of the next in it, less one."""
         self._facts = facts
         self._session: Any = None
         self._session_end = 0
@@ -303,8 +306,13 @@ class SessionSpans(Hook):
         """Each attempt's span context, by number: a retry or resume links to the one it replaces."""
 
     def on_header(self, header: Mapping[str, Any]) -> None:
-        """The session's own ids and clock: its header's (see the module doc)."""
+        """The session's own ids and clock, and the facts the hook was not given: its header's (see
+        the module doc)."""
         self._seed = session_seed(header)
+        for name in ("source", "client", "upstream"):
+            value = header.get(name)
+            if isinstance(value, str) and value:
+                self._facts.setdefault(f"streamwatch.{name}", value)
         started = header.get("started")
         moment = parse_time(started) if isinstance(started, str) else None
         if moment is not None:
@@ -319,6 +327,7 @@ class SessionSpans(Hook):
         from opentelemetry.trace import Link, SpanKind
 
         tracer = self._exporter.tracer
+        self._ended += 1
         recording = attempt.run.recording
         start = self._at(0.0 if recording is None else recording.started_t)
         state = attempt.state
@@ -329,7 +338,7 @@ class SessionSpans(Hook):
         replaced = self._spans.get(attempt.replaces) if attempt.replaces is not None else None
         if replaced is not None:
             links.append(Link(replaced, {"streamwatch.link.reason": attempt.reason.value}))
-        with self._exporter.ids.planned(self._seed, f"attempt {attempt.number}"):
+        with self._exporter.ids.planned(self._seed, f"attempt {self._ended}"):
             span = tracer.start_span(
                 f"chat {_model(_sent(attempt))}", context=trace.set_span_in_context(self._session),
                 kind=SpanKind.CLIENT, attributes=self._attributes(attempt), links=links, start_time=start,
@@ -372,7 +381,7 @@ class SessionSpans(Hook):
 
         links = [] if self._earlier is None else [Link(self._earlier, {"streamwatch.link.reason": "continued"})]
         self._session_end = start
-        first = attempt.number
+        first = self._ended
         with self._exporter.ids.planned(self._seed, f"session {first}", trace=f"trace {first}"):
             self._session = self._exporter.tracer.start_span(
                 f"session chat {_model(_sent(attempt))}", context=Context(), kind=SpanKind.INTERNAL,

@@ -83,11 +83,15 @@ class StreamwatchApp(App[int]):
         themes: ThemeSet | None = None,
         save_theme: Callable[[str], None] | None = None,
         start_run: Callable[[Any], Any] | None = None,
+        telemetry: Any = None,
     ) -> None:
         """`themes`: streamwatch's themes (`load_themes()`), registered and cycled by `t` instead of
         `theme_names`; `save_theme`: called with the name when the user picks a theme, to remember it;
-        `start_run`: turns the home screen's RunRequested into a run screen feed."""
+        `start_run`: turns the home screen's RunRequested into a run screen feed; `telemetry`: the
+        OpenTelemetry exporter (export/otlp.py's `Exporter`) when --otlp or the variables ask for
+        spans, which every attempt the app sends itself goes to (`exported`)."""
         super().__init__()
+        self.telemetry = telemetry
         self.clock = clock
         self._first_screen = first_screen
         self._themes = theme_names or ["textual-dark", "textual-light", "ansi-dark"]
@@ -218,7 +222,16 @@ class StreamwatchApp(App[int]):
             return
         from streamwatch.tui.screens.run import RunScreen
 
-        self.push_screen(RunScreen(self._start_run(message), self.clock))
+        feed = self._start_run(message)
+        if feed.live is not None:
+            self.exported(feed.live)
+        self.push_screen(RunScreen(feed, self.clock))
+
+    def exported(self, recovery: Any) -> None:
+        """Send the spans of the attempts `recovery` (a run of the home screen's form, a retry or resume
+        pressed in a replay) is about to send, when spans are asked for; any thread, before it sends."""
+        if self.telemetry is not None:
+            recovery.hooks.add(self.telemetry.hook())
 
     def _handle_exception(self, error: Exception) -> None:
         """An exception nobody handled ends the app with return code 1, as Textual ends it, but without

@@ -20,6 +20,7 @@ from streamwatch.tui.screens.run import Feed, LiveWatch, RunScreen
 from streamwatch.tui.themes import load_themes
 
 if TYPE_CHECKING:
+    from streamwatch.export.otlp import Exporter
     from streamwatch.mock.server import MockServer
     from streamwatch.proxy.faults import Faults
     from streamwatch.proxy.rows import FlowBook
@@ -69,14 +70,17 @@ def make_app(
     first: Callable[[StreamwatchApp], Screen[None]],
     theme: str | None = None,
     start_run: Callable[[HomeScreen.RunRequested], Feed] | None = None,
+    telemetry: Exporter | None = None,
 ) -> StreamwatchApp:
     """The app with streamwatch's themes (the one asked for, else the configured one) and saved choices;
-    `start_run` turns a new request from the home screen into a live feed.
+    `start_run` turns a new request from the home screen into a live feed; `telemetry`: where the
+    attempts the app sends go as spans (`StreamwatchApp.exported`), when they are asked for.
 
     ThemeError (an unknown --theme) and ConfigError (a broken config file) reach the caller."""
     themes = load_themes()
     chosen = themes.pick(requested=theme, configured=load_config().theme)
-    return StreamwatchApp(first, themes=themes, theme=chosen, save_theme=save_theme, start_run=start_run)
+    return StreamwatchApp(first, themes=themes, theme=chosen, save_theme=save_theme, start_run=start_run,
+                          telemetry=telemetry)
 
 
 class AppCrash(Exception):
@@ -105,8 +109,8 @@ def crash_line(error: Exception, feed: Feed | None) -> str:
     return f"internal error: {what}" + ("" if path is None else f"; the session file is safe at {one_line(str(path))}")
 
 
-def run_app(feed: Feed, theme: str | None = None) -> int:
-    run(make_app(lambda app: RunScreen(feed, app.clock), theme))
+def run_app(feed: Feed, theme: str | None = None, telemetry: Exporter | None = None) -> int:
+    run(make_app(lambda app: RunScreen(feed, app.clock), theme, telemetry=telemetry))
     return 0
 
 
@@ -119,6 +123,7 @@ def run_flows(
     stall_threshold: float,
     warning: str | None = None,
     theme: str | None = None,
+    telemetry: Exporter | None = None,
 ) -> None:
     """The flows screen over a running proxy's `book`, until the user quits (q, ctrl+c); AppCrash if
     a bug stopped it, ThemeError / ConfigError for a bad --theme or config file."""
@@ -127,7 +132,7 @@ def run_flows(
     run(make_app(lambda app: FlowsScreen(
         book, listen=listen, upstream=upstream, faults=faults, stall_threshold=stall_threshold, clock=app.clock,
         warning=warning,
-    ), theme))
+    ), theme, telemetry=telemetry))
 
 
 class Runs:

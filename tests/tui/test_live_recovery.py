@@ -396,7 +396,7 @@ def test_the_demo_tour_moves_on_to_the_next_run_after_the_first_ends(monkeypatch
             await wait_for(pilot, lambda: RECOVER <= offered(app))
             seen.append(status(app))
 
-    def run_app(feed, theme=None):
+    def run_app(feed, theme=None, telemetry=None):
         asyncio.run(tour(feed))
         return 0
 

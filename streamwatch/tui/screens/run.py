@@ -744,6 +744,7 @@ class RunScreen(Screen[None]):
         def work() -> None:
             try:
                 recovery = make(watch)
+                self.app.exported(recovery)  # type: ignore[attr-defined]
                 if recovery.mock_gone():
                     recovery.play_on(self.app.embedded_mock())
                 recovery.preflight()
