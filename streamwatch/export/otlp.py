@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from streamwatch.core.attempts import Attempt, AttemptLog, how_it_failed
+from streamwatch.core.attempts import Attempt, AttemptLog, Reason, how_it_failed
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.recorder import Hook
 from streamwatch.core.recording import parse_time
@@ -297,6 +297,11 @@ class SessionSpans(Hook):
         """What names the session (`session_seed`), its ids are made from; None: random ones."""
         self._ended = 0
         """The attempts of this session file that have ended: the place of the next in it, less one."""
+        self._continues: Mapping[str, Any] = {}
+        """The header's `continues`: the session this one goes on from (a retry or resume pressed in its replay)."""
+        self._before = 0
+        """The attempts before this file's that its attempts' numbers leave out: a replay of a file that goes
+        on from another numbers them from 1, where the live run that wrote it went on numbering."""
         self._facts = facts
         self._session: Any = None
         self._session_end = 0
@@ -309,6 +314,8 @@ class SessionSpans(Hook):
         """The session's own ids and clock, and the facts the hook was not given: its header's (see
         the module doc)."""
         self._seed = session_seed(header)
+        continues = header.get("continues")
+        self._continues = continues if isinstance(continues, dict) else {}
         for name in ("source", "client", "upstream"):
             value = header.get(name)
             if isinstance(value, str) and value:
@@ -328,6 +335,9 @@ class SessionSpans(Hook):
 
         tracer = self._exporter.tracer
         self._ended += 1
+        went_on = self._continues.get("attempt")
+        if self._ended == 1 and attempt.reason is Reason.FIRST and isinstance(went_on, int):
+            self._before = went_on
         recording = attempt.run.recording
         start = self._at(0.0 if recording is None else recording.started_t)
         state = attempt.state
@@ -357,7 +367,7 @@ class SessionSpans(Hook):
             return
         current = log.current
         session.set_attributes(_clean({
-            "streamwatch.session.attempts": len(log.attempts),
+            "streamwatch.session.attempts": len(log.attempts) + self._before,
             "streamwatch.session.complete": log.complete,
             "streamwatch.session.stopped": log.stopped,
             "streamwatch.on_failure": log.on_failure if log.on_failure != "none" else None,
@@ -420,15 +430,28 @@ class SessionSpans(Hook):
             "streamwatch.fault_unfired": state.fault_unfired,
             "streamwatch.sdk.raised": (state.sdk or {}).get("raised"),
             "streamwatch.session.file": session,
-            "streamwatch.attempt.number": attempt.number,
-            "streamwatch.attempt.reason": attempt.reason.value,
-            "streamwatch.attempt.strategy": None if attempt.strategy is None else attempt.strategy.value,
-            "streamwatch.attempt.replaces": attempt.replaces,
+            **self._numbers(attempt),
             **self._facts,
         }
         if self._exporter.content:
             attributes.update(_content(attempt))
         return _clean(attributes)
+
+
+    def _numbers(self, attempt: Attempt) -> dict[str, Any]:
+        """Its number, why it was sent and what it replaces, counted across the sessions it goes on from
+        (the first attempt of a file that goes on from another is the retry or resume its header says)."""
+        reason = attempt.reason.value
+        strategy = None if attempt.strategy is None else attempt.strategy.value
+        replaces = None if attempt.replaces is None else attempt.replaces + self._before
+        if self._before and attempt.reason is Reason.FIRST:
+            reason, strategy, replaces = self._continues.get("reason"), self._continues.get("strategy"), self._before
+        return {
+            "streamwatch.attempt.number": attempt.number + self._before,
+            "streamwatch.attempt.reason": reason,
+            "streamwatch.attempt.strategy": strategy,
+            "streamwatch.attempt.replaces": replaces,
+        }
 
 
 def _request_attributes(attempt: Attempt) -> dict[str, Any]:

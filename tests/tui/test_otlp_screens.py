@@ -18,7 +18,7 @@ from streamwatch.tui import launch
 from streamwatch.tui.launch import Runs, make_app
 from streamwatch.tui.screens.home import HomeScreen
 from streamwatch.tui.screens.run import RunScreen
-from tests.otlp_collector import Collector, Span, identity
+from tests.otlp_collector import Collector, Span, comparable, identity
 from tests.tui.conftest import wait_for
 
 pytestmark = pytest.mark.anyio
@@ -107,4 +107,7 @@ async def test_a_retry_or_resume_pressed_in_a_replay_is_sent_as_its_new_session_
     assert attempt.attributes["streamwatch.session.file"] == new.name != old.name
     assert attempt.attributes["streamwatch.attempt.reason"] == how
     assert attempt.attributes["streamwatch.termination"] == "message_stop" and attempt.status == "UNSET"
-    assert sorted(map(identity, backfilled(collector, new, 2))) == sorted(map(identity, live))
+    again = backfilled(collector, new, 2)
+    assert sorted(map(identity, again)) == sorted(map(identity, live))
+    assert sorted(map(comparable, again), key=repr) == sorted(map(comparable, live), key=repr)
+    assert attempt.attributes["streamwatch.attempt.number"] == 2 and attempt.attributes["streamwatch.attempt.replaces"] == 1
