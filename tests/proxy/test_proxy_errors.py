@@ -13,6 +13,7 @@ import pytest
 
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recorder import Recorder
+from streamwatch.protocol import TIME_SCALE_HEADER
 from streamwatch.proxy.upstream import Upstream
 from streamwatch.server import BackgroundServer
 
@@ -105,15 +106,18 @@ def test_a_chunk_the_proxy_fails_to_record_ends_the_flow_as_its_fault_and_cuts_t
 
     def failing(self: Recorder, data: bytes, t: float | None = None) -> Any:
         calls.append(data)
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise OSError(28, "No space left on device")
         return chunk(self, data, t)
 
     monkeypatch.setattr(Recorder, "chunk", failing)
     proxy = start_proxy(mock.base_url)
+    # A stream with 8 s of silence early on: the app is still reading when the chunk fails to be recorded
+    # (a turn of the loop after it was passed on), however loaded the machine.
     with httpx2.Client() as client, pytest.raises(httpx2.RemoteProtocolError):
-        client.post(proxy.url + "/v1/messages", json={"model": "mock-ok", "max_tokens": 50, "stream": True,
-                                                      "messages": [{"role": "user", "content": "hi"}]})
+        client.post(proxy.url + "/v1/messages", json={"model": "mock-stall", "max_tokens": 50, "stream": True,
+                                                      "messages": [{"role": "user", "content": "hi"}]},
+                    headers={TIME_SCALE_HEADER: "1"})
 
     [session] = proxy.sessions()
     assert session.latest.ending["kind"] == "transport_error"
