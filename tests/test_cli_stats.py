@@ -87,3 +87,19 @@ def test_a_recovered_run_is_in_the_index_when_it_ends_as_its_file_reads(home, ca
     assert row == summarize(row.path, status.st_size, status.st_mtime, threshold)
     assert row.attempts == 2 and row.waited > 0 and getattr(row.facts, counted) == 1
     assert row.facts.repaid_input_tokens > 0 and row.facts.repaid_bytes > 0
+
+
+def test_a_session_sent_to_a_url_with_a_password_is_listed_counted_and_replayable(home, capsys, no_credentials):
+    """Its URL is recorded `http://[redacted]@host`, which Python's URL parser takes for a broken IPv6
+    host: `sessions`, `stats` and the home screen's list used to stop there with an internal error."""
+    with MockServer(time_scale=0.01) as server:
+        base = server.base_url
+        assert main(["run", "--base-url", base.replace("http://", "http://bob:hunter2hunter2@"), "--prompt", "stats",
+                     "--json"]) == 0
+    capsys.readouterr()
+    for argv in (["sessions"], ["sessions", "--json"], ["stats"], ["stats", "--by", "upstream", "--json"]):
+        assert main(argv) == 0, argv
+        out, err = capsys.readouterr()
+        assert err == "" and "hunter2" not in out
+    [summary] = Catalog().summaries()
+    assert summary.facts.stream and summary.facts.upstream == base.replace("http://", "http://[redacted]@")

@@ -66,7 +66,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from streamwatch.core.attempts import (
     Attempt,
@@ -84,7 +83,7 @@ from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import replay_attempts
 from streamwatch.core.recorder import Hook, Hooks
 from streamwatch.core.recording import load_session
-from streamwatch.core.redact import JSON, REDACTED
+from streamwatch.core.redact import JSON, REDACTED, split_url
 from streamwatch.core.resume import (
     Salvage,
     Strategy,
@@ -566,7 +565,7 @@ def recorded_target(request: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     """The base URL and the headers to send a recorded request again with (`going_on`); RecoveryError
     when its URL is not a Messages URL or a part of it was redacted."""
     url = str(request.get("url", ""))
-    parts = urlsplit(url)
+    parts = split_url(url)
     prefix, found, _ = parts.path.rpartition("/v1/messages")
     if not found or parts.scheme not in ("http", "https") or REDACTED in parts.netloc + prefix:
         raise RecoveryError(f"the recorded request cannot be sent again: its URL {url!r} is not a whole Messages URL")

@@ -47,7 +47,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 _REDACTED = REDACTED.encode()
@@ -118,6 +118,23 @@ _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 
 JSON = TypeVar("JSON")
+
+
+def split_url(url: object) -> SplitResult:
+    """A URL as recorded (redacted), split into its parts, never raising: its user-info `[redacted]@`,
+    which `urlsplit` would take for a malformed IPv6 host (a ValueError in every reader), is read as
+    the user-info it is; a text no URL parser splits (a hand-made file) gives empty parts."""
+    text = url if isinstance(url, str) else ""
+    hidden = f"{REDACTED}@"
+    masked = hidden in text
+    try:
+        parts = urlsplit(text.replace(hidden, _MASKED, 1) if masked else text)
+    except ValueError:
+        return urlsplit("")
+    return parts._replace(netloc=parts.netloc.replace(_MASKED, hidden, 1)) if masked else parts
+
+
+_MASKED = "redacted@"
 
 
 class Redactor:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict
 from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
+from streamwatch.core.redact import split_url
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
@@ -182,10 +182,7 @@ def request_target(request: dict[str, Any]) -> tuple[str, str]:
     if SCENARIO_HEADER in names or model.startswith(SCENARIO_MODEL_PREFIX):
         target = "mock"
     else:
-        try:
-            target = urlsplit(url).netloc if isinstance(url, str) else ""
-        except ValueError:
-            target = ""
+        target = split_url(url).netloc
     return one_line(model), one_line(target)
 
 

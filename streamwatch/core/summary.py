@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from streamwatch.core.attempts import Attempt, Reason, attempt_count, gap
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.events import size_text
 from streamwatch.core.recording import Session, parse_time
+from streamwatch.core.redact import split_url
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import PROXY_SOURCE, SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
@@ -227,7 +227,7 @@ def _asked_for_stream(session: Session) -> bool:
         return False
     first = session.attempts[0]
     body, url = first.request.get("body"), first.request.get("url")
-    path = urlsplit(url).path.rstrip("/") if isinstance(url, str) else ""
+    path = split_url(url).path.rstrip("/")
     if not path.endswith("/messages") or (isinstance(body, dict) and body.get("stream") is False):
         return False
     kind = str(first.headers.get("content-type", "")).lower()
@@ -245,12 +245,7 @@ def _sdk(session: Session) -> str | None:
 
 def _origin(url: Any) -> str | None:
     """`https://api.anthropic.com`: where a URL goes, without its path."""
-    if not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
+    parts = split_url(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from urllib.parse import urlsplit
+
+from streamwatch.core.redact import split_url
 
 
 def is_loopback(url: object) -> bool:
     """A target (a URL, or anything whose text is one) on this machine: it needs no real key, and no
     proxy is ever used to reach it."""
-    try:
-        host = urlsplit(str(url)).hostname or ""
-    except ValueError:
-        return False
+    host = split_url(str(url)).hostname or ""
     if host == "localhost":
         return True
     try:

@@ -14,10 +14,11 @@ import base64
 import http
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from streamwatch.core.attempts import Attempt
 from streamwatch.core.recording import Recording
+from streamwatch.core.redact import split_url
 from streamwatch.core.report import status_word
 from streamwatch.export.source import Exported, streamwatch_version
 
@@ -82,10 +83,7 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _query(url: str) -> str:
-    try:
-        return urlsplit(url).query
-    except ValueError:
-        return ""
+    return split_url(url).query
 
 
 def _response(recording: Recording) -> dict[str, Any]:

@@ -60,6 +60,7 @@ from streamwatch.core.attempts import Attempt, AttemptLog, Reason, how_it_failed
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.recorder import Hook
 from streamwatch.core.recording import parse_time
+from streamwatch.core.redact import split_url
 
 INSTALL = "pip install 'streamwatch[otel]'"
 TRACES_PATH = "/v1/traces"
@@ -458,7 +459,7 @@ def _request_attributes(attempt: Attempt) -> dict[str, Any]:
     """What the request says, known when it is sent (what a sampler may look at)."""
     request = attempt.request or {}
     body = _sent(attempt)
-    url = urlsplit(str(request.get("url", "")))
+    url = split_url(request.get("url"))
     try:
         port = url.port or {"https": 443, "http": 80}.get(url.scheme)
     except ValueError:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.redact import REDACTED, Redactor
+from streamwatch.core.redact import REDACTED, Redactor, split_url
 from tests import streams as s
 
 KEY = "swtest-redact-key-4Hq8ZtW2nV"
@@ -206,3 +206,15 @@ def test_secret_named_fields_of_a_request_body_are_redacted_however_they_look_an
                         "accessToken": [REDACTED, 7], "metadata": {"user_id": "u-1", "client_secret": REDACTED},
                         "messages": [{"role": "user", "content": f"{REDACTED}, again"}]}
     assert redactor.text("echoed: correct-horse-battery") == f"echoed: {REDACTED}"
+
+
+@pytest.mark.parametrize(("url", "netloc", "host", "path"), [
+    ("http://[redacted]@127.0.0.1:8080/v1/messages", "[redacted]@127.0.0.1:8080", "127.0.0.1", "/v1/messages"),
+    ("https://[redacted]@[::1]:8443/v1/messages?beta=true", "[redacted]@[::1]:8443", "::1", "/v1/messages"),
+    ("https://api.anthropic.com/v1/messages", "api.anthropic.com", "api.anthropic.com", "/v1/messages"),
+    ("http://[not-closed/v1/messages", "", None, ""),
+    (None, "", None, ""),
+])
+def test_a_recorded_url_splits_with_its_redacted_user_info_and_never_raises(url, netloc, host, path):
+    parts = split_url(url)
+    assert (parts.netloc, parts.hostname, parts.path) == (netloc, host, path)
