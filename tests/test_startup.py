@@ -6,8 +6,10 @@ Each check runs in a fresh interpreter and looks at `sys.modules` once the scree
 command has printed its report), so an import anywhere on the way, lazy or not, is caught."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests import sessions
 from tests import streams as s
@@ -87,3 +89,24 @@ def test_analyze_of_a_capture_runs_without_importing_the_sdk(tmp_path, monkeypat
     assert status == 0
     assert "complete" in done.stdout.lower()
     assert sdk_modules(modules) == []
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_as_during_a_command(monkeypatch, capsys):
+    """A Ctrl-C before streamwatch/cli.py has loaded (or while it reads its arguments) used to print a traceback."""
+    import streamwatch.__main__ as entry
+    import streamwatch.cli as cli
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "main", interrupted)
+    assert entry.main() == cli.EXIT_INTERRUPTED
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_installed_command_and_python_m_streamwatch_run_the_command_line(tmp_path):
+    env = {**os.environ, "STREAMWATCH_HOME": str(tmp_path)}
+    for command in ([str(Path(sys.executable).parent / "streamwatch")], [sys.executable, "-m", "streamwatch"]):
+        done = subprocess.run([*command, "sessions"], capture_output=True, text=True, env=env, timeout=120)
+        assert (done.returncode, done.stderr) == (0, ""), command
+        assert done.stdout == "no saved sessions yet\n"
