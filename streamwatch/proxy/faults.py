@@ -211,6 +211,17 @@ class PointFault(FaultPlan):
                     yield body[:half]
                 raise StreamCut(self.label)
             fired()
+            if self.pause and self.then is Then.GO_ON:
+                late = _late(chunks, self.pause)  # read from the stall on, so each chunk keeps its pace
+                async for beat in _pause(self.pause, self.ping_every):
+                    yield beat
+                if self.error is not None:
+                    yield _error_event(self.error)
+                if rest:
+                    yield rest
+                async for chunk in late:
+                    yield chunk
+                return
             async for beat in _pause(self.pause, self.ping_every):
                 yield beat
             if self.error is not None:
@@ -223,6 +234,41 @@ class PointFault(FaultPlan):
                 yield chunk
         finally:
             await reader.aclose()
+
+
+def _late(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The rest of the body `seconds` late, as after a stall upstream: read from now on (what upstream
+    sends meanwhile waits, with the time it came), each chunk (or break) passed on at the time it
+    came plus `seconds`. Passed on as soon as the stall ended, what piled up would arrive as one
+    burst, the mark of a buffering proxy, which the stall is not."""
+    loop = asyncio.get_running_loop()
+    came: asyncio.Queue[tuple[float, bytes | BaseException | None]] = asyncio.Queue()
+
+    async def pull() -> None:
+        try:
+            async for chunk in chunks:
+                came.put_nowait((loop.time() + seconds, chunk))
+        except Exception as exc:
+            came.put_nowait((loop.time() + seconds, exc))
+        else:
+            came.put_nowait((loop.time() + seconds, None))
+
+    pulling = loop.create_task(pull())
+
+    async def passed_on() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                due, what = await came.get()
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                if what is None:
+                    return
+                if isinstance(what, BaseException):
+                    raise what
+                yield what
+        finally:
+            pulling.cancel()
+
+    return passed_on()
 
 
 async def _until_whole(

@@ -489,6 +489,22 @@ def test_a_stall_holds_the_stream_that_long_then_the_answer_completes(
     assert_marked(proxy, parse_fault(spec).plan.label)
 
 
+def test_after_a_stall_the_rest_keeps_its_pace_not_a_burst_blamed_on_a_buffering_proxy(
+    start: Callable[..., Proxy], ask: Callable[..., Any]
+) -> None:
+    """What upstream sent during the stall comes as it came, the stall later: released at once at the
+    stall's end it was one burst, which the verdict took for the mark of a buffering proxy."""
+    proxy = start("stall:1.2")
+
+    assert ask(proxy.url, "mock-ok", extra_headers={TIME_SCALE_HEADER: "1"}).stop_reason == "end_turn"
+    [session] = proxy.sessions()
+    verdict = replay_attempts(session, 5.0).attempts[0].verdict
+    assert [a.code for a in verdict.anomalies if a.code == "burst"] == []
+    times = [t for t, data in chunk_times(proxy) if data != sse(ping())]
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    assert gaps[-1] >= 1.1 and gaps[len(gaps) // 2] >= 0.015  # one stall; the rest ~30 ms apart as the mock paces
+
+
 def test_a_buffered_answer_arrives_in_one_piece(start: Callable[..., Proxy], ask: Callable[..., Any]) -> None:
     proxy = start("buffer")
 
