@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +33,8 @@ from streamwatch.core.recording import (
     Recording,
     Session,
     SessionError,
+    SessionLoader,
     apply_record,
-    parse_session,
     parse_time,
     process_facts,
 )
@@ -133,15 +133,20 @@ class Player:
         """Show exactly one more event (or the end)."""
         self._feed(None, until_events=len(self.state.events) + 1)
 
-    def to_end(self) -> None:
-        self._feed(None)
+    def to_end(self, deadline: float | None = None) -> None:
+        """Feed everything recorded so far (until `deadline`, `time.perf_counter`, at most)."""
+        self._feed(None, deadline)
 
-    def to_next_anomaly(self) -> bool:
-        """Feed until a new anomaly appears (or the end); True if one was found."""
+    def to_next_anomaly(self, deadline: float | None = None) -> bool | None:
+        """Feed until a new anomaly appears (or the end); True if one was found, False if none came, None
+        if it stopped looking before the end: at `deadline` (`time.perf_counter`), or at the last chunk
+        of a file still being read."""
         seen = len(self.state.anomalies)
         while len(self.state.anomalies) == seen and not self.finished:
+            if deadline is not None and time.perf_counter() > deadline:
+                return None
             if not self._feed(None, until_events=len(self.state.events) + 1):
-                break
+                return None if self.reading() else False
         return len(self.state.anomalies) > seen
 
 
@@ -159,7 +164,9 @@ class Follower:
 
     The file is opened once, as `core/files.py` opens a file the user named (a regular file only, a
     link to one followed), and read from there on: the writer appends to that same file, whatever
-    is later put at its name. Each poll reads at most `POLL_BYTES`, so a file that grows faster than
+    is later put at its name. What it held when opened is read behind the first frame, as a replay's
+    file is (`loader`: the run screen runs its `load()` on a worker thread); `poll` reads on from
+    there once that is done. Each poll reads at most `POLL_BYTES`, so a file that grows faster than
     it is read is taken in a piece per frame."""
 
     POLL_BYTES = 8 << 20
@@ -170,30 +177,30 @@ class Follower:
             self._file = open_regular(self.path)
         except OSError as exc:
             raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
-        self._offset = 0
+        self.loader = SessionLoader(self.path, opened=self._file)
+        self.session = self.loader.session
+        self._offset: int | None = None
         self._lines = 0
         self._partial = b""
         self.lost: str | None = None
-        self.session = parse_session(self._complete_lines(), self.path)
 
-    def _complete_lines(self) -> Iterator[bytes]:
-        """The lines the file held when it was opened, up to its last whole one (a writer may be mid-line)."""
-        for line in self._file.lines():
-            if not line.endswith(b"\n"):
-                return
-            self._offset += len(line)
-            self._lines += 1
-            yield line
+    @property
+    def loading(self) -> bool:
+        """What the file held when it was opened is still being read (`loader`)."""
+        return not self.loader.done
 
     @property
     def ended(self) -> bool:
         return self.session.latest.ending is not None
 
     def poll(self) -> bool:
-        """Read what was appended since the last poll; True if new records arrived. A file that went
-        away or shrank (rotated, truncated) is `lost`: said once (SessionError), then left alone."""
-        if self.lost is not None:
+        """Read what was appended since the last poll (nothing while `loading`); True if new records
+        arrived. A file that went away or shrank (rotated, truncated) is `lost`: said once
+        (SessionError), then left alone."""
+        if self.lost is not None or self.loading:
             return False
+        if self._offset is None:
+            self._offset, self._lines = self.loader.read, self.loader.lines
         try:
             data = self._file.grown(self._offset, self.POLL_BYTES)
         except OSError as exc:
@@ -275,6 +282,8 @@ class SessionPlayer:
         self.speed = speed
         self.live = live
         self.playing = True
+        self.ending = False
+        """Asked to go to the end (`to_end`), and not there yet: each tick feeds what it can towards it."""
         self._clock: float | None = None
         self._anomaly_counts: list[int] | None = None
         self._restart()
@@ -283,18 +292,20 @@ class SessionPlayer:
         on_failure = self.session.header.get("on_failure")
         self.log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
         self.elapsed = 0.0
+        self.ending = False
         self._index = -1
         self._marks: list[list[int]] = []
         """The events each recording played before the current one marked as anomalies."""
         self._take_next()
 
     def stop_following(self) -> None:
-        """The session will not grow any more (its writer is gone): everything it holds is shown at once,
-        as following it showed what there was (the last recording ends where it was cut off when it
-        has no end record), and it stays as a replay, paused at its end."""
+        """The session will not grow any more (its writer is gone): everything it holds is shown, as
+        following it showed what there was (the last recording ends where it was cut off when it
+        has no end record), fed a tick's budget at a time (`ending`), and it stays as a replay, paused
+        at its end."""
         self.live = self.player.live = False
         self.playing = False
-        self.to_end()
+        self.ending = True
 
     def _take_next(self) -> None:
         if self._index >= 0:
@@ -353,19 +364,21 @@ class SessionPlayer:
 
     @property
     def _unpaced(self) -> bool:
-        """Everything recorded goes in at once: following a file, or playing at max speed (not paused)."""
-        return self.live or (self.speed is None and self.playing)
+        """Everything recorded goes in at once: following a file, going to the end, or playing at max
+        speed (not paused)."""
+        return self.live or self.ending or (self.speed is None and self.playing)
 
     def _has_next(self) -> bool:
         return self._index + 1 < len(self.session.attempts)
 
-    def _play(self, deadline: float) -> bool:
+    def _play(self, deadline: float | None) -> bool:
         changed = False
         while True:
             fed = self.player.play_to(self.elapsed - self.recording.started_t, self._unpaced, deadline)
             changed = fed or changed
             self._settle()
             if not (self.player.finished and self._has_next()):
+                self.ending = self.ending and not self.finished
                 return changed
             if not self._unpaced and self.session.attempts[self._index + 1].started_t > self.elapsed:
                 return changed
@@ -388,6 +401,7 @@ class SessionPlayer:
 
     def toggle(self) -> None:
         self.playing = not self.playing
+        self.ending = False
 
     def faster(self) -> None:
         self.speed = _next_speed(self.speed, 1)
@@ -397,7 +411,7 @@ class SessionPlayer:
 
     def step(self) -> None:
         """Pause and show exactly one more event (or the end), into the next attempt after an end."""
-        self.playing = False
+        self.playing = self.ending = False
         if self.player.finished and self._has_next():
             self._take_next()
         self.player.step()
@@ -406,24 +420,24 @@ class SessionPlayer:
     def to_start(self) -> None:
         self._restart()
 
-    def to_end(self) -> None:
-        while True:
-            self.player.to_end()
-            self._settle()
-            if not (self.player.finished and self._has_next()):
-                return
-            self._take_next()
+    def to_end(self, deadline: float | None = None) -> None:
+        """Everything recorded, fed at once; with a `deadline` (`time.perf_counter`), what can be fed until
+        then, the rest by the next ticks (`ending` says so until the end is reached, which a file still
+        being read reaches once it is all read)."""
+        self.ending = True
+        self._play(deadline)
 
-    def to_next_anomaly(self) -> bool:
-        """Feed until a new anomaly appears; pause there. True if one was found. A whole session (not
-        one still followed) with no anomaly left is not played on to its end: nothing moves."""
-        self.playing = False
+    def to_next_anomaly(self, deadline: float | None = None) -> bool | None:
+        """Feed until a new anomaly appears; pause there. True if one was found, False if none is left,
+        None if it stopped looking first (as `Player.to_next_anomaly` says). A whole session (not one
+        still followed) with no anomaly left is not played on to its end: nothing moves."""
+        self.playing = self.ending = False
         if not self.live and not self._anomaly_ahead():
             return False
         while True:
-            found = self.player.to_next_anomaly()
+            found = self.player.to_next_anomaly(deadline)
             self._settle()
-            if found or not (self.player.finished and self._has_next()):
+            if found is not False or not (self.player.finished and self._has_next()):
                 return found
             self._take_next()
 

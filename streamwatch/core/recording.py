@@ -73,7 +73,7 @@ from streamwatch.core.body import BodyDecoder
 from streamwatch.core.columns import Columns
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
-from streamwatch.core.files import Refused, not_regular, open_append, open_regular, own_folder
+from streamwatch.core.files import Refused, RegularFile, not_regular, open_append, open_regular, own_folder
 
 VERSION = 1
 
@@ -434,13 +434,17 @@ class SessionLoader:
     says), the records by `load()`, on another thread, into `session`, which grows as they come and
     says `reading` until the last one is in; `progress` says how far it got. Each record reaches the
     session in one step another thread sees whole (a chunk or a recording appended, an end or a
-    stop set, a response head's status set last), so the session may be played as it grows."""
+    stop set, a response head's status set last), so the session may be played as it grows.
 
-    def __init__(self, path: Path, follow: bool = True) -> None:
+    `opened`: a file another process is still appending to (attach: `playback.Follower`), read up to
+    its last whole line (`read` bytes, `lines` lines) and left open for the follower to read on."""
+
+    def __init__(self, path: Path, follow: bool = True, opened: RegularFile | None = None) -> None:
         try:
-            self._file = open_regular(path, follow)
+            self._file = opened or open_regular(path, follow)
         except OSError as exc:
             raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+        self._growing = opened is not None
         try:
             self._lines = self._file.lines()
             first = next(self._lines, b"")
@@ -450,6 +454,7 @@ class SessionLoader:
             raise
         self.size = self._file.size
         self.read = len(first)
+        self.lines = 1
         self._cancelled = False
         self.session.reading = True
 
@@ -469,7 +474,8 @@ class SessionLoader:
         except OSError as exc:
             self.session.skipped.append(f"cannot read past byte {self.read}: {exc.strerror or exc}")
         finally:
-            self._file.close()
+            if not self._growing:
+                self._file.close()
             self.session.reading = False
 
     def cancel(self) -> None:
@@ -478,9 +484,10 @@ class SessionLoader:
 
     def _counted(self) -> Iterator[bytes]:
         for line in self._lines:
-            if self._cancelled:
+            if self._cancelled or self._growing and not line.endswith(b"\n"):  # a line still being written
                 return
             self.read += len(line)
+            self.lines += 1
             yield line
 
 

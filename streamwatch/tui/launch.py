@@ -42,6 +42,8 @@ def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed
 
 
 def attach_feed(path: Path, stall_threshold: float) -> Feed:
+    """A file another process may still be writing, followed: its header read now (SessionError if it
+    is not a session), what it held read behind the first frame, and what is appended after, as it comes."""
     follower = Follower(path)
     header = follower.session.header
     # Short enough for 80 columns to leave room for where the stream stands: `demo pid 4242@vm 11-30 03:55`.
@@ -51,11 +53,8 @@ def attach_feed(path: Path, stall_threshold: float) -> Feed:
         f"{started_text(started if isinstance(started, str) else None, time_format=SHORT_TIME_FORMAT)}"
     )
     player = SessionPlayer(follower.session, stall_threshold, live=True)
-    writer_elapsed = follower.writer_elapsed()
-    if writer_elapsed is not None and not follower.ended:
-        player.catch_up(writer_elapsed)
     return Feed(kind="attach", player=player, session_path=path, follower=follower, owner=owner,
-                go_on=going_on(path, stall_threshold))
+                go_on=going_on(path, stall_threshold), loader=follower.loader)
 
 
 def live_feed(make: Callable[[LiveWatch], Recovery], stall_threshold: float, title: str = "") -> Feed:

@@ -183,6 +183,7 @@ def test_a_followed_file_is_read_a_bounded_piece_per_poll(tmp_path, monkeypatch)
     writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
     writer.response(200, {}, 0.1)
     follower = Follower(writer.path)
+    follower.loader.load()
     for i in range(200):
         writer.chunk(s.ping(), 0.2 + i * 0.01)
     writer.end(End.EOF, 3.0)

@@ -98,6 +98,7 @@ def test_follower_sees_a_file_grow_and_end(tmp_path):
     writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
     writer.response(200, {}, 0.1)
     follower = Follower(writer.path)
+    follower.loader.load()
     player = Player(follower.session.latest, stall_threshold=5.0, live=True)
     chunks = s.complete_text("followed")
     for i, chunk in enumerate(chunks[:4]):
@@ -126,6 +127,7 @@ def test_attach_to_a_compressed_session_decodes_each_event_as_its_bytes_are_writ
     writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)
     writer.response(200, {"content-type": "text/event-stream", "content-encoding": "gzip"}, 0.1)
     follower = Follower(writer.path)
+    follower.loader.load()
     player = Player(follower.session.latest, stall_threshold=5.0, live=True)
     compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
     chunks = s.complete_text("compressed and followed")
@@ -233,6 +235,7 @@ def test_a_recording_without_an_end_replays_to_where_it_was_cut(tmp_path):
 def test_a_follower_says_the_session_may_go_on_while_its_writer_runs(tmp_path):
     path = sessions.write_resumed(tmp_path, pid=os.getpid(), host=socket.gethostname(), complete=False)
     follower = Follower(path)
+    follower.loader.load()
     assert follower.ended and follower.writer_running()
     assert not follower.over(complete=False) and follower.over(complete=True)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -241,6 +244,7 @@ def test_a_follower_says_the_session_may_go_on_while_its_writer_runs(tmp_path):
     assert finished.writer_running() is False and finished.over(complete=False)
     elsewhere_path = sessions.write_resumed(tmp_path, "elsewhere.jsonl", pid=os.getpid(), host="not-" + socket.gethostname())
     elsewhere = Follower(elsewhere_path)
+    elsewhere.loader.load()
     assert elsewhere.writer_running() is None and elsewhere.over(complete=False)
 
 
@@ -269,6 +273,7 @@ def test_a_followed_file_that_shrinks_is_said_lost_once_and_over(tmp_path):
     for i, chunk in enumerate(s.complete_text("rotated")[:3]):
         writer.chunk(chunk, 0.2 + i * 0.01)
     follower = Follower(writer.path)
+    follower.loader.load()
     writer.path.write_bytes(writer.path.read_bytes()[:40])
     with pytest.raises(SessionError, match="shrank to 40 bytes"):
         follower.poll()
@@ -340,3 +345,19 @@ def test_a_replay_that_cannot_keep_up_holds_its_clock_at_what_it_has_shown_and_n
             assert player.position == times[len(player.state.events) - 2]
     assert len(shown) > 3 and shown == sorted(shown)
     assert player.state.stalls == [] and player.state.complete is False
+
+
+def test_to_the_end_with_a_deadline_answers_at_once_and_the_ticks_after_it_get_there_without_the_clock(tmp_path):
+    player = SessionPlayer(load_session(sessions.write_resumed(tmp_path)), 5.0, speed=1.0)
+    player.tick(0.0)
+    player.to_end(deadline=0.0)  # long past: a key's time is up before anything is fed
+    assert player.ending and not player.finished and player.attempt.number == 1
+    for _ in range(100):  # each tick feeds its budget's worth; the clock stands still
+        player.tick(0.0)
+        if player.finished:
+            break
+    assert player.finished and not player.ending and player.log.complete and player.attempt.number == 2
+    player.to_start()
+    player.to_end(deadline=0.0)
+    player.step()  # another playback key: the replay stays where that key puts it
+    assert not player.ending and not player.finished

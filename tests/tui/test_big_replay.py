@@ -1,5 +1,5 @@
-"""A big session replayed: its first frame comes before its file is read, and a filter over many
-events leaves the keys free. Each waits on what it then asserts (a file held half read, frames held
+"""A big session replayed or attached: its first frame comes before its file is read, the keys are
+answered while it is read, and a filter over many events leaves the keys free. Each waits on what it then asserts (a file held half read, frames held
 back), never on a time."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import threading
 
 import pytest
 
+from streamwatch.core.diagnose import End
 from streamwatch.core.eventfilter import parse_filter
+from streamwatch.core.recording import SessionWriter
 from streamwatch.tui.app import StreamwatchApp
-from streamwatch.tui.launch import replay_feed
+from streamwatch.tui.launch import attach_feed, replay_feed
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.widgets import textview as textview_module
 from streamwatch.tui.widgets import timeline as timeline_module
@@ -31,29 +33,68 @@ def timeline(app) -> Timeline:
     return app.screen.query_one(Timeline)
 
 
-async def test_a_replay_shows_its_first_frame_before_its_file_is_read_and_plays_what_was_read(tmp_path):
-    feed = replay_feed(sessions.write_resumed(tmp_path), 5.0, speed=None)
-    released = threading.Event()
-    lines = feed.loader._lines
+def held(loader, after: int, released: threading.Event) -> None:
+    """The loader's lines held after the first `after` records until the test lets them go."""
+    lines = loader._lines
 
-    def held() -> object:
-        """The file's lines, held after the response head and four chunks until the test lets them go."""
+    def lines_held() -> object:
         for number, line in enumerate(lines):
-            if number == 5:
+            if number == after:
                 released.wait(WAIT_SECONDS)
             yield line
 
-    feed.loader._lines = held()
+    loader._lines = lines_held()
+
+
+def notices(app) -> list[str]:
+    return [str(notice.message) for notice in app._notifications]
+
+
+async def test_a_replay_shows_its_first_frame_before_its_file_is_read_and_plays_what_was_read(tmp_path):
+    feed = replay_feed(sessions.write_resumed(tmp_path), 5.0, speed=None)
+    released = threading.Event()
+    held(feed.loader, 5, released)  # the response head and four chunks
     app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
     try:
         async with app.run_test(size=(120, 35)) as pilot:
             await wait_for(pilot, lambda: "LOADING" in status(app) and len(timeline(app).state.events) == 4)
+            await pilot.press("n")  # no anomaly in what was read: not "no further anomaly", the rest is to come
+            assert "No anomaly up to event #4 so far: n looks on from there" in notices(app)
             await pilot.press("greater_than_sign")  # to the end of what was read: not the end of the stream
-            await wait_for(pilot, lambda: "STREAMING" in status(app))
-            assert "LOADING" in status(app) and "ABNORMAL" not in status(app) and "END" not in timeline(app).border_title
+            # Answered at once: the status line says where the replay is going, and that the file is still read.
+            assert status(app).startswith(" REPLAY TO END max ") and "LOADING" in status(app)
+            assert "STREAMING" in status(app) and "ABNORMAL" not in status(app)
+            assert "END" not in timeline(app).border_title
             released.set()
             await wait_for(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app))
-            assert "LOADING" not in status(app) and feed.loader.done
+            assert "LOADING" not in status(app) and feed.loader.done and status(app).startswith(" REPLAY PAUSED ")
+    finally:
+        released.set()
+
+
+async def test_attach_shows_its_first_frame_before_the_file_is_read_then_follows_what_is_appended(tmp_path):
+    writer = SessionWriter.create("live", {"headers": {}}, directory=tmp_path)  # its writer: this process, running
+    writer.response(200, {}, 0.1)
+    chunks = s.complete_text("followed from the start")
+    for i, chunk in enumerate(chunks[:6]):
+        writer.chunk(chunk, 0.2 + i * 0.01)
+    feed = attach_feed(writer.path, 5.0)
+    released = threading.Event()
+    held(feed.loader, 5, released)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+    try:
+        async with app.run_test(size=(120, 35)) as pilot:
+            await wait_for(pilot, lambda: "LOADING" in status(app) and " 4 events" in status(app))
+            assert status(app).startswith(" ATTACHED live pid ") and "STREAMING" in status(app)
+            released.set()
+            await wait_for(pilot, lambda: " 6 events" in status(app))
+            assert "LOADING" not in status(app)
+            for i, chunk in enumerate(chunks[6:]):
+                writer.chunk(chunk, 0.3 + i * 0.01)
+            writer.end(End.EOF, 0.5)
+            await wait_for(pilot, lambda: "COMPLETE end_turn" in status(app))
+            assert app.screen.query_one("#text", TextView).text == "followed from the start"
+            assert feed.player.session.skipped == []
     finally:
         released.set()
 

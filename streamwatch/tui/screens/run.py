@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ from streamwatch.tui.widgets.timeline import Timeline
 FRAME_SECONDS = 1 / 20
 FEED_SLICE = 0.005
 FEED_SLICES = 3
+KEY_SECONDS = 0.05
+"""The most a key that plays a replay on (`>`, `n`) feeds before it is answered on screen; the rest follows."""
 """A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
 press travels through several message queues, and each hop waits for whatever runs before it."""
 REPLAY_ACTIONS = frozenset({"play", "speed", "step", "to_start", "to_end"})
@@ -92,7 +95,10 @@ class Feed:
     """A replay's (or a finished attach's) way to go on live: the recovery that sends its next attempt
     (`Recovery.going_on`), built with the hook the screen reads."""
     loader: SessionLoader | None = None
-    """A replay's file, read behind the first frame: the screen runs it on a worker thread."""
+    """A replay's file, or what an attached file held when opened, read behind the first frame: the
+    screen runs it on a worker thread."""
+    caught_up: bool = False
+    """An attach's clock was put where its writer's stands, once the file as it was had been read."""
 
     @property
     def log(self) -> AttemptLog | None:
@@ -131,6 +137,14 @@ class Feed:
         complete), so that it is steered as a replay."""
         follower = self.follower
         assert follower is not None
+        if follower.loading:
+            return
+        if not self.caught_up:
+            # Once what the file held is in: a stall already under way shows its whole length.
+            self.caught_up = True
+            writer_elapsed = follower.writer_elapsed()
+            if writer_elapsed is not None and not follower.ended and isinstance(self.player, SessionPlayer):
+                self.player.catch_up(writer_elapsed)
         try:
             follower.poll()
             if follower.writer_running() is False:
@@ -671,14 +685,13 @@ class RunScreen(Screen[None]):
             number = feed.attempt.number if feed.attempt is not None else 1
             return (f"{feed.title} · " if feed.title else "") + (f"attempt {number} · " if number > 1 else "")
         number = player.attempt.number
+        loader = feed.loader
+        loading = f"LOADING {loader.progress:.0%} · " if loader is not None and not loader.done else ""
         if feed.is_replay:
             speed = "max" if player.speed is None else f"{player.speed:g}x"
-            mode = "PLAY" if player.playing and not player.finished else "PAUSED"
+            mode = "TO END" if player.ending else "PLAY" if player.playing and not player.finished else "PAUSED"
             position = min(player.elapsed, player.duration)
-            prefix = f"REPLAY {mode} {speed} {position:.1f}/{player.duration:.1f}s · "
-            loader = feed.loader
-            if loader is not None and not loader.done:
-                prefix += f"LOADING {loader.progress:.0%} · "
+            prefix = f"REPLAY {mode} {speed} {position:.1f}/{player.duration:.1f}s · {loading}"
             if player.total < 2:
                 return prefix
             gap = player.next_in
@@ -686,7 +699,7 @@ class RunScreen(Screen[None]):
             return f"{prefix}attempt {number}/{player.total}{then} · "
         if feed.awaits_attempt:
             return f"ATTACHED {feed.owner} · waiting for attempt {number + 1} · "
-        return f"ATTACHED {feed.owner} · " + (f"attempt {number} · " if number > 1 else "")
+        return f"ATTACHED {feed.owner} · {loading}" + (f"attempt {number} · " if number > 1 else "")
 
     # ----- keys -------------------------------------------------------------------------------
 
@@ -829,7 +842,9 @@ class RunScreen(Screen[None]):
         self.refresh_frame()
 
     def action_to_end(self) -> None:
-        self.feed.player.to_end()
+        """What can be fed in a key's time, the rest on the next frames (a long stream, or a file still
+        being read, whose end it reaches once it is all read): the status line says TO END meanwhile."""
+        self.feed.player.to_end(time.perf_counter() + KEY_SECONDS)
         self.refresh_frame()
 
     def action_anomaly(self, direction: int) -> None:
@@ -843,11 +858,16 @@ class RunScreen(Screen[None]):
         targets = [m for m in marks if (m > seq if direction > 0 else m < seq)]
         if not targets and direction > 0 and self.feed.is_replay and not self.feed.player.finished:
             state = self.feed.player.state
-            if self.feed.player.to_next_anomaly():
-                self.refresh_frame()
+            found = self.feed.player.to_next_anomaly(time.perf_counter() + KEY_SECONDS)
+            self.refresh_frame()
+            if found:
                 if self.feed.player.state is not state:
                     seq = 0
                 targets = [m for m in self.feed.player.state.anomaly_events if m > seq]
+            elif found is None:
+                shown = len(self.feed.player.state.events)
+                self.notify(f"No anomaly up to event #{shown} so far: n looks on from there")
+                return
         if not targets and direction < 0 and self.feed.is_replay and isinstance(self.feed.player, SessionPlayer):
             earlier = self.feed.player.to_previous_anomaly()
             if earlier is not None:
