@@ -4,6 +4,7 @@ back), never on a time."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -68,6 +69,33 @@ async def test_a_replay_shows_its_first_frame_before_its_file_is_read_and_plays_
             released.set()
             await wait_for(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app))
             assert "LOADING" not in status(app) and feed.loader.done and status(app).startswith(" REPLAY PAUSED ")
+    finally:
+        released.set()
+
+
+async def test_while_a_replay_loads_its_status_line_and_timeline_count_the_same_events(tmp_path):
+    feed = replay_feed(sessions.write_resumed(tmp_path), 5.0, speed=None)
+    released = threading.Event()
+    held(feed.loader, 5, released)
+    app = StreamwatchApp(lambda app: RunScreen(feed, app.clock), clock=FixedClock(0.0))
+
+    def counts() -> tuple[str, str]:
+        return (re.search(r" (\d+) events", status(app))[1], re.search(r" (\d+) events", str(timeline(app).border_title))[1])
+
+    try:
+        async with app.run_test(size=(120, 35)) as pilot:
+            await wait_for(pilot, lambda: "LOADING" in status(app) and " 4 events" in status(app))
+            screen = app.screen
+            screen.refresh_frame = lambda: None  # the player is fed on between two frames: no frame drawn yet
+            released.set()
+            await wait_for(pilot, lambda: len(feed.player.state.events) > 4)
+            await pilot.press("up")  # keys redraw the timeline between frames
+            assert counts() == ("4", "4") and "PAUSED" in str(timeline(app).border_title)
+            await pilot.press("end")
+            assert counts() == ("4", "4")
+            del screen.refresh_frame
+            await wait_for(pilot, lambda: "attempt 2/2 · COMPLETE end_turn" in status(app))
+            assert counts()[0] == counts()[1]
     finally:
         released.set()
 

@@ -84,16 +84,27 @@ class Timeline(LineView, can_focus=True):
         self._seen_rows = 0
         self._shown: tuple[object, ...] = ()
         self.stall: str | None = None
+        self.events = 0
+        """How many of the state's events the timeline shows: as many as there were at the last frame."""
+        self._end_rows = 0
 
     # ----- data -------------------------------------------------------------------------------
 
     def update_state(self, state: StreamState, stall: str | None = None) -> None:
         """Take the state's current events (only the new ones are scanned); `stall` is a live silence to show.
 
-        Called every frame; when nothing it shows has changed it does nothing, so an idle screen stays idle."""
+        Called every frame, by the screen that shows the same state in its status line: the timeline
+        shows the events there were then (`events`, and its end rows), never more, though the player
+        feeds the state on between frames and keys redraw the timeline between them too. When nothing it
+        shows has changed it does nothing, so an idle screen stays idle."""
+        self.events = len(state.events)
+        self._end_rows = int(state.incomplete is not None) + int(state.ended is not None)
+        self._take(state, stall)
+
+    def _take(self, state: StreamState, stall: str | None) -> None:
         key = (
-            len(state.events), stall, state.ended, state.incomplete is not None, len(state.anomalies),
-            state.error_at, self.filter, self.follow, self.size,
+            self.events, stall, self._end_rows, len(state.anomalies), state.error_at, self.filter, self.follow,
+            self.size,
         )
         at_tail = not self.follow or round(self.scroll_y) == max(0, self.row_count - self.size.height)
         if state is self.state and key == self._shown and at_tail and not self.scanning:
@@ -120,7 +131,7 @@ class Timeline(LineView, can_focus=True):
 
     def _scan(self, state: StreamState) -> None:
         """Match the events not matched yet against the filter, for `SCAN_SECONDS` at most."""
-        end = len(state.events)
+        end = self.events
         deadline = time.perf_counter() + SCAN_SECONDS
         while self._scanned < end:
             stop = min(end, self._scanned + SCAN_BLOCK)
@@ -132,7 +143,7 @@ class Timeline(LineView, can_focus=True):
     @property
     def scanning(self) -> bool:
         """Some events are not matched against the filter yet (a long stream, a frame at a time)."""
-        return self.state is not None and self._scanned < len(self.state.events)
+        return self.state is not None and self._scanned < self.events
 
     def set_filter(self, text: str) -> None:
         """Show only the events the filter keeps (core/eventfilter.py); one it cannot read shows every
@@ -143,14 +154,14 @@ class Timeline(LineView, can_focus=True):
             self.filter, self.filter_error = NO_FILTER, str(exc)
         self._rows, self._scanned, self._shown, self._filter_anomalies = array("q"), 0, (), 0
         if self.state is not None:
-            self.update_state(self.state)
+            self._take(self.state, self.stall)
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
 
     @property
     def row_count(self) -> int:
         extra = 0
         if self.state is not None and self.filter.empty and not self.scanning:
-            extra = int(self.state.incomplete is not None) + int(self.state.ended is not None)
+            extra = self._end_rows
         return len(self._rows) + extra + int(self.stall is not None)
 
     def event_at(self, row: int) -> Event | None:
@@ -178,7 +189,7 @@ class Timeline(LineView, can_focus=True):
 
     def watch_follow(self, follow: bool) -> None:
         if follow and self.state is not None:
-            self.update_state(self.state)
+            self._take(self.state, self.stall)
         elif not follow:
             self._seen_rows = self.row_count
         self._update_title()
@@ -215,7 +226,7 @@ class Timeline(LineView, can_focus=True):
     def _update_title(self) -> None:
         """`Timeline · 227 events · filter 'json': 171 · PAUSED (3 new)`: what fits of it in the border,
         the filter's count and PAUSED before the rest."""
-        count = len(self.state.events) if self.state else 0
+        count = self.events
         pieces = [("Timeline", 3), (f"{count} events", 2)]
         if self.filter_error is not None:
             pieces.append((f"filter: {one_line(self.filter_error)}", 0))
@@ -223,7 +234,7 @@ class Timeline(LineView, can_focus=True):
             found = f"filter {one_line(self.filter.text)!r}: {len(self._rows)}"
             if self.scanning:
                 assert self.state is not None
-                found += f" so far ({self._scanned / len(self.state.events):.0%})"
+                found += f" so far ({self._scanned / self.events:.0%})"
             pieces.append((found, 0))
         if not self.follow:
             new = self.row_count - self._seen_rows
