@@ -41,8 +41,8 @@ from streamwatch.core.summary import (
 from streamwatch.core.table import render_table
 
 __all__ = [
-    "SHORT_TIME_FORMAT", "TIME_FORMAT", "UNREADABLE", "Cancelled", "Catalog", "SessionSummary", "render_sessions",
-    "short_model", "skipped_text", "started_text", "summarize", "verdict_badge",
+    "SHORT_TIME_FORMAT", "TIME_FORMAT", "UNREADABLE", "Cancelled", "Catalog", "Progress", "SessionSummary",
+    "newest_first", "render_sessions", "short_model", "skipped_text", "started_text", "summarize", "verdict_badge",
 ]
 
 
@@ -66,16 +66,24 @@ class Catalog:
     def folder(self) -> Path:
         return self._folder or home_dir() / "sessions"
 
-    def summaries(self, cancelled: Callable[[], bool] = lambda: False) -> list[SessionSummary]:
+    def summaries(
+        self, cancelled: Callable[[], bool] = lambda: False, progress: Progress | None = None
+    ) -> list[SessionSummary]:
         """Every `*.jsonl` name in the folder, newest first by recorded start time. SessionError (one
         line) when the folder is a symbolic link or another user's (`session_entries`); `Cancelled`
-        as soon as `cancelled()` says so, even in the middle of a big file (what was read is kept)."""
-        entries = session_entries(self.folder)
-        with self._lock:
-            found = self._listed(entries, cancelled)
-        return sorted(found, key=lambda s: (s.sort_time, s.path.name), reverse=True)
+        as soon as `cancelled()` says so, even in the middle of a big file (what was read is kept).
 
-    def _listed(self, entries: list[tuple[Path, os.stat_result]], cancelled: Callable[[], bool]) -> list[SessionSummary]:
+        The files are taken newest first by name (a session file's name starts with its start time);
+        `progress`, if given, is called after each file that had to be read (not in memory or in the
+        index: a first start, say) with the summaries so far, in no order, and how many there will be."""
+        entries = sorted(session_entries(self.folder), key=lambda entry: entry[0].name, reverse=True)
+        with self._lock:
+            found = self._listed(entries, cancelled, progress)
+        return newest_first(found)
+
+    def _listed(
+        self, entries: list[tuple[Path, os.stat_result]], cancelled: Callable[[], bool], progress: Progress | None
+    ) -> list[SessionSummary]:
         index = SessionIndex.of(self.folder)
         paths = {path.name: path for path, _ in entries}
         gone = set(self._cache) - paths.keys()
@@ -90,9 +98,14 @@ class Catalog:
             if cold:
                 gone |= known.keys() - paths.keys()
         read: list[Row] = []
+        found: list[SessionSummary] = []
         try:
-            return [self._summary(name, path, status, known, read, cancelled)
-                    for name, (path, status) in zip(paths, entries, strict=True)]
+            for name, (path, status) in zip(paths, entries, strict=True):
+                before = len(read)
+                found.append(self._summary(name, path, status, known, read, cancelled))
+                if progress is not None and len(read) > before:
+                    progress(found, len(entries))
+            return found
         finally:
             for name in gone:
                 self._cache.pop(name, None)
@@ -134,6 +147,15 @@ class Catalog:
             self._cache[name] = row
         assert row is not None
         return row[2]
+
+
+Progress = Callable[[list[SessionSummary], int], None]
+"""Told, as the files are read, the summaries so far and how many files there are."""
+
+
+def newest_first(summaries: list[SessionSummary]) -> list[SessionSummary]:
+    """The summaries in the list's order: by recorded start time, newest first."""
+    return sorted(summaries, key=lambda s: (s.sort_time, s.path.name), reverse=True)
 
 
 def summarize(

@@ -6,10 +6,12 @@ import threading
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
+from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.diagnose import End
 from streamwatch.core.recording import SessionWriter
 from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.screens import home as home_module
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.themes import DEFAULT_THEME, load_themes
@@ -236,11 +238,45 @@ async def test_the_first_frame_says_loading_until_the_list_arrives(home):
         assert table(app).row_count == 5 and text_of(app, "#home-status") == "5 sessions in ~/streamwatch/sessions"
 
 
+async def test_a_first_start_without_an_index_shows_the_sessions_newest_first_as_they_are_read(home, monkeypatch):
+    folder = home[0].parent
+    for path in home:
+        path.unlink()
+    copies.write_copies(folder, 30)
+    assert not (folder.parent / "index.sqlite3").exists()
+    monkeypatch.setattr(home_module, "ROWS_SECONDS", 0.0, raising=False)  # the list grows with each file read
+    released, summarize = threading.Event(), catalog_module.summarize
+    read = []
+
+    def held(path, *args):
+        """Ten files read, then the rest held until the test lets them go."""
+        if len(read) == 10:
+            released.wait(WAIT_SECONDS)
+        read.append(path.name)
+        return summarize(path, *args)
+
+    monkeypatch.setattr(catalog_module, "summarize", held)
+    app = home_app()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: table(app).row_count == 10)
+            assert text_of(app, "#home-status") == "reading sessions, newest first (no index yet): 10 of 30…"
+            assert [row.summary.path.name for row in table(app).rows] == sorted(read, reverse=True) == read
+            assert table(app).cells_at(0)[0] == "11-01 00:29" and table(app).cells_at(9)[0] == "11-01 00:20"
+            released.set()
+            await loaded(pilot)
+            assert table(app).row_count == 30 and text_of(app, "#home-status") == "30 sessions in ~/streamwatch/sessions"
+            assert table(app).cells_at(29)[0] == "11-01 00:00"
+    finally:
+        released.set()
+
+
 async def test_in_a_long_list_end_home_and_the_page_keys_move_the_cursor_and_the_view(home):
     folder = home[0].parent
     for path in home:
         path.unlink()
     copies.write_copies(folder, 300)
+    Catalog().summaries()  # the session index made: not a first start, whose list grows as the files are read
     app = home_app()
     sent = []
     async with app.run_test(size=(100, 30), message_hook=sent.append) as pilot:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
-from streamwatch.core.catalog import Cancelled, Catalog, SessionSummary, skipped_text
+from streamwatch.core.catalog import Cancelled, Catalog, SessionSummary, newest_first, skipped_text
 from streamwatch.core.config import EMBEDDED, check_base_url
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.files import read_regular
@@ -47,6 +48,11 @@ DRAWN_WAIT = 1.0
 the worker reads; a long list's newest rows, before it makes the others)."""
 FIRST_ROWS = 200
 """A list longer than this comes in two messages: these newest rows as soon as they are made, then all."""
+PROGRESS_SECONDS = 0.2
+ROWS_SECONDS = 1.0
+"""While session files are read (no index yet: a first start), the status line's count of them moves on
+every `PROGRESS_SECONDS`, and the list shown grows every `ROWS_SECONDS`: each new list lays the
+screen out again, which the reading thread waits for (the interpreter's lock)."""
 
 
 class FormError(Exception):
@@ -177,15 +183,27 @@ class HomeScreen(Screen[None]):
             self.base_url = base_url
             self.scenario = scenario
 
+    class SessionsRead(Message):
+        """While the session files are read (no index yet): how many of how many are in."""
+
+        def __init__(self, read: tuple[int, int]) -> None:
+            super().__init__()
+            self.read = read
+
     class SessionsLoaded(Message):
         """The session list, its rows made; `problem`: why there is none (the folder is refused), in one
-        line; `partial`: the newest sessions only, the others to follow at once."""
+        line; `partial`: the newest sessions only, the others to follow; `read`: while the files are read
+        (no index yet), how many of how many are in."""
 
-        def __init__(self, rows: list[SessionRow], problem: str | None = None, *, partial: bool = False) -> None:
+        def __init__(
+            self, rows: list[SessionRow], problem: str | None = None, *, partial: bool = False,
+            read: tuple[int, int] | None = None,
+        ) -> None:
             super().__init__()
             self.rows = rows
             self.problem = problem
             self.partial = partial
+            self.read = read
 
     def __init__(
         self,
@@ -207,6 +225,8 @@ class HomeScreen(Screen[None]):
         self._rows: list[SessionRow] | None = None
         self._problem: str | None = None
         self._loading = True
+        self._read: tuple[int, int] | None = None
+        """While the session files are read (no index yet), how many of how many are in."""
         self._matched: tuple[list[SessionRow], str, list[SessionRow]] = ([], "", [])
         """The last filter: the rows it was given, its words, its matches (a longer filter searches those)."""
         self._drawn = threading.Event()
@@ -278,10 +298,10 @@ class HomeScreen(Screen[None]):
     def action_refresh(self) -> None:
         if not self.form_shown:
             self._status(Text("loading sessions…"))
-        self._load_sessions()
+        self._load_sessions(first=self._rows is None)
 
     @work(thread=True, exclusive=True, group="catalog")
-    def _load_sessions(self) -> None:
+    def _load_sessions(self, first: bool) -> None:
         """Given up as soon as its worker is cancelled (a refresh, the app closing): the app's process
         does not wait for a big file to be summarized before it ends. The rows' text is made here too,
         so that the UI thread only picks the rows to show. It starts once the screen's first frame is
@@ -289,9 +309,23 @@ class HomeScreen(Screen[None]):
         before, it would share the interpreter with drawing them."""
         worker = get_current_worker()
         self._drawn.wait(DRAWN_WAIT)
+        said = listed = 0.0
+
+        def progress(found: list[SessionSummary], total: int) -> None:
+            """Files read (no index yet: a first start): the list so far, and how far it got."""
+            nonlocal said, listed
+            now = time.monotonic()
+            if first and now - listed >= ROWS_SECONDS:  # a list shown already stays until the new one is whole
+                said = listed = now
+                rows = session_rows(newest_first(found), self._made)
+                self.post_message(self.SessionsLoaded(rows, partial=True, read=(len(found), total)))
+            elif now - said >= PROGRESS_SECONDS:
+                said = now
+                self.post_message(self.SessionsRead((len(found), total)))
+
         try:
-            summaries = self.catalog.summaries(lambda: worker.is_cancelled)
-            if len(summaries) > FIRST_ROWS:
+            summaries = self.catalog.summaries(lambda: worker.is_cancelled, progress)
+            if len(summaries) > FIRST_ROWS and not listed:  # (not after the lists shown as the files were read)
                 self._drawn.clear()
                 self.post_message(self.SessionsLoaded(session_rows(summaries[:FIRST_ROWS], self._made), partial=True))
                 self._drawn.wait(DRAWN_WAIT)
@@ -308,9 +342,16 @@ class HomeScreen(Screen[None]):
         self._rows = message.rows
         self._problem = message.problem
         self._loading = message.partial
+        self._read = message.read
         self._fill_table()
-        if message.partial:
+        if message.partial and message.read is None:
             self.call_after_refresh(self._drawn.set)
+
+    @on(SessionsRead)
+    def _sessions_read(self, message: SessionsRead) -> None:
+        if self._loading:
+            self._read = message.read
+            self._show_count(self.query_one("#session-filter", Input).value.strip().lower(), layout=False)
 
     @on(Input.Changed, "#session-filter")
     def _filter_changed(self) -> None:
@@ -340,12 +381,15 @@ class HomeScreen(Screen[None]):
     def on_resize(self) -> None:
         self._show_detail()
 
-    def _show_count(self, words: str) -> None:
+    def _show_count(self, words: str, layout: bool = True) -> None:
         if self.form_shown:
             return
         total = len(self._rows or [])
         folder = shown_path(self.catalog.folder)
-        if self._loading:
+        if self._loading and self._read is not None:
+            done, files = self._read
+            self._status(Text(f"reading sessions, newest first (no index yet): {done} of {files}…"), layout)
+        elif self._loading:
             self._status(Text("loading sessions…"))
         elif self._problem is not None:
             self._status(Text(one_line(self._problem)))
@@ -356,8 +400,9 @@ class HomeScreen(Screen[None]):
         else:
             self._status(Text(f"{total} session{'s' if total != 1 else ''} in {folder}"))
 
-    def _status(self, text: Text) -> None:
-        self.query_one("#home-status", Static).update(text)
+    def _status(self, text: Text, layout: bool = True) -> None:
+        """`layout=False`: a count that moves on, the screen not laid out again for it (the line is one row high)."""
+        self.query_one("#home-status", Static).update(text, layout=layout)
 
     def _highlighted(self) -> SessionSummary | None:
         row = self.query_one(SessionTable).highlighted
