@@ -3,7 +3,8 @@
 The whole: `streamwatch` as a process (Textual headless, 120x35, a terminal), from its start to its
 first frame and to the first frame that shows sessions in the list (the newest come first, all
 right after), with 10 000 sessions in its data folder, against the same with 100 sessions and a
-minimal Textual app (bench/startup.py's) in the same run. Its parts: `Catalog.summaries()` (what
+minimal Textual app (bench/startup.py's) in the same run; on a first start (no session index: every
+file is read), to its newest sessions shown (they show as the files are read) and to all of them. Its parts: `Catalog.summaries()` (what
 the session index speeds up, cold and warm; the screen waits for it behind its first frame), and the screen's own
 side, in one process: from the summaries in hand to the frame that shows the newest, all, and all
 again on `r`, and from each key typed in the filter (`sonnet 11-0`) to the frame that shows its
@@ -39,7 +40,7 @@ _frame = App._display
 
 def listed(self, screen, renderable):
     tables = screen.query(SessionTable)
-    if renderable is not None and tables and tables.first().row_count:
+    if renderable is not None and tables and tables.first().row_count >= int(os.environ.get("BENCH_ROWS", "1")):
         _frame(self, screen, renderable)
     else:
         _display(self, screen, renderable)
@@ -48,7 +49,13 @@ def listed(self, screen, renderable):
 App._display = listed
 """
 LIST_SHOWN = FIRST_FRAME + LISTED + CLI.removeprefix(FIRST_FRAME)
-"""The `streamwatch` command, marked at the first frame that shows sessions in the list."""
+"""The `streamwatch` command, marked at the first frame that shows sessions in the list ($BENCH_ROWS of
+them at least: 1 unless it says)."""
+FIRST_START = """
+import os, pathlib
+pathlib.Path(os.environ["STREAMWATCH_HOME"], "index.sqlite3").unlink(missing_ok=True)
+""" + LIST_SHOWN
+"""The same, on a first start: no session index (it is made again from the files by each run)."""
 
 
 def screen_side(summaries: list, folder: Path) -> tuple[float, float, float, list[float]]:
@@ -161,6 +168,12 @@ def rows(quick: bool) -> list[Row]:
         big = process_seconds(LIST_SHOWN, repeat, env=envs[count], tty=True)
         found.append(row(f"whole: `streamwatch` home, its newest sessions shown, {count} sessions (index warm)", big,
                          small, f"{BASELINE_SESSIONS} sessions", limit=1.0))
+        first = process_seconds(FIRST_START, repeat, env=envs[count], tty=True)
+        found.append(row(f"whole: `streamwatch` home, its newest sessions shown, {count} sessions, first start (no "
+                         "index)", first, big, "index warm", limit=1.0, note="shown as the files are read"))
+        whole = process_seconds(FIRST_START, repeat, env={**envs[count], "BENCH_ROWS": str(count)}, tty=True)
+        found.append(row(f"whole: `streamwatch` home, all {count} sessions shown, first start (no index)", whole,
+                         first, "its newest shown", note="the index made from the files meanwhile"))
 
         measured = {n: [screen_side(summaries[n], homes[n] / "sessions") for _ in range(repeat)] for n in homes}
         for place, when in ((0, "its newest"), (1, "all"), (2, "all again on `r`")):

@@ -282,8 +282,6 @@ class SessionPlayer:
         self.speed = speed
         self.live = live
         self.playing = True
-        self.ending = False
-        """Asked to go to the end (`to_end`), and not there yet: each tick feeds what it can towards it."""
         self._clock: float | None = None
         self._anomaly_counts: list[int] | None = None
         self._restart()
@@ -293,6 +291,7 @@ class SessionPlayer:
         self.log = AttemptLog(on_failure if isinstance(on_failure, str) else None)
         self.elapsed = 0.0
         self.ending = False
+        """Asked to go to the end (`to_end`), and not there yet: each tick feeds what it can towards it."""
         self._index = -1
         self._marks: list[list[int]] = []
         """The events each recording played before the current one marked as anomalies."""

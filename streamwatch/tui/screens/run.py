@@ -49,10 +49,10 @@ from streamwatch.tui.widgets.timeline import Timeline
 FRAME_SECONDS = 1 / 20
 FEED_SLICE = 0.005
 FEED_SLICES = 3
-KEY_SECONDS = 0.05
-"""The most a key that plays a replay on (`>`, `n`) feeds before it is answered on screen; the rest follows."""
 """A frame feeds the player for at most three 5 ms slices and lets the loop run between them: a key
 press travels through several message queues, and each hop waits for whatever runs before it."""
+KEY_SECONDS = 0.05
+"""The most a key that plays a replay on (`>`, `n`) feeds before it is answered on screen; the rest follows."""
 REPLAY_ACTIONS = frozenset({"play", "speed", "step", "to_start", "to_end"})
 RECOVERY_ACTIONS = frozenset({"recover", "not_offered", "skip_wait", "cancel", "attempts"})
 RECOVER_KEYS = (("c", Reason.RESUME, "continue the answer"), ("r", Reason.RETRY, "the same request again"))
