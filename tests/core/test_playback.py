@@ -83,13 +83,19 @@ def test_speed_pause_step_and_jumps():
     assert player.speed == 5.0
 
 
-def test_replay_ends_in_the_same_verdict_as_analysis():
-    rec, _ = recording(TIMES)
-    player = one_attempt(rec, speed=None)
-    for _ in range(1000):  # at max speed each frame feeds what its CPU budget allows: on a loaded machine, maybe nothing
-        player.tick(0.0)
+def at_max_speed(player, now=0.0):
+    """Frames at `now` until the player has finished: at max speed each frame feeds what its CPU budget
+    allows, which on a loaded machine may be nothing."""
+    for _ in range(1000):
+        player.tick(now)
         if player.finished:
             break
+    return player
+
+
+def test_replay_ends_in_the_same_verdict_as_analysis():
+    rec, _ = recording(TIMES)
+    player = at_max_speed(one_attempt(rec, speed=None))
     assert player.finished
     assert player.state.verdict().to_dict() == rec.replay_into(StreamState()).verdict().to_dict()
 
@@ -176,22 +182,19 @@ def test_speed_scales_the_gap_and_max_skips_it(tmp_path):
     assert player.attempt.number == 1 and player.next_in == pytest.approx(30.81 - 5.0)
     player.tick(3.6)
     assert player.attempt.number == 2
-    fastest = SessionPlayer(resumed(tmp_path, name="fastest.jsonl", gap=30.0), stall_threshold=5.0, speed=None)
-    fastest.tick(0.0)
+    fastest = at_max_speed(SessionPlayer(resumed(tmp_path, name="fastest.jsonl", gap=30.0), 5.0, speed=None))
     assert fastest.finished and fastest.log.complete
 
 
 def test_at_max_speed_a_pause_holds_where_a_key_left_the_replay(tmp_path):
-    player = SessionPlayer(resumed(tmp_path, stall_after=2), stall_threshold=5.0, speed=None)
-    player.tick(0.0)
+    player = at_max_speed(SessionPlayer(resumed(tmp_path, stall_after=2), stall_threshold=5.0, speed=None))
     assert player.finished
     assert player.to_previous_anomaly() == 2 and player.attempt.number == 1
     player.tick(1.0)
     player.tick(2.0)
     assert player.attempt.number == 1 and player.player.finished and not player.finished
     player.toggle()
-    player.tick(3.0)
-    assert player.finished
+    assert at_max_speed(player, 3.0).finished
 
 
 def test_step_jumps_and_next_anomaly_go_across_attempts(tmp_path):
