@@ -67,8 +67,9 @@ def _number(convert: Callable[[str], Any], what: str, ok: Callable[[Any], bool],
     return parse
 
 
-_threshold = _number(float, "a number of seconds", lambda x: x > 0, "must be more than 0 seconds")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 86400.0
+_threshold = _number(float, "a number of seconds", lambda x: 0 < x <= MAX_TIMEOUT,
+                     f"must be more than 0 seconds and at most {MAX_TIMEOUT:g} (a day)")
 _timeout = _number(
     float, "a number of seconds", lambda x: MIN_TIMEOUT <= x <= MAX_TIMEOUT,
     f"must be from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds (a day)",
@@ -294,16 +295,21 @@ def _check_recovery_options(args: argparse.Namespace) -> None:
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     from streamwatch.core.live import LiveError, request_body
 
+    notes: list[str] = []
     try:
-        return request_body(
+        body = request_body(
             model=args.model,
             max_tokens=args.max_tokens,
             prompt=args.prompt,
             system=args.system,
             request_file=args.request,
+            notes=notes,
         )
     except LiveError as exc:
         raise UsageError(str(exc)) from None
+    for note in notes:
+        print(f"streamwatch: note: {one_line(note)}", file=sys.stderr)
+    return body
 
 
 def cmd_run(args: argparse.Namespace) -> int:

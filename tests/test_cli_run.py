@@ -1,5 +1,6 @@
 """`streamwatch run`, `demo` and `mock` against the mock server, in-process and as real processes."""
 
+import contextlib
 import json
 import os
 import re
@@ -300,6 +301,29 @@ def test_bad_request_file_is_one_line_exit_2(capsys, tmp_path, content, message)
         path.write_text(content)
     code, out, err = run_cli(capsys, "run", "--headless", "--request", path)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--prompt", ""], "the prompt is empty"),
+    (["--prompt", " \n "], "the prompt is empty"),
+    (["--model", ""], "the model name is empty"),
+    (["--stall-threshold", "1e999"], "at most 86400 (a day)"),
+])
+def test_an_empty_prompt_or_model_or_an_endless_threshold_is_one_line_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) if argv[0] == "--stall-threshold" else contextlib.nullcontext() as exited:
+        code = main(["run", "--headless", "--scenario", "ok", *argv])
+    out, err = capsys.readouterr()
+    assert (exited.value.code if exited else code) == 2
+    assert out == "" and err.count("\n") == 1 and message in err
+
+
+def test_a_request_file_asking_for_no_stream_is_streamed_and_says_so(capsys, server, home, tmp_path):
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"model": "claude-opus-4-7", "max_tokens": 100, "stream": False,
+                                "messages": [{"role": "user", "content": "Hi."}]}))
+    code, verdict, err = run_json(capsys, server, "ok", "--request", path)
+    assert code == 0 and verdict["complete"]
+    assert err == f'streamwatch: note: {path} asks for "stream": false; it is streamed: streamwatch watches streams\n'
 
 
 def test_prompt_and_request_are_exclusive(capsys, tmp_path):

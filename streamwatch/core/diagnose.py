@@ -42,6 +42,7 @@ from streamwatch.core.events import (
     BlockType,
     Event,
     EventType,
+    count_text,
     not_json,
     parse_event,
     size_text,
@@ -778,16 +779,16 @@ def predicted_sdk(state: StreamState) -> dict[str, Any] | None:
     message_stop = stopped_at is not None and (in_stream is None or in_stream[0] > stopped_at)
     cut_raises = capture.get("raises") or CUT_ERROR
     if in_stream is not None:
-        clean = cut = f"{in_stream[1]} (at event #{in_stream[0]}, after {events} events)"
+        clean = cut = f"{in_stream[1]} (at event #{in_stream[0]}, after {count_text(events, 'event')})"
     elif message_stop:
-        clean = f"no exception, {events} events, stop_reason={stop}"
-        cut = f"{cut_raises} (after {events} events)"
+        clean = f"no exception, {count_text(events, 'event')}, stop_reason={stop}"
+        cut = f"{cut_raises} (after {count_text(events, 'event')})"
     elif events:
         clean = (
-            f"no exception, stop_reason={stop}: after {events} events the SDK ended iteration as if the answer "
+            f"no exception, stop_reason={stop}: after {count_text(events, 'event')} the SDK ended iteration as if the answer "
             "were finished"
         )
-        cut = f"{cut_raises} (after {events} events)"
+        cut = f"{cut_raises} (after {count_text(events, 'event')})"
     else:
         clean = "no exception and no event: iteration ended at once (get_final_message() raises AssertionError)"
         cut = f"{cut_raises} (before any event)"
@@ -876,7 +877,7 @@ def explain(state: StreamState) -> str:
         parts.append(f"A fault was armed by the streamwatch proxy ({what}) but never fired: this stream is as "
                      "the upstream sent it.")
     events = len(state.events)
-    produced = f"{events} events, {size_text(state.bytes_received)}"
+    produced = f"{count_text(events, 'event')}, {size_text(state.bytes_received)}"
     if state.body.encoding is not None:
         produced += f" of {state.body.encoding} ({size_text(state.body.bytes)} decoded)"
     if termination == Termination.MESSAGE_STOP:

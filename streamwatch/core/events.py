@@ -237,6 +237,11 @@ def shown_label(kind: str, block_type: str | None, delta_type: str | None) -> st
     return ""
 
 
+def count_text(n: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def size_text(n: int) -> str:
     if n < 1024:
         return f"{n} B"

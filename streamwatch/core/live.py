@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End, StreamState, Verdict
+from streamwatch.core.events import count_text
 from streamwatch.core.files import read_regular
 from streamwatch.core.recorder import Hook, Hooks, Recorder
 from streamwatch.core.recording import Recording, home_dir, sessions_dir
@@ -95,15 +96,23 @@ def request_body(
     prompt: str | None = None,
     system: str | None = None,
     request_file: Path | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A Messages request body: from a JSON file, or a one-turn prompt; flags override the file."""
+    """A Messages request body: from a JSON file, or a one-turn prompt; flags override the file.
+    LiveError for an empty prompt or model name (the API refuses the one, the other names nothing);
+    `notes` gets a line for what of the file is not sent as it is (its `"stream": false`)."""
+    if prompt is not None and not prompt.strip():
+        raise LiveError("the prompt is empty: the API refuses a message with no text")
+    if model is not None and not model.strip():
+        raise LiveError("the model name is empty")
     if request_file is None:
         body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt or DEFAULT_PROMPT}]}
     else:
         body = _read_request_file(request_file)
         if prompt is not None:
             body["messages"] = [{"role": "user", "content": prompt}]
-    body.pop("stream", None)
+    if body.pop("stream", None) is False and notes is not None:
+        notes.append(f'{request_file} asks for "stream": false; it is streamed: streamwatch watches streams')
     if model is not None or "model" not in body:
         body["model"] = model or DEFAULT_MODEL
     if max_tokens is not None or "max_tokens" not in body:
@@ -140,18 +149,18 @@ def sdk_outcome(
     cancel came, when not from the user."""
     silent = raised is None and not message_stop and not cancelled
     if cancelled:
-        seen = f"nothing more: the run was stopped locally after {events} events ({why})" if why else (
-            f"nothing more: you cancelled after {events} events"
+        seen = f"nothing more: the run was stopped locally after {count_text(events, 'event')} ({why})" if why else (
+            f"nothing more: you cancelled after {count_text(events, 'event')}"
         )
         if raised is not None:
             seen += f" (the SDK then raised {describe_exception(raised)})"
     elif raised is not None:
-        seen = describe_exception(raised) + (f" (after {events} events)" if events else " (before any event)")
+        seen = describe_exception(raised) + (f" (after {count_text(events, 'event')})" if events else " (before any event)")
     elif message_stop:
-        seen = f"no exception, {events} events, stop_reason={stop_reason}"
+        seen = f"no exception, {count_text(events, 'event')}, stop_reason={stop_reason}"
     else:
         seen = (
-            f"no exception, stop_reason={stop_reason}: after {events} events the SDK ended iteration "
+            f"no exception, stop_reason={stop_reason}: after {count_text(events, 'event')} the SDK ended iteration "
             "as if the answer were finished"
         )
     return {

@@ -57,7 +57,7 @@ from enum import Enum
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
-from streamwatch.core.events import DeltaType, EventType, delta_payload, parse_event
+from streamwatch.core.events import DeltaType, EventType, count_text, delta_payload, parse_event
 from streamwatch.core.sse import SSEDecoder, SSEEvent
 from streamwatch.mock.events import error_body, ping, sse
 from streamwatch.mock.scenarios import SCENARIOS, ErrorEvent, HttpError
@@ -157,7 +157,7 @@ class Point:
 
     def words(self) -> str:
         if self.events is not None:
-            return f"after {_count(self.events, 'event')}"
+            return f"after {count_text(self.events, 'event')}"
         return "inside the next tool_use block" if self.first == "tool_use" else "after the first content"
 
 
@@ -338,7 +338,7 @@ class CutAfterBytes(FaultPlan):
 
     @property
     def label(self) -> str:
-        return f"injected: cut after {_count(self.size, 'byte')}"
+        return f"injected: cut after {count_text(self.size, 'byte')}"
 
     async def body(self, chunks: AsyncIterator[bytes], fired: Callable[[], None]) -> AsyncIterator[bytes]:
         left = self.size
@@ -561,7 +561,7 @@ def _cut(args: _Args) -> FaultPlan:
     if size is not None:
         return CutAfterBytes(_whole(size, "bytes"))
     n = _whole(events, "events")
-    return PointFault(f"injected: cut after {_count(n, 'event')}", Point(events=n), Then.CUT)
+    return PointFault(f"injected: cut after {count_text(n, 'event')}", Point(events=n), Then.CUT)
 
 
 def _end(args: _Args) -> FaultPlan:
@@ -642,7 +642,3 @@ def _selectors(selectors: list[str]) -> dict[str, Any]:
         else:
             raise _Bad(f"no selector {'@' + selector!r} (@every, @nth=N, @fraction=F[,seed=N], @model=GLOB, @path=GLOB)")
     return fields
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
