@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
-from streamwatch.core.recording import SessionError
+from streamwatch.core.recording import SessionError, recorded_by
 from streamwatch.core.redact import Redactor
-from streamwatch.core.report import recovery_lines, render_report
+from streamwatch.core.report import recording_words, recovery_lines, render_report
 from streamwatch.core.safe import SafeWriter, one_line
 from streamwatch.core.sources import analyze_input, is_stream
 from streamwatch.export import FORMATS, Exported, ExportError
@@ -31,6 +31,8 @@ from streamwatch.protocol import MAX_TIME_SCALE
 EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED = 0, 1, 2, 130, 141
 EXIT_INTERNAL = 70
 """The screen stopped on a bug (sysexits' EX_SOFTWARE)."""
+EXIT_RECORDING = 75
+"""`analyze`: the session is still being recorded, no verdict yet (sysexits' EX_TEMPFAIL: try again later)."""
 DEMO_TOOL_BYTES = 12_000
 """The demo's tool inputs: big enough to watch, small enough for a short tour."""
 DEMO_TOUR = (
@@ -93,13 +95,20 @@ def _scenario(name: str) -> str:
 def cmd_analyze(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
-        path = _session_path(args.path)
+        path = _session_path(args.path, args.stall_threshold)
     try:
         session, log = analyze_input(path, args.stall_threshold, args.curl_exit)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     for skipped in session.skipped:
         print(f"streamwatch: warning: {one_line(skipped)}", file=sys.stderr)
+    pid = recorded_by(session) if session.path is not None else None
+    if pid is not None:
+        if args.json:
+            print(json.dumps({"path": str(path), "recording": pid}, ensure_ascii=True))
+        else:
+            print(f"{recording_words(path, pid)}: no verdict yet; follow it with `streamwatch attach {path}`")
+        return EXIT_RECORDING
     last = log.attempts[-1]
     if not is_stream(session, last.state):
         raise UsageError(f"{args.path} holds no SSE event, HTTP error response or Messages API answer")
@@ -523,29 +532,42 @@ def _speed(value: str) -> float | None:
     return speed
 
 
-def _session_path(name: str) -> Path:
+def _session_path(name: str, stall_threshold: float, live: bool = False) -> Path:
+    """The session file the user named; for `latest`, the catalog's pick (`Catalog.latest`: `live` for
+    attach), and one line on stderr when it passed over newer files."""
+    from streamwatch.core.catalog import Catalog
     from streamwatch.core.recording import resolve_session
 
     try:
-        return resolve_session(name)
+        if name != "latest" or Path(name).is_file():
+            return resolve_session(name)
+        catalog = Catalog(stall_threshold=stall_threshold)
+        path, why = catalog.latest(live)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    for line in (catalog.warning, why):
+        if line is not None:
+            print(f"streamwatch: {one_line(line)}", file=sys.stderr)
+    return path
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    path = _session_path(args.session)
-    from streamwatch.tui.launch import replay_feed, run_app
+    path = _session_path(args.session, args.stall_threshold)
+    from streamwatch.tui.launch import replay_or_attach, run_app
 
     try:
-        feed = replay_feed(path, args.stall_threshold, args.speed)
+        feed, pid = replay_or_attach(path, args.stall_threshold, args.speed)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    if pid is not None:
+        print(f"streamwatch: {recording_words(path, pid)}: following it live, as `streamwatch attach` does",
+              file=sys.stderr)
     with _telemetry(args, screen=True):
         return _themed(run_app, feed, args)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    path = _session_path(args.session)
+    path = _session_path(args.session, args.stall_threshold, live=True)
     from streamwatch.tui.launch import attach_feed, run_app
 
     try:
@@ -568,7 +590,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     chosen = FORMATS[args.format]
     if args.attempt is not None and not chosen.one_attempt:
         raise UsageError(f"--attempt is for sse, curl and report: {args.format} holds every attempt")
-    path = _session_path(args.session[0])
+    path = _session_path(args.session[0], args.stall_threshold)
     source = Exported(path, args.stall_threshold)
     try:
         pieces = chosen.render(source, args.attempt)
@@ -613,7 +635,7 @@ def _export_otlp(args: argparse.Namespace) -> int:
         exporter = Exporter(endpoint, content=bool(args.otel_content))
     except OtlpUnavailable as exc:
         raise UsageError(str(exc)) from None
-    paths = [_session_path(name) for name in args.session]
+    paths = [_session_path(name, args.stall_threshold) for name in args.session]
     done = unreadable = 0
     try:
         for path in paths:

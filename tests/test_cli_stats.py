@@ -36,7 +36,7 @@ def test_the_table_has_a_row_per_group_and_the_total(home, capsys):
     assert sorted(line.split()[0] for line in lines[1:4]) == sorted(fleet.MODELS)
     counted = [m for m in made if m.outcome is not None]
     assert lines[4].split()[:2] == ["all", str(len(counted))]
-    assert lines[5] == f"not counted: {len(made) - len(counted)} unfinished (no end record yet), 2 unreadable"
+    assert lines[5] == f"not counted: {len(made) - len(counted)} unfinished (no end record, its writer gone), 2 unreadable"
     assert len({len(line) for line in lines[:5]}) == 1  # aligned
 
 

@@ -8,7 +8,8 @@ so is a name that is not a regular file (a symbolic link, a FIFO, a device, a fo
 never opened. Summaries (core/summary.py says what one holds, and its JSON shape) are kept in the
 session index (core/index.py: an SQLite cache in the data folder, for its sessions folder), and in memory, by (name,
 mtime, size, stall threshold): listing again, in this process or another, only replays files that
-changed or that nobody listed before. Where the index cannot be used the files are read, as
+changed or that nobody listed before, and a session that was still being recorded (its summary's
+`recording`): its writer may have gone since, leaving the file as it was. Where the index cannot be used the files are read, as
 before there was one, and `Catalog.warning` says so in one line.
 """
 
@@ -25,7 +26,7 @@ from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD
 from streamwatch.core.files import not_regular
 from streamwatch.core.index import IndexUnavailable, Row, SessionIndex
 from streamwatch.core.playback import OnePass
-from streamwatch.core.recording import Session, home_dir, load_session, session_entries
+from streamwatch.core.recording import Session, SessionError, home_dir, load_session, session_entries
 from streamwatch.core.safe import one_line
 from streamwatch.core.summary import (
     SHORT_TIME_FORMAT,
@@ -81,6 +82,33 @@ class Catalog:
             found = self._listed(entries, cancelled, progress)
         return newest_first(found)
 
+    def latest(self, live: bool = False) -> tuple[Path, str | None]:
+        """The session `latest` names, and, when newer files were passed over for it, one line saying which
+        was taken and why. Of the files newest first by modification time, the first that is a stream
+        (`SessionFacts.stream`: a model list or a token count a proxy recorded a second later is not),
+        else the newest file. With `live` (`attach`), first the newest session still being recorded:
+        in a silent stall its file is not the one written last. SessionError when there is none."""
+        entries = sorted(session_entries(self.folder), key=lambda entry: (entry[1].st_mtime, entry[0].name), reverse=True)
+        with self._lock:
+            listed = self._listed(entries, lambda: False, None)
+        newest = [summary for summary, (_, status) in zip(listed, entries, strict=True) if stat.S_ISREG(status.st_mode)]
+        if not newest:
+            raise SessionError(f"no saved sessions yet in {self.folder}")
+        rules: list[tuple[Callable[[SessionSummary], bool], str]] = [
+            (lambda s: s.facts is not None and s.facts.stream, "the newest stream"),
+        ]
+        if live:
+            rules.insert(0, (lambda s: s.recording is not None, "the newest session still being recorded"))
+        for fits, why in rules:
+            passed = next((n for n, summary in enumerate(newest) if fits(summary)), None)
+            if passed is not None:
+                taken = newest[passed]
+                if passed == 0:
+                    return taken.path, None
+                newer = f"{passed} newer file{'s' if passed != 1 else ''}"
+                return taken.path, f"latest is {one_line(taken.path.name)}, {why}: passed over {newer}"
+        return newest[0].path, None
+
     def _listed(
         self, entries: list[tuple[Path, os.stat_result]], cancelled: Callable[[], bool], progress: Progress | None
     ) -> list[SessionSummary]:
@@ -128,7 +156,10 @@ class Catalog:
             self.warning = f"{exc}: reading every session file"
 
     def _fresh(self, row: Row | None, status: os.stat_result) -> bool:
-        return row is not None and (row[0], row[1], row[2].size) == (
+        """A row made from the file as it is now, whose verdict stands: one made while its session was
+        still being recorded says nothing of now (a silent stream does not change its file), so is never
+        kept, and the file is read again."""
+        return row is not None and row[2].recording is None and (row[0], row[1], row[2].size) == (
             status.st_mtime_ns, self.stall_threshold, status.st_size)
 
     def _summary(
@@ -143,7 +174,8 @@ class Catalog:
             if not self._fresh(row, status):
                 summary = summarize(path, status.st_size, status.st_mtime, self.stall_threshold, cancelled)
                 row = (status.st_mtime_ns, self.stall_threshold, summary)
-                read.append(row)
+                if summary.recording is None:
+                    read.append(row)
             self._cache[name] = row
         assert row is not None
         return row[2]

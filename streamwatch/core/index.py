@@ -15,8 +15,8 @@ a saved session, when the session ends (`note_session`: recovery goes no further
 proxy's flow is over), from the states the run already holds, so a session recorded by the proxy
 is in the index before anyone lists it, at the cost of one short transaction on the recording
 thread (or on a thread of the source's: the proxy's loop forwards every stream, so it hands the
-transaction to a writer thread of its own and never waits on the database). A session still being written has no row until it ends, or the row of its last read:
-its file grows, so it is read again.
+transaction to a writer thread of its own and never waits on the database). A session still being recorded has no row until it ends
+(or its writer is gone): the catalog reads it again each time (core/catalog.py).
 
 Concurrency: several processes (a proxy writing, a TUI or `streamwatch stats` reading) share it.
 The database is in WAL mode, so readers never wait for a writer; every write is a short transaction

@@ -18,8 +18,6 @@ so whatever listens to a live run (an exporter, a printer) can be given a file.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from streamwatch.core.recording import (
     SessionLoader,
     apply_record,
     parse_time,
-    process_facts,
+    writer_running,
 )
 from streamwatch.protocol import PROXY_SOURCE
 
@@ -223,26 +221,8 @@ class Follower:
         return bool(lines)
 
     def writer_running(self) -> bool | None:
-        """Whether the process writing the file still runs; None when that cannot be told: another host,
-        another pid namespace (a container), no pid in the header, not a POSIX system. Where the header
-        has the writer's start time (Linux), a pid since reused by another process reads as gone."""
-        header = self.session.header
-        pid = header.get("pid")
-        if os.name != "posix" or header.get("host") != socket.gethostname():
-            return None
-        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-            return None
-        ours = process_facts()
-        if "pid_ns" in header and header["pid_ns"] != ours.get("pid_ns"):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        started, now = header.get("pid_started"), process_facts(pid).get("pid_started")
-        return started is None or now is None or now == started
+        """Whether the process writing the file still runs (`recording.writer_running`)."""
+        return writer_running(self.session.header)
 
     def writer_elapsed(self) -> float | None:
         """How far the session's own clock has gone by now, when its writer runs on this machine (its

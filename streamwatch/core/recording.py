@@ -62,6 +62,7 @@ import io
 import json
 import math
 import os
+import socket
 import stat
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -374,6 +375,39 @@ def process_facts(pid: int | None = None) -> dict[str, int]:
     except (OSError, ValueError, IndexError):
         pass
     return facts
+
+
+def writer_running(header: dict[str, Any]) -> bool | None:
+    """Whether the process that writes a session file (its header's `pid`) still runs; None when that
+    cannot be told: another host, another pid namespace (a container), no pid in the header, not a
+    POSIX system. Where the header has the writer's start time (Linux), a pid since reused by another
+    process reads as gone."""
+    pid = header.get("pid")
+    if os.name != "posix" or header.get("host") != socket.gethostname():
+        return None
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    ours = process_facts()
+    if "pid_ns" in header and header["pid_ns"] != ours.get("pid_ns"):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started, now = header.get("pid_started"), process_facts(pid).get("pid_started")
+    return started is None or now is None or now == started
+
+
+def recorded_by(session: Session) -> int | None:
+    """The pid of the process still recording the session: its last recording has no end record yet
+    and its writer runs (`writer_running`); None when the session ended, or its writer is gone or
+    cannot be checked. Every reader asks this before it calls a session without an end record cut
+    (`RECORDING_CUT`), which is only true once its writer is gone."""
+    if not session.attempts or session.latest.ending is not None or writer_running(session.header) is not True:
+        return None
+    return session.header["pid"]
 
 
 def is_session_file(head: bytes) -> bool:
@@ -787,15 +821,12 @@ def session_files() -> list[Path]:
 
 
 def resolve_session(name: str) -> Path:
-    """A session named by path, by `latest`, or by a unique part of its file name (e.g. its id)."""
+    """A session named by path, or by a unique part of its file name (e.g. its id); `latest` is the
+    catalog's (`Catalog.latest`)."""
     path = Path(name).expanduser()
     if path.is_file():
         return path
     files = session_files()
-    if name == "latest":
-        if not files:
-            raise SessionError(f"no saved sessions yet in {home_dir() / 'sessions'}")
-        return files[0]
     matches = [p for p in files if name in p.name]
     if len(matches) == 1:
         return matches[0]

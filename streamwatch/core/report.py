@@ -440,3 +440,8 @@ def recovery_lines(log: AttemptLog) -> list[str]:
 
 def _tokens(count: int | None) -> str:
     return "?" if count is None else str(count)
+
+
+def recording_words(path: object, pid: int) -> str:
+    """What every reader says of a session still being recorded (`recording.recorded_by`), instead of a verdict."""
+    return f"{one_line(str(path))} is still being recorded (by pid {pid})"

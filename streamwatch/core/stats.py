@@ -6,8 +6,8 @@ index): each session's facts were worked out once, from the same states and verd
 gives (core/summary.py), and are only counted here. What is counted:
 
 - A **stream** is a saved session whose file could be read and whose last recording has its end
-  record (`unfinished`: a session still being written, or whose writer was killed mid-stream, is
-  counted apart, as are `unreadable` files, and `injected` ones: a flow the proxy put a `--fault` on,
+  record (`recording`: a session still being recorded, its writer running (`recording.recorded_by`),
+  and `unfinished`: one whose writer was killed mid-stream, are counted apart, as are `unreadable` files, and `injected` ones: a flow the proxy put a `--fault` on,
   whose failure is not the upstream's, and `not streams`: what a proxy records besides streams, a
   model list, a token count, an answer asked for whole). Sessions are taken by their start time
   (`--since`).
@@ -151,6 +151,7 @@ class Stats:
     unreadable: int
     injected: int
     not_streams: int
+    recording: int
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of `streamwatch stats --json`."""
@@ -164,6 +165,7 @@ class Stats:
             "unreadable": self.unreadable,
             "injected": self.injected,
             "not_streams": self.not_streams,
+            "recording": self.recording,
         }
 
 
@@ -179,13 +181,13 @@ def group_key(by: str) -> Callable[[SessionSummary], str | None]:
 def _streams(summaries: Iterable[SessionSummary], since: float | None, left: list[int] | None = None
              ) -> Iterator[SessionSummary]:
     """The sessions counted as streams, started since `since`; `left` gets how many were unfinished,
-    unreadable, injected and not streams."""
+    unreadable, injected, not streams and still being recorded."""
     for summary in summaries:
         if since is not None and summary.sort_time < since:
             continue
         if summary.facts is None or not summary.facts.ended:
             if left is not None:
-                left[summary.facts is None] += 1
+                left[4 if summary.recording is not None else summary.facts is None] += 1
             continue
         if summary.fault is not None or not summary.facts.stream:
             if left is not None:
@@ -198,7 +200,7 @@ def count(summaries: Iterable[SessionSummary], by: str | None = None, since: flo
     """The stats of the sessions started since `since` (seconds since the epoch), per group of `by`."""
     key = group_key(check_grouping(by)) if by is not None else None
     total, groups = Group(None), {}
-    left = [0, 0, 0, 0]
+    left = [0, 0, 0, 0, 0]
     for summary in _streams(summaries, since, left):
         total.add(summary)
         if key is not None:
@@ -261,13 +263,15 @@ def trend(summaries: Iterable[SessionSummary], by: str | None, since: float | No
 def render_stats(stats: Stats, encoding: str = "utf-8") -> str:
     """A plain-text table: a row per group (and the total), the columns the module doc defines, padded
     as a stream in `encoding` shows them (core/table.py)."""
-    if not stats.total.streams and not any((stats.unfinished, stats.unreadable, stats.injected, stats.not_streams)):
+    if not stats.total.streams and not any(
+            (stats.unfinished, stats.unreadable, stats.injected, stats.not_streams, stats.recording)):
         return "no saved sessions" + ("" if stats.since is None else " since then")
     head = head_cells(stats.by)
     rows = [row_cells(group, "(none)" if group.key is None else group.key) for group in stats.groups]
     rows.append(row_cells(stats.total, "all"))
     lines = render_table([head, *rows], right=range(1, len(head)), encoding=encoding)
-    left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished (no end record yet)"),
+    left = [f"{n} {what}" for n, what in ((stats.recording, "still being recorded"),
+                                           (stats.unfinished, "unfinished (no end record, its writer gone)"),
                                            (stats.unreadable, "unreadable"),
                                            (stats.injected, "injected by the proxy's --fault"),
                                            (stats.not_streams, "not streams (model lists, token counts, whole answers)")) if n]

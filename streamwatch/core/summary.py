@@ -15,7 +15,13 @@ a row written live is the row a re-read of the file gives.
      "size": int (bytes), "events": int, "attempts": int,
      "skipped": int (damaged lines left out), "error": str|null (why it is unreadable),
      "fault": str|null (what the recording proxy injected on purpose: the badge ends `(injected)`),
-     "fault_unfired": str|null (a fault the proxy armed for it that never fired: an ordinary session)}
+     "fault_unfired": str|null (a fault the proxy armed for it that never fired: an ordinary session),
+     "recording": int|null (the pid of the process still recording it: the badge is `RECORDING`)}
+
+A session still being recorded (`recording.recorded_by`: its last recording has no end record yet
+and its writer runs) has the badge `RECORDING`, no termination and `complete` null: what it holds so
+far is not a verdict (once its writer is gone without an end record, it is `ABNORMAL cancelled`,
+cut).
 
 Events and badge describe the session's last attempt, the one a replay ends on; `duration` runs from
 the first request to that attempt's end, and `waited` is the part of it spent between attempts (a
@@ -36,12 +42,14 @@ from typing import Any
 from streamwatch.core.attempts import Attempt, Reason, attempt_count, gap
 from streamwatch.core.diagnose import StreamState, Termination
 from streamwatch.core.events import size_text
-from streamwatch.core.recording import Session, parse_time
+from streamwatch.core.recording import Session, parse_time, recorded_by
 from streamwatch.core.redact import split_url
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import PROXY_SOURCE, SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
 
 UNREADABLE = "unreadable"
+RECORDING = "RECORDING"
+"""The badge of a session still being recorded."""
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 SHORT_TIME_FORMAT = "%m-%d %H:%M"
 _FILE_TIME = "%Y%m%d-%H%M%S"
@@ -105,6 +113,8 @@ class SessionSummary:
     """Seconds since the epoch the list is ordered by: the recorded start, else the file name's time."""
     facts: SessionFacts | None = field(default=None, repr=False)
     """None for an unreadable file."""
+    recording: int | None = None
+    """The pid of the process still recording the session (`recorded_by`), when it was read."""
 
     @property
     def readable(self) -> bool:
@@ -170,6 +180,7 @@ def summary_of(path: Path, size: int, mtime: float, session: Session, attempts: 
     end_t = state.end_t if state.end_t is not None else state.last_t
     termination = state.termination
     recordings = session.attempts
+    recording = recorded_by(session)
     return SessionSummary(
         path=path,
         started=started,
@@ -178,11 +189,11 @@ def summary_of(path: Path, size: int, mtime: float, session: Session, attempts: 
         scenario=_scenario(session),
         prompt=_prompt(session),
         model=_request_model(session) or _text(state.message.get("model")),
-        badge=verdict_badge(state),
+        badge=RECORDING if recording is not None else verdict_badge(state),
         size=size,
         id=_text(header.get("id")),
-        complete=state.complete,
-        termination=termination.value if termination else None,
+        complete=None if recording is not None else state.complete,
+        termination=termination.value if termination and recording is None else None,
         stop_reason=state.stop_reason,
         http_status=state.status,
         duration=None if end_t is None else round(latest.started_t + end_t, 3),
@@ -194,6 +205,7 @@ def summary_of(path: Path, size: int, mtime: float, session: Session, attempts: 
         fault_unfired=state.fault_unfired,
         sort_time=moment.timestamp() if moment else _file_time(path, mtime),
         facts=_facts(session, attempts),
+        recording=recording,
     )
 
 

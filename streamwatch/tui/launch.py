@@ -11,7 +11,7 @@ from textual.screen import Screen
 from streamwatch.core.catalog import SHORT_TIME_FORMAT, started_text
 from streamwatch.core.config import load_config, save_theme
 from streamwatch.core.playback import Follower, Player, SessionPlayer
-from streamwatch.core.recording import Recording, SessionLoader
+from streamwatch.core.recording import Recording, SessionLoader, recorded_by, writer_running
 from streamwatch.core.recovery import Recovery
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import SCENARIO_HEADER
@@ -32,13 +32,27 @@ def going_on(path: Path, stall_threshold: float) -> Callable[[LiveWatch], Recove
     return lambda watch: Recovery.going_on(path, stall_threshold, hooks=[watch])
 
 
-def replay_feed(path: Path, stall_threshold: float, speed: float | None) -> Feed:
+def replay_feed(path: Path, stall_threshold: float, speed: float | None, loader: SessionLoader | None = None) -> Feed:
     """A replay of the session file at `path`: its header read now (SessionError if it is not a
-    session), the rest by the run screen, behind its first frame (`SessionLoader`)."""
-    loader = SessionLoader(path)
+    session), the rest by the run screen, behind its first frame (`loader`, one that has read only the header)."""
+    loader = loader or SessionLoader(path)
     player = SessionPlayer(loader.session, stall_threshold, speed=speed)
     return Feed(kind="replay", player=player, session_path=path, go_on=going_on(path, stall_threshold),
                 loader=loader)
+
+
+def replay_or_attach(path: Path, stall_threshold: float, speed: float | None) -> tuple[Feed, int | None]:
+    """A replay of the session file at `path`, or, while it is still being recorded (`recorded_by`), the
+    attach that follows it live and its writer's pid: a replay would show a cut that has not happened.
+    Only a file whose writer runs is read whole first (a proxy's or a screen's, still open)."""
+    loader = SessionLoader(path)
+    if writer_running(loader.session.header) is True:
+        loader.load()
+        pid = recorded_by(loader.session)
+        if pid is not None:
+            return attach_feed(path, stall_threshold), pid
+        loader = SessionLoader(path)
+    return replay_feed(path, stall_threshold, speed, loader), None
 
 
 def attach_feed(path: Path, stall_threshold: float) -> Feed:

@@ -146,7 +146,7 @@ def test_to_dict_is_the_json_shape(folder):
     data = complete.to_dict()
     assert list(data) == ["path", "file", "id", "started", "source", "client", "scenario", "prompt", "model", "badge",
                           "complete", "termination", "stop_reason", "http_status", "duration", "waited", "size",
-                          "events", "attempts", "skipped", "error", "fault", "fault_unfired"]
+                          "events", "attempts", "skipped", "error", "fault", "fault_unfired", "recording"]
     assert data["path"] == str(complete.path) and data["file"] == complete.path.name
     assert json.loads(json.dumps(data)) == data
     assert corrupt.to_dict()["badge"] == UNREADABLE and corrupt.to_dict()["error"]

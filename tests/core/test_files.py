@@ -17,7 +17,6 @@ from streamwatch.core.recording import (
     SessionError,
     SessionWriter,
     load_session,
-    resolve_session,
     session_files,
     sessions_dir,
 )
@@ -99,7 +98,7 @@ def test_latest_and_the_list_take_regular_files_only_and_never_open_anything_els
     for name in ("20261123-100000-live-pipe.jsonl", "20261124-100000-live-zero.jsonl"):
         os.utime(folder / name, (2e9, 2e9), follow_symlinks=False)
     assert session_files() == [good]
-    assert resolve_session("latest") == good
+    assert Catalog().latest() == (good, None)
     listed = {summary.path.name.split("-")[-1]: summary for summary in Catalog().summaries()}
     assert listed["good.jsonl"].badge == "COMPLETE end_turn"
     reasons = {name: summary.error for name, summary in listed.items() if summary.badge == UNREADABLE}
@@ -126,7 +125,7 @@ def test_a_symlinked_sessions_folder_is_refused_and_its_target_left_as_it_was(ho
     with pytest.raises(SessionError, match=f"^{re.escape(refused)}$"):
         Catalog().summaries()
     with pytest.raises(SessionError, match=f"^{re.escape(refused)}$"):
-        resolve_session("latest")
+        Catalog().latest()
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
     assert [p.name for p in elsewhere.iterdir()] == ["20261122-100000-live-a.jsonl"]
 

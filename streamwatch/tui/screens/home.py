@@ -1,10 +1,10 @@
 """The home screen: saved sessions newest first, and a form for a new request.
 
 The list comes from the core's `Catalog` in a worker thread that only posts a message; the screen's
-handlers own the table. `enter` replays the highlighted session; `n` opens the request form, which
-checks what was typed and posts `HomeScreen.RunRequested` for the app to run. Untrusted text (model
-names, file names, stop reasons, error messages) is shown as `Text` through `one_line`; notifications
-are made inert by the app (`StreamwatchApp.notify`).
+handlers own the table. `enter` replays the highlighted session (follows it live, as `attach` does,
+while it is still being recorded); `n` opens the request form, which checks what was typed and posts
+`HomeScreen.RunRequested` for the app to run. Untrusted text (model names, file names, stop reasons,
+error messages) is shown as `Text` through `one_line`; notifications are made inert by the app (`StreamwatchApp.notify`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from streamwatch.core.live import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRO
 from streamwatch.core.recording import SessionError
 from streamwatch.core.safe import one_line
 from streamwatch.mock.scenarios import DEFAULT_SCENARIO, SCENARIOS
-from streamwatch.tui.launch import replay_feed
+from streamwatch.tui.launch import replay_or_attach
 from streamwatch.tui.screens.run import RunScreen
 from streamwatch.tui.widgets.keys import KeyLine
 from streamwatch.tui.widgets.sessiontable import SessionRow, SessionTable, session_rows
@@ -152,12 +152,13 @@ def read_tools(path: Path) -> list[dict[str, Any]]:
 
 
 def open_replay(screen: Screen[Any], summary: SessionSummary, stall_threshold: float) -> None:
-    """Replay a listed session on a run screen over `screen`, or say in a notice why it cannot be."""
+    """Replay a listed session on a run screen over `screen` (follow it live while it is still being
+    recorded), or say in a notice why it cannot be."""
     if summary.error is not None:
         screen.notify(f"Cannot open {summary.path.name}: {summary.error}", severity="error", markup=False)
         return
     try:
-        feed = replay_feed(summary.path, stall_threshold, speed=1.0)
+        feed, _ = replay_or_attach(summary.path, stall_threshold, speed=1.0)
     except SessionError as exc:
         screen.notify(str(exc), severity="error", markup=False)
         return
@@ -425,6 +426,8 @@ class HomeScreen(Screen[None]):
                     facts.insert(1, f"scenario {one_line(summary.scenario)}")
                 if summary.skipped:
                     facts.append(skipped_text(summary.skipped))
+                if summary.recording is not None:
+                    facts.append(f"still being recorded (by pid {summary.recording}): enter follows it live")
                 detail.append("\n" + " · ".join(facts))
         self.query_one("#session-detail", Static).update(detail)
 

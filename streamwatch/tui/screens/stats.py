@@ -113,7 +113,8 @@ class StatsScreen(Screen[None]):
         table.move_cursor(row=min(row, table.row_count - 1), column=column)
         by = "" if self.by is None else f" by {self.by}"
         span = f"days {days[0]} to {days[-1]}" if days else ""
-        left = [f"{n} {what}" for n, what in ((stats.unfinished, "unfinished"), (stats.unreadable, "unreadable"),
+        left = [f"{n} {what}" for n, what in ((stats.recording, "recording"), (stats.unfinished, "unfinished"),
+                                               (stats.unreadable, "unreadable"),
                                                (stats.injected, "injected"), (stats.not_streams, "not streams")) if n]
         counted = f"not counted: {', '.join(left)}" if left else ""
         self.query_one(FittedLine).show([(f"Stats{by}", 0), (f"{stats.total.streams} streams", 0), (span, 2), (counted, 1)])

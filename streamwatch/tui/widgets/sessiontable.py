@@ -40,7 +40,7 @@ GAP = "  "
 @dataclass(frozen=True, slots=True)
 class SessionRow:
     """One session as the table shows it: its cells (`COLUMNS`), their widths in cells, the kind of its
-    verdict (`complete`, `abnormal`, `unreadable`: the colour), and what the filter searches."""
+    verdict (`complete`, `abnormal`, `unreadable`, `recording`: the colour), and what the filter searches."""
 
     summary: SessionSummary
     cells: tuple[str, ...]
@@ -63,7 +63,8 @@ def session_rows(summaries: Sequence[SessionSummary], made: dict[SessionSummary,
         if row is None:
             started, source, *rest = summary.columns(time_format=SHORT_TIME_FORMAT)
             cells = (started, *rest)
-            kind = "unreadable" if not summary.readable else "complete" if summary.complete else "abnormal"
+            kind = ("unreadable" if not summary.readable else "recording" if summary.recording is not None
+                    else "complete" if summary.complete else "abnormal")
             text = "\n".join((*cells, source, summary.path.name, summary.prompt or "")).lower()
             widths = tuple(len(cell) if cell.isascii() else cell_len(cell) for cell in cells)
             row = made[summary] = SessionRow(summary, cells, widths, kind, text)
@@ -80,6 +81,7 @@ class SessionTable(CursorView[SessionRow]):
         "sessiontable--complete",
         "sessiontable--abnormal",
         "sessiontable--unreadable",
+        "sessiontable--recording",
     }
     BINDINGS = [Binding("enter", "select", "Open", id="home.open")]
 
