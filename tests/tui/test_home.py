@@ -1,6 +1,10 @@
 """The home screen as a user drives it: the session list, the filter, replay, the request form."""
 
+import datetime
 import json
+import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -9,7 +13,7 @@ from textual.widgets import Input, Select, Static, TextArea
 from streamwatch.core import catalog as catalog_module
 from streamwatch.core.catalog import Catalog
 from streamwatch.core.diagnose import End
-from streamwatch.core.recording import SessionWriter
+from streamwatch.core.recording import SessionWriter, process_facts
 from streamwatch.tui.app import StreamwatchApp
 from streamwatch.tui.screens import home as home_module
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
@@ -537,3 +541,32 @@ def test_home_screen(snap_compare, home, size):
 
 def test_new_request_form(snap_compare, home):
     assert snap_compare(home_app(), terminal_size=(80, 24), run_before=open_form)
+
+
+async def test_a_session_still_being_recorded_is_listed_recording_and_enter_follows_it_live(user_home, tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        header = {**sessions.header(now, "live", "claude-sonnet-4-6", "5ta11ed"), "host": socket.gethostname(),
+                  "pid": process.pid, **process_facts(process.pid)}
+        (user_home / "sessions").mkdir(parents=True)
+        writer = SessionWriter(user_home / "sessions" / "20261122-100000-live-5ta11ed.jsonl", header)
+        writer.response(200, {}, 0.1)
+        app = home_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot)
+            [row] = rows(app)
+            assert "RECORDING" in row and not any("ABNORMAL" in cell for cell in row)
+            assert f"still being recorded (by pid {process.pid}): enter follows it live" in text_of(app, "#session-detail")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            assert (app.screen.feed.kind, app.screen.feed.session_path) == ("attach", writer.path)
+            await pilot.press("q")
+            process.kill()
+            process.wait()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: rows(app) and "ABNORMAL cancelled" in rows(app)[0])
+        writer.close()
+    finally:
+        process.kill()
+        process.wait()
