@@ -103,7 +103,8 @@ def test_a_stalled_session_reads_as_recording_by_its_pid_until_its_writer_is_kil
 def test_latest_passes_over_a_newer_model_list_for_the_stalled_stream_and_says_so(capsys, home, recorder, monkeypatch):
     process, path = recorder
     models = models_list(home / "sessions", seconds_later=60)
-    passed = f"streamwatch: latest is {path.name}, the newest stream: passed over 1 newer file\n"
+    passed = f"streamwatch: latest is {path.name}, the newest stream: passed over 1 newer file that is not a stream " \
+             "(a model list, a token count)\n"
     code, out, err = run_cli(capsys, "analyze", "latest")
     assert code == 75 and out.startswith(f"{path} is still being recorded") and err == passed
 
@@ -111,7 +112,8 @@ def test_latest_passes_over_a_newer_model_list_for_the_stalled_stream_and_says_s
     monkeypatch.setattr(streamwatch.tui.launch, "run_app", lambda feed, theme=None: opened.append(feed) or 0)
     code, _, err = run_cli(capsys, "attach", "latest")
     assert code == 0 and [(f.kind, f.session_path) for f in opened] == [("attach", path)]
-    assert err == f"streamwatch: latest is {path.name}, the newest session still being recorded: passed over 1 newer file\n"
+    assert err == f"streamwatch: latest is {path.name}, the newest session still being recorded: " \
+                  "passed over 1 newer file that is not being recorded\n"
 
     code, _, err = run_cli(capsys, "replay", "latest")
     assert code == 0 and [(f.kind, f.session_path) for f in opened[1:]] == [("attach", path)]

@@ -94,18 +94,19 @@ class Catalog:
         newest = [summary for summary, (_, status) in zip(listed, entries, strict=True) if stat.S_ISREG(status.st_mode)]
         if not newest:
             raise SessionError(f"no saved sessions yet in {self.folder}")
-        rules: list[tuple[Callable[[SessionSummary], bool], str]] = [
-            (lambda s: s.facts is not None and s.facts.stream, "the newest stream"),
+        rules: list[tuple[Callable[[SessionSummary], bool], str, str]] = [
+            (lambda s: s.facts is not None and s.facts.stream, "the newest stream", "not a stream (a model list, a token count)"),
         ]
         if live:
-            rules.insert(0, (lambda s: s.recording is not None, "the newest session still being recorded"))
-        for fits, why in rules:
+            rules.insert(0, (lambda s: s.recording is not None, "the newest session still being recorded",
+                             "not being recorded"))
+        for fits, why, other in rules:
             passed = next((n for n, summary in enumerate(newest) if fits(summary)), None)
             if passed is not None:
                 taken = newest[passed]
                 if passed == 0:
                     return taken.path, None
-                newer = f"{passed} newer file{'s' if passed != 1 else ''}"
+                newer = f"{passed} newer file{' that is' if passed == 1 else 's that are'} {other}"
                 return taken.path, f"latest is {one_line(taken.path.name)}, {why}: passed over {newer}"
         return newest[0].path, None
 
