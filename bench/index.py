@@ -7,7 +7,9 @@ through the core (`catalog.summarize`, what a new process's `Catalog.summaries()
 `Catalog`, as a new process lists: every row from the index, no file read), and again in the same
 process (nothing changed: only the folder is listed); counting `stats --by model` over a warm list;
 and `streamwatch sessions` and `streamwatch stats` as whole processes, warm, against the same
-commands where the index cannot be used (every file read). Target: a warm list of 10 000 under 1 s
+commands where the index cannot be used (every file read); and what `latest` names (`Catalog.latest`:
+the newest stream, for attach the newest session still being recorded), warm, against the newest file
+by modification time, which `latest` was before it looked at what the files hold. Target: a warm list of 10 000 under 1 s
 (the home screen's budget).
 
 Run: .venv/bin/python bench/index.py [--quick]
@@ -37,7 +39,7 @@ def rows(quick: bool) -> list[Row]:
         os.environ["STREAMWATCH_CONFIG_HOME"] = str(home / "config")
         from streamwatch.core.catalog import Catalog, summarize
         from streamwatch.core.index import INDEX_NAME
-        from streamwatch.core.recording import session_entries
+        from streamwatch.core.recording import session_entries, session_files
         from streamwatch.core.stats import count as count_stats
         from tests.fleet import write_fleet
 
@@ -65,6 +67,10 @@ def rows(quick: bool) -> list[Row]:
         found.append(row(f"`stats --by model` of {count}: a warm list and the count",
                          timed(lambda: count_stats(Catalog().summaries(), "model"), repeat), baseline,
                          "every file read"))
+        newest = timed(lambda: session_files()[0], repeat)
+        for live, what in ((False, "the newest stream"), (True, "attach's: the newest session being recorded")):
+            found.append(row(f"`latest` of {count}, warm ({what})", timed(lambda live=live: Catalog().latest(live), repeat),
+                             newest, "the newest file by mtime"))
         env = {"STREAMWATCH_HOME": str(home), "STREAMWATCH_CONFIG_HOME": str(home / "config")}
         for name, args in (("`streamwatch sessions`", ("sessions",)), ("`streamwatch stats`", ("stats",))):
             warm = process_seconds(CLI, repeat, args, env=env)
