@@ -109,7 +109,7 @@ def test_latest_passes_over_a_newer_model_list_for_the_stalled_stream_and_says_s
     assert code == 75 and out.startswith(f"{path} is still being recorded") and err == passed
 
     opened = []
-    monkeypatch.setattr(streamwatch.tui.launch, "run_app", lambda feed, theme=None: opened.append(feed) or 0)
+    monkeypatch.setattr(streamwatch.tui.launch, "run_app", lambda feed, *options: opened.append(feed) or 0)
     code, _, err = run_cli(capsys, "attach", "latest")
     assert code == 0 and [(f.kind, f.session_path) for f in opened] == [("attach", path)]
     assert err == f"streamwatch: latest is {path.name}, the newest session still being recorded: " \
@@ -129,7 +129,7 @@ def test_attach_latest_takes_the_stalled_session_over_a_newer_finished_stream(ca
     later = time.time() + 60
     os.utime(newer, (later, later))
     opened = []
-    monkeypatch.setattr(streamwatch.tui.launch, "run_app", lambda feed, theme=None: opened.append(feed) or 0)
+    monkeypatch.setattr(streamwatch.tui.launch, "run_app", lambda feed, *options: opened.append(feed) or 0)
     run_cli(capsys, "attach", "latest")
     code, _, err = run_cli(capsys, "analyze", "latest")
     assert [f.session_path for f in opened] == [path]
