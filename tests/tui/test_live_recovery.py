@@ -360,6 +360,8 @@ async def test_x_cancels_a_stalled_attempt_and_the_session_says_so(server, reque
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "STALLED" in status(app) and app.screen.feed.live.attempts)  # the request is out
         assert CANCEL in offered(app) and not RECOVER & offered(app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: notices(app) == ["Nothing to retry: the stream has not ended yet (x cancels it)"])
 
         await pilot.press("x")
         await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app))  # an uncancelled stall ends COMPLETE
@@ -513,6 +515,20 @@ def replay_of(path):
 
 def sessions_in(folder):
     return sorted(folder.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(("key", "how"), [("r", "retry"), ("c", "resume")])
+async def test_r_or_c_before_a_replay_reaches_the_end_says_why_and_sends_nothing(server, request, key, how):
+    old = recorded(server, request, "drop_abrupt")
+    clock = FixedClock(0.0)
+    app = make_app(lambda app: RunScreen(launch.replay_feed(old, THRESHOLD, speed=1.0), clock))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: " REPLAY " in status(app) and not app.screen.feed.player.finished)
+        await pilot.press(key)  # it used to do nothing at all
+        await wait_for(pilot, lambda: notices(app))
+        assert notices(app) == [f"Nothing to {how}: the replay has not reached the end of the stream yet "
+                                "(> plays it to the end)"]
+        assert app.screen.feed.live is None and sessions_in(old.parent) == [old]
 
 
 @pytest.mark.parametrize(("key", "how", "strategy"), [("r", "retry", "retry"), ("c", "resume", "user-turn")])

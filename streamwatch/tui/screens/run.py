@@ -621,6 +621,16 @@ class RunScreen(Screen[None]):
             return feed.live if self._phase() in (Phase.BROKEN, Phase.DONE) else None
         return feed.log if feed.is_replay and feed.player.finished else None
 
+    def _not_ended_yet(self) -> str | None:
+        """Why a retry or resume waits, while the stream it would go on from has not ended: a live one
+        still streaming, a replay not played to its end (None when neither)."""
+        feed = self.feed
+        if feed.live is not None:
+            return "the stream has not ended yet (x cancels it)" if self._phase() is Phase.BUSY else None
+        if feed.is_replay and feed.go_on is not None and not feed.player.finished:
+            return "the replay has not reached the end of the stream yet (> plays it to the end)"
+        return None
+
     def _offers(self) -> tuple[Reason, ...]:
         """The one place that says which of retry and resume this screen offers now: the footer shows
         them and the verdict's advice names their keys. A live run offers each once its stream ended,
@@ -727,7 +737,8 @@ class RunScreen(Screen[None]):
                 # Asked afresh, not from the last frame: a key may come between a tick that ends the
                 # stream and the frame that redraws it.
                 offered = Reason(parameters[0]) in self._offers()
-                return offered if action == "recover" else not offered and self._ended_log() is not None
+                return offered if action == "recover" else not offered and (
+                    self._ended_log() is not None or self._not_ended_yet() is not None)
             if action == "skip_wait":
                 return phase is Phase.WAITING
             if action == "cancel":
@@ -792,7 +803,7 @@ class RunScreen(Screen[None]):
     def action_not_offered(self, how: str) -> None:
         """r or c where this screen does not offer it: why, in one notice; nothing is sent."""
         log = self._ended_log()
-        why = None if log is None else log.cannot(Reason(how))
+        why = self._not_ended_yet() if log is None else log.cannot(Reason(how))
         if self._going_live:
             why = "a new attempt is already on its way"
         elif why is None:
