@@ -227,9 +227,11 @@ class Recovery(AttemptLog):
         request = session.attempts[0].request
         base_url, headers = recorded_target(request)
         body = {key: value for key, value in log.attempts[0].body.items() if key != "stream"}
-        source = session.header.get("source")
+        # Sent by streamwatch itself: a demo's goes on as a demo, anything else (a proxied app's request
+        # included: the app did not send this one) as a live run.
+        source = "demo" if session.header.get("source") == "demo" else "live"
         recovery = cls(body, hooks=hooks, base_url=base_url, headers=headers, stall_threshold=stall_threshold,
-                       source=source if isinstance(source, str) else "live")
+                       source=source)
         recovery.attempts = list(log.attempts)
         recovery.stopped = log.stopped
         recovery.continues = {"session": str(session.header.get("id", "")), "file": path.name}

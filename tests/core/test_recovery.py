@@ -7,7 +7,9 @@ import time
 import pytest
 
 import streamwatch.core.resume
+from streamwatch.core.diagnose import End
 from streamwatch.core.live import LiveRun, request_body
+from streamwatch.core.recorder import Recorder
 from streamwatch.core.recording import SessionWriter, load_session
 from streamwatch.core.recovery import (
     Part,
@@ -314,3 +316,22 @@ def test_misuse_is_refused_in_one_line():
         rec.proceed()
     with pytest.raises(ValueError):
         Recovery(request_body(), strategy="retry")
+
+
+@pytest.mark.parametrize(("source", "going_on_as"), [("proxy", "live"), ("live", "live"), ("demo", "demo")])
+def test_a_retry_from_a_saved_session_is_streamwatch_s_own_request(server, request, source, going_on_as):
+    """A proxied app's broken stream, retried from its replay, was filed as proxy traffic: `stats --by
+    source` counted streamwatch's own request as the app's."""
+    body = request_body(prompt=request.node.name)
+    recorder = Recorder(stall_threshold=5.0, source=source)
+    recorder.request("POST", server.base_url + "/v1/messages", [("x-streamwatch-scenario", "drop_abrupt")],
+                     {**body, "stream": True})
+    for chunk in LiveRun(body, base_url=server.base_url, headers={"x-streamwatch-scenario": "drop_abrupt"},
+                         save=False).run().recording.chunks:
+        recorder.chunk(bytes(chunk[1]))
+    recorder.end(End.TRANSPORT_ERROR, {"type": "httpx.RemoteProtocolError", "message": "cut"})
+    recorder.finish()
+
+    again = Recovery.going_on(recorder.session_path, 5.0)
+    last = again.retry()
+    assert load_session(last.run.session_path).header["source"] == going_on_as
