@@ -8,6 +8,7 @@ import pytest
 from streamwatch.cli import main
 from streamwatch.core.diagnose import End
 from streamwatch.export import FORMATS
+from streamwatch.tui.screens import run as run_screen
 from streamwatch.tui.screens.export import ExportScreen
 from streamwatch.tui.screens.run import RunScreen
 from tests import sessions
@@ -101,3 +102,25 @@ async def test_a_session_that_cannot_be_read_any_more_is_one_error_notice(tmp_pa
         assert str(error.message).startswith("Export failed: ") and "is not a streamwatch session file" in str(
             error.message)
         assert not list(tmp_path.glob("*.har"))
+
+
+async def test_a_folder_it_cannot_write_in_says_which_and_what_to_do(tmp_path, monkeypatch):
+    saved = broken_session(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.chdir(locked)
+
+    def refused(source, folder, name, threshold):  # as a folder not ours refuses (root writes anywhere)
+        raise PermissionError(13, "Permission denied", str(folder / f"{source.stem}.sse"))
+
+    monkeypatch.setattr(run_screen, "export_beside", refused)
+    app = live_app("complete")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.feed.session_path = saved
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(note.severity == "error" for note in app._notifications))
+        [error] = [str(note.message) for note in app._notifications if note.severity == "error"]
+    assert error.startswith(f"Export failed: {locked}/") and "Permission denied" in error
+    assert error.endswith("(start streamwatch in a folder you can write, or use streamwatch export SESSION -o FILE)")

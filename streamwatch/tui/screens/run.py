@@ -1014,9 +1014,16 @@ class RunScreen(Screen[None]):
         def export(name: str) -> None:
             try:
                 target = export_beside(source, Path.cwd(), name, threshold)
-            except (OSError, SessionError, ExportError) as exc:
-                why = exc.strerror or exc if isinstance(exc, OSError) else exc
+            except OSError as exc:
+                folder = Path.cwd()
+                where = Path(exc.filename) if isinstance(exc.filename, str) else folder
+                why = f"{where}: {exc.strerror or exc}"
+                if where.parent == folder or where == folder:
+                    why += " (start streamwatch in a folder you can write, or use streamwatch export SESSION -o FILE)"
                 self.app.call_from_thread(self.notify, f"Export failed: {why}", severity="error", markup=False)
+                return
+            except (SessionError, ExportError) as exc:
+                self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error", markup=False)
                 return
             self.app.call_from_thread(
                 self.notify, f"{FORMATS[name].title} exported to {target}", title="Export", timeout=8, markup=False
