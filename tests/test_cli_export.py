@@ -198,8 +198,9 @@ def test_curl_quotes_everything_from_the_file_for_the_shell(capsysbinary, tmp_pa
     body = {"model": "claude-sonnet-4-6", "max_tokens": 5, "stream": True,
             "messages": [{"role": "user", "content": HOSTILE_PROMPT}]}
     header = {"streamwatch": "session", "version": 1, "request": {
-        "method": "POST", "url": "http://127.0.0.1:9/v1/messages?a=$(touch pwned3)",
-        "headers": {"x-custom": "a'b $(touch pwned4)", "authorization": "[redacted]", "x-secret": "[redacted]"},
+        "method": "POST", "url": "http://127.0.0.1:9/v1/$(touch pwned3)/messages",
+        "headers": {"x-streamwatch-custom": "a'b $(touch pwned4)", "authorization": "[redacted]",
+                    "x-secret": "[redacted]"},
         "body": body,
     }}
     path = tmp_path / "hostile.jsonl"
@@ -216,8 +217,8 @@ def test_curl_quotes_everything_from_the_file_for_the_shell(capsysbinary, tmp_pa
     assert not list(tmp_path.glob("pwned*")), "something in the file ran as a command"
     assert json.loads((tmp_path / "body").read_text()) == body
     args = (tmp_path / "args").read_text().splitlines()
-    assert "x-custom: a'b $(touch pwned4)" in args and "Authorization: Bearer swtest-export-key-5c8Lq" in args
-    assert "http://127.0.0.1:9/v1/messages?a=$(touch pwned3)" in args and "-N" in args
+    assert "x-streamwatch-custom: a'b $(touch pwned4)" in args and "Authorization: Bearer swtest-export-key-5c8Lq" in args
+    assert "http://127.0.0.1:9/v1/$(touch pwned3)/messages" in args and "-N" in args
 
 
 def test_curl_of_attempt_1_is_the_first_request(capsysbinary, recorded):

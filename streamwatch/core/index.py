@@ -43,8 +43,10 @@ from streamwatch.core.recording import Session, home_dir
 from streamwatch.core.summary import SessionFacts, SessionSummary, summary_of
 
 INDEX_NAME = "index.sqlite3"
-SCHEMA_VERSION = 2
-"""2: an answer asked for whole has the termination `answered` (it was `eof`), so rows made before are made again."""
+SCHEMA_VERSION = 3
+"""2: an answer asked for whole has the termination `answered` (it was `eof`), so rows made before are made again.
+3: rows made from files redacted as they are read (core/recording.py `ReadRedaction`); an older row may
+show a secret a file held, so it is made again (and what it held zeroed: `_check_schema`)."""
 BATCH = 200
 """Rows written per transaction: another process waits for one batch at most."""
 NOTE_TIMEOUT = 0.2
@@ -207,6 +209,7 @@ def _check_schema(db: sqlite3.Connection) -> None:
     if has_meta and db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (_SCHEMA,):
         db.execute("COMMIT")  # another process made them meanwhile
         return
+    db.execute("PRAGMA secure_delete=ON")  # the rows dropped may hold what must not stay on disk
     db.execute("DROP TABLE IF EXISTS meta")
     db.execute("DROP TABLE IF EXISTS sessions")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")

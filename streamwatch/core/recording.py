@@ -75,6 +75,7 @@ from streamwatch.core.columns import Columns
 from streamwatch.core.diagnose import End, StreamState
 from streamwatch.core.events import MAX_DEPTH, nested_deeper_than
 from streamwatch.core.files import Refused, RegularFile, not_regular, open_append, open_regular, own_folder
+from streamwatch.core.redact import Redactor
 
 VERSION = 1
 
@@ -253,12 +254,88 @@ class Recording:
         return state
 
 
+class ReadRedaction:
+    """The second line of defence: a session file redacted again as it is read, by the rules the
+    `Recorder` applied when it wrote it (core/redact.py), so that a file streamwatch did not write
+    (made by hand, by an older version, copied, edited) shows no secret either, in any view, the
+    index or any export. Every reader goes through it (`start_session`, `apply_record`).
+
+    As the recorder does, it learns the secrets each request carries (`Redactor.learn`; a value
+    already `[redacted]` is none) before it redacts the request, and redacts the response headers,
+    each body through one `ChunkScrubber` (what it holds back goes to the same recording, at its
+    last chunk's time, when the body ends, another attempt begins, or the file is all read: `flush`)
+    and every error message, reason and header text. On a file streamwatch wrote it changes no
+    byte that is shown: its secrets are `[redacted]` already, and a tail the scrubber holds back
+    moves to the next chunk as the recorder's did, with no line break in it, so no event moves."""
+
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+        self._scrubber = self.redactor.scrubber()
+        self._chunk_t: float | None = None
+
+    def header(self, header: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in header.items():
+            if name == "request":
+                value = self.request(value)
+            elif name == "path" and value.startswith("/"):
+                # the path and query the app asked for, redacted as a URL's (streamwatch/proxy/flow.py)
+                value = self.redactor.url("http://host" + value).removeprefix("http://host")
+            elif isinstance(value, str):
+                value = self.redactor.message(value)
+            elif isinstance(value, dict):
+                value = self.redactor.value(value)
+            out[name] = value
+        return out
+
+    def request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A request record's `method`, `url`, `headers` and `body`, each present one redacted."""
+        redactor = self.redactor
+        redactor.learn(request.get("url"), request.get("headers", {}), request.get("body"))
+        rules = {"method": redactor.text, "url": redactor.url, "headers": redactor.headers, "body": redactor.body}
+        return {name: rules[name](value) for name, value in request.items()}
+
+    def response(self, headers: dict[str, str]) -> dict[str, str]:
+        headers = self.redactor.headers(headers)
+        self._scrubber = self.redactor.scrubber(headers.get("content-encoding"))
+        return headers
+
+    def chunk(self, data: bytes, t: float) -> bytes:
+        self._chunk_t = t
+        return self._scrubber.feed(data)
+
+    def flush(self, recording: Recording) -> bool:
+        """What the scrubber holds back, to `recording` (at its last chunk's time): its body ended.
+        Whether there was any."""
+        held = self._scrubber.flush()
+        if held:
+            recording.chunk(held, self._chunk_t)
+        return bool(held)
+
+    def end(self, ending: dict[str, Any]) -> dict[str, Any]:
+        message = self.redactor.message
+        error, sdk = ending.get("error"), ending.get("sdk")
+        if error is not None:
+            ending["error"] = {name: message(value) for name, value in error.items()}
+        if sdk is not None:
+            ending["sdk"] = {name: message(value) if isinstance(value, str) else
+                             [message(line) for line in value] if isinstance(value, list) else value
+                             for name, value in sdk.items()}
+        return ending
+
+    def attempt(self, link: dict[str, Any]) -> dict[str, Any]:
+        """An attempt record's reasons, after its request was taken (`request`)."""
+        return {name: self.redactor.value(value) for name, value in link.items()}
+
+
 @dataclass
 class Session:
     path: Path | None
     header: dict[str, Any]
     attempts: list[Recording]
     skipped: list[str] = field(default_factory=list)
+    redaction: ReadRedaction = field(default_factory=ReadRedaction)
+    """What its file is redacted by as it is read (see `ReadRedaction`)."""
     last_t: float = 0.0
     """The time of the last record read: a record after it may not go back before it."""
     reading: bool = False
@@ -441,16 +518,23 @@ def parse_session(
 
 
 def start_session(first: bytes, path: Path) -> Session:
-    """A session of the file's first line, its header (SessionError if it is not one), and no record yet."""
+    """A session of the file's first line, its header (SessionError if it is not one) redacted
+    (`ReadRedaction`), and no record yet."""
     notes: list[str] = []
     header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
+    redaction = ReadRedaction()
+    header = redaction.header(header)
     first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"))
     return Session(path=Path(path), header=header, attempts=[first_attempt],
-                   skipped=[f"line 1: {note}" for note in notes])
+                   skipped=[f"line 1: {note}" for note in notes], redaction=redaction)
 
 
-def read_records(session: Session, lines: Iterable[bytes], on_record: Callable[[Session], None] | None = None) -> None:
-    """Add the records of the lines after the header (see `parse_session`)."""
+def read_records(
+    session: Session, lines: Iterable[bytes], on_record: Callable[[Session], None] | None = None,
+    growing: bool = False,
+) -> None:
+    """Add the records of the lines after the header (see `parse_session`). `growing`: more lines will
+    come (attach), so the body read last is not over where these lines stop."""
     for number, line in enumerate(lines, start=2):
         if not line.endswith(b"\n"):
             if line.strip():
@@ -460,6 +544,8 @@ def read_records(session: Session, lines: Iterable[bytes], on_record: Callable[[
             apply_record(session, line[:-1], number)
             if on_record is not None:
                 on_record(session)
+    if not growing and session.redaction.flush(session.latest) and on_record is not None:
+        on_record(session)
 
 
 class SessionLoader:
@@ -504,7 +590,7 @@ class SessionLoader:
     def load(self) -> None:
         """Read every record left (a read error is said in `skipped`, and ends the session there)."""
         try:
-            read_records(self.session, self._counted())
+            read_records(self.session, self._counted(), growing=self._growing)
         except OSError as exc:
             self.session.skipped.append(f"cannot read past byte {self.read}: {exc.strerror or exc}")
         finally:
@@ -734,26 +820,31 @@ def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
     if type(t) not in (int, float) or not 0 <= t <= MAX_TIME:
         notes.append(f"its time is not a number of seconds from 0 to {MAX_TIME}")
         return
-    current = session.latest
+    current, redaction = session.latest, session.redaction
     if kind in ("chunk", "chunk64"):
         data = _chunk(kind, payload, notes)
         if data is None:
             return
-        current.chunks.append((_in_order(session, float(t), notes), data))
+        t = _in_order(session, float(t), notes)
+        scrubbed = redaction.chunk(data, t)
+        if scrubbed or not data:  # none when the scrubber holds it all back (an empty one stays)
+            current.chunks.append((t, scrubbed))
     elif kind in _PAYLOADS:
         payload = _PAYLOADS[kind].read(payload, kind, notes)
         if payload is _LEFT_OUT:
             return
         t = _in_order(session, float(t), notes)
+        if kind != "stopped":
+            redaction.flush(current)
         if kind == "response":
-            current.response(payload["status"], payload.get("headers", {}), t)
+            current.response(payload["status"], redaction.response(payload.get("headers", {})), t)
         elif kind == "end":
-            current.ending = {**payload, "t": t}
+            current.ending = {**redaction.end(payload), "t": t}
         elif kind == "attempt":
-            request = payload.pop("request", {})
-            session.attempts.append(Recording(request=request, started_t=t, link=payload))
+            request = redaction.request(payload.pop("request", {}))
+            session.attempts.append(Recording(request=request, started_t=t, link=redaction.attempt(payload)))
         else:
-            current.stop(payload["why"])
+            current.stop(redaction.redactor.message(payload["why"]))
     elif isinstance(payload, dict):
         _in_order(session, float(t), notes)  # a kind a newer streamwatch records: nothing this version shows
     else:

@@ -146,8 +146,8 @@ class Redactor:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str | None]) -> None:
-        """More secret values (empty ones are ignored)."""
-        new = {s for s in secrets if s} - self._known
+        """More secret values (empty ones, and ones already redacted, are ignored)."""
+        new = {s for s in secrets if s and REDACTED not in s} - self._known
         if new:
             self._known |= new
             self._compile()
@@ -222,8 +222,11 @@ class Redactor:
 
     def request(self, method: str, url: str, headers: Iterable[tuple[str, str]], body: Any) -> dict[str, Any]:
         """A request as a session records it."""
-        return {"method": method, "url": self.url(url), "headers": self.headers(headers),
-                "body": self.value(_without_secret_fields(body))}
+        return {"method": method, "url": self.url(url), "headers": self.headers(headers), "body": self.body(body)}
+
+    def body(self, body: JSON) -> JSON:
+        """A request body as a session records it: its secret-named fields hidden, then the JSON rule."""
+        return self.value(_without_secret_fields(body))
 
     def scrubber(self, content_encoding: str | None = None) -> ChunkScrubber:
         """A scrubber for one response body, which came with this `content-encoding`."""
