@@ -270,8 +270,14 @@ class ReadRedaction:
 
     def __init__(self) -> None:
         self.redactor = Redactor()
+        self.changed = False
+        """Whether anything read was changed: the file is not what streamwatch would have written."""
         self._scrubber = self.redactor.scrubber()
         self._chunk_t: float | None = None
+
+    def _note(self, read: Any, redacted: Any) -> Any:
+        self.changed = self.changed or redacted != read
+        return redacted
 
     def header(self, header: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -286,23 +292,25 @@ class ReadRedaction:
             elif isinstance(value, dict):
                 value = self.redactor.value(value)
             out[name] = value
-        return out
+        return self._note(header, out)
 
     def request(self, request: dict[str, Any]) -> dict[str, Any]:
         """A request record's `method`, `url`, `headers` and `body`, each present one redacted."""
         redactor = self.redactor
         redactor.learn(request.get("url"), request.get("headers", {}), request.get("body"))
         rules = {"method": redactor.text, "url": redactor.url, "headers": redactor.headers, "body": redactor.body}
-        return {name: rules[name](value) for name, value in request.items()}
+        return self._note(request, {name: rules[name](value) for name, value in request.items()})
 
     def response(self, headers: dict[str, str]) -> dict[str, str]:
-        headers = self.redactor.headers(headers)
-        self._scrubber = self.redactor.scrubber(headers.get("content-encoding"))
-        return headers
+        redacted = self._note(headers, self.redactor.headers(headers))
+        self._scrubber = self.redactor.scrubber(redacted.get("content-encoding"))
+        return redacted
 
     def chunk(self, data: bytes, t: float) -> bytes:
         self._chunk_t = t
-        return self._scrubber.feed(data)
+        scrubbed = self._scrubber.feed(data)
+        self.changed = self.changed or scrubbed is not data  # the same object when nothing was held or scrubbed
+        return scrubbed
 
     def flush(self, recording: Recording) -> bool:
         """What the scrubber holds back, to `recording` (at its last chunk's time): its body ended.
@@ -314,18 +322,22 @@ class ReadRedaction:
 
     def end(self, ending: dict[str, Any]) -> dict[str, Any]:
         message = self.redactor.message
+        out = dict(ending)
         error, sdk = ending.get("error"), ending.get("sdk")
         if error is not None:
-            ending["error"] = {name: message(value) for name, value in error.items()}
+            out["error"] = {name: message(value) for name, value in error.items()}
         if sdk is not None:
-            ending["sdk"] = {name: message(value) if isinstance(value, str) else
-                             [message(line) for line in value] if isinstance(value, list) else value
-                             for name, value in sdk.items()}
-        return ending
+            out["sdk"] = {name: message(value) if isinstance(value, str) else
+                          [message(line) for line in value] if isinstance(value, list) else value
+                          for name, value in sdk.items()}
+        return self._note(ending, out)
 
     def attempt(self, link: dict[str, Any]) -> dict[str, Any]:
         """An attempt record's reasons, after its request was taken (`request`)."""
-        return {name: self.redactor.value(value) for name, value in link.items()}
+        return self._note(link, {name: self.redactor.value(value) for name, value in link.items()})
+
+    def why(self, why: str) -> str:
+        return self._note(why, self.redactor.message(why))
 
 
 @dataclass
@@ -401,12 +413,7 @@ class SessionWriter:
     def chunk(self, data: bytes, t: float) -> None:
         """One chunk's record, the line `json.dumps` would write, built by hand: a stream records
         one per event, and the generic encoder cost as much as the event's decoding."""
-        try:
-            text = _json_text(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            self._record(t, "chunk64", base64.b64encode(data).decode("ascii"))
-            return
-        os.write(self._fd, f'[{round(t, 6)!r},"chunk",{text}]\n'.encode())
+        os.write(self._fd, _chunk_line(data, t))
 
     def end(self, kind: End, t: float, error: dict[str, Any] | None = None, **extra: Any) -> None:
         self._record(t, "end", {"kind": End(kind).value, "error": error, **extra})
@@ -432,12 +439,52 @@ class SessionWriter:
         self._write([round(t, 6), kind, payload])
 
     def _write(self, obj: Any) -> None:
-        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-        os.write(self._fd, (line + "\n").encode("utf-8"))
+        os.write(self._fd, _line(obj))
+
+
+def _line(obj: Any) -> bytes:
+    """One line of a session file; a text with a lone surrogate (which only a file read can hold) escaped."""
+    line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def _chunk_line(data: bytes, t: float) -> bytes:
+    """A chunk's record, as text when it is UTF-8, else as base64."""
+    try:
+        text = _json_text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _line([round(t, 6), "chunk64", base64.b64encode(data).decode("ascii")])
+    return f'[{round(t, 6)!r},"chunk",{text}]\n'.encode()
 
 
 _json_text = json.encoder.encode_basestring
 """A text as a JSON string, as `json.dumps(ensure_ascii=False)` writes it (the C encoder where there is one)."""
+
+
+def session_lines(session: Session) -> Iterator[bytes]:
+    """The session as its file's lines, from what was read of it (redacted, `ReadRedaction`): every
+    attempt, its response head, chunks, end and stop; a damaged line, or a record of a kind this
+    version does not know, is not among them."""
+    yield _line(session.header)
+    t = 0.0
+    for number, recording in enumerate(session.attempts):
+        if number:
+            yield _line([recording.started_t, "attempt", {"request": recording.request, **recording.link}])
+        if recording.status is not None:
+            t = recording.response_t or t
+            yield _line([t, "response", {"status": recording.status, "headers": recording.headers}])
+        for chunk_t, data in recording.chunks:
+            t = chunk_t if chunk_t is not None else t
+            yield _chunk_line(data, t)
+        if recording.ending is not None:
+            ending = dict(recording.ending)
+            t = ending.pop("t", None) or t
+            yield _line([t, "end", ending])
+        if recording.stopped is not None:
+            yield _line([t, "stopped", {"why": recording.stopped}])
 
 
 def process_facts(pid: int | None = None) -> dict[str, int]:
@@ -844,7 +891,7 @@ def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
             request = redaction.request(payload.pop("request", {}))
             session.attempts.append(Recording(request=request, started_t=t, link=redaction.attempt(payload)))
         else:
-            current.stop(redaction.redactor.message(payload["why"]))
+            current.stop(redaction.why(payload["why"]))
     elif isinstance(payload, dict):
         _in_order(session, float(t), notes)  # a kind a newer streamwatch records: nothing this version shows
     else:
