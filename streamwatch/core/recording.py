@@ -52,6 +52,8 @@ any moment leaves every line it finished, and the reader recovers every intact l
 or partly corrupt file, saying what it skipped. The writer writes what it is given, as it is given: the
 source redacts every fact before it records it (`core/redact.py`, structure-aware, so it never
 touches a serialised line), which keeps secrets out of the file and leaves every line valid JSON.
+The reader redacts every record again by the same rules (`ReadRedaction`), for a file streamwatch
+did not write: what it hands on holds no secret, whoever wrote the file.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ import pytest
 from textual.widgets import Static
 
 from streamwatch.tui.app import StreamwatchApp
+from streamwatch.tui.launch import attach_feed
 from streamwatch.tui.screens.home import HomeScreen, SessionTable
 from streamwatch.tui.screens.run import RawEventScreen, RunScreen
 from streamwatch.tui.widgets.timeline import Timeline
@@ -56,4 +57,18 @@ async def test_home_and_replay_of_a_hand_made_file_show_no_secret(user_home):
         await wait_for(pilot, lambda: isinstance(app.screen, RawEventScreen))
         raw = str(app.screen.query_one("#raw-body").render())
         assert "Your key [redacted] and token [redacted]" in raw and leaked(raw + shown(app)) == []
+        assert leaked(shown(app)) == []
+
+
+async def test_attach_to_a_hand_made_file_as_it_grows_shows_no_secret(user_home, tmp_path):
+    lines = secretfile.write(user_home / "sessions").read_bytes().splitlines(keepends=True)
+    grown = tmp_path / "attached.jsonl"
+    grown.write_bytes(b"".join(lines[:3]))  # the head and the first chunk, which ends inside a key
+    app = StreamwatchApp(lambda app: RunScreen(attach_feed(grown, 5.0), app.clock), clock=FixedClock(0.0))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "STREAMING · 2 events" in status(app))
+        assert leaked(shown(app)) == []
+        with grown.open("ab") as out:
+            out.write(b"".join(lines[3:]))
+        await wait_for(pilot, lambda: "transport_error" in status(app) and "[redacted] were echoed" in on_screen(app))
         assert leaked(shown(app)) == []
