@@ -102,4 +102,13 @@ def test_a_session_sent_to_a_url_with_a_password_is_listed_counted_and_replayabl
         out, err = capsys.readouterr()
         assert err == "" and "hunter2" not in out
     [summary] = Catalog().summaries()
-    assert summary.facts.stream and summary.facts.upstream == base.replace("http://", "http://[redacted]@")
+    shown = base.replace("http://", "http://[redacted]@")
+    assert summary.facts.stream and summary.facts.upstream == shown
+    # Read again, the URL keeps its scheme (it lost it, so the curl export could not be run) and the
+    # file streamwatch wrote is exported as it is, with no note of a secret in it.
+    assert main(["export", "--format", "curl", str(summary.path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"'{shown}/v1/messages'" in out and err == ""
+    assert main(["export", "--format", "jsonl", str(summary.path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == summary.path.read_text() and err == ""

@@ -182,11 +182,9 @@ class Redactor:
         return {name.lower(): self.text(value) if _harmless(name) else REDACTED for name, value in items}
 
     def url(self, url: str) -> str:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            parts = None
-        if parts is None or not parts.netloc:
+        """The URL as it may be kept or shown; one already redacted (read again from a file) stays as it is."""
+        parts = split_url(url)
+        if not parts.netloc:
             # Not a URL a client could send (`bob:pw@host` has no `//`): all before its last `@` may be
             # a user and password.
             before, at, after = url.rpartition("@")
