@@ -4,6 +4,7 @@ import os
 import stat
 
 import pytest
+from textual.widgets._toast import Toast
 
 from streamwatch.cli import main
 from streamwatch.core.diagnose import End
@@ -99,8 +100,7 @@ async def test_a_session_that_cannot_be_read_any_more_is_one_error_notice(tmp_pa
         await pilot.press(*["down"] * list(FORMATS).index("har"), "enter")
         await wait_for(pilot, lambda: any(note.severity == "error" for note in app._notifications))
         [error] = [note for note in app._notifications if note.severity == "error"]
-        assert str(error.message).startswith("Export failed: ") and "is not a streamwatch session file" in str(
-            error.message)
+        assert error.title == "Export failed" and "is not a streamwatch session file" in str(error.message)
         assert not list(tmp_path.glob("*.har"))
 
 
@@ -115,12 +115,16 @@ async def test_a_folder_it_cannot_write_in_says_which_and_what_to_do(tmp_path, m
 
     monkeypatch.setattr(run_screen, "export_beside", refused)
     app = live_app("complete")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         app.screen.feed.session_path = saved
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(note.severity == "error" for note in app._notifications))
-        [error] = [str(note.message) for note in app._notifications if note.severity == "error"]
-    assert error.startswith(f"Export failed: {locked}/") and "Permission denied" in error
-    assert error.endswith("(start streamwatch in a folder you can write, or use streamwatch export SESSION -o FILE)")
+        [error] = [note for note in app._notifications if note.severity == "error"]
+        await wait_for(pilot, lambda: app.screen.query(Toast))
+        toast = " ".join(str(line.text) for line in app.screen.query_one(Toast).render_lines(app.screen.query_one(Toast).region.reset_offset))
+    assert error.title == "Export failed" and str(error.message).startswith(f"{locked}/")
+    assert str(error.message).endswith(": Permission denied. Start in a folder you can write, or use streamwatch "
+                                       "export -o FILE")
+    assert "Export failed" in toast and f"▌ {str(locked)[:20]}" in toast and toast.rstrip().endswith("export -o FILE")

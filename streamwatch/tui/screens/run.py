@@ -1019,11 +1019,11 @@ class RunScreen(Screen[None]):
                 where = Path(exc.filename) if isinstance(exc.filename, str) else folder
                 why = f"{where}: {exc.strerror or exc}"
                 if where.parent == folder or where == folder:
-                    why += " (start streamwatch in a folder you can write, or use streamwatch export SESSION -o FILE)"
-                self.app.call_from_thread(self.notify, f"Export failed: {why}", severity="error", markup=False)
+                    why += ". Start in a folder you can write, or use streamwatch export -o FILE"
+                self.app.call_from_thread(self.notify, why, title="Export failed", severity="error", markup=False)
                 return
             except (SessionError, ExportError) as exc:
-                self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error", markup=False)
+                self.app.call_from_thread(self.notify, str(exc), title="Export failed", severity="error", markup=False)
                 return
             self.app.call_from_thread(
                 self.notify, f"{FORMATS[name].title} exported to {target}", title="Export", timeout=8, markup=False
