@@ -32,7 +32,10 @@ EXIT_COMPLETE, EXIT_ABNORMAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOS
 EXIT_INTERNAL = 70
 """The screen stopped on a bug (sysexits' EX_SOFTWARE)."""
 EXIT_RECORDING = 75
-"""`analyze`: the session is still being recorded, no verdict yet (sysexits' EX_TEMPFAIL: try again later)."""
+"""`analyze`, `export` to a format that states a verdict: the session is still being recorded, no verdict
+yet (sysexits' EX_TEMPFAIL: try again later)."""
+VERDICT_FORMATS = frozenset({"report", "har"})
+"""Export formats that say how the stream ended (a report's title, a HAR entry's comment)."""
 DEMO_TOOL_BYTES = 12_000
 """The demo's tool inputs: big enough to watch, small enough for a short tour."""
 DEMO_TOUR = (
@@ -593,6 +596,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     path = _session_path(args.session[0], args.stall_threshold)
     source = Exported(path, args.stall_threshold)
     try:
+        pid = recorded_by(source.session) if args.format in VERDICT_FORMATS else None
+        if pid is not None:
+            print(f"streamwatch: {recording_words(path, pid)}: no verdict yet for a {args.format}; export it once it "
+                  f"has ended, or follow it with `streamwatch attach {path}`", file=sys.stderr)
+            return EXIT_RECORDING
         pieces = chosen.render(source, args.attempt)
         note = chosen.note(source, args.attempt)
         if args.output is None:

@@ -84,6 +84,12 @@ def test_a_stalled_session_reads_as_recording_by_its_pid_until_its_writer_is_kil
     code, out, _ = run_cli(capsys, "stats")
     assert out.endswith("not counted: 1 still being recorded\n")
 
+    for fmt in ("report", "har"):  # formats that state a verdict wait for one; a report titled it a broken stream
+        code, out, err = run_cli(capsys, "export", "--format", fmt, str(path))
+        assert (code, out) == (75, "") and err.startswith(f"streamwatch: {path} is still being recorded (by pid ")
+    code, out, _ = run_cli(capsys, "export", "--format", "sse", str(path))
+    assert code == 0 and out.startswith("event: message_start")
+
     # Nothing about it was kept in the index while it was being recorded: its verdict was not one.
     assert path.name not in SessionIndex(home / "sessions").rows()
 
