@@ -580,7 +580,7 @@ class StreamState:
         stall = Stall(after_event=self._anchor_seq, seconds=round(gap, 3), pings=self._pings_since, start=self._anchor_t)
         self.stalls.append(stall)
         where = f"after event #{stall.after_event}" if stall.after_event else "before the first event"
-        alive = f"{stall.pings} pings kept arriving" if stall.pings else "nothing at all arrived"
+        alive = f"{count_text(stall.pings, 'ping')} kept arriving" if stall.pings else "nothing at all arrived"
         self._anomaly("stall", f"{gap:.1f} s without content {where}; {alive}", at_event)
 
     def _anomaly(self, code: str, message: str, at_event: int | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from streamwatch.core.accumulate import Block
 from streamwatch.core.attempts import Attempt, AttemptLog
 from streamwatch.core.diagnose import DAMAGE, StreamState, Termination, Verdict
-from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, size_text, summarize, utf8_size
+from streamwatch.core.events import TOOL_BLOCK_TYPES, Event, EventType, count_text, size_text, summarize, utf8_size
 from streamwatch.core.redact import split_url
 from streamwatch.core.safe import one_line
 from streamwatch.protocol import SCENARIO_HEADER, SCENARIO_MODEL_PREFIX
@@ -98,7 +98,7 @@ def render_report(
     if state.stalls:
         lines += ["", "Stalls"]
         for stall in state.stalls:
-            kind = f"{stall.pings} pings" if stall.pings else "silent"
+            kind = count_text(stall.pings, "ping") if stall.pings else "silent"
             where = f"after event #{stall.after_event}" if stall.after_event else "before the first event"
             lines.append(f"  {stall.seconds:.1f}s {where} ({kind})")
     if state.anomalies:

@@ -15,7 +15,7 @@ from typing import Any
 
 from streamwatch.core.attempts import Attempt
 from streamwatch.core.diagnose import StreamState, where
-from streamwatch.core.events import size_text
+from streamwatch.core.events import count_text, size_text
 from streamwatch.core.report import recovery_lines, seconds, status_word
 from streamwatch.export.markdown import code, fenced
 from streamwatch.export.source import Exported, streamwatch_version
@@ -66,7 +66,7 @@ def report(source: Exported, attempt: Attempt) -> str:
             at = "" if anomaly.at_event is None else f" at event #{anomaly.at_event}"
             lines.append(f"- {code(anomaly.code)}{at}: {code(anomaly.message)}")
         for stall in state.stalls:
-            kind = f"{stall.pings} pings" if stall.pings else "silent"
+            kind = count_text(stall.pings, "ping") if stall.pings else "silent"
             after = f"after event #{stall.after_event}" if stall.after_event else "before the first event"
             lines.append(f"- stall of {stall.seconds:.1f} s {after} ({kind})")
         lines.append("")

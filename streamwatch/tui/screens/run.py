@@ -29,7 +29,7 @@ from textual.worker import Worker
 from streamwatch.core.attempts import Attempt, AttemptLog, Part, Reason
 from streamwatch.core.catalog import skipped_text
 from streamwatch.core.diagnose import End, StreamState
-from streamwatch.core.events import BlockType, Event
+from streamwatch.core.events import BlockType, Event, count_text
 from streamwatch.core.files import write_private
 from streamwatch.core.live import LiveError, LiveRun
 from streamwatch.core.playback import Follower, Player, SessionPlayer
@@ -529,7 +529,7 @@ class RunScreen(Screen[None]):
             self.query_one(StatusLine).show_sending(sending.number, prefix)
         stall = None
         if kind == "stalled":
-            alive = f"{state.pings_in_silence} pings, no content" if state.pings_in_silence else "nothing at all"
+            alive = f"{count_text(state.pings_in_silence, 'ping')}, no content" if state.pings_in_silence else "nothing at all"
             stall = f"silent for {state.silence(player.position):.1f} s: {alive}"
         self.query_one(Timeline).update_state(state, stall)
         searched = self._searched
