@@ -136,7 +136,9 @@ def _scenario_headers(args: argparse.Namespace, scenario: str | None, source: st
         headers[FAIL_ALWAYS_HEADER] = "1"
     if source == "demo":
         headers[TOOL_BYTES_HEADER] = str(DEMO_TOOL_BYTES)
-        # Recorded with the request, so a new live attempt from its replay plays at the same pace.
+    if source == "demo" or args.time_scale != 1.0:
+        # Recorded with the request, so a new live attempt from its replay plays at the same pace; to a
+        # mock of the user's own (`--base-url` to `streamwatch mock`), the pace asked for.
         headers[TIME_SCALE_HEADER] = f"{args.time_scale:g}"
     return headers
 
@@ -326,6 +328,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _check_recovery_options(args)
+    if args.scenario is None and args.time_scale != 1.0:
+        raise UsageError("--time-scale paces the mock's scenarios: it needs --scenario")
     body = _request(args)
     scenario = None if args.scenario is None else _scenario(args.scenario)
     with _telemetry(args, _wants_tui(args)):
