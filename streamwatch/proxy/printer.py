@@ -86,7 +86,7 @@ def flow_line(flow: Flow, state: StreamState) -> str:
     if state.fault:
         cells.append(f"fault: {state.fault}")
     elif state.fault_unfired:
-        cells.append(f"fault armed, never fired: {state.fault_unfired}")
+        cells.append(f"fault armed, never fired: {state.fault_unfired.removeprefix('injected: ')}")
     return one_line("  ".join(cells))
 
 

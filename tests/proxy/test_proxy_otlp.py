@@ -39,7 +39,7 @@ def test_a_flow_whose_fault_never_fired_is_an_ordinary_span_and_a_backfill_sends
         live = collector.wait_for(4)
         assert proxy.interrupt() == 0
 
-        assert unfired_line.endswith("COMPLETE end_turn  fault armed, never fired: injected: clean end after 500 events")
+        assert unfired_line.endswith("COMPLETE end_turn  fault armed, never fired: clean end after 500 events")
         assert fired_line.endswith("ABNORMAL eof (injected)  fault: injected: clean end after 5 events")
         attempts = sorted((span for span in live if span.parent), key=lambda span: span.start)
         unfired, fired = (span.attributes for span in attempts)
