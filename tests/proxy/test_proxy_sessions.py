@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import anthropic
 import httpx2
@@ -104,21 +103,19 @@ def test_a_session_index_that_makes_its_writer_wait_never_holds_up_the_streams(m
     """The index may wait for another writer (a TUI listing, a `stats`): the loop forwarding every
     stream hands the row to a thread of its own, and the row is still written once the wait is over."""
     monkeypatch.setenv("STREAMWATCH_HOME", str(proxy.directory.parent))
-    release, waited = threading.Event(), []
+    release, waited, written = threading.Event(), [], threading.Semaphore(0)
     write = index._write_note
 
     def held(folder, row) -> None:
         waited.append(release.wait(WAIT_SECONDS))
         write(folder, row)
+        written.release()
 
     monkeypatch.setattr(index, "_write_note", held)
     ask(proxy.url, "mock-ok")
     ask(proxy.url, "mock-drop_eof")  # the first flow's row is still waiting for the database
     flows = proxy.wait(2)
     release.set()
-    names = {flow.recorder.session_path.name for flow in flows}
-    deadline = time.monotonic() + WAIT_SECONDS
-    while set(SessionIndex(proxy.directory).rows()) != names and time.monotonic() < deadline:
-        release.wait(0.01)
-    assert set(SessionIndex(proxy.directory).rows()) == names
+    assert written.acquire(timeout=WAIT_SECONDS) and written.acquire(timeout=WAIT_SECONDS)
+    assert set(SessionIndex(proxy.directory).rows()) == {flow.recorder.session_path.name for flow in flows}
     assert waited == [True, True]
