@@ -544,7 +544,7 @@ def test_new_request_form(snap_compare, home):
 
 
 async def test_a_session_still_being_recorded_is_listed_recording_and_enter_follows_it_live(user_home, tmp_path):
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)  # lives until killed
     try:
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         header = {**sessions.header(now, "live", "claude-sonnet-4-6", "5ta11ed"), "host": socket.gethostname(),
@@ -570,3 +570,4 @@ async def test_a_session_still_being_recorded_is_listed_recording_and_enter_foll
     finally:
         process.kill()
         process.wait()
+        process.stdin.close()

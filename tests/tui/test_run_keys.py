@@ -299,10 +299,11 @@ async def test_attach_follows_a_file_as_it_grows_and_waits_for_the_next_attempt_
 @pytest.fixture
 def writer_process():
     """A process that stands for the one writing an attached session file."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)  # lives until killed
     yield process
     process.kill()
     process.wait()
+    process.stdin.close()
 
 
 def attached(tmp_path, **header):
