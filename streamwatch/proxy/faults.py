@@ -212,15 +212,18 @@ class PointFault(FaultPlan):
                 raise StreamCut(self.label)
             fired()
             if self.pause and self.then is Then.GO_ON:
-                late = _late(chunks, self.pause)  # read from the stall on, so each chunk keeps its pace
-                async for beat in _pause(self.pause, self.ping_every):
-                    yield beat
-                if self.error is not None:
-                    yield _error_event(self.error)
-                if rest:
-                    yield rest
-                async for chunk in late:
-                    yield chunk
+                late, pulling = _late(chunks, self.pause)  # read from the stall on: each chunk keeps its pace
+                try:
+                    async for beat in _pause(self.pause, self.ping_every):
+                        yield beat
+                    if self.error is not None:
+                        yield _error_event(self.error)
+                    if rest:
+                        yield rest
+                    async for chunk in late:
+                        yield chunk
+                finally:
+                    pulling.cancel()  # the app left, or the proxy stopped, during the stall too
                 return
             async for beat in _pause(self.pause, self.ping_every):
                 yield beat
@@ -236,11 +239,12 @@ class PointFault(FaultPlan):
             await reader.aclose()
 
 
-def _late(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+def _late(chunks: AsyncIterator[bytes], seconds: float) -> tuple[AsyncIterator[bytes], asyncio.Task[None]]:
     """The rest of the body `seconds` late, as after a stall upstream: read from now on (what upstream
     sends meanwhile waits, with the time it came), each chunk (or break) passed on at the time it
     came plus `seconds`. Passed on as soon as the stall ended, what piled up would arrive as one
-    burst, the mark of a buffering proxy, which the stall is not."""
+    burst, the mark of a buffering proxy, which the stall is not. With the task reading upstream,
+    which the caller cancels when it is done."""
     loop = asyncio.get_running_loop()
     came: asyncio.Queue[tuple[float, bytes | BaseException | None]] = asyncio.Queue()
 
@@ -256,19 +260,16 @@ def _late(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
     pulling = loop.create_task(pull())
 
     async def passed_on() -> AsyncIterator[bytes]:
-        try:
-            while True:
-                due, what = await came.get()
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                if what is None:
-                    return
-                if isinstance(what, BaseException):
-                    raise what
-                yield what
-        finally:
-            pulling.cancel()
+        while True:
+            due, what = await came.get()
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if what is None:
+                return
+            if isinstance(what, BaseException):
+                raise what
+            yield what
 
-    return passed_on()
+    return passed_on(), pulling
 
 
 async def _until_whole(
