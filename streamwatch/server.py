@@ -1,7 +1,8 @@
-"""Serving an ASGI app with uvicorn: `BackgroundServer` in a daemon thread, `serve()` in the foreground.
+"""The servers' threads: an ASGI app with uvicorn (`BackgroundServer`, the mock's), asyncio protocols of a
+server's own (`ProtocolServer`, the proxy's), each in a daemon thread, and `serve()` in the foreground.
 
-Shared by the mock and the recording proxy: each hands over its app, this module binds, serves, says where and
-stops. Where it listens is decided here and nowhere else:
+Shared by the mock and the recording proxy: each hands over what it serves, this module binds, serves,
+says where and stops. Where it listens is decided here and nowhere else:
 
 - `bind(host, port)` binds like a server: '' is every interface, a name is looked up, an IPv6
   address binds IPv6 ('::' takes IPv4 too where the system allows).
@@ -10,18 +11,16 @@ stops. Where it listens is decided here and nowhere else:
 - `exposure(address)` says, when the address is not loopback, that other machines can reach it.
 
 A response body may raise `StreamCut` to close the connection mid-body on purpose; the server does
-not log it as an error. A `BackgroundServer` logs nothing at all (uvicorn's warnings, such as a
-malformed request, would land in the middle of a TUI or a headless printer's lines). `on_shutdown` runs on the server's loop before it stops (the mock cuts its
-open streams there, so stopping never waits for a long stream).
+not log it as an error. A server on a thread logs nothing at all (uvicorn's warnings, such as a
+malformed request, or the loop's `socket.send() raised exception.`, would land in the middle of a TUI
+or a headless printer's lines). `on_shutdown` runs on the server's loop before it stops (the mock cuts its
+open streams there, so stopping never waits for a long stream); a `ProtocolServer` closes its
+`Serving`, which does the same.
 
-HTTP is parsed and written by h11, which takes any header value a client sends (the mock answers a
-bad control header itself, naming it); `http="httptools"` uses uvicorn's C parser instead: per body
-write it costs a fraction of h11's pure-Python state machine, and it refuses a request head with
-control bytes in a header value with a 400 of its own, before any app sees it (the proxy passes a
-subclass of uvicorn's httptools protocol whose 400 is API-shaped). `loop="auto"` (the
-proxy's) runs the server's thread on uvloop where it is installed (not on Windows): its socket
-reads, writes and callbacks are in C, and the loop is the server thread's own (no process-wide
-policy), so the TUI's loop and the mock's stay asyncio's.
+uvicorn parses and writes HTTP with h11, which takes any header value a client sends (the mock answers a
+bad control header itself, naming it), on asyncio's loop. A `ProtocolServer` runs on uvloop where it
+is installed (not on Windows): its socket reads, writes and callbacks are in C, and the loop is the
+server thread's own (no process-wide policy), so the TUI's loop and the mock's stay asyncio's.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ import socket
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, Self
 
 import uvicorn
 
@@ -95,35 +94,13 @@ def exposure(
     return f"listening on {where}, so other machines can connect and {risk}; {keep} keeps it to this machine"
 
 
-class BackgroundServer:
-    """`app` served on `host`:`port` (default: a free loopback port) by a daemon thread.
+class _Thread:
+    """A server on its own daemon thread, bound before it starts: where it listens, start and stop."""
 
-        with BackgroundServer(app) as server:
-            httpx.get(server.url + "/path")
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        host: str = LOOPBACK,
-        port: int = 0,
-        on_shutdown: Callable[[], None] | None = None,
-        name: str = "streamwatch-server",
-        date_header: bool = True,
-        http: str | type[asyncio.Protocol] = "h11",
-        loop: str = "asyncio",
-    ) -> None:
-        """`date_header=False`: no `date` header of the server's own (a proxy passes on upstream's);
-        `http`: "h11", "httptools" or a subclass of one of uvicorn's protocols for them, `loop`: "asyncio" or "auto" (uvloop where installed; see the module doc)."""
-        self._app = app
-        self._date_header = date_header
-        self._http, self._loop = http, loop
+    def __init__(self, host: str, port: int, name: str) -> None:
         self._host, self._requested_port = host, port
-        self._on_shutdown = on_shutdown
         self._name = name
         self._address: tuple[Any, ...] | None = None
-        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -140,37 +117,31 @@ class BackgroundServer:
     def url(self) -> str:
         return url_of(self.address)
 
-    def start(self) -> BackgroundServer:
+    def start(self) -> Self:
         """Bind and serve; returns once the server accepts connections."""
         if self._thread is not None:
             raise RuntimeError(f"{self._name} is already running")
         sock = bind(self._host, self._requested_port)
-        config = _config(
-            self._app, log_level="warning", access_log=False, log_config=None, date_header=self._date_header,
-            http=self._http, loop=self._loop,
-        )
-        server = _Server(config, self._on_shutdown)
-        thread = threading.Thread(
-            target=_run_quietly, args=(server, [sock]), name=self._name, daemon=True
-        )
+        ready = threading.Event()
+        thread = threading.Thread(target=self._quietly, args=(sock, ready), name=self._name, daemon=True)
         thread.start()
-        while not server.ready.wait(0.05):
+        while not ready.wait(0.05):
             if not thread.is_alive():
                 sock.close()
                 raise RuntimeError(f"{self._name} failed to start")
         self._address = sock.getsockname()
-        self._server, self._thread = server, thread
+        self._thread = thread
         return self
 
     def stop(self) -> None:
-        """Run `on_shutdown`, close the port and wait for the thread to end."""
-        if self._server is None or self._thread is None:
+        """Stop serving (the open exchanges cut) and wait for the thread to end."""
+        if self._thread is None:
             return
-        self._server.should_exit = True
+        self._stop()
         self._thread.join(_STOP_TIMEOUT)
-        self._server = self._thread = self._address = None
+        self._thread = self._address = None
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -180,6 +151,103 @@ class BackgroundServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _quietly(self, sock: socket.socket, ready: threading.Event) -> None:
+        _background.quiet = True
+        for name in ("uvicorn.error", "asyncio"):
+            logging.getLogger(name).addFilter(_hide_stream_cuts)
+        self._serve(sock, ready)
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        """Serve on `sock` (on this thread) until `_stop`; set `ready` once connections are accepted."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        """Make `_serve` return (from another thread)."""
+        raise NotImplementedError
+
+
+class BackgroundServer(_Thread):
+    """The ASGI `app` served by uvicorn on `host`:`port` (default: a free loopback port), on a daemon thread.
+
+        with BackgroundServer(app) as server:
+            httpx.get(server.url + "/path")
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        on_shutdown: Callable[[], None] | None = None,
+        name: str = "streamwatch-server",
+    ) -> None:
+        super().__init__(host, port, name)
+        self._app = app
+        self._on_shutdown = on_shutdown
+        self._server: _Server | None = None
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        config = _config(self._app, log_level="warning", access_log=False, log_config=None)
+        self._server = _Server(config, self._on_shutdown, ready)
+        self._server.run(sockets=[sock])
+
+    def _stop(self) -> None:
+        assert self._server is not None
+        self._server.should_exit = True
+
+
+class Serving(Protocol):
+    """What a `ProtocolServer` serves: a protocol per connection, and how it stops."""
+
+    def connection(self) -> asyncio.Protocol:
+        """The protocol of a new connection."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every exchange under way and close every connection (the listening socket is closed already)."""
+        ...
+
+
+class ProtocolServer(_Thread):
+    """`serving`'s connections, asyncio protocols of its own, on a daemon thread's event loop: uvloop
+    where it is installed (not on Windows), whose socket reads, writes and callbacks are in C. The
+    loop is the thread's own (no process-wide policy), so the TUI's loop and the mock's stay asyncio's.
+    The recording proxy runs on one (streamwatch/proxy/http.py)."""
+
+    def __init__(self, serving: Serving, *, host: str = LOOPBACK, port: int = 0, name: str = "streamwatch-server") -> None:
+        super().__init__(host, port, name)
+        self._serving = serving
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        try:
+            import uvloop
+        except ImportError:
+            self._loop = asyncio.new_event_loop()
+        else:
+            self._loop = uvloop.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main(sock, ready))
+        finally:
+            self._loop.close()
+
+    async def _main(self, sock: socket.socket, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        server = await asyncio.get_running_loop().create_server(self._serving.connection, sock=sock)
+        ready.set()
+        await self._stopping.wait()
+        server.close()
+        await self._serving.close()
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        if others:  # what the exchanges left to finish (closing their upstream connections)
+            await asyncio.wait(others, timeout=_STOP_TIMEOUT / 2)
+
+    def _stop(self) -> None:
+        assert self._loop is not None and self._stopping is not None
+        self._loop.call_soon_threadsafe(self._stopping.set)
 
 
 def serve(
@@ -210,20 +278,15 @@ def _hide_stream_cuts(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
 
 
-def _run_quietly(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
-    _background.quiet = True
-    server.run(sockets=sockets)
-
-
 class _Server(uvicorn.Server):
     """uvicorn that says when it accepts connections and runs `on_shutdown` before it stops."""
 
-    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None) -> None:
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None,
+                 ready: threading.Event | None = None) -> None:
         super().__init__(config)
-        self.ready = threading.Event()
+        self.ready = ready or threading.Event()
         self._on_shutdown = on_shutdown
-        for name in ("uvicorn.error", "asyncio"):
-            logging.getLogger(name).addFilter(_hide_stream_cuts)
+        logging.getLogger("uvicorn.error").addFilter(_hide_stream_cuts)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -235,9 +298,9 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _config(app: ASGIApp, http: str | type[asyncio.Protocol] = "h11", loop: str = "asyncio", **options: Any) -> uvicorn.Config:
+def _config(app: ASGIApp, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, http=http, loop=loop, interface="asgi3", lifespan="off", server_header=False, **options
+        app, http="h11", loop="asyncio", interface="asgi3", lifespan="off", server_header=False, **options
     )
 
 

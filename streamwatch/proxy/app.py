@@ -1,7 +1,8 @@
-"""The recording proxy: a plain ASGI app that forwards every request upstream and records each exchange.
+"""The recording proxy: forwards every request upstream and records each exchange.
 
-`ProxyApp(upstream)` is served by `streamwatch.server` (`app.server(host, port)` makes its server). For each request it reads the head and the
-body, makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `proxy`, with the
+`ProxyApp(upstream)` is served by its own HTTP/1.1 server (streamwatch/proxy/http.py) on a
+`ProtocolServer`'s thread (streamwatch/server.py); `app.server(host, port)` makes it. For each
+request, read whole (head and body), it makes the `Flow` (streamwatch/proxy/flow.py) and its `Recorder` (source `proxy`, with the
 hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flow`), then forwards:
 
 - **The request**, every method and path (messages, count_tokens, models, batches, files, ...),
@@ -13,7 +14,8 @@ hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flo
   body, each piece passed to the client the moment it arrives, as the raw bytes upstream sent
   (streamwatch/proxy/upstream.py: de-chunked, never decoded, so a gzip or deflate body stays
   compressed; `content-length` only when upstream sent one; what came in one socket read is one
-  piece), and only then recorded, at the time it was passed on. The recording waits in a queue
+  piece, written to the client from that read itself, `Answer.pipe`; a fault plan's body goes through
+  the flow's task), and only then recorded, at the time it was passed on. The recording waits in a queue
   that one task (`_record_later`) works through, one chunk per turn of the loop, oldest first:
   when many streams' chunks arrive (a burst, or one after another), each goes to its client
   after one recording at most, never after every recording before it. A flow is at most one chunk
@@ -25,7 +27,7 @@ Fidelity: the proxy never hides the failure it is there to show.
 
 - The client hangs up mid-stream: the upstream response is closed; the session ends `cancelled`.
 - Upstream cuts the body (a reset, an incomplete chunked read, fewer bytes than its
-  content-length): the client's connection is cut the same way (`StreamCut`, the body left
+  content-length): the client's connection is cut the same way (`Reply.cut`, the body left
   unfinished); the session ends `transport_error` with what the proxy's HTTP client raised (named
   as httpx names it: `httpx.RemoteProtocolError`, `httpx.ReadError`). A fault
   plan's cut is recorded as the app sees it (`connection cut`: the proxy cut the connection, with
@@ -40,7 +42,8 @@ Fidelity: the proxy never hides the failure it is there to show.
 - The proxy stops (`shutdown()`, Ctrl-C): every open stream is recorded `cancelled` (why: the proxy
   was stopped), and its client's connection is cut.
 
-A request body that is not a JSON object (a file upload, an empty GET) is forwarded as it came and
+A request the proxy cannot parse is answered by its HTTP server with an API-shaped 400 and
+recorded nowhere (there is no request to record). A request body that is not a JSON object (a file upload, an empty GET) is forwarded as it came and
 recorded as `{}`, with `request_body` in the session header saying what it was (see
 `flow.request_body`).
 
@@ -53,18 +56,18 @@ says whether it did (`fault_fired`), so a flow whose fault never fired (its stre
 upstream failed before the fault's point) reads as the ordinary flow it was, upstream's failure and all.
 
 No read timeout: a stalled upstream stays a stall the client sees. One `Upstream` client per app
-(streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop.
+(streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop. When the client's
+connection cannot take more (a slow client), the upstream socket is not read until it can.
 
 Threads: everything here runs on the server's event loop, the hooks and `on_flow` included; none of
 them may block. The one exception is the session index: a finished flow's row is made on the loop
-and written to the database by a thread of the app's own (it may wait for another writer). The per-chunk work is small: the bytes go to the client first, then, a turn of
-the loop later, to the recorder.
+and written to the database by a thread of the app's own (it may wait for another writer). The per-chunk work is small: the bytes go to the client first, from
+the upstream socket's read, then, a turn of the loop later, to the recorder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +76,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from streamwatch.core.diagnose import DEFAULT_STALL_THRESHOLD, End
 from streamwatch.core.recorder import Hook, Recorder
@@ -81,21 +83,17 @@ from streamwatch.core.redact import Redactor
 from streamwatch.core.transport import describe_exception, exception_name
 from streamwatch.protocol import PROXY_SOURCE
 from streamwatch.proxy.flow import Flow, make_flow, request_body
+from streamwatch.proxy.http import HttpServer, RawHeaders, Reply, Request, error_body
 from streamwatch.proxy.upstream import Upstream
-from streamwatch.server import LOOPBACK, BackgroundServer, StreamCut
+from streamwatch.server import LOOPBACK, ProtocolServer, StreamCut
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
 """Headers about one connection, never passed on (and every `proxy-*` one, and those `connection` names)."""
 NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
 CLIENT_GONE = "the client closed its connection before the end; the proxy closed the upstream request"
 PROXY_STOPPED = "the proxy was stopped"
-BAD_REQUEST = ("streamwatch proxy: the request is not valid HTTP/1.1 (a header value with a control byte, or a "
-               "malformed request line or header), so it was not forwarded")
 INJECTED_CUT = "connection cut"
 """The error type a fault plan's cut is recorded with: what the app sees, not the exception that made it."""
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 Headers = list[tuple[str, str]]
 
 
@@ -117,11 +115,12 @@ class Faults(Protocol):
 
 @dataclass(eq=False)
 class _Exchange:
-    """One request being forwarded: its flow, the task forwarding it, and why that task was cancelled."""
+    """One request being forwarded: its flow, the task forwarding it, the reply to its client, and why that task was cancelled."""
 
     flow: Flow
     task: asyncio.Task[Any]
     plan: FaultPlan | None
+    reply: Reply
     why: str | None = None
     failure: Exception | None = None
     """What recording one of its chunks raised, in `_record_later` (which cancels the task then)."""
@@ -152,9 +151,23 @@ class _Exchange:
         """Its fault plan changed what the client gets."""
         self.flow.fault_fired = True
 
+    def hung_up(self) -> None:
+        """The client's connection closed before the response was complete: the forwarding stops."""
+        if not self.answered and self.why is None:
+            self.why = CLIENT_GONE
+            self.task.cancel()
+
+    def answer(self, status: int, headers: Headers, content: bytes) -> None:
+        """Answer the client whole, here."""
+        self.started = True
+        self.reply.start(status, _encoded(headers))
+        self.reply.write(content)
+        self.answered = True
+        self.reply.end()
+
 
 class ProxyApp:
-    """The recording proxy as an ASGI app; see the module doc."""
+    """The recording proxy; see the module doc."""
 
     def __init__(
         self,
@@ -183,43 +196,36 @@ class ProxyApp:
         """Writes each finished flow's index row: the database may wait for another writer (a TUI, a
         `stats`), and this loop forwards every stream. Its work is done before the process exits."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        body = await _read_body(receive)
-        if body is None:
-            return  # the client left before its request was in: nothing was sent upstream
+    async def handle(self, request: Request, reply: Reply) -> None:
+        """Forward one request and record the exchange (`HttpServer`'s handler); the reply is always ended or cut."""
         task = asyncio.current_task()
         assert task is not None
         try:
-            flow, plan, path, headers = self._begin(scope, body)
+            flow, plan, path, headers = self._begin(request)
         except Exception as exc:  # nothing to record it in: the client still gets an API-shaped answer
-            await send(_error_start(502))
-            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {describe_exception(exc)}")})
+            reply.start(502, [(b"content-type", b"application/json")])
+            reply.write(error_body(f"streamwatch proxy: {describe_exception(exc)}"))
+            reply.end()
             return
-        exchange = _Exchange(flow, task, plan)
+        exchange = _Exchange(flow, task, plan, reply)
+        reply.on_gone = exchange.hung_up
         self._open.add(exchange)
-        watch = asyncio.create_task(self._watch(receive, exchange))
         try:
-            await self._forward(exchange, path, headers, body, send)
+            await self._forward(exchange, path, headers, request.body)
         finally:
-            watch.cancel()
             self._open.discard(exchange)
             if flow.recorder.state.ended is not None:
                 flow.recorder.finish()
             flow.done = True
 
-    def server(self, host: str = LOOPBACK, port: int = 0) -> BackgroundServer:
-        """The server to run it with (start it, or use it in a `with`): no `date` header of its own
-        (upstream's passes), stopping it cuts and records the open flows (`shutdown`), and httptools
-        parses and writes HTTP on uvloop where installed (the server's share of the time each chunk
-        takes to pass), answering a request it cannot parse with an API-shaped 400 (`_HttpTools`)."""
-        return BackgroundServer(self, host=host, port=port, on_shutdown=self.shutdown, name="streamwatch-proxy",
-                                date_header=False, http=_HttpTools, loop="auto")
+    def server(self, host: str = LOOPBACK, port: int = 0) -> ProtocolServer:
+        """The server to run it with (start it, or use it in a `with`): stopping it cuts and records the
+        open flows (`shutdown`). No `date` or `server` header of its own: upstream's pass."""
+        return ProtocolServer(HttpServer(self.handle, self.shutdown), host=host, port=port, name="streamwatch-proxy")
 
     def shutdown(self) -> None:
         """Stop every open stream (recorded `cancelled`, the client's connection cut) and close the
-        upstream client; call on the server's loop (`on_shutdown`)."""
+        upstream client; call on the server's loop (the `HttpServer`'s `on_close`)."""
         for exchange in list(self._open):
             exchange.why = PROXY_STOPPED
             exchange.task.cancel()
@@ -229,22 +235,23 @@ class ProxyApp:
 
     # ----- one request ------------------------------------------------------------------------
 
-    def _begin(self, scope: Scope, body: bytes) -> tuple[Flow, FaultPlan | None, str, Headers]:
+    def _begin(self, request: Request) -> tuple[Flow, FaultPlan | None, str, Headers]:
         """The flow, its fault plan and recorder, the request recorded: its path (and query) and the headers it goes with."""
-        received = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+        received = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
         headers = _forwarded(received)
         shown = _readable(received)
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        if scope.get("query_string"):
-            path += "?" + scope["query_string"].decode("latin-1")
+        path = request.path.decode("latin-1")
+        if request.query:
+            path += "?" + request.query.decode("latin-1")
+        body = request.body
         target = self.upstream + path
         content_type = next((value for name, value in shown if name == "content-type"), None)
         recorded, parsed, note = request_body(body, content_type)
         redactor = Redactor()
         redactor.learn(target, _readable(headers))
-        client = scope.get("client")
+        client = request.client
         address = f"{client[0]}:{client[1]}" if client else None
-        flow = make_flow(redactor, scope["method"], path, shown, parsed, self.upstream, address)
+        flow = make_flow(redactor, request.method, path, shown, parsed, self.upstream, address)
         plan = self._faults.plan(flow) if self._faults is not None else None
         if plan is not None:
             flow.fault = plan.label
@@ -261,43 +268,32 @@ class ProxyApp:
             self._on_flow(flow)
         return flow, plan, path, headers
 
-    async def _watch(self, receive: Receive, exchange: _Exchange) -> None:
-        """Wait for the client's connection to close (uvicorn says so once the request is in); before
-        the response is complete, that is a hang-up: the forwarding stops."""
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        if not exchange.answered and exchange.why is None:
-            exchange.why = CLIENT_GONE
-            exchange.task.cancel()
-
-    async def _forward(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
+    async def _forward(self, exchange: _Exchange, path: str, headers: Headers, body: bytes) -> None:
         """Forward and record; how it ended is recorded once, whatever ends it."""
         try:
-            await self._exchange(exchange, path, headers, body, send)
+            await self._exchange(exchange, path, headers, body)
         except httpx.TransportError as exc:
             exchange.end(End.TRANSPORT_ERROR, {"type": exception_name(exc), "message": str(exc)})
-            raise StreamCut(str(exc)) from None
+            exchange.reply.cut()
         except StreamCut as exc:  # a fault plan's cut: recorded as what the app sees, a connection cut mid-body
             exchange.end(End.TRANSPORT_ERROR, {"type": INJECTED_CUT, "message": f"the proxy cut the connection ({exc})"})
-            raise
+            exchange.reply.cut()
         except asyncio.CancelledError:
             exchange.task.uncancel()
             if exchange.failure is not None:  # its recording failed in `_record_later`: as if here
-                await _failed(exchange, exchange.failure, send)
+                _failed(exchange, exchange.failure)
                 return
             why = exchange.why or PROXY_STOPPED
             exchange.end(End.CANCELLED, {"type": "stopped_locally", "message": why})
-            if why == CLIENT_GONE:
-                return
-            if exchange.started:
-                raise StreamCut(why) from None
-            await send(_error_start(502))
-            await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {why}")})
+            if why == CLIENT_GONE or exchange.started:
+                exchange.reply.cut()
+            else:
+                exchange.answer(*_proxy_error(why))
         except Exception as exc:
-            await _failed(exchange, exc, send)
+            _failed(exchange, exc)
 
-    async def _exchange(self, exchange: _Exchange, path: str, headers: Headers, body: bytes, send: Send) -> None:
-        recorder, plan = exchange.flow.recorder, exchange.plan
+    async def _exchange(self, exchange: _Exchange, path: str, headers: Headers, body: bytes) -> None:
+        recorder, plan, reply = exchange.flow.recorder, exchange.plan, exchange.reply
         answer = plan.response() if plan is not None else None
         if answer is not None:
             exchange.fired()
@@ -307,34 +303,35 @@ class ProxyApp:
             except (httpx.TransportError, httpx.InvalidURL) as exc:
                 answer = _unreachable(exchange.flow.upstream, describe_exception(exc))
         if answer is not None:
-            status, answer_headers, content = answer
-            exchange.started = True
-            await send({"type": "http.response.start", "status": status, "headers": _encoded(answer_headers)})
-            exchange.answered = True
-            await send({"type": "http.response.body", "body": content})
-            recorder.response(status, answer_headers)
-            recorder.chunk(content)
+            exchange.answer(*answer)
+            recorder.response(answer[0], answer[1])
+            recorder.chunk(answer[2])
             exchange.end(End.EOF)
             return
         try:
             exchange.started = True
-            await send({"type": "http.response.start", "status": response.status,
-                        "headers": _response_headers(response.headers)})
+            reply.start(response.status, _response_headers(response.headers))
             recorder.response(response.status, _readable([(name.decode("latin-1"), value.decode("latin-1"))
                                                           for name, value in response.headers]))
-            chunks = response.body()
-            if plan is not None:
-                chunks = plan.body(chunks, exchange.fired)
-            async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                exchange.unrecorded.append((chunk, recorder.t()))
-                exchange.record(keep=1)  # the one before, if it is still waiting: a flow runs at most one ahead
-                self._record_soon(exchange)
+            if plan is None:
+                await response.pipe(lambda chunk: self._pass_on(exchange, chunk), reply.writable)
+            else:
+                async for chunk in plan.body(response.body(), exchange.fired):
+                    if not self._pass_on(exchange, chunk):
+                        await reply.writable()
             exchange.answered = True
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            reply.end()
             exchange.end(End.EOF)
         finally:
             await response.aclose()
+
+    def _pass_on(self, exchange: _Exchange, chunk: bytes) -> bool:
+        """Pass a chunk of the body to the client, then have it recorded; whether the client takes more now."""
+        more = exchange.reply.write(chunk)
+        exchange.unrecorded.append((chunk, exchange.flow.recorder.t()))
+        exchange.record(keep=1)  # the one before, if it is still waiting: a flow runs at most one ahead
+        self._record_soon(exchange)
+        return more
 
     def _record_soon(self, exchange: _Exchange) -> None:
         """Have the chunk `exchange` just passed on recorded by `_record_later`."""
@@ -365,39 +362,15 @@ class ProxyApp:
         return self._client
 
 
-class _HttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol, but a request it cannot parse (a header value with a control byte,
-    a malformed request line or head), which never reaches the app, is answered with a JSON 400
-    shaped like the API's `invalid_request_error` (as the SDKs read it), not a plain-text one."""
-
-    def send_400_response(self, msg: str) -> None:
-        body = _error_body(BAD_REQUEST, "invalid_request_error")
-        head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % len(body)
-        self.transport.write(head + b"connection: close\r\n\r\n" + body)
-        self.transport.close()
-
-
-async def _failed(exchange: _Exchange, exc: BaseException, send: Send) -> None:
+def _failed(exchange: _Exchange, exc: BaseException) -> None:
     """A bug in the proxy: the session says so and the client gets an API-shaped answer (a cut once
     its answer began)."""
     reason = describe_exception(exc)
     exchange.end(End.TRANSPORT_ERROR, {"type": "proxy_error", "message": reason})
     if exchange.started:
-        raise StreamCut(reason) from None
-    await send(_error_start(502))
-    await send({"type": "http.response.body", "body": _error_body(f"streamwatch proxy: {reason}")})
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request body, whole; None if the client left first."""
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(parts)
+        exchange.reply.cut()
+    else:
+        exchange.answer(*_proxy_error(reason))
 
 
 def _forwarded(headers: Headers) -> Headers:
@@ -407,7 +380,7 @@ def _forwarded(headers: Headers) -> Headers:
     return [(name, value) for name, value in headers if not _dropped(name.lower(), named, NOT_FORWARDED)]
 
 
-def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def _response_headers(raw: RawHeaders) -> RawHeaders:
     named = {token.strip().lower().decode("latin-1") for name, value in raw if name.lower() == b"connection"
              for token in value.split(b",")}
     return [(name.lower(), value) for name, value in raw
@@ -419,15 +392,12 @@ def _dropped(name: str, named: set[str], dropped: frozenset[str]) -> bool:
 
 
 def _unreachable(upstream: str, reason: str) -> tuple[int, Headers, bytes]:
-    return 502, [("content-type", "application/json")], _error_body(f"streamwatch proxy: cannot reach {upstream}: {reason}")
+    return _proxy_error(f"cannot reach {upstream}: {reason}")
 
 
-def _error_body(message: str, error_type: str = "api_error") -> bytes:
-    return json.dumps({"type": "error", "error": {"type": error_type, "message": message}}).encode()
-
-
-def _error_start(status: int) -> dict[str, Any]:
-    return {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+def _proxy_error(reason: str) -> tuple[int, Headers, bytes]:
+    """The proxy's own 502, its body shaped like the API's errors."""
+    return 502, [("content-type", "application/json")], error_body(f"streamwatch proxy: {reason}")
 
 
 def _readable(headers: Headers) -> Headers:
@@ -445,7 +415,7 @@ def _utf8(value: str) -> str:
         return value
 
 
-def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
+def _encoded(headers: Headers) -> RawHeaders:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 

@@ -85,7 +85,7 @@ class Proxy:
         self.faults = Faults.parse([])
         self.app = ProxyApp(upstream, hooks_for=self.book.hooks_for, on_flow=self.book.on_flow, faults=self.faults,
                             directory=directory)
-        self.server = BackgroundServer(self.app, on_shutdown=self.app.shutdown, name="streamwatch-proxy").start()
+        self.server = self.app.server().start()
         self.clients: list[threading.Thread] = []
 
     def send(self, scenario: str | None = None, model: str = "claude-sonnet-4-5") -> None:
