@@ -3,8 +3,9 @@
 A source (the SDK tap in core/live.py; the recording proxy, when it comes) drives a `Recorder` with what it sees
 of each HTTP exchange, as it happens: `request` (the first starts the session, each later one is
 another attempt of it, with the `link` facts saying why it was made), `response` (the head),
-`chunk` (body bytes as they came off the socket), `end` (how the body ended, and what the client
-raised), and, after an attempt, `stop` (why recovery did not go on). The recorder owns the clocks
+`chunk` (body bytes as they came off the socket), `fault_fired` (the fault the header says fired:
+the proxy's), `end` (how the body ended, and what the client raised), and, after an attempt, `stop`
+(why recovery did not go on). The recorder owns the clocks
 (monotonic: the session's, from its first request, and the attempt's, from its own) and passes
 every fact through `core/redact.py` where it enters (the request as sent, the response headers, the
 body through one `ChunkScrubber` per response, so a secret split across reads is caught whole, and
@@ -253,6 +254,14 @@ class Recorder:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+    def fault_fired(self) -> None:
+        """The fault the header says (`fault`) fired, now: recorded at once, as a chunk is, so the file
+        says it even when the source dies before `end` (killed). The source records the chunks it
+        passed on before it first."""
+        t = self._chunk_t = self.t()  # what the scrubber holds back goes after it, at the end, not before
+        for sink in self._sinks():
+            sink.fault_fired(self._session_t(t))
 
     def finish(self) -> AttemptLog:
         """For a source that makes one attempt per session and recovers nothing itself (the proxy),

@@ -9,8 +9,12 @@ see streamwatch/proxy/flow.py). A session the proxy recorded also says `upstream
 forwarded to), `path` (the path and query the app asked for), `request_body` when the body is not a
 JSON object (the request's `body` is then `{}`; this says what it was: its content type and size),
 and `fault` when a fault was armed for it on purpose (text: `injected: cut after 40 events`; the first
-attempt's `Recording.fault`, which its state and verdict say; its end record's `fault_fired` says
-whether it fired, and one that never did leaves an ordinary session). `continues` says that the session goes
+attempt's `Recording.fault`, which its state and verdict say; whether it fired is said by its end
+record's `fault_fired`, or, in a file without an end record (the proxy was killed), by a
+`fault_fired` record, and one that never fired leaves an ordinary session), with
+`fault_fired_record: true` (its writer writes that record the moment the fault fires, so a file
+without an end record or a `fault_fired` record says the fault never fired; in a file without
+this key, from before, it reads as fired). `continues` says that the session goes
 on from an earlier one (a retry or resume pressed in its replay): `{"session": its id, "file": its
 file name, "attempt": the number of the attempt it goes on from, "reason", "strategy", "dropped"}`
 (the last three as in an `attempt` record, below). Every later line is one record
@@ -22,6 +26,9 @@ file name, "attempt": the number of the attempt it goes on from, "reason", "stra
     [t, "end", {"kind": "eof"|"transport_error"|"timeout"|"cancelled", "error": {...}|null, ...}]
                                               (`fault_fired`: whether the header's `fault` fired;
                                                a file without it, from before, reads as fired)
+    [t, "fault_fired", {}]                    (the header's `fault` fired then: written at once, as a
+                                               chunk is, so a file cut before its end says it; the end's
+                                               `fault_fired`, when there is an end, says the same)
     [t, "attempt", {"request": {...}, ...}]   (another request: the records after it are its own)
     [t, "stopped", {"why": "..."}]            (recovery stopped after the attempt before it, and why;
                                                the last one counts)
@@ -201,7 +208,11 @@ class Recording:
     what is known of how it ended (see core/sources.py)."""
     fault: str | None = None
     """What was armed for this exchange on purpose (the session header's `fault`), if anything; whether
-    it fired is its end's (`end_state`)."""
+    it fired is `fired()`."""
+    fired_t: float | None = None
+    """When that fault fired (its `fault_fired` record), if it did and its file says so."""
+    fires_recorded: bool = False
+    """Its file records the moment its fault fires (the header's `fault_fired_record`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.chunks, Chunks):
@@ -219,8 +230,22 @@ class Recording:
     def end(self, kind: End, t: float | None, error: dict[str, Any] | None = None, **extra: Any) -> None:
         self.ending = {"kind": End(kind).value, "error": error, **extra, "t": t}
 
+    def fault_fired(self, t: float | None) -> None:
+        if self.fired_t is None:
+            self.fired_t = t
+
     def stop(self, why: str) -> None:
         self.stopped = why
+
+    def fired(self) -> bool | None:
+        """Whether the fault armed for it (`fault`) fired: as its end record says (`fault_fired`); without
+        that (the recording process was killed before the end), whether a `fault_fired` record came, in a
+        file that writes one (`fires_recorded`). None when it is not known (a file from before), which
+        reads as fired."""
+        ending = self.ending or {}
+        if "fault_fired" in ending:
+            return ending["fault_fired"]
+        return True if self.fired_t is not None else False if self.fires_recorded else None
 
     def relative(self, t: float | None) -> float | None:
         """A session time as seconds since this attempt's request was sent."""
@@ -242,10 +267,9 @@ class Recording:
         yield decoder.finish()
 
     def end_state(self, state: StreamState) -> None:
-        """End `state` as this recording ended (`final_end`), with what the client raised and whether
-        the fault armed for it fired, as the end record says."""
-        ending = self.ending or {}
-        state.end(*self.final_end(), sdk=ending.get("sdk"), fault_fired=ending.get("fault_fired"))
+        """End `state` as this recording ended (`final_end`), with what the client raised, as the end
+        record says, and whether the fault armed for it fired (`fired`)."""
+        state.end(*self.final_end(), sdk=(self.ending or {}).get("sdk"), fault_fired=self.fired())
 
     def replay_into(self, state: StreamState) -> StreamState:
         """Feed the recorded bytes through the same pipeline a live stream goes through."""
@@ -420,6 +444,9 @@ class SessionWriter:
     def end(self, kind: End, t: float, error: dict[str, Any] | None = None, **extra: Any) -> None:
         self._record(t, "end", {"kind": End(kind).value, "error": error, **extra})
 
+    def fault_fired(self, t: float) -> None:
+        self._record(t, "fault_fired", {})
+
     def attempt(self, request: dict[str, Any], t: float, **extra: Any) -> None:
         self._record(t, "attempt", {"request": request, **extra})
 
@@ -473,20 +500,33 @@ def session_lines(session: Session) -> Iterator[bytes]:
     yield _line(session.header)
     t = 0.0
     for number, recording in enumerate(session.attempts):
-        if number:
-            yield _line([recording.started_t, "attempt", {"request": recording.request, **recording.link}])
-        if recording.status is not None:
-            t = recording.response_t or t
-            yield _line([t, "response", {"status": recording.status, "headers": recording.headers}])
-        for chunk_t, data in recording.chunks:
-            t = chunk_t if chunk_t is not None else t
-            yield _chunk_line(data, t)
-        if recording.ending is not None:
-            ending = dict(recording.ending)
-            t = ending.pop("t", None) or t
-            yield _line([t, "end", ending])
-        if recording.stopped is not None:
-            yield _line([t, "stopped", {"why": recording.stopped}])
+        fired = recording.fired_t
+        for t, line in _records(recording, number, t):
+            if fired is not None and t > fired:  # in its place in time: no record goes back before it
+                yield _line([fired, "fault_fired", {}])
+                fired = None
+            yield line
+        if fired is not None:
+            yield _line([fired, "fault_fired", {}])
+
+
+def _records(recording: Recording, number: int, t: float) -> Iterator[tuple[float, bytes]]:
+    """The lines of attempt `number` but its `fault_fired` record, each with its time (`t` until one is known)."""
+    if number:
+        link = {"request": recording.request, **recording.link}
+        yield recording.started_t, _line([recording.started_t, "attempt", link])
+    if recording.status is not None:
+        t = recording.response_t or t
+        yield t, _line([t, "response", {"status": recording.status, "headers": recording.headers}])
+    for chunk_t, data in recording.chunks:
+        t = chunk_t if chunk_t is not None else t
+        yield t, _chunk_line(data, t)
+    if recording.ending is not None:
+        ending = dict(recording.ending)
+        t = ending.pop("t", None) or t
+        yield t, _line([t, "end", ending])
+    if recording.stopped is not None:
+        yield t, _line([t, "stopped", {"why": recording.stopped}])
 
 
 def process_facts(pid: int | None = None) -> dict[str, int]:
@@ -573,7 +613,8 @@ def start_session(first: bytes, path: Path) -> Session:
     header = read_header(first[:-1] if first.endswith(b"\n") else b"", path, notes)
     redaction = ReadRedaction()
     header = redaction.header(header)
-    first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"))
+    first_attempt = Recording(request=header.get("request", {}), fault=header.get("fault"),
+                              fires_recorded=header.get("fault_fired_record") is True)
     return Session(path=Path(path), header=header, attempts=[first_attempt],
                    skipped=[f"line 1: {note}" for note in notes], redaction=redaction)
 
@@ -741,6 +782,7 @@ def _whole(low: int, high: int) -> _Rule:
 
 _ENDS = frozenset(End)
 _TEXT = _Rule("text", _is_text)
+_BOOL = _Rule("true or false", lambda value: isinstance(value, bool))
 _TEXTS = _Rule("a list of texts", lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value))
 _REQUEST = _Fields({"method": _TEXT, "url": _TEXT, "headers": _Map(_TEXT), "body": _Rule("an object", _is_object)})
 _HEADER = _Fields({
@@ -757,6 +799,7 @@ _HEADER = _Fields({
     "path": _TEXT,
     "request_body": _TEXT,
     "fault": _TEXT,
+    "fault_fired_record": _BOOL,
     "continues": _Fields({"session": _TEXT, "file": _TEXT, "attempt": _whole(1, 2**53), "reason": _TEXT,
                           "strategy": _TEXT, "dropped": _TEXTS}, required=("session",)),
     "request": _REQUEST,
@@ -771,15 +814,16 @@ _PAYLOADS = {
             "chain": _TEXTS,
             "events": _whole(0, 2**53),
             "stop_reason": _Rule("text", _is_text, nullable=True),
-            "message_stop": _Rule("true or false", lambda value: isinstance(value, bool)),
-            "silent": _Rule("true or false", lambda value: isinstance(value, bool)),
+            "message_stop": _BOOL,
+            "silent": _BOOL,
             "seen": _TEXT,
         }, nullable=True),
-        "fault_fired": _Rule("true or false", lambda value: isinstance(value, bool)),
+        "fault_fired": _BOOL,
     }, required=("kind",)),
     "attempt": _Fields({"request": _REQUEST, "reason": _TEXT, "replaces": _whole(1, 2**53), "strategy": _TEXT,
                         "dropped": _TEXTS}),
     "stopped": _Fields({"why": _TEXT}, required=("why",)),
+    "fault_fired": _Fields({}),
 }
 """Each record kind's payload as the writer writes it (a chunk's is text)."""
 
@@ -883,7 +927,7 @@ def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
         if payload is _LEFT_OUT:
             return
         t = _in_order(session, float(t), notes)
-        if kind != "stopped":
+        if kind not in ("stopped", "fault_fired"):  # neither ends a body: what the scrubber holds waits on
             redaction.flush(current)
         if kind == "response":
             current.response(payload["status"], redaction.response(payload.get("headers", {})), t)
@@ -892,6 +936,8 @@ def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
         elif kind == "attempt":
             request = redaction.request(payload.pop("request", {}))
             session.attempts.append(Recording(request=request, started_t=t, link=redaction.attempt(payload)))
+        elif kind == "fault_fired":
+            current.fault_fired(t)
         else:
             current.stop(redaction.why(payload["why"]))
     elif isinstance(payload, dict):

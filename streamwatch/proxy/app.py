@@ -54,6 +54,8 @@ end it early or raise `StreamCut`, which cuts the client as an upstream break do
 when it answered, or when its body called `fired` (`flow.fault_fired`, from then on); the end record
 says whether it did (`fault_fired`), so a flow whose fault never fired (its stream ended first, or
 upstream failed before the fault's point) reads as the ordinary flow it was, upstream's failure and all.
+The moment it fires is recorded too (a `fault_fired` record, the header saying `fault_fired_record`),
+so a proxy killed before the flow's end (`kill -9`, power loss) leaves a file that says whether it had.
 
 No read timeout: a stalled upstream stays a stall the client sees. One `Upstream` client per app
 (streamwatch/proxy/upstream.py), with keep-alive, made on the server's loop. When the client's
@@ -148,8 +150,12 @@ class _Exchange:
             self.flow.recorder.end(kind, error, fault_fired=None if self.plan is None else self.flow.fault_fired)
 
     def fired(self) -> None:
-        """Its fault plan changed what the client gets."""
-        self.flow.fault_fired = True
+        """Its fault plan changed what the client gets: recorded at once, after the chunks passed on
+        before (a proxy killed before the end leaves a file that says so)."""
+        if not self.flow.fault_fired:
+            self.flow.fault_fired = True
+            self.record()
+            self.flow.recorder.fault_fired()
 
     def hung_up(self) -> None:
         """The client's connection closed before the response was complete: the forwarding stops."""
@@ -257,7 +263,8 @@ class ProxyApp:
             flow.fault = plan.label
             headers = plan.upstream_headers(headers)
         facts = {"client": flow.client_text, "upstream": flow.upstream, "path": flow.path,
-                 "request_body": None if note is None else redactor.message(note), "fault": flow.fault}
+                 "request_body": None if note is None else redactor.message(note), "fault": flow.fault,
+                 "fault_fired_record": True if plan is not None else None}
         flow.recorder = Recorder(
             stall_threshold=self._stall_threshold, hooks=self._hooks_for(flow), source=PROXY_SOURCE,
             directory=self._directory, header={k: v for k, v in facts.items() if v is not None}, redactor=redactor,

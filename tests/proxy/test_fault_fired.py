@@ -145,6 +145,7 @@ def test_a_fault_that_fires_is_injected_and_a_file_from_before_the_fact_reads_as
     # A session recorded before the end said whether its fault fired reads as injected, as it always did.
     _, again, _ = through("end:events=500", "mock-ok")
     older = home / "older.jsonl"
-    older.write_text(again.flows[0].recorder.session_path.read_text().replace(',"fault_fired":false', ""))
+    written = again.flows[0].recorder.session_path.read_text()
+    older.write_text(written.replace(',"fault_fired":false', "").replace(',"fault_fired_record":true', ""))
     assert "fault_fired" not in older.read_text()
     assert replay_attempts(load_session(older), 5.0).attempts[0].verdict.fault == "injected: clean end after 500 events"
