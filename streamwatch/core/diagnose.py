@@ -12,7 +12,8 @@ A stream whose failure was made on purpose (`fault`: the recording proxy's `--fa
 session header) is diagnosed as any other, and its verdict says first, and in its `fault` key, that
 the failure was injected, so that nobody takes it for one of the upstream's. A fault armed for a
 stream that never fired (its end says `fault_fired: false`: the stream ended before the fault's
-point, or had no tool_use block for it) leaves an ordinary stream, whose failure is the upstream's
+point, or had no tool_use block for it; or a file cut before its end, the proxy killed, has no
+`fault_fired` record: core/recording.py) leaves an ordinary stream, whose failure is the upstream's
 own: `fault` is then None, and `fault_unfired` (the verdict's key too) keeps the label, said once.
 
 A request that asked for no stream (its body has no `"stream": true`) is answered by one JSON body:

@@ -501,11 +501,12 @@ def session_lines(session: Session) -> Iterator[bytes]:
     t = 0.0
     for number, recording in enumerate(session.attempts):
         fired = recording.fired_t
-        for t, line in _records(recording, number, t):
-            if fired is not None and t > fired:  # in its place in time: no record goes back before it
+        for at, line in _records(recording, number, t):
+            if fired is not None and at > fired:  # in its place in time: no record goes back before it
                 yield _line([fired, "fault_fired", {}])
                 fired = None
             yield line
+            t = at
         if fired is not None:
             yield _line([fired, "fault_fired", {}])
 

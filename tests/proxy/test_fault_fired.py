@@ -1,14 +1,17 @@
 """A `--fault` counts only once it fires: a flow whose fault never fired reads as the ordinary flow it
-was, in its file, `analyze`, `stats`, the session list and the flows view, upstream's failure and all."""
+was, in its file, `analyze`, `stats`, the session list and the flows view, upstream's failure and all,
+a proxy killed mid-stream (`kill -9`) included."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx2
 import pytest
 
 from streamwatch import cli
@@ -18,7 +21,7 @@ from streamwatch.core.recording import load_session
 from streamwatch.mock import MockServer
 from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.proxy.rows import FlowBook, FlowRow
-from tests.proxy.conftest import Proxy
+from tests.proxy.conftest import WAIT_SECONDS, Proxy, Running
 
 
 @pytest.fixture
@@ -149,3 +152,49 @@ def test_a_fault_that_fires_is_injected_and_a_file_from_before_the_fact_reads_as
     older.write_text(written.replace(',"fault_fired":false', "").replace(',"fault_fired_record":true', ""))
     assert "fault_fired" not in older.read_text()
     assert replay_attempts(load_session(older), 5.0).attempts[0].verdict.fault == "injected: clean end after 500 events"
+
+
+
+@pytest.mark.parametrize(("spec", "model", "scale", "seen", "injected"), [
+    # 5 events, then the stall's first ping: the proxy's own, sent once the fault fired
+    ("stall:30,pings=0.05,events=5", "mock-ok", "0.01", 6, True),
+    # message_start and a ping, then 20 s of pings: the stall's 50th event is far off
+    ("stall:30,events=50", "mock-keepalive_only", "1", 2, False),
+])
+def test_a_proxy_killed_mid_stream_leaves_a_flow_injected_only_if_its_fault_had_fired(
+    run_proxy: Callable[..., Running], home: Path, capsys: pytest.CaptureFixture[str],
+    spec: str, model: str, scale: str, seen: int, injected: bool,
+) -> None:
+    label = parse_fault(spec).plan.label
+    proxy = run_proxy("--upstream", "mock", "--fault", spec)
+    body = {"model": model, "max_tokens": 1024, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-api-key": "test-key", "anthropic-version": "2023-06-01", "x-streamwatch-time-scale": scale}
+    with httpx2.Client(timeout=WAIT_SECONDS) as client, client.stream(
+        "POST", proxy.base_url + "/v1/messages", json=body, headers=headers) as response:
+        events = (line for line in response.iter_lines() if line.startswith("event: "))
+        names = [line.removeprefix("event: ") for line in islice(events, seen)]
+        proxy.stop()  # kill -9: no end record
+
+    assert len(names) == seen and names[-1] == "ping"
+    [path] = (home / "sessions").iterdir()
+    assert load_session(path).latest.ending is None and load_session(path).skipped == []
+    status, report, verdict = analyzed(path, capsys)
+    assert verdict["termination"] == "cancelled" and verdict["error"]["type"] == "recording_cut"
+    assert (verdict["fault"], verdict["fault_unfired"]) == ((label, None) if injected else (None, label))
+    assert ("Verdict: ABNORMAL cancelled (recording_cut) [INJECTED]\n" in report) is injected
+    assert (f"armed by the streamwatch proxy ({label.removeprefix('injected: ')}) but never fired" in report) is not injected
+    assert cli.main(["sessions"]) == 0
+    assert ("ABNORMAL cancelled (injected)" in capsys.readouterr().out) is injected
+    assert (replay_attempts(load_session(path), 5.0).attempts[0].verdict.fault == label) is injected
+    # Exported as read (a damaged line in it), it says the same.
+    with path.open("a") as file:
+        file.write("[damaged\n")
+    assert cli.main(["export", str(path), "--format", "jsonl"]) == 0
+    again = home / "again.jsonl"
+    again.write_text(capsys.readouterr().out)
+    assert "[damaged" not in again.read_text() and load_session(again).skipped == []
+    assert analyzed(again, capsys)[2]["fault"] == verdict["fault"]
+    # A file from before the moment a fault fired was recorded reads as injected, as it always did.
+    older = home / "older.jsonl"
+    older.write_text(again.read_text().replace(',"fault_fired_record":true', ""))
+    assert analyzed(older, capsys)[2]["fault"] == label
