@@ -11,7 +11,7 @@ of its own; `reply` is the answer on the app's connection:
   it from its upstream socket's read); it returns whether the app's connection takes more now
   (False: its buffer is full, `await reply.writable()` waits until it drains).
 - `end()` ends the body; the connection then reads the next request, or closes if either side
-  asked (`connection: close`, HTTP/1.0 without keep-alive, an upgrade).
+  asked (`connection: close`, HTTP/1.0 without keep-alive, a CONNECT).
 - `cut()` closes the connection mid-body, so the app sees the body unfinished, as a break upstream made it.
 - `on_gone` is called once if the app's connection closes before the reply ended (a hang-up),
   `gone` says so; a reply to a gone app writes nothing.
@@ -22,7 +22,8 @@ before it went out; here it goes out from the read that brought it.
 
 A request it cannot parse (a header value with a control byte, a malformed request line or head)
 is answered with a JSON 400 shaped like the API's `invalid_request_error`, as the SDKs read it, and
-the connection closes. `expect: 100-continue` is answered at once (the body is always wanted).
+the connection closes. A request asking to upgrade (`upgrade: h2c`) is answered as a plain one, its
+body and all, over HTTP/1.1 (the upgrade declined). `expect: 100-continue` is answered at once (the body is always wanted).
 Requests pipelined on one connection are answered in turn. `close()` (the server stopping) calls
 `on_close` (which stops the open exchanges), waits for their tasks, then closes every connection.
 A handler answers every request it is given, whatever happens (the proxy's does); one that returns
@@ -183,6 +184,9 @@ class _Connection(asyncio.Protocol):
         self._current: Reply | None = None
         self._closed = False
         self._bad = False
+        self._declined: RawHeaders | None = None
+        """The headers of a request that asked to upgrade, while its body is read (see `_decline`)."""
+        self._rest_head = b""
         self.paused = False
         self._drain: asyncio.Future[None] | None = None
         self._reset()
@@ -205,8 +209,12 @@ class _Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            pass  # the request is answered as a plain one; its connection closes after (see on_message_complete)
+        except httptools.HttpParserUpgrade as upgrade:
+            if self._rest_head:  # a declined upgrade: what follows its head is HTTP/1.1 still, its body first
+                head, self._rest_head = self._rest_head, b""
+                self._parser = httptools.HttpRequestParser(self)
+                self.data_received(head + data[upgrade.args[0]:])
+            # else a CONNECT: answered as a plain request, its connection closes after (see on_message_complete)
         except httptools.HttpParserError:
             self._bad_request()
 
@@ -237,7 +245,7 @@ class _Connection(asyncio.Protocol):
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        if any(name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers):
+        if self._declined is None and any(name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers):
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -245,12 +253,17 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         parser = self._parser
+        if parser.should_upgrade() and parser.get_method() != b"CONNECT":
+            self._decline()
+            return
         try:
             url = httptools.parse_url(self._url)
         except httptools.HttpParserError:
             self._bad_request()
             return
-        request = Request(parser.get_method().decode("latin-1"), url.path or b"/", url.query or b"", self._headers,
+        headers = self._headers if self._declined is None else self._declined
+        self._declined = None
+        request = Request(parser.get_method().decode("latin-1"), url.path or b"/", url.query or b"", headers,
                           b"".join(self._body), self._client)
         keep = parser.should_keep_alive() and not parser.should_upgrade()
         reply = Reply(self, request.method, keep, parser.get_http_version() == "1.0")
@@ -260,6 +273,23 @@ class _Connection(asyncio.Protocol):
             self._transport.pause_reading()  # pipelined requests wait: one in hand is enough
         if self._current is None and not self._closed:
             self._next()
+
+    def _decline(self) -> None:
+        """A request asking to upgrade (`curl --http2` on http:// asks for h2c): llhttp ends it at its head
+        and leaves what follows to the new protocol, its body included. The proxy speaks HTTP/1.1 only,
+        so the upgrade is declined: the rest is parsed again behind the same head without the upgrade
+        (its request line, its body's framing and its `connection` less `upgrade`), and the request is
+        answered as a plain one with the headers it came with."""
+        parser = self._parser
+        head = [b"%b %b HTTP/%b\r\n" % (parser.get_method(), self._url, parser.get_http_version().encode("ascii"))]
+        for name, value in self._headers:
+            if name == b"connection":
+                value = b",".join(token for token in value.split(b",") if token.strip().lower() != b"upgrade")
+            if name in (b"content-length", b"transfer-encoding", b"connection") and value:
+                head.append(name + b": " + value + b"\r\n")
+        self._rest_head = b"".join(head) + b"\r\n"
+        self._declined = self._headers
+        self._reset()
 
     # ----- the replies' side ------------------------------------------------------------------
 

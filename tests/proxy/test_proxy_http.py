@@ -169,3 +169,20 @@ def test_a_request_it_cannot_parse_is_a_400_after_the_answers_before_it(mock, pr
     statuses = [head.split(b"\r\n")[0] for head, _ in got]
     assert statuses == ([b"HTTP/1.1 400 Bad Request"] if where == "first" else [b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request"])
     assert json.loads(got[-1][1])["error"]["type"] == "invalid_request_error"
+
+
+def test_a_request_with_a_body_asking_to_upgrade_to_h2c_is_answered_over_http_1_1(mock, proxy) -> None:
+    """`curl --http2 -d ... http://...` asks to upgrade on a POST: the body is the request's, not the new
+    protocol's, and the connection goes on with the next request."""
+    body = json.dumps({"model": "mock-ok", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.settimeout(WAIT_SECONDS)
+        sock.sendall(b"POST /v1/messages/count_tokens HTTP/1.1\r\nhost: proxy\r\nconnection: Upgrade, HTTP2-Settings\r\n"
+                     b"upgrade: h2c\r\nhttp2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % len(body))
+        sock.sendall(body + MODELS.replace(b"\r\n\r\n", b"\r\nconnection: close\r\n\r\n"))
+        got = answers(read_all(sock))
+
+    assert [head.split(b"\r\n")[0] for head, _ in got] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
+    assert "input_tokens" in json.loads(got[0][1]) and json.loads(got[1][1])["data"]
+    assert proxy.sessions()[0].latest.request["body"]["model"] == "mock-ok"
