@@ -23,7 +23,8 @@ before it went out; here it goes out from the read that brought it.
 A request it cannot parse (a header value with a control byte, a malformed request line or head)
 is answered with a JSON 400 shaped like the API's `invalid_request_error`, as the SDKs read it, and
 the connection closes. A request asking to upgrade (`upgrade: h2c`) is answered as a plain one, its
-body and all, over HTTP/1.1 (the upgrade declined). `expect: 100-continue` is answered at once (the body is always wanted).
+body and all, over HTTP/1.1 (the upgrade declined). `expect: 100-continue` is answered at once (the body is always wanted), or, behind answers
+pipelined before it, once they are sent.
 Requests pipelined on one connection are answered in turn. `close()` (the server stopping) calls
 `on_close` (which stops the open exchanges), waits for their tasks, then closes every connection.
 A handler answers every request it is given, whatever happens (the proxy's does); one that returns
@@ -187,6 +188,8 @@ class _Connection(asyncio.Protocol):
         self._declined: RawHeaders | None = None
         """The headers of a request that asked to upgrade, while its body is read (see `_decline`)."""
         self._rest_head = b""
+        self._continue = False
+        """The request being read asked for `100 Continue` and has not had it yet."""
         self.paused = False
         self._drain: asyncio.Future[None] | None = None
         self._reset()
@@ -246,13 +249,15 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         if self._declined is None and any(name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers):
-            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._continue = True
+            self._send_continue()
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         parser = self._parser
+        self._continue = False  # its body is in: the client sent it without waiting for the 100
         if parser.should_upgrade() and parser.get_method() != b"CONNECT":
             self._decline()
             return
@@ -312,6 +317,8 @@ class _Connection(asyncio.Protocol):
             self._next()
         elif self._bad:
             self._bad_request()
+        else:
+            self._send_continue()
 
     def close(self) -> None:
         if self._transport is not None and not self._closed:
@@ -325,6 +332,13 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None and not self._closed and not self._bad:
             self._transport.resume_reading()
         self._server._run(self, request, self._current)
+
+    def _send_continue(self) -> None:
+        """`100 Continue` to a request waiting for it, once it is the connection's turn: an answer under
+        way before it would take the interim answer for part of its body."""
+        if self._continue and self._current is None and not self._waiting:
+            self._continue = False
+            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _bad_request(self) -> None:
         """Answer 400 and close, once the answers before it are sent (it may come pipelined behind them)."""

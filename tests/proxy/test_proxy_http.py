@@ -186,3 +186,26 @@ def test_a_request_with_a_body_asking_to_upgrade_to_h2c_is_answered_over_http_1_
     assert [head.split(b"\r\n")[0] for head, _ in got] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK"]
     assert "input_tokens" in json.loads(got[0][1]) and json.loads(got[1][1])["data"]
     assert proxy.sessions()[0].latest.request["body"]["model"] == "mock-ok"
+
+
+def test_expect_100_continue_behind_a_pipelined_answer_comes_after_that_answer_not_inside_it(mock, proxy) -> None:
+    stream = json.dumps({"model": "mock-ok", "max_tokens": 64, "stream": True,
+                         "messages": [{"role": "user", "content": "hi"}]}).encode()
+    count_tokens = json.dumps({"model": "mock-ok", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                     b"\r\n%b" % (len(stream), stream))
+        sock.sendall(b"POST /v1/messages/count_tokens HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n" % len(count_tokens))
+        data = b""
+        while interim not in data:
+            data += sock.recv(65536)
+        sock.sendall(count_tokens)
+        data += read_all(sock)
+
+    before, _, after = data.partition(interim)
+    assert before.startswith(b"HTTP/1.1 200 OK") and before.endswith(b"0\r\n\r\n"), "the 100 went out inside the first answer"
+    assert answers(before)[0][1].rstrip().endswith(b'data: {"type":"message_stop"}')
+    assert after.startswith(b"HTTP/1.1 200 OK") and "input_tokens" in json.loads(answers(after)[0][1])
+
