@@ -101,6 +101,8 @@ class Reply:
             head.append(b"transfer-encoding: chunked\r\n")
         if not self._keep_alive:
             head.append(b"connection: close\r\n")
+        elif self._http_10:  # an HTTP/1.0 client takes a connection to close unless told otherwise
+            head.append(b"connection: keep-alive\r\n")
         head.append(b"\r\n")
         self._connection.send(b"".join(head))
         if bodyless:

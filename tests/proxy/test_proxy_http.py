@@ -209,3 +209,11 @@ def test_expect_100_continue_behind_a_pipelined_answer_comes_after_that_answer_n
     assert answers(before)[0][1].rstrip().endswith(b'data: {"type":"message_stop"}')
     assert after.startswith(b"HTTP/1.1 200 OK") and "input_tokens" in json.loads(answers(after)[0][1])
 
+
+def test_an_http_1_0_client_that_asks_to_keep_alive_is_told_the_connection_stays_open(mock, proxy) -> None:
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.0\r\nconnection: keep-alive\r\n\r\nGET /v1/models HTTP/1.0\r\n\r\n")
+        got = answers(read_all(sock))
+
+    assert len(got) == 2 and all(json.loads(body)["data"] for _, body in got)
+    assert b"connection: keep-alive" in got[0][0].lower() and b"connection: close" in got[1][0].lower()
