@@ -13,7 +13,7 @@ hooks `hooks_for(flow)` gives), records the request, announces the flow (`on_flo
 - **The response**: status and headers (less the hop-by-hop ones) as soon as they arrive, then the
   body, each piece passed to the client the moment it arrives, as the raw bytes upstream sent
   (streamwatch/proxy/upstream.py: de-chunked, never decoded, so a gzip or deflate body stays
-  compressed; `content-length` only when upstream sent one; what came in one socket read is one
+  compressed; `content-length` only when upstream sent one and no fault plan wraps the body; what came in one socket read is one
   piece, written to the client from that read itself, `Answer.pipe`; a fault plan's body goes through
   the flow's task), and only then recorded, at the time it was passed on. The recording waits in a queue
   that one task (`_record_later`) works through, one chunk per turn of the loop, oldest first:
@@ -317,7 +317,10 @@ class ProxyApp:
             return
         try:
             exchange.started = True
-            reply.start(response.status, _response_headers(response.headers))
+            passed = _response_headers(response.headers)
+            if plan is not None:  # its body may end early or grow: upstream's length is not the app's any more
+                passed = [(name, value) for name, value in passed if name != b"content-length"]
+            reply.start(response.status, passed)
             recorder.response(response.status, _readable([(name.decode("latin-1"), value.decode("latin-1"))
                                                           for name, value in response.headers]))
             if plan is None:

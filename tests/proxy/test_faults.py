@@ -38,7 +38,7 @@ from streamwatch.mock.events import (
 from streamwatch.protocol import TIME_SCALE_HEADER
 from streamwatch.proxy.faults import Faults, parse_fault
 from streamwatch.server import BackgroundServer, StreamCut
-from tests.proxy.conftest import Proxy, Running
+from tests.proxy.conftest import WAIT_SECONDS, Proxy, Running
 
 # ----- the spec grammar ---------------------------------------------------------------------------
 
@@ -563,6 +563,37 @@ def test_a_fault_counts_the_events_of_a_body_the_upstream_would_have_compressed(
     assert "content-encoding" not in session.latest.headers
     assert len(replay_attempts(session, 5.0).attempts[0].state.events) == 5
 
+
+
+
+@dataclass
+class Whole:
+    """An upstream that sends its event stream in one piece, with a content-length or chunked."""
+
+    sized: bool
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        length = [(b"content-length", b"%d" % len(BODY))] if self.sized else []
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream"), *length]})
+        await send({"type": "http.response.body", "body": BODY})
+
+
+@pytest.mark.parametrize("spec", ["end:events=5", "end:tool_use"])
+def test_a_fault_that_changes_a_body_upstream_sent_with_a_length_reaches_the_app_as_from_a_chunked_one(
+    start_proxy: Callable[..., Proxy], ask: Callable[..., Any], spec: str
+) -> None:
+    """A clean early end under upstream's content-length: passed on, it would leave the app waiting for
+    the bytes the fault took away."""
+    seen_through = []
+    for upstream in (Whole(sized=False), Whole(sized=True)):
+        with BackgroundServer(upstream) as server:
+            proxy = start_proxy(server.url, Faults.parse([spec]))
+            seen_through.append(seen(ask(proxy.url, "claude-sonnet-4-6", timeout=WAIT_SECONDS)))
+
+    assert seen_through[1] == seen_through[0]
+    assert proxy.sessions()[0].latest.ending["fault_fired"] is True
 
 def test_a_stall_longer_than_the_app_s_read_timeout_times_it_out_as_the_stall_scenario_does(
     start: Callable[..., Proxy], mock: MockServer, ask: Callable[..., Any]
