@@ -26,7 +26,9 @@ the connection closes. A request asking to upgrade (`upgrade: h2c`) is answered 
 body and all, over HTTP/1.1 (the upgrade declined). `expect: 100-continue` is answered at once (the body is always wanted), or, behind answers
 pipelined before it, once they are sent.
 Requests pipelined on one connection are answered in turn. `close()` (the server stopping) calls
-`on_close` (which stops the open exchanges), waits for their tasks, then closes every connection.
+`on_close` (which stops the open exchanges), waits for their tasks, then closes every connection;
+from its start, no request is handled any more (one pipelined behind those stopped, or sent meanwhile,
+closes its connection unanswered).
 A handler answers every request it is given, whatever happens (the proxy's does); one that returns
 or raises without ending its reply leaves the connection cut.
 """
@@ -152,11 +154,14 @@ class HttpServer:
         self._on_close = on_close
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+        """`close()` has begun: no request is handed on any more (its connection closes instead)."""
 
     def connection(self) -> asyncio.Protocol:
         return _Connection(self)
 
     async def close(self) -> None:
+        self.closing = True
         self._on_close()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_CLOSE_WAIT)
@@ -330,6 +335,9 @@ class _Connection(asyncio.Protocol):
             self._current._lost()
 
     def _next(self) -> None:
+        if self._server.closing:  # a request behind the stopped ones, or sent meanwhile: not forwarded
+            self.close()
+            return
         request, self._current = self._waiting.popleft()
         if self._transport is not None and not self._closed and not self._bad:
             self._transport.resume_reading()

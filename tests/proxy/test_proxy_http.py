@@ -217,3 +217,32 @@ def test_an_http_1_0_client_that_asks_to_keep_alive_is_told_the_connection_stays
 
     assert len(got) == 2 and all(json.loads(body)["data"] for _, body in got)
     assert b"connection: keep-alive" in got[0][0].lower() and b"connection: close" in got[1][0].lower()
+
+
+class Silent:
+    """An upstream that never answers, counting the requests it got; each ends when its client goes."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.arrived = threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        self.asked.append(scope["path"])
+        self.arrived.set()
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+def test_stopping_the_proxy_forwards_no_request_that_was_waiting_behind_the_ones_it_stopped(start_proxy) -> None:
+    upstream = Silent()
+    with BackgroundServer(upstream) as server:
+        proxy = start_proxy(server.url)
+        with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: proxy\r\ncontent-length: 2\r\n\r\n{}" + MODELS)
+            assert upstream.arrived.wait(WAIT_SECONDS)
+            proxy.server.stop()
+            got = answers(read_all(sock))
+
+    assert [head.split(b"\r\n")[0] for head, _ in got] == [b"HTTP/1.1 502 Bad Gateway"]
+    assert upstream.asked == ["/v1/messages"]
+    assert [flow.path for flow in proxy.flows] == ["/v1/messages"]
