@@ -43,8 +43,8 @@ class _AsItIs(ReadRedaction):
     def response(self, headers: dict[str, str]) -> dict[str, str]:
         return headers
 
-    def chunk(self, data: bytes, t: float) -> bytes:
-        return data
+    def chunk(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
+        return [(data, t)]
 
     def flush(self, recording: Recording) -> bool:
         return False

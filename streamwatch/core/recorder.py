@@ -8,7 +8,8 @@ the proxy's), `end` (how the body ended, and what the client raised), and, after
 (why recovery did not go on). The recorder owns the clocks
 (monotonic: the session's, from its first request, and the attempt's, from its own) and passes
 every fact through `core/redact.py` where it enters (the request as sent, the response headers, the
-body through one `ChunkScrubber` per response, so a secret split across reads is caught whole, and
+body through one `BodyScrubber` per response, so a secret split across reads or the model's content
+deltas is caught whole (what it holds back is recorded later, at the time it came), and
 error messages), then hands it, in this order, to the sinks:
 
 - the in-memory `Recording` of the attempt;
@@ -160,7 +161,7 @@ class Recorder:
         self._source = source
         self._directory = directory
         self._writer: SessionWriter | None = None
-        self._scrubber = self.redactor.scrubber()
+        self._scrubber = self.redactor.body_scrubber()
         self._session_t0: float | None = None
         self._attempt_t0 = 0.0
         self._chunk_t = 0.0
@@ -195,7 +196,7 @@ class Recorder:
         t = round(now - self._session_t0, 6)
         self.recording = Recording(request=recorded, started_t=t, link=facts, fault=self._fault if first else None)
         self._chunk_t = 0.0
-        self._scrubber = self.redactor.scrubber()
+        self._scrubber = self.redactor.body_scrubber()
         if first and self._save:
             self._writer = SessionWriter.create(self._source, recorded, directory=self._directory, **self._header)
             self.session_path, self.session_header = self._writer.path, self._writer.header
@@ -208,7 +209,7 @@ class Recorder:
     def response(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
         t = self.t()
         redacted = self.redactor.headers(headers)
-        self._scrubber = self.redactor.scrubber(redacted.get("content-encoding"))
+        self._scrubber = self.redactor.body_scrubber(redacted.get("content-encoding"), redacted.get("content-type"))
         self.state.response(status, redacted, request=None if self.recording is None else self.recording.request)
         for sink in self._sinks():
             sink.response(status, redacted, self._session_t(t))
@@ -217,10 +218,7 @@ class Recorder:
     def chunk(self, data: bytes, t: float | None = None) -> list[Event]:
         """Body bytes as they came (at `t` on the attempt's clock, if that is not now); the events they completed."""
         t = self._chunk_t = self.t() if t is None else t
-        events = self._deliver(self._scrubber.feed(data), t)
-        if self.hooks:
-            self.hooks.fire("on_events", self.state, events)
-        return events
+        return self._pass(self._scrubber.feed(data, t))
 
     def end(
         self,
@@ -236,7 +234,9 @@ class Recorder:
         fault the header says fired (the source that injects it knows). The attempt is closed."""
         if self._session_t0 is None:
             return
-        self._deliver(self._scrubber.flush(), self._chunk_t)  # held bytes hold no line break: no event
+        held = self._scrubber.flush()
+        if held:  # what the scrubber held until the end, as one more read
+            self._pass(held)
         t = self.t() if t is None else t
         if error is not None and isinstance(error.get("message"), str):
             error = {**error, "message": self.redactor.message(error["message"])}
@@ -296,6 +296,14 @@ class Recorder:
 
     def _session_t(self, t: float) -> float:
         return round(self._attempt_t0 - (self._session_t0 or 0.0) + t, 6)
+
+    def _pass(self, pieces: list[tuple[bytes, float]]) -> list[Event]:
+        """The scrubbed pieces of what was read (what the scrubber held before among them, each at
+        the time it came) delivered, and told to the hooks once (`on_events`); the events they completed."""
+        events = [event for piece, at in pieces for event in self._deliver(piece, at)]
+        if self.hooks:
+            self.hooks.fire("on_events", self.state, events)
+        return events
 
     def _deliver(self, data: bytes, t: float) -> list[Event]:
         """Scrubbed body bytes (maybe none: the scrubber may hold a chunk back) to the recording, the

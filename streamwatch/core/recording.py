@@ -288,18 +288,18 @@ class ReadRedaction:
 
     As the recorder does, it learns the secrets each request carries (`Redactor.learn`; a value
     already `[redacted]` is none) before it redacts the request, and redacts the response headers,
-    each body through one `ChunkScrubber` (what it holds back goes to the same recording, at its
-    last chunk's time, when the body ends, another attempt begins, or the file is all read: `flush`)
-    and every error message, reason and header text. On a file streamwatch wrote it changes no
-    byte that is shown: its secrets are `[redacted]` already, and a tail the scrubber holds back
-    moves to the next chunk as the recorder's did, with no line break in it, so no event moves."""
+    each body through one `BodyScrubber` (what it holds back goes to the same recording, each piece
+    at the time it came, when the body ends, another attempt begins, or the file is all read:
+    `flush`) and every error message, reason and header text. On a file streamwatch wrote it changes
+    no byte that is shown: its secrets are `[redacted]` already, a tail the scrubber holds back moves
+    to the next chunk as the recorder's did, with no line break in it, and a content delta it holds
+    goes at its own time, as the recorder wrote it, so no event moves."""
 
     def __init__(self) -> None:
         self.redactor = Redactor()
         self.changed = False
         """Whether anything read was changed: the file is not what streamwatch would have written."""
-        self._scrubber = self.redactor.scrubber()
-        self._chunk_t: float | None = None
+        self._scrubber = self.redactor.body_scrubber()
 
     def _note(self, read: Any, redacted: Any) -> Any:
         self.changed = self.changed or redacted != read
@@ -329,21 +329,22 @@ class ReadRedaction:
 
     def response(self, headers: dict[str, str]) -> dict[str, str]:
         redacted = self._note(headers, self.redactor.headers(headers))
-        self._scrubber = self.redactor.scrubber(redacted.get("content-encoding"))
+        self._scrubber = self.redactor.body_scrubber(redacted.get("content-encoding"), redacted.get("content-type"),
+                                                    whole_events=False)
         return redacted
 
-    def chunk(self, data: bytes, t: float) -> bytes:
-        self._chunk_t = t
-        scrubbed = self._scrubber.feed(data)
-        self.changed = self.changed or scrubbed is not data  # the same object when nothing was held or scrubbed
-        return scrubbed
+    def chunk(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
+        """The pieces of a chunk to show, each with its time (none while the scrubber holds it back)."""
+        pieces = self._scrubber.feed(data, t)
+        self.changed = self.changed or self._scrubber.changed
+        return pieces
 
     def flush(self, recording: Recording) -> bool:
-        """What the scrubber holds back, to `recording` (at its last chunk's time): its body ended.
+        """What the scrubber holds back, to `recording` (each piece at its time): its body ended.
         Whether there was any."""
         held = self._scrubber.flush()
-        if held:
-            recording.chunk(held, self._chunk_t)
+        for piece, t in held:
+            recording.chunk(piece, t)
         return bool(held)
 
     def end(self, ending: dict[str, Any]) -> dict[str, Any]:
@@ -920,9 +921,8 @@ def _read_record(session: Session, line: bytes, notes: list[str]) -> None:
         if data is None:
             return
         t = _in_order(session, float(t), notes)
-        scrubbed = redaction.chunk(data, t)
-        if scrubbed or not data:  # none when the scrubber holds it all back (an empty one stays)
-            current.chunks.append((t, scrubbed))
+        for piece, at in redaction.chunk(data, t):
+            current.chunks.append((at, piece))
     elif kind in _PAYLOADS:
         payload = _PAYLOADS[kind].read(payload, kind, notes)
         if payload is _LEFT_OUT:

@@ -30,6 +30,8 @@ A `Redactor` knows one run's secrets and applies one rule per kind of thing:
 - **JSON** (`value`): the text rule on every string value; keys, numbers and the structure are left
   alone, so a redacted document is still the same valid JSON. Never redact a serialised line.
 - **Body chunks** (`scrubber`): the text rule across read boundaries. See `ChunkScrubber`.
+- **A body's events** (`body_scrubber`): the text rule across the content deltas of an SSE body as
+  well, so a secret the model writes in pieces is caught whole. See `DeltaScrubber`.
 
 Known secrets: the values the redactor is given (the client's API key and auth token), and what
 `learn` finds in the request as it is sent and in the base URL as written: the URL's user name and
@@ -227,14 +229,25 @@ class Redactor:
         return self.value(_without_secret_fields(body))
 
     def scrubber(self, content_encoding: str | None = None) -> ChunkScrubber:
-        """A scrubber for one response body, which came with this `content-encoding`."""
+        """A scrubber of one response body's bytes, which came with this `content-encoding`."""
         return ChunkScrubber(self, encoded=(content_encoding or "identity").strip().lower() != "identity")
+
+    def body_scrubber(
+        self, content_encoding: str | None = None, content_type: str | None = None, whole_events: bool = True
+    ) -> BodyScrubber:
+        """A scrubber of one response body, which came with this `content-encoding` and `content-type`:
+        its bytes, and its content deltas if it is a stream of events (what a recorder and, with
+        `whole_events=False`, a reader use; see `DeltaScrubber`)."""
+        chunks = self.scrubber(content_encoding)
+        events = not chunks._encoded and "event-stream" in (content_type or "").lower()
+        return BodyScrubber(chunks, DeltaScrubber(self, whole_events) if events else None)
 
     # ----- underneath -------------------------------------------------------------------------
 
     def _compile(self) -> None:
         self._long = sorted((s for s in self._known if len(s) >= MIN_SECRET), key=len, reverse=True)
         self._long_bytes = [s.encode("utf-8") for s in self._long]
+        self._longest = max((len(s) for s in self._long_bytes), default=0)
         sources = [re.escape(s) for s in self._long] + _SHAPES
         self._text = re.compile("|".join(sources))
         self._bytes = re.compile("|".join(sources).encode("utf-8"))
@@ -409,3 +422,293 @@ class ChunkScrubber:
                     break
                 at = buffer.find(secret[:1], at + 1, cut)
         return cut
+
+
+
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_DELTA_TEXT = re.compile(rb'"(?:text|partial_json|thinking)":"((?:[^"\\]|\\.)*)"\}\}\r?\n')
+"""A content delta's text (escaped, as on the wire): its last field, as the API and the mock write it."""
+_DELTA_INDEX = re.compile(rb'"index":(\d+)')
+_START_WINDOW = 256
+"""How much of a text's end is looked at: a key-shaped run longer than this goes on being held only
+while `MAX_HELD` allows."""
+_QUICK_WINDOW = 40
+"""How much of each delta's end the quick look sees (a run of key characters longer than it is looked at again, longer)."""
+_TOKEN_BYTES = (string.ascii_letters + string.digits + "._~+/=-").encode()
+_DELTA_END = b'"}}'
+"""How a content delta's data line ends (before its line break), its text the last field."""
+MIN_HELD_PREFIX = 3
+"""How much of a known secret a delta's text must end with to be held inside a word (at the start of
+one, any of it is; a shorter start inside a word is let go: the rest is still redacted where it comes)."""
+_KEY_BYTES = (string.ascii_letters + string.digits + "_-").encode()
+_ESCAPES = b"nrtbf"
+MAX_HELD = 64
+"""Deltas held at most while a secret may still be coming; past it they go, redacted as far as known."""
+_CONTEXT = 512
+"""Bytes of a block's text kept (never recorded) to find a secret that began in the deltas let go."""
+
+
+class DeltaScrubber:
+    """The text rule across the content deltas of one SSE body. A secret the model writes (an API key
+    it was shown and repeats) comes in pieces, one `text_delta` (or `partial_json`, `thinking`) each,
+    as every stream splits a long word; `ChunkScrubber` sees each event's bytes alone, and would let
+    the pieces be recorded, to be shown whole.
+
+    `feed(data, t)` returns what may be recorded now, each part of a read at the time the read came:
+    what comes before the first event not complete yet (a recorder's: `whole_events`, so that every
+    delta is judged whole; a reader lets that go as it comes) and before the first delta held. A delta whose
+    text, after the block's text before it, ends where a secret could begin and is none yet (a key
+    shape's prefix at the start of a word, or it and a run of its characters; the start of a known
+    secret at the start of a word, or `MIN_HELD_PREFIX` characters of it anywhere) is held, with
+    what comes after it, until a later delta ends where no secret can begin, another event comes (the
+    block ended), or the body ends (`flush`). Then the characters of each secret are cut out of the
+    deltas' texts and `[redacted]` put where it begins; nothing else changes (every event, its other
+    fields and its framing stay). A body that is not a stream of events is not given to it
+    (`Redactor.body_scrubber`): it would wait for an end of event that never comes.
+    """
+
+    def __init__(self, redactor: Redactor, whole_events: bool = True) -> None:
+        """`whole_events`: hold an event not complete yet until it is (a recorder); else (a reader of a
+        file) it goes as it comes, and only a delta whose bytes all came after what went can be held."""
+        self._redactor = redactor
+        self._whole_events = whole_events
+        self._reads: list[tuple[bytes, float]] = []
+        """What came and did not go yet: the reads, or what is left of them, each with its time."""
+        self._buffer = b""
+        """Their bytes, joined."""
+        self._scanned = 0
+        """Where in `_buffer` the events looked at end."""
+        self._begun = False
+        """Whether the start of the event at `_scanned` went already (never with `whole_events`)."""
+        self._held: list[tuple[int, int]] = []
+        """The held deltas: where each one's text is in `_buffer`."""
+        self._changes: list[tuple[int, int, bytes]] = []
+        """What goes in place of which bytes of `_buffer` (a secret's characters, and `[redacted]`)."""
+        self._block: bytes | None = None
+        self._context = b""
+        """The end of the current block's text as it came (kept here only, to find a secret's start)."""
+        self._base = 0
+        """Where `_context` begins in the block's text."""
+        self._marked = 0
+        """Where in the block's text the last secret marked `[redacted]` ends."""
+        self.cuts = 0
+        """How many times a secret's characters were cut out of a delta."""
+
+    def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
+        if not self._reads and data.endswith((b"\n\n", b"\r\r")) and not self._any_may_begin(data):
+            self._new_block(None)  # a read of whole events where no secret can begin: it goes as it came
+            return [(data, t)]
+        self._reads.append((data, t))
+        self._buffer += data
+        end = _last_event_end(self._buffer, self._scanned)
+        if not self._held and not self._any_may_begin(self._buffer[self._scanned:end]):
+            if end > self._scanned:  # whole events where no secret can begin
+                self._new_block(None)
+                self._scanned, self._begun = end, False
+        else:
+            for match in _EVENT_END.finditer(self._buffer, self._scanned, end):
+                if self._begun:  # the rest of an event whose start went: nothing in it can be held or cut
+                    self._begun = False
+                    self._new_block(None)
+                else:
+                    self._event(self._scanned, match.end())
+                self._scanned = match.end()
+        if self._held:
+            return self._let_go(self._held[0][0])
+        return self._let_go(self._scanned if self._whole_events else len(self._buffer))
+
+    def flush(self) -> list[tuple[bytes, float]]:
+        """Every read still held, its secrets cut out: the body ended."""
+        self._release()
+        return self._let_go(len(self._buffer))
+
+    # ----- underneath -------------------------------------------------------------------------
+
+    def _event(self, start: int, end: int) -> None:
+        """The complete event at `_buffer[start:end]`."""
+        event = self._buffer[start:end]
+        text, block = self._delta(event)
+        if self._held:
+            if text is not None and block == self._block and len(self._held) < MAX_HELD:
+                self._held.append((start + text[0], start + text[1]))
+                if not self._may_begin(self._texts()):
+                    self._release()
+                return
+            self._release()
+        if text is not None:
+            if block != self._block:
+                self._new_block(block)
+            self._held = [(start + text[0], start + text[1])]
+            if not self._may_begin(self._texts()):
+                self._release()
+            return
+        if not event.startswith((b"event: ping", b"event:ping")):
+            self._new_block(None)  # not a delta: its block ended (a ping is no end)
+
+    def _texts(self) -> bytes:
+        return b"".join(self._buffer[a:b] for a, b in self._held)
+
+    def _release(self) -> None:
+        """The held deltas are decided: the block's secrets are cut out of their texts."""
+        held, self._held = self._held, []
+        if not held:
+            return
+        joined = self._context + b"".join(self._buffer[a:b] for a, b in held)
+        cuts = [[a, b, int(self._base + a < self._marked)] for a, b in _secret_spans(self._redactor, joined)]
+        if cuts:
+            self._marked = max(self._marked, self._base + cuts[-1][1])
+            at = len(self._context)
+            for start, end in held:
+                for cut in cuts:
+                    a, b = max(cut[0] - at, 0), min(cut[1] - at, end - start)
+                    if a < b:
+                        self._changes.append((start + a, start + b, b"" if cut[2] else _REDACTED))
+                        self.cuts += 1
+                        cut[2] = 1
+                at += end - start
+        self._context = joined[-_CONTEXT:]
+        self._base += len(joined) - len(self._context)
+
+    def _let_go(self, upto: int) -> list[tuple[bytes, float]]:
+        """What came before `upto` in `_buffer`, each read's part at its time, with its changes made."""
+        out: list[tuple[bytes, float]] = []
+        at = 0
+        while self._reads and (at < upto or not self._reads[0][0]):  # (an empty read goes in its turn)
+            data, t = self._reads[0]
+            part = data[:upto - at]
+            if len(part) < len(data):
+                self._reads[0] = (data[len(part):], t)
+            else:
+                self._reads.pop(0)
+            mine = [change for change in self._changes if at <= change[0] < at + len(part) or
+                    (change[0] < at < change[1])]
+            out.append((_changed(part, at, mine), t))
+            at += len(part)
+        if at:
+            self._buffer = self._buffer[at:]
+            self._begun = self._begun or self._scanned < at
+            self._scanned = max(self._scanned - at, 0)
+            self._held = [(a - at, b - at) for a, b in self._held]
+            self._changes = [(max(a - at, 0), b - at, what if a >= at else b"") for a, b, what in self._changes if b > at]
+        return out
+
+    def _new_block(self, block: bytes | None) -> None:
+        self._block, self._context, self._base, self._marked = block, b"", 0, 0
+
+    def _delta(self, event: bytes) -> tuple[tuple[int, int] | None, bytes | None]:
+        """Where a content delta's text is in it, and its block's index; (None, None) for another event."""
+        if b'"content_block_delta"' not in event:
+            return None, None
+        match = _DELTA_TEXT.search(event)
+        if match is None:
+            return None, None
+        index = _DELTA_INDEX.search(event)
+        return (match.start(1), match.end(1)), None if index is None else index.group(1)
+
+    def _any_may_begin(self, buffer: bytes) -> bool:
+        """Whether a line in `buffer` ends as a content delta does where a secret could begin (a quick
+        look at each such line's end alone: the block's text before it is not known here)."""
+        window = max(_QUICK_WINDOW, self._redactor._longest)
+        at = buffer.find(_DELTA_END)
+        while at != -1:
+            if buffer[at + 3:at + 4] == b"\n" or buffer[at + 3:at + 5] == b"\r\n":
+                tail = buffer[max(0, at - window):at]
+                if self._ends_where_a_secret_may_begin(tail) or (at > window and not tail.rstrip(_TOKEN_BYTES)):
+                    return True  # (a run longer than it looks at: the longer look decides)
+            at = buffer.find(_DELTA_END, at + len(_DELTA_END))
+        return False
+
+    def _may_begin(self, text: bytes) -> bool:
+        """Whether the block's text, ending with `text`, ends where a secret could begin, none yet."""
+        return self._ends_where_a_secret_may_begin((self._context + text)[-_START_WINDOW:])
+
+    def _ends_where_a_secret_may_begin(self, tail: bytes) -> bool:
+        """A key shape's prefix, or it and a run of its characters, at the start of a word; or the
+        start of a known secret (at the start of a word, or `MIN_HELD_PREFIX` characters of it)."""
+        run = len(tail.rstrip(_KEY_BYTES))
+        if run < len(tail):
+            start = run + 1 if run and tail[run - 1] == 92 and tail[run] in _ESCAPES else run  # `\\nsk-`
+            word = tail[start:start + 3].lower()
+            if word == b"sk-" or b"sk-".startswith(word) or b"bearer".startswith(tail[start:].lower()):
+                return True
+        token = len(tail.rstrip(_TOKEN_BYTES))
+        if token >= 7 and tail[token - 1] == 32 and tail[token - 7:token].lower() == b"bearer " and _word_start(tail, token - 7):
+            return True
+        for secret in self._redactor._long_bytes:
+            at = tail.find(secret[:1], max(0, len(tail) - len(secret) + 1))
+            while at != -1:
+                if secret.startswith(tail[at:]) and (len(tail) - at >= MIN_HELD_PREFIX or _word_start(tail, at)):
+                    return True
+                at = tail.find(secret[:1], at + 1)
+        return False
+
+
+def _word_start(text: bytes, at: int) -> bool:
+    return at == 0 or text[at - 1] not in _KEY_BYTES
+
+
+def _last_event_end(buffer: bytes, start: int) -> int:
+    """Where the last complete event in `buffer` from `start` ends (`start` if none does)."""
+    marks = (b"\n\n", b"\r\r", b"\r\n\r\n") if b"\r" in buffer else (b"\n\n",)
+    return max((at + len(mark) for mark in marks if (at := buffer.rfind(mark, start)) != -1), default=start)
+
+
+def _secret_spans(redactor: Redactor, text: bytes) -> list[tuple[int, int]]:
+    if not redactor._may_match(text):
+        return []
+    return [match.span() for match in redactor._bytes.finditer(text)]
+
+
+def _changed(data: bytes, at: int, changes: list[tuple[int, int, bytes]]) -> bytes:
+    """A read (at `at` in the joined reads) with the changes that begin in it or run through it made:
+    what a change puts in goes in the read where it begins."""
+    if not changes:
+        return data
+    pieces: list[bytes] = []
+    done = 0
+    for start, end, what in sorted(changes):
+        start, end = start - at, min(end - at, len(data))
+        if start >= 0:
+            pieces += [data[done:start], what]
+            done = max(done, end)
+        else:
+            done = max(done, end)
+    pieces.append(data[done:])
+    return b"".join(pieces)
+
+
+class BodyScrubber:
+    """A response body's scrubbing, as a recorder and a reader do it: `DeltaScrubber`, then
+    `ChunkScrubber` on what it lets go; `feed(data, t)` and `flush()` give the pieces to record, each
+    with its time (see both)."""
+
+    def __init__(self, chunks: ChunkScrubber, deltas: DeltaScrubber | None) -> None:
+        self._deltas = deltas
+        self._chunks = chunks
+        self._t = 0.0
+        self._scrubbed = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether any byte was changed (a secret cut out, or a tail held back to the next piece)."""
+        return self._scrubbed or (self._deltas is not None and self._deltas.cuts > 0)
+
+    def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
+        self._t = t
+        return self._scrub(self._deltas.feed(data, t) if self._deltas is not None else [(data, t)])
+
+    def flush(self) -> list[tuple[bytes, float]]:
+        """What is still held when the body ends."""
+        pieces = [] if self._deltas is None else self._scrub(self._deltas.flush())
+        held = self._chunks.flush()
+        self._scrubbed = self._scrubbed or bool(held)
+        return [*pieces, (held, self._t)] if held else pieces
+
+    def _scrub(self, pieces: list[tuple[bytes, float]]) -> list[tuple[bytes, float]]:
+        out = []
+        for piece, at in pieces:
+            scrubbed = self._chunks.feed(piece)
+            self._scrubbed = self._scrubbed or scrubbed is not piece
+            if scrubbed or not piece:  # an empty one that came empty stays
+                out.append((scrubbed, at))
+        return out

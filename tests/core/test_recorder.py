@@ -139,6 +139,19 @@ def test_every_hook_hears_every_call_in_order_and_one_that_raises_is_dropped(tmp
     assert b"".join(data for _, data in session.latest.chunks) == b"".join(s.complete_text())
 
 
+def merged(calls):
+    """The calls with the events of consecutive reads together: a read the scrubber holds (a content
+    delta that might begin a secret, core/redact.py) is told live with the read that lets it go, and
+    in a replay as the chunk it was recorded as, at the time it came."""
+    out = []
+    for call in calls:
+        if call[0] == "events" and out and out[-1][0] == "events":
+            out[-1] = ("events", out[-1][1] + call[1])
+        else:
+            out.append(call)
+    return out
+
+
 def test_a_replayed_session_fires_the_hooks_the_live_run_fired(request):
     body = request_body(prompt=request.node.name, model="claude-sonnet-4-5")
     live = Calls()
@@ -151,7 +164,7 @@ def test_a_replayed_session_fires_the_hooks_the_live_run_fired(request):
     replayed = Calls()
     log = replay_attempts(load_session(last.run.session_path), THRESHOLD, hooks=[replayed])
 
-    assert replayed.calls == live.calls
+    assert merged(replayed.calls) == merged(live.calls)
     kinds = [call[0] for call in live.calls]
     assert kinds[:3] == ["attempt", "request", "response"] and kinds[-2:] == ["attempt_end", "session_end"]
     assert kinds.count("attempt") == kinds.count("attempt_end") == 2 and "events" in kinds
