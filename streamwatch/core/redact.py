@@ -495,9 +495,14 @@ class DeltaScrubber:
         """How many times a secret's characters were cut out of a delta."""
 
     def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
-        if not self._reads and data.endswith((b"\n\n", b"\r\r")) and not self._any_may_begin(data):
-            self._new_block(None)  # a read of whole events where no secret can begin: it goes as it came
-            return [(data, t)]
+        if not self._reads:
+            whole = data.endswith((b"\n\n", b"\r\r"))
+            if (whole or not self._whole_events) and not self._any_may_begin(data):
+                # no delta in it ends where a secret can begin (and, for a recorder, it ends with an event): as it came
+                if self._block is not None or self._context:
+                    self._new_block(None)
+                self._begun = not whole and bool(data) or (self._begun and not data)
+                return [(data, t)]
         self._reads.append((data, t))
         self._buffer += data
         end = _last_event_end(self._buffer, self._scanned)
@@ -609,9 +614,13 @@ class DeltaScrubber:
         """Whether a line in `buffer` ends as a content delta does where a secret could begin (a quick
         look at each such line's end alone: the block's text before it is not known here)."""
         window = max(_QUICK_WINDOW, self._redactor._longest)
+        known = bool(self._redactor._long_bytes)
         at = buffer.find(_DELTA_END)
         while at != -1:
-            if buffer[at + 3:at + 4] == b"\n" or buffer[at + 3:at + 5] == b"\r\n":
+            last = buffer[at - 1] if at else 34
+            if (known or last in _TOKEN_BYTES or last == 32 and buffer[at - 7:at].lower() == b"bearer ") and (
+                buffer[at + 3:at + 4] == b"\n" or buffer[at + 3:at + 5] == b"\r\n"
+            ):  # (most texts end in a space, a stop or a quote: nothing to look at)
                 tail = buffer[max(0, at - window):at]
                 if self._ends_where_a_secret_may_begin(tail) or (at > window and not tail.rstrip(_TOKEN_BYTES)):
                     return True  # (a run longer than it looks at: the longer look decides)
@@ -625,13 +634,18 @@ class DeltaScrubber:
     def _ends_where_a_secret_may_begin(self, tail: bytes) -> bool:
         """A key shape's prefix, or it and a run of its characters, at the start of a word; or the
         start of a known secret (at the start of a word, or `MIN_HELD_PREFIX` characters of it)."""
+        if not tail:
+            return False
+        last = tail[-1]
+        if last not in _TOKEN_BYTES and last != 32 and not self._redactor._long_bytes:
+            return False  # (the common end: a space, a stop, a quote)
         run = len(tail.rstrip(_KEY_BYTES))
         if run < len(tail):
             start = run + 1 if run and tail[run - 1] == 92 and tail[run] in _ESCAPES else run  # `\\nsk-`
             word = tail[start:start + 3].lower()
             if word == b"sk-" or b"sk-".startswith(word) or b"bearer".startswith(tail[start:].lower()):
                 return True
-        token = len(tail.rstrip(_TOKEN_BYTES))
+        token = len(tail.rstrip(_TOKEN_BYTES)) if last != 32 else len(tail)
         if token >= 7 and tail[token - 1] == 32 and tail[token - 7:token].lower() == b"bearer " and _word_start(tail, token - 7):
             return True
         for secret in self._redactor._long_bytes:
@@ -686,29 +700,30 @@ class BodyScrubber:
         self._deltas = deltas
         self._chunks = chunks
         self._t = 0.0
-        self._scrubbed = False
-
-    @property
-    def changed(self) -> bool:
+        self.changed = False
         """Whether any byte was changed (a secret cut out, or a tail held back to the next piece)."""
-        return self._scrubbed or (self._deltas is not None and self._deltas.cuts > 0)
 
     def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
         self._t = t
-        return self._scrub(self._deltas.feed(data, t) if self._deltas is not None else [(data, t)])
+        if self._deltas is None:
+            return self._scrub([(data, t)])
+        pieces = self._scrub(self._deltas.feed(data, t))
+        self.changed = self.changed or self._deltas.cuts > 0
+        return pieces
 
     def flush(self) -> list[tuple[bytes, float]]:
         """What is still held when the body ends."""
         pieces = [] if self._deltas is None else self._scrub(self._deltas.flush())
         held = self._chunks.flush()
-        self._scrubbed = self._scrubbed or bool(held)
+        self.changed = self.changed or bool(held) or (self._deltas is not None and self._deltas.cuts > 0)
         return [*pieces, (held, self._t)] if held else pieces
 
     def _scrub(self, pieces: list[tuple[bytes, float]]) -> list[tuple[bytes, float]]:
         out = []
         for piece, at in pieces:
             scrubbed = self._chunks.feed(piece)
-            self._scrubbed = self._scrubbed or scrubbed is not piece
+            if scrubbed is not piece:
+                self.changed = True
             if scrubbed or not piece:  # an empty one that came empty stays
                 out.append((scrubbed, at))
         return out
