@@ -11,7 +11,7 @@ of its own; `reply` is the answer on the app's connection:
   it from its upstream socket's read); it returns whether the app's connection takes more now
   (False: its buffer is full, `await reply.writable()` waits until it drains).
 - `end()` ends the body; the connection then reads the next request, or closes if either side
-  asked (`connection: close`, HTTP/1.0 without keep-alive, a CONNECT).
+  asked (`connection: close`, HTTP/1.0 without keep-alive).
 - `cut()` closes the connection mid-body, so the app sees the body unfinished, as a break upstream made it.
 - `on_gone` is called once if the app's connection closes before the reply ended (a hang-up),
   `gone` says so; a reply to a gone app writes nothing.
@@ -22,7 +22,8 @@ before it went out; here it goes out from the read that brought it.
 
 A request it cannot parse (a header value with a control byte, a malformed request line or head)
 is answered with a JSON 400 shaped like the API's `invalid_request_error`, as the SDKs read it, and
-the connection closes. A request asking to upgrade (`upgrade: h2c`) is answered as a plain one, its
+the connection closes. A CONNECT (an app told to tunnel through it, `HTTPS_PROXY`) is answered 405,
+saying to use it as the base URL instead. A request asking to upgrade (`upgrade: h2c`) is answered as a plain one, its
 body and all, over HTTP/1.1 (the upgrade declined). `expect: 100-continue` is answered at once (the body is always wanted), or, behind answers
 pipelined before it, once they are sent.
 Requests pipelined on one connection are answered in turn. `close()` (the server stopping) calls
@@ -45,6 +46,9 @@ from http import HTTPStatus
 import httptools
 
 RawHeaders = list[tuple[bytes, bytes]]
+NOT_A_TUNNEL = ("streamwatch proxy: CONNECT is not served here: this proxy is not one an app tunnels through "
+                "(HTTPS_PROXY). Point the app at it as its API's base URL instead (ANTHROPIC_BASE_URL, as "
+                "`streamwatch proxy` prints it) and leave HTTPS_PROXY unset for it")
 BAD_REQUEST = ("streamwatch proxy: the request is not valid HTTP/1.1 (a header value with a control byte, or a "
                "malformed request line or header), so it was not forwarded")
 _CLOSE_WAIT = 5.0
@@ -191,7 +195,8 @@ class _Connection(asyncio.Protocol):
         self._waiting: deque[tuple[Request, Reply]] = deque()
         self._current: Reply | None = None
         self._closed = False
-        self._bad = False
+        self._bad: tuple[str, int] | None = None
+        """What to answer once the answers before it are sent, then close: a request not to be served."""
         self._declined: RawHeaders | None = None
         """The headers of a request that asked to upgrade, while its body is read (see `_decline`)."""
         self._rest_head = b""
@@ -224,7 +229,7 @@ class _Connection(asyncio.Protocol):
                 head, self._rest_head = self._rest_head, b""
                 self._parser = httptools.HttpRequestParser(self)
                 self.data_received(head + data[upgrade.args[0]:])
-            # else a CONNECT: answered as a plain request, its connection closes after (see on_message_complete)
+            # else a CONNECT: answered 405 and closed (see on_message_complete)
         except httptools.HttpParserError:
             self._bad_request()
 
@@ -265,7 +270,10 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parser = self._parser
         self._continue = False  # its body is in: the client sent it without waiting for the 100
-        if parser.should_upgrade() and parser.get_method() != b"CONNECT":
+        if parser.get_method() == b"CONNECT":
+            self._bad_request(NOT_A_TUNNEL, 405)
+            return
+        if parser.should_upgrade():
             self._decline()
             return
         try:
@@ -323,7 +331,7 @@ class _Connection(asyncio.Protocol):
         elif self._waiting:
             self._next()
         elif self._bad:
-            self._bad_request()
+            self._bad_request(*self._bad)
         else:
             self._send_continue()
 
@@ -350,15 +358,17 @@ class _Connection(asyncio.Protocol):
             self._continue = False
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _bad_request(self) -> None:
-        """Answer 400 and close, once the answers before it are sent (it may come pipelined behind them)."""
-        self._bad = True
+    def _bad_request(self, message: str = BAD_REQUEST, status: int = 400) -> None:
+        """Answer `status` with `message` and close, once the answers before it are sent (it may come
+        pipelined behind them)."""
+        self._bad = (message, status)
         if self._transport is not None:
             self._transport.pause_reading()
         if self._current is None and not self._waiting:
-            body = error_body(BAD_REQUEST, "invalid_request_error")
-            self.send(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-                      b"connection: close\r\n\r\n%b" % (len(body), body))
+            body = error_body(message, "invalid_request_error")
+            reason = HTTPStatus(status).phrase.encode("ascii")
+            self.send(b"HTTP/1.1 %d %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                      b"connection: close\r\n\r\n%b" % (status, reason, len(body), body))
             self.close()
 
     def _wake_drain(self) -> None:

@@ -246,3 +246,15 @@ def test_stopping_the_proxy_forwards_no_request_that_was_waiting_behind_the_ones
     assert [head.split(b"\r\n")[0] for head, _ in got] == [b"HTTP/1.1 502 Bad Gateway"]
     assert upstream.asked == ["/v1/messages"]
     assert [flow.path for flow in proxy.flows] == ["/v1/messages"]
+
+
+def test_an_app_told_to_tunnel_through_the_proxy_is_told_to_use_it_as_its_base_url(mock, proxy) -> None:
+    """HTTPS_PROXY pointed at it makes an SDK send CONNECT: answered 405 with what to do, nothing forwarded."""
+    with socket.create_connection(("127.0.0.1", proxy.server.port)) as sock:
+        sock.sendall(b"CONNECT api.anthropic.com:443 HTTP/1.1\r\nhost: api.anthropic.com:443\r\n\r\n")
+        got = answers(read_all(sock))
+
+    assert got[0][0].split(b"\r\n")[0] == b"HTTP/1.1 405 Method Not Allowed"
+    message = json.loads(got[0][1])["error"]["message"]
+    assert "ANTHROPIC_BASE_URL" in message and "HTTPS_PROXY" in message
+    assert proxy.flows == []
