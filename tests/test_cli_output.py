@@ -149,4 +149,4 @@ def test_a_live_run_whose_output_closes_stops_and_says_so_in_its_session(no_cred
     verdict = analyze(session.latest, 5.0).verdict()
     assert verdict.termination == "cancelled" and closed in verdict.explanation
     assert "proxy" not in verdict.explanation and "network" not in verdict.explanation
-    assert verdict.sdk["seen"].startswith("nothing more: the run was stopped locally after ")
+    assert verdict.sdk["seen"].startswith("nothing more: the run was stopped locally after it got ")

@@ -149,8 +149,9 @@ def sdk_outcome(
     cancel came, when not from the user."""
     silent = raised is None and not message_stop and not cancelled
     if cancelled:
-        seen = f"nothing more: the run was stopped locally after {count_text(events, 'event')} ({why})" if why else (
-            f"nothing more: you cancelled after {count_text(events, 'event')}"
+        # `events` are those the SDK handed the app's code, which may be fewer than the stream brought
+        seen = f"nothing more: the run was stopped locally after it got {count_text(events, 'event')} ({why})" if why else (
+            f"nothing more: you cancelled after it got {count_text(events, 'event')}"
         )
         if raised is not None:
             seen += f" (the SDK then raised {describe_exception(raised)})"
