@@ -145,7 +145,7 @@ def test_a_live_run_whose_output_closes_stops_and_says_so_in_its_session(no_cred
     closed = "the output (stdout) was closed"
     assert session.latest.ending["kind"] == "cancelled"
     assert session.latest.ending["error"] == {"type": "stopped_locally", "message": closed}
-    assert session.latest.stopped == f"cancelled: {closed}"
+    assert session.latest.stopped is None  # it asked for no recovery: there is none to say stopped
     verdict = analyze(session.latest, 5.0).verdict()
     assert verdict.termination == "cancelled" and closed in verdict.explanation
     assert "proxy" not in verdict.explanation and "network" not in verdict.explanation

@@ -459,7 +459,8 @@ class Recovery(AttemptLog):
             return None
         if self.cancelled or attempt.run.cancelled:
             self._cancelled.set()
-            self.stopped = "cancelled" if self._cancel_why is None else f"cancelled: {self._cancel_why}"
+            if self.on_failure is not OnFailure.NONE:  # a run that asked for no recovery has none to stop
+                self.stopped = "cancelled" if self._cancel_why is None else f"cancelled: {self._cancel_why}"
             return None
         room = len(self.attempts) < self.max_attempts
         if attempt.strategy is Strategy.PREFILL and is_prefill_refusal(state.status, state.error):

@@ -366,6 +366,7 @@ async def test_x_cancels_a_stalled_attempt_and_the_session_says_so(server, reque
         await pilot.press("x")
         await wait_for(pilot, lambda: "ABNORMAL cancelled" in status(app))  # an uncancelled stall ends COMPLETE
         await wait_for(pilot, lambda: RECOVER <= offered(app))
+        assert "Recovery stopped" not in verdict(app) and "Attempt 1" not in verdict(app)  # it asked for none
         path = app.screen.feed.session_path
     session = load_session(path)
     assert len(session.attempts) == 1 and session.latest.ending["kind"] == "cancelled"
