@@ -489,7 +489,9 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         if book is None:
             stop.wait()
         else:
-            _flows_view(args, book, faults, local_url(server.address), app.shown_upstream + where, warning)
+            # the mock's own port means nothing to the user, and the line must fit 80 columns
+            shown = "the built-in mock" if args.upstream == "mock" else app.shown_upstream
+            _flows_view(args, book, faults, local_url(server.address), shown, warning)
     if book is not None:
         count = len(book.recorded())
         print(f"streamwatch proxy: {count} flow{'s' if count != 1 else ''} recorded in {home_dir() / 'sessions'}",
