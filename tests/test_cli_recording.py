@@ -70,6 +70,7 @@ def test_a_stalled_session_reads_as_recording_by_its_pid_until_its_writer_is_kil
     assert (row["badge"], row["recording"], row["complete"], row["termination"]) == ("RECORDING", process.pid, None, None)
     code, out, _ = run_cli(capsys, "sessions")
     assert code == 0 and "RECORDING" in out and "ABNORMAL" not in out
+    assert "s so far" in out  # its Took is what it holds so far, not a whole stream's
 
     code, out, err = run_cli(capsys, "analyze", str(path))
     assert code == EXIT_RECORDING == 75 and err == ""

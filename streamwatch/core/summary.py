@@ -142,11 +142,12 @@ class SessionSummary:
 
     @property
     def took(self) -> str:
-        """The time spent streaming, and the time between attempts apart: `12.1s (+50s wait)`."""
+        """The time spent streaming, and the time between attempts apart: `12.1s (+50s wait)`; of a
+        session still being recorded, the time to what it holds so far: `12.1s so far`."""
         if self.duration is None:
             return "-"
         waited = self.waited or 0.0
-        streamed = f"{self.duration - waited:.1f}s"
+        streamed = f"{self.duration - waited:.1f}s" + (" so far" if self.recording is not None else "")
         if waited < 0.05:
             return streamed
         return f"{streamed} (+{waited:.0f}s wait)" if waited >= 10 else f"{streamed} (+{waited:.1f}s wait)"
