@@ -429,6 +429,8 @@ _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _DELTA_TEXT = re.compile(rb'"(?:text|partial_json|thinking)":"((?:[^"\\]|\\.)*)"\}\}\r?\n')
 """A content delta's text (escaped, as on the wire): its last field, as the API and the mock write it."""
 _DELTA_INDEX = re.compile(rb'"index":(\d+)')
+_PING = re.compile(rb'(?m)^(?:event: ?ping\r?$|data: ?\{"type": ?"ping"\})')
+_DATA = re.compile(rb"(?m)^data:")
 _START_WINDOW = 256
 """How much of a text's end is looked at: a key-shaped run longer than this goes on being held only
 while `MAX_HELD` allows."""
@@ -443,7 +445,7 @@ one, any of it is; a shorter start inside a word is let go: the rest is still re
 _KEY_BYTES = (string.ascii_letters + string.digits + "_-").encode()
 _ESCAPES = b"nrtbf"
 MAX_HELD = 64
-"""Deltas held at most while a secret may still be coming; past it they go, redacted as far as known."""
+"""Deltas (and pings among them) held at most while a secret may still be coming; past it they go, redacted as far as known."""
 _CONTEXT = 512
 """Bytes of a block's text kept (never recorded) to find a secret that began in the deltas let go."""
 
@@ -461,7 +463,8 @@ class DeltaScrubber:
     shape's prefix at the start of a word, or it and a run of its characters; the start of a known
     secret at the start of a word, or `MIN_HELD_PREFIX` characters of it anywhere) is held, with
     what comes after it, until a later delta ends where no secret can begin, another event comes (the
-    block ended), or the body ends (`flush`). Then the characters of each secret are cut out of the
+    block ended; a ping or a comment line is no end, and waits with them), `MAX_HELD` is reached, or
+    the body ends (`flush`). Then the characters of each secret are cut out of the
     deltas' texts and `[redacted]` put where it begins; nothing else changes (every event, its other
     fields and its framing stay). A body that is not a stream of events is not given to it
     (`Redactor.body_scrubber`): it would wait for an end of event that never comes.
@@ -481,7 +484,7 @@ class DeltaScrubber:
         self._begun = False
         """Whether the start of the event at `_scanned` went already (never with `whole_events`)."""
         self._held: list[tuple[int, int]] = []
-        """The held deltas: where each one's text is in `_buffer`."""
+        """The held deltas: where each one's text is in `_buffer` (a ping or a comment among them: no text)."""
         self._changes: list[tuple[int, int, bytes]] = []
         """What goes in place of which bytes of `_buffer` (a secret's characters, and `[redacted]`)."""
         self._block: bytes | None = None
@@ -533,12 +536,16 @@ class DeltaScrubber:
         """The complete event at `_buffer[start:end]`."""
         event = self._buffer[start:end]
         text, block = self._delta(event)
-        if self._held:
-            if text is not None and block == self._block and len(self._held) < MAX_HELD:
+        if self._held and len(self._held) < MAX_HELD:
+            if text is not None and block == self._block:
                 self._held.append((start + text[0], start + text[1]))
                 if not self._may_begin(self._texts()):
                     self._release()
                 return
+            if text is None and _no_end(event):  # held with the deltas (as no text), which go on after it
+                self._held.append((end, end))
+                return
+        if self._held:
             self._release()
         if text is not None:
             if block != self._block:
@@ -547,8 +554,8 @@ class DeltaScrubber:
             if not self._may_begin(self._texts()):
                 self._release()
             return
-        if not event.startswith((b"event: ping", b"event:ping")):
-            self._new_block(None)  # not a delta: its block ended (a ping is no end)
+        if not _no_end(event):
+            self._new_block(None)  # not a delta: its block ended
 
     def _texts(self) -> bytes:
         return b"".join(self._buffer[a:b] for a, b in self._held)
@@ -655,6 +662,12 @@ class DeltaScrubber:
                     return True
                 at = tail.find(secret[:1], at + 1)
         return False
+
+
+def _no_end(event: bytes) -> bool:
+    """Whether an event that is no content delta leaves the text of the block going on: a ping (sent
+    anywhere), or one with no data (a comment line)."""
+    return _PING.search(event) is not None or _DATA.search(event) is None
 
 
 def _word_start(text: bytes, at: int) -> bool:

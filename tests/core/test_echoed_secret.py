@@ -131,3 +131,20 @@ def test_a_file_streamwatch_did_not_write_shows_an_echoed_key_redacted_and_says_
     assert replay_attempts(session, 30.0).attempts[-1].state.text == f"It is {REDACTED} indeed."
     assert session.redaction.changed
     assert sorted({t for t, _ in session.latest.chunks}) == [round(0.2 + n / 100, 6) for n in range(len(reads))]
+
+
+def test_a_ping_or_a_comment_in_the_middle_of_a_key_does_not_let_its_pieces_through(tmp_path) -> None:
+    """The API may send a ping anywhere (and SSE allows a comment line): one between two pieces of a
+    key is no end of the text, and the key is still recorded and shown whole `[redacted]`."""
+    for secret in (KNOWN, SHAPED):
+        for between in (s.ping(), b": keep-alive\n\n"):
+            text = f"Your key is {secret}, keep it."
+            pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
+            events = answer("", piece=3)[:2] + [s.delta(0, {"type": "text_delta", "text": p}) for p in pieces]
+            events.insert(2 + 6, between)  # after "Your key is " and 6 characters of the key
+            folder = tmp_path / f"{len(secret)}-{len(between)}"
+            folder.mkdir()
+            recorder = record(folder, [*events, s.block_stop(0), s.message_stop()])
+
+            assert recorder.state.text == f"Your key is {REDACTED}, keep it."
+            assert replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text == recorder.state.text
