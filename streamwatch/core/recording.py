@@ -330,7 +330,7 @@ class ReadRedaction:
     def response(self, headers: dict[str, str]) -> dict[str, str]:
         redacted = self._note(headers, self.redactor.headers(headers))
         self._scrubber = self.redactor.body_scrubber(redacted.get("content-encoding"), redacted.get("content-type"),
-                                                    whole_events=False)
+                                                    whole_reads=True)
         return redacted
 
     def chunk(self, data: bytes, t: float) -> list[tuple[bytes, float]]:

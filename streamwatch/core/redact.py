@@ -233,14 +233,14 @@ class Redactor:
         return ChunkScrubber(self, encoded=(content_encoding or "identity").strip().lower() != "identity")
 
     def body_scrubber(
-        self, content_encoding: str | None = None, content_type: str | None = None, whole_events: bool = True
+        self, content_encoding: str | None = None, content_type: str | None = None, whole_reads: bool = False
     ) -> BodyScrubber:
         """A scrubber of one response body, which came with this `content-encoding` and `content-type`:
         its bytes, and its content deltas if it is a stream of events (what a recorder and, with
-        `whole_events=False`, a reader use; see `DeltaScrubber`)."""
+        `whole_reads`, a reader use; see `DeltaScrubber`)."""
         chunks = self.scrubber(content_encoding)
         events = not chunks._encoded and "event-stream" in (content_type or "").lower()
-        return BodyScrubber(chunks, DeltaScrubber(self, whole_events) if events else None)
+        return BodyScrubber(chunks, DeltaScrubber(self, whole_reads) if events else None)
 
     # ----- underneath -------------------------------------------------------------------------
 
@@ -457,8 +457,9 @@ class DeltaScrubber:
     the pieces be recorded, to be shown whole.
 
     `feed(data, t)` returns what may be recorded now, each part of a read at the time the read came:
-    what comes before the first event not complete yet (a recorder's: `whole_events`, so that every
-    delta is judged whole; a reader lets that go as it comes) and before the first delta held. A delta whose
+    what comes before the first event not complete yet (so that every delta is judged whole: a
+    recorder's and a reader's alike, since a file may hold reads cut anywhere) and before the first
+    delta held. A delta whose
     text, after the block's text before it, ends where a secret could begin and is none yet (a key
     shape's prefix at the start of a word, or it and a run of its characters; the start of a known
     secret at the start of a word, or `MIN_HELD_PREFIX` characters of it anywhere) is held, with
@@ -470,19 +471,17 @@ class DeltaScrubber:
     (`Redactor.body_scrubber`): it would wait for an end of event that never comes.
     """
 
-    def __init__(self, redactor: Redactor, whole_events: bool = True) -> None:
-        """`whole_events`: hold an event not complete yet until it is (a recorder); else (a reader of a
-        file) it goes as it comes, and only a delta whose bytes all came after what went can be held."""
+    def __init__(self, redactor: Redactor, whole_reads: bool = False) -> None:
+        """`whole_reads`: a read goes whole, once all of it may (a reader: each chunk as the file has it);
+        else (a recorder) the part of it before an event not complete yet goes at once."""
         self._redactor = redactor
-        self._whole_events = whole_events
+        self._whole_reads = whole_reads
         self._reads: list[tuple[bytes, float]] = []
         """What came and did not go yet: the reads, or what is left of them, each with its time."""
         self._buffer = b""
         """Their bytes, joined."""
         self._scanned = 0
         """Where in `_buffer` the events looked at end."""
-        self._begun = False
-        """Whether the start of the event at `_scanned` went already (never with `whole_events`)."""
         self._held: list[tuple[int, int]] = []
         """The held deltas: where each one's text is in `_buffer` (a ping or a comment among them: no text)."""
         self._changes: list[tuple[int, int, bytes]] = []
@@ -500,11 +499,10 @@ class DeltaScrubber:
     def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
         if not self._reads:
             whole = data.endswith((b"\n\n", b"\r\r"))
-            if (whole or not self._whole_events) and not self._any_may_begin(data):
-                # no delta in it ends where a secret can begin (and, for a recorder, it ends with an event): as it came
+            if whole and not self._any_may_begin(data):
+                # it ends with an event, and no delta in it ends where a secret can begin: as it came
                 if self._block is not None or self._context:
                     self._new_block(None)
-                self._begun = not whole and bool(data) or (self._begun and not data)
                 return [(data, t)]
         self._reads.append((data, t))
         self._buffer += data
@@ -512,18 +510,14 @@ class DeltaScrubber:
         if not self._held and not self._any_may_begin(self._buffer[self._scanned:end]):
             if end > self._scanned:  # whole events where no secret can begin
                 self._new_block(None)
-                self._scanned, self._begun = end, False
+                self._scanned = end
         else:
             for match in _EVENT_END.finditer(self._buffer, self._scanned, end):
-                if self._begun:  # the rest of an event whose start went: nothing in it can be held or cut
-                    self._begun = False
-                    self._new_block(None)
-                else:
-                    self._event(self._scanned, match.end())
+                self._event(self._scanned, match.end())
                 self._scanned = match.end()
         if self._held:
             return self._let_go(self._held[0][0])
-        return self._let_go(self._scanned if self._whole_events else len(self._buffer))
+        return self._let_go(self._scanned)
 
     def flush(self) -> list[tuple[bytes, float]]:
         """Every read still held, its secrets cut out: the body ended."""
@@ -585,6 +579,13 @@ class DeltaScrubber:
         """What came before `upto` in `_buffer`, each read's part at its time, with its changes made."""
         out: list[tuple[bytes, float]] = []
         at = 0
+        if self._whole_reads:  # no read in two: only those before `upto` all through
+            whole = 0
+            for data, _ in self._reads:
+                if whole + len(data) > upto:
+                    break
+                whole += len(data)
+            upto = whole
         while self._reads and (at < upto or not self._reads[0][0]):  # (an empty read goes in its turn)
             data, t = self._reads[0]
             part = data[:upto - at]
@@ -598,7 +599,6 @@ class DeltaScrubber:
             at += len(part)
         if at:
             self._buffer = self._buffer[at:]
-            self._begun = self._begun or self._scanned < at
             self._scanned = max(self._scanned - at, 0)
             self._held = [(a - at, b - at) for a, b in self._held]
             self._changes = [(max(a - at, 0), b - at, what if a >= at else b"") for a, b, what in self._changes if b > at]

@@ -148,3 +148,20 @@ def test_a_ping_or_a_comment_in_the_middle_of_a_key_does_not_let_its_pieces_thro
 
             assert recorder.state.text == f"Your key is {REDACTED}, keep it."
             assert replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text == recorder.state.text
+
+
+def test_a_file_whose_reads_cut_the_events_anywhere_shows_an_echoed_key_redacted(tmp_path) -> None:
+    """An older or hand-made file records a socket's reads, cut anywhere in the events: a delta whose
+    start came in the read before still has its piece of the key cut out when it is read again."""
+    body = b"".join(answer(f"Your key is {SHAPED}, keep it.", piece=3))
+    writer = SessionWriter.create("proxy", {"method": "POST", "url": URL, "headers": {}, "body": {}}, directory=tmp_path)
+    writer.response(200, {"content-type": "text/event-stream"}, 0.1)
+    for n, at in enumerate(range(0, len(body), 97)):
+        writer.chunk(body[at:at + 97], 0.2 + n / 100)
+    writer.end(End.EOF, 1.0)
+    writer.close()
+
+    session = load_session(writer.path)
+    assert replay_attempts(session, 30.0).attempts[-1].state.text == f"Your key is {REDACTED}, keep it."
+    assert session.redaction.changed
+    assert b"".join(data for _, data in session.latest.chunks).count(b"event: ") == body.count(b"event: ")
