@@ -493,13 +493,16 @@ class DeltaScrubber:
         """Where `_context` begins in the block's text."""
         self._marked = 0
         """Where in the block's text the last secret marked `[redacted]` ends."""
+        self._open = False
+        """Whether the block's text let go ends where a secret may go on (the start of a known one, too
+        short to hold inside a word, or one cut out up to the end): the next delta is read with it."""
         self.cuts = 0
         """How many times a secret's characters were cut out of a delta."""
 
     def feed(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
         if not self._reads:
             whole = data.endswith((b"\n\n", b"\r\r"))
-            if whole and not self._any_may_begin(data):
+            if whole and not self._open and not self._any_may_begin(data):
                 # it ends with an event, and no delta in it ends where a secret can begin: as it came
                 if self._block is not None or self._context:
                     self._new_block(None)
@@ -507,7 +510,7 @@ class DeltaScrubber:
         self._reads.append((data, t))
         self._buffer += data
         end = _last_event_end(self._buffer, self._scanned)
-        if not self._held and not self._any_may_begin(self._buffer[self._scanned:end]):
+        if not self._held and not self._open and not self._any_may_begin(self._buffer[self._scanned:end]):
             if end > self._scanned:  # whole events where no secret can begin
                 self._new_block(None)
                 self._scanned = end
@@ -574,6 +577,8 @@ class DeltaScrubber:
                 at += end - start
         self._context = joined[-_CONTEXT:]
         self._base += len(joined) - len(self._context)
+        self._open = 0 < self._marked == self._base + len(self._context) or self._ends_where_a_secret_may_begin(
+            self._context[-_START_WINDOW:], inside_words=True)
 
     def _let_go(self, upto: int) -> list[tuple[bytes, float]]:
         """What came before `upto` in `_buffer`, each read's part at its time, with its changes made."""
@@ -605,7 +610,7 @@ class DeltaScrubber:
         return out
 
     def _new_block(self, block: bytes | None) -> None:
-        self._block, self._context, self._base, self._marked = block, b"", 0, 0
+        self._block, self._context, self._base, self._marked, self._open = block, b"", 0, 0, False
 
     def _delta(self, event: bytes) -> tuple[tuple[int, int] | None, bytes | None]:
         """Where a content delta's text is in it, and its block's index; (None, None) for another event."""
@@ -629,7 +634,9 @@ class DeltaScrubber:
                 buffer[at + 3:at + 4] == b"\n" or buffer[at + 3:at + 5] == b"\r\n"
             ):  # (most texts end in a space, a stop or a quote: nothing to look at)
                 tail = buffer[max(0, at - window):at]
-                if self._ends_where_a_secret_may_begin(tail) or (at > window and not tail.rstrip(_TOKEN_BYTES)):
+                if self._ends_where_a_secret_may_begin(tail, inside_words=True) or (
+                    at > window and not tail.rstrip(_TOKEN_BYTES)
+                ):
                     return True  # (a run longer than it looks at: the longer look decides)
             at = buffer.find(_DELTA_END, at + len(_DELTA_END))
         return False
@@ -638,9 +645,10 @@ class DeltaScrubber:
         """Whether the block's text, ending with `text`, ends where a secret could begin, none yet."""
         return self._ends_where_a_secret_may_begin((self._context + text)[-_START_WINDOW:])
 
-    def _ends_where_a_secret_may_begin(self, tail: bytes) -> bool:
+    def _ends_where_a_secret_may_begin(self, tail: bytes, inside_words: bool = False) -> bool:
         """A key shape's prefix, or it and a run of its characters, at the start of a word; or the
-        start of a known secret (at the start of a word, or `MIN_HELD_PREFIX` characters of it)."""
+        start of a known secret (at the start of a word, or `MIN_HELD_PREFIX` characters of it; any of
+        it with `inside_words`)."""
         if not tail:
             return False
         last = tail[-1]
@@ -658,7 +666,9 @@ class DeltaScrubber:
         for secret in self._redactor._long_bytes:
             at = tail.find(secret[:1], max(0, len(tail) - len(secret) + 1))
             while at != -1:
-                if secret.startswith(tail[at:]) and (len(tail) - at >= MIN_HELD_PREFIX or _word_start(tail, at)):
+                if secret.startswith(tail[at:]) and (
+                    inside_words or len(tail) - at >= MIN_HELD_PREFIX or _word_start(tail, at)
+                ):
                     return True
                 at = tail.find(secret[:1], at + 1)
         return False

@@ -165,3 +165,20 @@ def test_a_file_whose_reads_cut_the_events_anywhere_shows_an_echoed_key_redacted
     assert replay_attempts(session, 30.0).attempts[-1].state.text == f"Your key is {REDACTED}, keep it."
     assert session.redaction.changed
     assert b"".join(data for _, data in session.latest.chunks).count(b"event: ") == body.count(b"event: ")
+
+
+def test_a_known_key_glued_to_a_word_is_cut_out_of_the_deltas_after_its_first_characters(tmp_path) -> None:
+    """A delta that ends with the first one or two characters of the key inside a word is not held
+    (too common), but the deltas after it are still looked at with it: the rest of the key goes."""
+    for n, (word, start) in enumerate([("Path x-", "sw"), ("key=x_", "s"), ("id 7", "sw")]):
+        first, rest = word + start, KNOWN.removeprefix(start)
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        recorder = record(folder, [s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
+                                   *[s.delta(0, {"type": "text_delta", "text": p})
+                                     for p in [first, rest[:10], rest[10:], " ok"]],
+                                   s.block_stop(0), s.message_stop()])
+
+        shown = [recorder.state.text, replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text]
+        assert [p for p in pieces_of(KNOWN) for text in shown if p in text] == []
+        assert all(text.endswith(f"{REDACTED} ok") for text in shown)
