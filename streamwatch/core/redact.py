@@ -83,9 +83,9 @@ KEY_SHAPES = (
 )
 """(prefix, characters, at least how many, whether the prefix stays): a run of those characters after
 the prefix is a key. A prefix matches in any case, at the start of a word (or after a JSON escape
-such as `\\n`): `sk-ant-api03-...` goes whole, `Bearer abc...` becomes `Bearer [redacted]`."""
+such as `\\n` or `\\u0001`): `sk-ant-api03-...` goes whole, `Bearer abc...` becomes `Bearer [redacted]`."""
 
-_WORD_START = rf"(?:(?<![{KEY_CHARS}])|(?<=\\[nrtbf]))"
+_WORD_START = rf"(?:(?<![{KEY_CHARS}])|(?<=\\[nrtbf])|(?<=\\u[0-9A-Fa-f]{{4}}))"
 _SHAPES = [
     _WORD_START + (f"(?<=(?i:{re.escape(prefix)}))" if stays else f"(?i:{re.escape(prefix)})") + f"[{chars}]{{{least},}}"
     for prefix, chars, least, stays in KEY_SHAPES
@@ -444,6 +444,7 @@ MIN_HELD_PREFIX = 3
 one, any of it is; a shorter start inside a word is let go: the rest is still redacted where it comes)."""
 _KEY_BYTES = (string.ascii_letters + string.digits + "_-").encode()
 _ESCAPES = b"nrtbf"
+_HEX = re.compile(rb"[0-9A-Fa-f]{4}")
 MAX_HELD = 64
 """Deltas (and pings among them) held at most while a secret may still be coming; past it they go, redacted as far as known."""
 _CONTEXT = 512
@@ -656,7 +657,7 @@ class DeltaScrubber:
             return False  # (the common end: a space, a stop, a quote)
         run = len(tail.rstrip(_KEY_BYTES))
         if run < len(tail):
-            start = run + 1 if run and tail[run - 1] == 92 and tail[run] in _ESCAPES else run  # `\\nsk-`
+            start = run + _escape(tail, run)  # `\\nsk-`, `\\u003csk-`
             word = tail[start:start + 3].lower()
             if word == b"sk-" or b"sk-".startswith(word) or b"bearer".startswith(tail[start:].lower()):
                 return True
@@ -681,7 +682,17 @@ def _no_end(event: bytes) -> bool:
 
 
 def _word_start(text: bytes, at: int) -> bool:
-    return at == 0 or text[at - 1] not in _KEY_BYTES
+    """Whether a word starts at `text[at]`: no key character before it, or a JSON escape (`\\t`, `\\u0001`)."""
+    return at == 0 or text[at - 1] not in _KEY_BYTES or _escape(text, at - 1) > 0 or _escape(text, at - 5) == 5
+
+
+def _escape(text: bytes, at: int) -> int:
+    """How long the rest of a JSON escape at `text[at]` is, after its backslash (0 if there is none)."""
+    if at < 1 or text[at - 1] != 92:
+        return 0
+    if text[at] in _ESCAPES:
+        return 1
+    return 5 if text[at] == 117 and _HEX.fullmatch(text, at + 1, at + 5) else 0
 
 
 def _last_event_end(buffer: bytes, start: int) -> int:

@@ -182,3 +182,20 @@ def test_a_known_key_glued_to_a_word_is_cut_out_of_the_deltas_after_its_first_ch
         shown = [recorder.state.text, replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text]
         assert [p for p in pieces_of(KNOWN) for text in shown if p in text] == []
         assert all(text.endswith(f"{REDACTED} ok") for text in shown)
+
+
+def test_a_key_right_after_a_json_escape_is_redacted_whole_or_in_pieces(tmp_path) -> None:
+    """On the wire a tab is `\\t`, a control character `\\u0001`, and some servers write `<` as `\\u003c`:
+    the letter ending the escape does not glue the key to a word."""
+    token = "Zr8task-swt7Lm5Xt2Q"
+    cases = [(f"Key\x01{SHAPED} ok", SHAPED, 40), (f"Key\x01{SHAPED} ok", SHAPED, 3), (f"Key:\t{KNOWN} ok", KNOWN, 3),
+             (f"auth:\nBearer {token} ok", token, 4)]
+    for n, (text, secret, piece) in enumerate(cases):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        recorder = record(folder, answer(text, piece))
+        assert recorder.state.text == text.replace(secret, REDACTED)
+    folder = tmp_path / "go"
+    folder.mkdir()
+    recorder = record(folder, [r.replace(b"<", b"\\u003c") for r in answer(f"Key <{SHAPED}> ok", 40)])
+    assert recorder.state.text == f"Key <{REDACTED}> ok"
