@@ -426,9 +426,10 @@ class ChunkScrubber:
 
 
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-_DELTA_TEXT = re.compile(rb'"(?:text|partial_json|thinking)":"((?:[^"\\]|\\.)*)"\}\}\r?\n')
-"""A content delta's text (escaped, as on the wire): its last field, as the API and the mock write it."""
-_DELTA_INDEX = re.compile(rb'"index":(\d+)')
+_DELTA_TEXT = re.compile(rb'"(?:text|partial_json|thinking)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+"""A content delta's text (escaped, as on the wire): its last field as the API and the mock write it,
+or anywhere in it."""
+_DELTA_INDEX = re.compile(rb'"index"\s*:\s*(\d+)')
 _PING = re.compile(rb'(?m)^(?:event: ?ping\r?$|data: ?\{"type": ?"ping"\})')
 _DATA = re.compile(rb"(?m)^data:")
 _START_WINDOW = 256
@@ -439,6 +440,7 @@ _QUICK_WINDOW = 40
 _TOKEN_BYTES = (string.ascii_letters + string.digits + "._~+/=-").encode()
 _DELTA_END = b'"}}'
 """How a content delta's data line ends (before its line break), its text the last field."""
+_LINE_ENDS = b"\n\r"
 MIN_HELD_PREFIX = 3
 """How much of a known secret a delta's text must end with to be held inside a word (at the start of
 one, any of it is; a shorter start inside a word is let go: the rest is still redacted where it comes)."""
@@ -624,23 +626,26 @@ class DeltaScrubber:
         return (match.start(1), match.end(1)), None if index is None else index.group(1)
 
     def _any_may_begin(self, buffer: bytes) -> bool:
-        """Whether a line in `buffer` ends as a content delta does where a secret could begin (a quick
-        look at each such line's end alone: the block's text before it is not known here)."""
+        """Whether a line in the complete events of `buffer` ends as a content delta does where a secret
+        could begin (a quick look at each such line's end alone: the block's text before it is not known
+        here), or a content delta in it is written another way (its text not last: the full look decides)."""
         window = max(_QUICK_WINDOW, self._redactor._longest)
         known = bool(self._redactor._long_bytes)
+        ends = 0
         at = buffer.find(_DELTA_END)
         while at != -1:
-            last = buffer[at - 1] if at else 34
-            if (known or last in _TOKEN_BYTES or last == 32 and buffer[at - 7:at].lower() == b"bearer ") and (
-                buffer[at + 3:at + 4] == b"\n" or buffer[at + 3:at + 5] == b"\r\n"
-            ):  # (most texts end in a space, a stop or a quote: nothing to look at)
-                tail = buffer[max(0, at - window):at]
-                if self._ends_where_a_secret_may_begin(tail, inside_words=True) or (
-                    at > window and not tail.rstrip(_TOKEN_BYTES)
-                ):
-                    return True  # (a run longer than it looks at: the longer look decides)
+            last = buffer[at - 1]
+            if last != 34 and buffer[at + 3] in _LINE_ENDS and not buffer.endswith(b"_delta", 0, at):
+                ends += 1  # (not a block's start, `"text":""}}`, nor a delta whose type comes after its text)
+                if known or last in _TOKEN_BYTES or last == 32 and buffer[at - 7:at].lower() == b"bearer ":
+                    # (most texts end in a space, a stop or a quote: nothing to look at)
+                    tail = buffer[max(0, at - window):at]
+                    if self._ends_where_a_secret_may_begin(tail, inside_words=True) or (
+                        at > window and not tail.rstrip(_TOKEN_BYTES)
+                    ):
+                        return True  # (a run longer than it looks at: the longer look decides)
             at = buffer.find(_DELTA_END, at + len(_DELTA_END))
-        return False
+        return buffer.count(b'"content_block_delta"') > ends
 
     def _may_begin(self, text: bytes) -> bool:
         """Whether the block's text, ending with `text`, ends where a secret could begin, none yet."""

@@ -199,3 +199,32 @@ def test_a_key_right_after_a_json_escape_is_redacted_whole_or_in_pieces(tmp_path
     folder.mkdir()
     recorder = record(folder, [r.replace(b"<", b"\\u003c") for r in answer(f"Key <{SHAPED}> ok", 40)])
     assert recorder.state.text == f"Key <{REDACTED}> ok"
+
+
+def test_a_key_in_deltas_written_another_way_is_still_redacted(tmp_path) -> None:
+    """A server that speaks the API may write its JSON with spaces (Python's json.dumps), its fields in
+    another order (a pydantic model of the SDK's types: text before type, delta before index), a field
+    after the text, or end its lines with CR alone: the deltas are still read as deltas."""
+    def spaced(index: int, text: str) -> bytes:
+        return s.event(json.loads(s.delta(index, {"type": "text_delta", "text": text}).split(b"data: ")[1])
+                       ).replace(b'":', b'": ').replace(b',"', b', "')
+
+    def reordered(index: int, text: str) -> bytes:
+        return s.event({"delta": {"text": text, "type": "text_delta"}, "index": index, "type": "content_block_delta"})
+
+    def text_first(index: int, text: str) -> bytes:
+        return s.event({"type": "content_block_delta", "index": index, "delta": {"text": text, "type": "text_delta"}})
+
+    def more(index: int, text: str) -> bytes:
+        return s.delta(index, {"type": "text_delta", "text": text, "extra": None})
+
+    def cr(index: int, text: str) -> bytes:
+        return s.delta(index, {"type": "text_delta", "text": text}).replace(b"\n", b"\r")
+
+    text = f"Your key is {SHAPED}, and {KNOWN}."
+    for n, delta in enumerate([spaced, reordered, text_first, more, cr]):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        recorder = record(folder, [s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
+                                   *[delta(0, text[i:i + 3]) for i in range(0, len(text), 3)], s.message_stop()])
+        assert recorder.state.text == f"Your key is {REDACTED}, and {REDACTED}.", delta.__name__
