@@ -398,7 +398,7 @@ class ChunkScrubber:
             out += [held[done:match.start()], _REDACTED]
             done = match.end()
         rest = held[done:]
-        cut = self._secret_start(rest, 0, len(rest))
+        cut = _secret_start(self._redactor, rest, 0, len(rest))
         out += [rest[:cut], _REDACTED if len(rest) - cut >= MIN_SECRET else rest[cut:]]
         return b"".join(out)
 
@@ -409,19 +409,20 @@ class ChunkScrubber:
         if line == len(buffer):
             return line
         match = _TAIL.search(buffer, max(line, len(buffer.rstrip(_TAIL_BYTES))))
-        return self._secret_start(buffer, line, len(buffer) if match is None else match.start())
+        return _secret_start(self._redactor, buffer, line, len(buffer) if match is None else match.start())
 
-    def _secret_start(self, buffer: bytes, start: int, cut: int) -> int:
-        """The first place from `start` (and before `cut`) where the rest of `buffer` is a proper prefix
-        of a known secret; else `cut`."""
-        for secret in self._redactor._long_bytes:
-            at = buffer.find(secret[:1], max(start, len(buffer) - len(secret) + 1), cut)
-            while at != -1:
-                if secret.startswith(buffer[at:]):
-                    cut = at
-                    break
-                at = buffer.find(secret[:1], at + 1, cut)
-        return cut
+
+def _secret_start(redactor: Redactor, buffer: bytes, start: int, cut: int) -> int:
+    """The first place from `start` (and before `cut`) where the rest of `buffer` is a proper prefix
+    of a known secret; else `cut`."""
+    for secret in redactor._long_bytes:
+        at = buffer.find(secret[:1], max(start, len(buffer) - len(secret) + 1), cut)
+        while at != -1:
+            if secret.startswith(buffer[at:]):
+                cut = at
+                break
+            at = buffer.find(secret[:1], at + 1, cut)
+    return cut
 
 
 
@@ -540,7 +541,7 @@ class DeltaScrubber:
             if text is not None and block == self._block:
                 self._held.append((start + text[0], start + text[1]))
                 if not self._may_begin(self._texts()):
-                    self._release()
+                    self._release(open_end=False)
                 return
             if text is None and _no_end(event):  # held with the deltas (as no text), which go on after it
                 self._held.append((end, end))
@@ -552,7 +553,7 @@ class DeltaScrubber:
                 self._new_block(block)
             self._held = [(start + text[0], start + text[1])]
             if not self._may_begin(self._texts()):
-                self._release()
+                self._release(open_end=False)
             return
         if not _no_end(event):
             self._new_block(None)  # not a delta: its block ended
@@ -560,13 +561,21 @@ class DeltaScrubber:
     def _texts(self) -> bytes:
         return b"".join(self._buffer[a:b] for a, b in self._held)
 
-    def _release(self) -> None:
-        """The held deltas are decided: the block's secrets are cut out of their texts."""
+    def _release(self, open_end: bool = True) -> None:
+        """The held deltas are decided: the block's secrets are cut out of their texts. `open_end`: no
+        later delta showed where the text goes (it ended, the body did, or `MAX_HELD` was reached), so
+        a start of a known secret at its end, `MIN_SECRET` long or more, is cut out too (as
+        `ChunkScrubber.flush` does)."""
         held, self._held = self._held, []
         if not held:
             return
         joined = self._context + b"".join(self._buffer[a:b] for a, b in held)
-        cuts = [[a, b, int(self._base + a < self._marked)] for a, b in _secret_spans(self._redactor, joined)]
+        spans = _secret_spans(self._redactor, joined)
+        if open_end:
+            start = _secret_start(self._redactor, joined, spans[-1][1] if spans else 0, len(joined))
+            if len(joined) - start >= MIN_SECRET:
+                spans.append((start, len(joined)))
+        cuts = [[a, b, int(self._base + a < self._marked)] for a, b in spans]
         if cuts:
             self._marked = max(self._marked, self._base + cuts[-1][1])
             at = len(self._context)

@@ -228,3 +228,16 @@ def test_a_key_in_deltas_written_another_way_is_still_redacted(tmp_path) -> None
         recorder = record(folder, [s.message_start(), s.block_start(0, {"type": "text", "text": ""}),
                                    *[delta(0, text[i:i + 3]) for i in range(0, len(text), 3)], s.message_stop()])
         assert recorder.state.text == f"Your key is {REDACTED}, and {REDACTED}.", delta.__name__
+
+
+def test_a_known_key_cut_short_by_max_tokens_or_a_dropped_stream_is_not_shown_in_part(tmp_path) -> None:
+    """The text may end in the middle of the key (max_tokens, or the connection dropped): its first
+    characters are as secret as the rest, and go `[redacted]` as a body's last bytes do (`MIN_SECRET`
+    of them or more)."""
+    events = [s.message_start(), *s.text_block(0, f"Your key is {KNOWN[:20]}", 3)]
+    for n, reads in enumerate([[*events, s.message_delta("max_tokens"), s.message_stop()], events[:-1]]):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        recorder = record(folder, reads)
+        assert recorder.state.text == f"Your key is {REDACTED}"
+        assert replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text == recorder.state.text
