@@ -434,8 +434,8 @@ _DELTA_INDEX = re.compile(rb'"index"\s*:\s*(\d+)')
 _PING = re.compile(rb'(?m)^(?:event: ?ping\r?$|data: ?\{"type": ?"ping"\})')
 _DATA = re.compile(rb"(?m)^data:")
 _START_WINDOW = 256
-"""How much of a text's end is looked at: a key-shaped run longer than this goes on being held only
-while `MAX_HELD` allows."""
+"""How much of a text's end is looked at (all of the longest known secret, if it is longer): a
+key-shaped run longer than this goes on being held only while `MAX_HELD` allows."""
 _QUICK_WINDOW = 40
 """How much of each delta's end the quick look sees (a run of key characters longer than it is looked at again, longer)."""
 _TOKEN_BYTES = (string.ascii_letters + string.digits + "._~+/=-").encode()
@@ -451,7 +451,8 @@ _HEX = re.compile(rb"[0-9A-Fa-f]{4}")
 MAX_HELD = 64
 """Deltas (and pings among them) held at most while a secret may still be coming; past it they go, redacted as far as known."""
 _CONTEXT = 512
-"""Bytes of a block's text kept (never recorded) to find a secret that began in the deltas let go."""
+"""Bytes of a block's text kept (never recorded) to find a secret that began in the deltas let go (all
+of the longest known secret, if it is longer)."""
 
 
 class DeltaScrubber:
@@ -587,10 +588,10 @@ class DeltaScrubber:
                         self.cuts += 1
                         cut[2] = 1
                 at += end - start
-        self._context = joined[-_CONTEXT:]
+        self._context = joined[-max(_CONTEXT, self._redactor._longest):]
         self._base += len(joined) - len(self._context)
         self._open = 0 < self._marked == self._base + len(self._context) or self._ends_where_a_secret_may_begin(
-            self._context[-_START_WINDOW:], inside_words=True)
+            self._context[-self._window():], inside_words=True)
 
     def _let_go(self, upto: int) -> list[tuple[bytes, float]]:
         """What came before `upto` in `_buffer`, each read's part at its time, with its changes made."""
@@ -658,7 +659,11 @@ class DeltaScrubber:
 
     def _may_begin(self, text: bytes) -> bool:
         """Whether the block's text, ending with `text`, ends where a secret could begin, none yet."""
-        return self._ends_where_a_secret_may_begin((self._context + text)[-_START_WINDOW:])
+        return self._ends_where_a_secret_may_begin((self._context + text)[-self._window():])
+
+    def _window(self) -> int:
+        """How much of the text's end is looked at: all of the longest known secret at least."""
+        return max(_START_WINDOW, self._redactor._longest)
 
     def _ends_where_a_secret_may_begin(self, tail: bytes, inside_words: bool = False) -> bool:
         """A key shape's prefix, or it and a run of its characters, at the start of a word; or the

@@ -241,3 +241,17 @@ def test_a_known_key_cut_short_by_max_tokens_or_a_dropped_stream_is_not_shown_in
         recorder = record(folder, reads)
         assert recorder.state.text == f"Your key is {REDACTED}"
         assert replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text == recorder.state.text
+
+
+def test_a_known_token_longer_than_the_text_looked_at_is_redacted_whole(tmp_path) -> None:
+    """An auth token may be a JWT of a kilobyte: it is held and cut out as a short key is."""
+    token = "eyJhbGciOiJSUzI1NiJ9." + "QWxhZGRpbjpvcGVuIHNlc2FtZQ" * 40 + ".c2lnbmF0dXJl"
+    recorder = Recorder(stall_threshold=30.0, directory=tmp_path)
+    recorder.request("POST", URL, [("authorization", f"Bearer {token}")], {"model": "m", "messages": []})
+    recorder.response(200, [("content-type", "text/event-stream")])
+    for n, data in enumerate(answer(f"It is {token} there.", piece=30)):
+        recorder.chunk(data, float(n + 1))
+    recorder.end(End.EOF, t=100.0)
+
+    assert recorder.state.text == f"It is {REDACTED} there."
+    assert "QWxhZGRpbjpvcGVuIHNlc2FtZQ" not in replay_attempts(load_session(recorder.session_path), 30.0).attempts[-1].state.text
