@@ -544,7 +544,7 @@ class DeltaScrubber:
                 if not self._may_begin(self._texts()):
                     self._release(open_end=False)
                 return
-            if text is None and _no_end(event):  # held with the deltas (as no text), which go on after it
+            if text is None and (block == self._block or _no_end(event)):  # held with the deltas (as no text)
                 self._held.append((end, end))
                 return
         if self._held:
@@ -556,8 +556,8 @@ class DeltaScrubber:
             if not self._may_begin(self._texts()):
                 self._release(open_end=False)
             return
-        if not _no_end(event):
-            self._new_block(None)  # not a delta: its block ended
+        if block != self._block and not _no_end(event):
+            self._new_block(None)  # not a delta of the block: it ended
 
     def _texts(self) -> bytes:
         return b"".join(self._buffer[a:b] for a, b in self._held)
@@ -626,14 +626,13 @@ class DeltaScrubber:
         self._block, self._context, self._base, self._marked, self._open = block, b"", 0, 0, False
 
     def _delta(self, event: bytes) -> tuple[tuple[int, int] | None, bytes | None]:
-        """Where a content delta's text is in it, and its block's index; (None, None) for another event."""
+        """Where a content delta's text is in it (None for a delta with no text, a citation or a
+        signature), and its block's index; (None, b"") for another event."""
         if b'"content_block_delta"' not in event:
-            return None, None
+            return None, b""
         match = _DELTA_TEXT.search(event)
-        if match is None:
-            return None, None
         index = _DELTA_INDEX.search(event)
-        return (match.start(1), match.end(1)), None if index is None else index.group(1)
+        return None if match is None else (match.start(1), match.end(1)), None if index is None else index.group(1)
 
     def _any_may_begin(self, buffer: bytes) -> bool:
         """Whether a line in the complete events of `buffer` ends as a content delta does where a secret

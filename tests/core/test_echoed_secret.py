@@ -134,10 +134,13 @@ def test_a_file_streamwatch_did_not_write_shows_an_echoed_key_redacted_and_says_
 
 
 def test_a_ping_or_a_comment_in_the_middle_of_a_key_does_not_let_its_pieces_through(tmp_path) -> None:
-    """The API may send a ping anywhere (and SSE allows a comment line): one between two pieces of a
-    key is no end of the text, and the key is still recorded and shown whole `[redacted]`."""
+    """The API may send a ping anywhere (and SSE allows a comment line, and a delta of the block with no
+    text, a citation, comes among its text): one between two pieces of a key is no end of the text,
+    and the key is still recorded and shown whole `[redacted]`."""
+    citation = s.delta(0, {"type": "citations_delta", "citation": {"type": "char_location", "cited_text": "a",
+                                                                   "document_index": 0, "start_char_index": 0}})
     for secret in (KNOWN, SHAPED):
-        for between in (s.ping(), b": keep-alive\n\n"):
+        for between in (s.ping(), b": keep-alive\n\n", citation):
             text = f"Your key is {secret}, keep it."
             pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
             events = answer("", piece=3)[:2] + [s.delta(0, {"type": "text_delta", "text": p}) for p in pieces]
