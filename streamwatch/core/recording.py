@@ -299,6 +299,10 @@ class ReadRedaction:
         self.redactor = Redactor()
         self.changed = False
         """Whether anything read was changed: the file is not what streamwatch would have written."""
+        self.growing = False
+        """Whether the file is still being written (attach): then the complete events of a chunk go at
+        once, as a recorder's do (the rest of it once they are complete), where a file read whole gives
+        each chunk whole, once all of it is."""
         self._scrubber = self.redactor.body_scrubber()
 
     def _note(self, read: Any, redacted: Any) -> Any:
@@ -330,7 +334,7 @@ class ReadRedaction:
     def response(self, headers: dict[str, str]) -> dict[str, str]:
         redacted = self._note(headers, self.redactor.headers(headers))
         self._scrubber = self.redactor.body_scrubber(redacted.get("content-encoding"), redacted.get("content-type"),
-                                                    whole_reads=True)
+                                                    whole_reads=not self.growing)
         return redacted
 
     def chunk(self, data: bytes, t: float) -> list[tuple[bytes, float]]:
@@ -627,6 +631,7 @@ def read_records(
 ) -> None:
     """Add the records of the lines after the header (see `parse_session`). `growing`: more lines will
     come (attach), so the body read last is not over where these lines stop."""
+    session.redaction.growing = growing
     for number, line in enumerate(lines, start=2):
         if not line.endswith(b"\n"):
             if line.strip():
