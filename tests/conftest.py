@@ -32,6 +32,13 @@ def no_credentials(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def home(no_credentials, tmp_path, monkeypatch):
+    """A data folder of the test's own (STREAMWATCH_HOME), no credentials: what a fresh user has."""
+    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
 def memory_cap():
     """At most 512 MB more address space for the test: a regression that reads an endless file
     (`/dev/zero`) fails with MemoryError instead of taking the machine's memory."""

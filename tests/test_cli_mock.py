@@ -24,10 +24,7 @@ SERVING = re.compile(r"streamwatch mock: serving the mock Messages API on (\S+) 
                      r"--headless --base-url (\S+) --scenario drop_eof`")
 
 
-@pytest.fixture(autouse=True)
-def home(no_credentials, tmp_path, monkeypatch):
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")  # a data folder of each test's own (tests/conftest.py)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,13 +15,9 @@ from streamwatch.core.index import SessionIndex
 from streamwatch.core.recording import SessionWriter
 from streamwatch.mock import MockServer
 from tests import sessions as saved
-from tests.test_cli_run import chunk_lines, clean_env, run_cli, sessions, wait_for
+from tests.test_cli_run import chunk_lines, headless_run, run_cli, sessions, wait_for
 
-
-@pytest.fixture(autouse=True)
-def home(no_credentials, tmp_path, monkeypatch):
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")  # a data folder of each test's own (tests/conftest.py)
 
 
 @pytest.fixture
@@ -31,11 +25,7 @@ def recorder(home):
     """`streamwatch run --headless` in another process, stalled (its content comes after 200 s) once its
     file holds the response head and a first event; killed when the test ends."""
     with MockServer(time_scale=10) as server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url,
-             "--scenario", "keepalive_only", "--prompt", "still going"],
-            env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        process = headless_run(home, server, "--scenario", "keepalive_only", "--prompt", "still going")
         try:
             wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 1)
             yield process, sessions(home)[0]

@@ -37,15 +37,20 @@ def server():
         yield running
 
 
-@pytest.fixture(autouse=True)
-def home(no_credentials, tmp_path, monkeypatch):
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")  # a data folder of each test's own (tests/conftest.py)
 
 
 def clean_env(home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     return env | {"STREAMWATCH_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+
+def headless_run(home, server, *args):
+    """`streamwatch run --headless ARGS` against `server` in a process of its own, its output dropped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url, *args],
+        env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
 
 
 def run_cli(capsys, *args):
@@ -405,11 +410,7 @@ IDS = re.compile(rb"(msg|req|toolu)_mock_[0-9a-f]+")
 def test_sigkill_mid_stream_leaves_every_received_chunk_on_disk(home):
     """The issue's requirement: kill a recording process with SIGKILL and load its file with every chunk."""
     with MockServer(time_scale=0.3) as server:  # 20 chunks in 0.4 s, the other 118 in 1 s more
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamwatch.cli", "run", "--headless", "--base-url", server.base_url,
-             "--scenario", "ok", "--prompt", "sigkill"],
-            env=clean_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        process = headless_run(home, server, "--scenario", "ok", "--prompt", "sigkill")
         try:
             wait_for(lambda: sessions(home) and chunk_lines(sessions(home)[0]) >= 20)
             process.kill()

@@ -21,10 +21,7 @@ SHAPED = "sk-ant-admin01-Wq3Er5Ty7Ui9Op1As2Df4Gh6Jk8Lz0Xc-Vb"
 """A key this run does not know: only its shape can find it."""
 
 
-@pytest.fixture(autouse=True)
-def home(no_credentials, tmp_path, monkeypatch):
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")  # a data folder of each test's own (tests/conftest.py)
 
 
 def run_cli(capsys, *args):

@@ -13,12 +13,6 @@ from tests.secretfile import leaked
 
 
 @pytest.fixture
-def home(no_credentials, tmp_path, monkeypatch):
-    monkeypatch.setenv("STREAMWATCH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def crafted(home):
     return secretfile.write(home / "sessions")
 
